@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+#
+# ngx_llm_router build driver.
+#
+#   ./build.sh            build build/ngx_http_llm_router_module.so and build/llmr
+#   ./build.sh test       install what is missing, build, run every test
+#   ./build.sh demo       install what is missing, build, run the demo
+#   ./build.sh asan       build the module with AddressSanitizer (build/asan/)
+#   ./build.sh test-asan  run the integration suite against the ASan module
+#   ./build.sh deps       only install the build and test dependencies
+#
+# The module is built the way Debian builds its own nginx modules: nginx-dev's
+# configure with the conf_flags of the installed nginx, so the .so is binary
+# compatible with /usr/sbin/nginx.
+
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BUILD=$REPO/build
+NGX_SRC=${NGX_SRC:-/usr/share/nginx/src}
+NGINX=${NGINX:-/usr/sbin/nginx}
+MODULE=ngx_http_llm_router_module
+
+DEPS=(build-essential nginx nginx-dev libyajl-dev libhiredis-dev
+      redis-server perl wrk procps curl valgrind)
+
+CC_OPT="-g -O2 -fstack-protector-strong -Wformat -Werror=format-security"
+CC_OPT="$CC_OPT -fPIC -Wdate-time -D_FORTIFY_SOURCE=2"
+LD_OPT="-Wl,-z,relro -Wl,-z,now -fPIC"
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
+
+
+deps() {
+    local missing=() p
+
+    for p in "${DEPS[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null \
+            | grep -q "install ok installed" || missing+=("$p")
+    done
+
+    [ ${#missing[@]} -eq 0 ] && return 0
+
+    [ "$(id -u)" -eq 0 ] \
+        || die "missing packages: ${missing[*]} (run as root to install)"
+
+    say "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+    # the packages start their services; the tests start their own
+    if command -v service >/dev/null; then
+        service nginx stop >/dev/null 2>&1 || true
+        service redis-server stop >/dev/null 2>&1 || true
+    fi
+}
+
+
+# configure + make one flavour of the module into $1 with extra cc opts $2
+build_module() {
+    local dir=$1 extra_cc=$2 extra_ld=$3 stamp srcs
+
+    [ -x "$NGX_SRC/configure" ] || die "$NGX_SRC/configure not found (apt-get install nginx-dev)"
+
+    srcs=$(cd "$REPO" && ls config core/src/*.c core/include/llmr/*.h \
+           ngx_llm_router_module/*.[ch] 2>/dev/null | tr '\n' ' ')
+    stamp="$srcs|$extra_cc|$extra_ld"
+
+    mkdir -p "$dir"
+
+    if [ ! -f "$dir/Makefile" ] || [ "$(cat "$dir/.stamp" 2>/dev/null)" != "$stamp" ]; then
+        say "configuring nginx module build in ${dir#$REPO/}"
+        (
+            cd "$NGX_SRC"
+            # shellcheck disable=SC1091
+            . ./conf_flags
+            ./configure --with-cc-opt="$CC_OPT $extra_cc" \
+                --with-ld-opt="$LD_OPT $extra_ld" \
+                "${NGX_CONF_FLAGS[@]}" \
+                --add-dynamic-module="$REPO" \
+                --builddir="$dir" >"$dir/configure.log" 2>&1
+        ) || { tail -n 30 "$dir/configure.log"; die "configure failed"; }
+        printf '%s' "$stamp" >"$dir/.stamp"
+    fi
+
+    make -s -f "$dir/Makefile" -C "$NGX_SRC" modules >"$dir/make.log" 2>&1 \
+        || { cat "$dir/make.log"; die "module build failed"; }
+}
+
+
+# nginx -t with only load_module: catches "not binary compatible" and
+# unresolved symbols (a missing -l shows up here, not at link time)
+smoke_load() {
+    local so=$1 tmp
+
+    tmp=$(mktemp -d)
+    printf 'load_module %s;\nevents {}\n' "$so" >"$tmp/nginx.conf"
+
+    if ! "$NGINX" -q -t -p "$tmp/" -c "$tmp/nginx.conf" \
+            -g "error_log $tmp/error.log; pid $tmp/nginx.pid;" 2>"$tmp/out"
+    then
+        cat "$tmp/out" "$tmp/error.log" 2>/dev/null
+        rm -rf "$tmp"
+        die "nginx cannot load $so"
+    fi
+
+    rm -rf "$tmp"
+}
+
+
+build() {
+    say "building $MODULE.so"
+    build_module "$BUILD/nginx" "" ""
+    cp "$BUILD/nginx/$MODULE.so" "$BUILD/$MODULE.so"
+    smoke_load "$BUILD/$MODULE.so"
+
+    say "building llmr and the core unit tests"
+    make -s -C "$REPO" llmr tests
+}
+
+
+build_asan() {
+    local san="-fsanitize=address,undefined -fno-omit-frame-pointer"
+
+    say "building $MODULE.so with AddressSanitizer"
+    build_module "$BUILD/asan-nginx" "$san -O1" "$san"
+    cp "$BUILD/asan-nginx/$MODULE.so" "$BUILD/asan/$MODULE.so" 2>/dev/null \
+        || { mkdir -p "$BUILD/asan"; cp "$BUILD/asan-nginx/$MODULE.so" "$BUILD/asan/"; }
+}
+
+
+unit_tests() {
+    say "core unit tests"
+    make -s -C "$REPO" check
+
+    say "core unit tests under AddressSanitizer + UBSan"
+    make -s -C "$REPO" check-asan
+
+    if command -v valgrind >/dev/null; then
+        say "core unit tests under valgrind"
+        make -s -C "$REPO" check-valgrind
+    fi
+}
+
+
+integration_tests() {
+    say "integration tests (real nginx, real redis-server)"
+    (cd "$REPO" && prove -j2 -r t/)
+}
+
+
+cmd=${1:-build}
+shift || true
+
+case $cmd in
+build)
+    build
+    ;;
+deps)
+    deps
+    ;;
+test)
+    deps
+    build
+    unit_tests
+    integration_tests
+    ;;
+unit)
+    build
+    unit_tests
+    ;;
+demo)
+    deps
+    build
+    exec "$REPO/examples/demo.sh" "$@"
+    ;;
+asan)
+    build_asan
+    ;;
+test-asan)
+    deps
+    build
+    build_asan
+    say "integration tests against the ASan module"
+    lib=$(gcc -print-file-name=libasan.so)
+    (cd "$REPO" && TEST_NGINX_MODULE="$BUILD/asan/$MODULE.so" \
+        TEST_NGINX_PRELOAD="$lib" prove -r t/)
+    ;;
+*)
+    die "unknown command \"$cmd\" (build, test, demo, asan, test-asan, deps)"
+    ;;
+esac

@@ -1,0 +1,71 @@
+
+/*
+ * Copyright (C) ngx_llm_router authors
+ */
+
+
+#ifndef _LLMR_REGISTRY_H_INCLUDED_
+#define _LLMR_REGISTRY_H_INCLUDED_
+
+
+#include <llmr/core.h>
+
+
+/* a route decision keeps excluded models in a 64-bit mask */
+#define LLMR_MODELS_MAX         64
+#define LLMR_NAME_MAX           200
+#define LLMR_ERRSTR_SIZE        256
+
+
+typedef struct {
+    char                       *name;       /* what operators and logs use */
+    char                       *id;         /* what the provider is sent */
+    char                       *provider;
+    char                       *upstream;   /* an upstream{} or host:port */
+    int                         tier_lo;
+    int                         tier_hi;
+    double                      price_in;   /* USD per million tokens */
+    double                      price_out;
+    uint64_t                    context;    /* tokens, 0 = not limited */
+    unsigned                    caps;       /* LLMR_CAP_* */
+    unsigned                    index;
+} llmr_model_t;
+
+
+typedef struct {
+    llmr_model_t                models[LLMR_MODELS_MAX];
+    unsigned                    n;
+} llmr_registry_t;
+
+
+llmr_registry_t *llmr_registry_create(void);
+void llmr_registry_destroy(llmr_registry_t *reg);
+
+/*
+ * Adds one model from "key=value" arguments, as in
+ *   llm_model NAME provider=P upstream=U tiers=LO-HI input=X output=Y
+ *             [context=N] [caps=a,b] [id=PROVIDER_ID];
+ * On error returns LLMR_ERROR and writes a message naming the bad value.
+ */
+int llmr_registry_add(llmr_registry_t *reg, const llmr_str_t *name,
+    const llmr_str_t *args, unsigned nargs, char *err, size_t errlen);
+
+/*
+ * Loads {"models": [{"name", "provider", "upstream", "tiers", "input",
+ * "output", "context", "caps", "id"}, ...]} (or a bare array) with the
+ * same validation as llmr_registry_add().
+ */
+int llmr_registry_load_json(llmr_registry_t *reg, const char *data,
+    size_t len, char *err, size_t errlen);
+int llmr_registry_load_file(llmr_registry_t *reg, const char *path,
+    char *err, size_t errlen);
+
+/* by name, then by provider id; NULL when unknown */
+const llmr_model_t *llmr_registry_find(const llmr_registry_t *reg,
+    const char *name, size_t len);
+
+/* the most expensive model (blended 3:1), the usual cost reference */
+const llmr_model_t *llmr_registry_reference(const llmr_registry_t *reg);
+
+
+#endif /* _LLMR_REGISTRY_H_INCLUDED_ */

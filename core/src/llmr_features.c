@@ -1,0 +1,2213 @@
+
+/*
+ * Copyright (C) ngx_llm_router authors
+ */
+
+
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "llmr_features.h"
+
+
+/* byte classes */
+#define LLMR_C_WORD             0x01    /* letters, digits, bytes >= 0x80 */
+#define LLMR_C_DIGIT            0x02
+#define LLMR_C_SPACE            0x04    /* blanks, not '\n' */
+#define LLMR_C_ALPHA            0x08    /* ASCII letters */
+#define LLMR_C_HIGH             0x10    /* bytes >= 0x80 */
+#define LLMR_C_UPPER            0x20    /* also the bit that lowercases */
+#define LLMR_C_BREAK            0x40    /* ends a phrase: . , ; : ! ? ( ) " */
+
+#define LLMR_HASH_INIT          5381
+#define LLMR_KEY_NUMBER         0x6e756d6265726e75ULL   /* any number */
+
+/* a power of two, kept at most half full */
+#define LLMR_KW_SLOTS           2048
+#define LLMR_PHRASE_ACTIVE      4
+
+
+typedef struct {
+    uint32_t                    check;      /* the key's high half */
+    uint16_t                    classes;    /* LLMR_KW_* */
+    uint8_t                     domain;
+    uint8_t                     used;
+} llmr_kw_slot_t;
+
+
+typedef struct {
+    llmr_text_stats_t          *st;
+    const llmr_kw_slot_t       *tab;
+    uint64_t                    active[LLMR_PHRASE_ACTIVE];
+    unsigned                    active_ask[LLMR_PHRASE_ACTIVE];
+    unsigned                    nactive;
+    unsigned                    ask;        /* the next word may ask */
+    uint64_t                    prev;       /* the last word, for bigrams */
+    uint32_t                   *grams;
+    size_t                      max_grams;
+    size_t                      ngrams;
+} llmr_scan_t;
+
+
+static uint64_t llmr_key_mix(uint64_t h);
+static uint64_t llmr_key_pair(uint64_t a, uint64_t b);
+static uint64_t llmr_word_key(uint64_t h, uint64_t hprev, size_t len,
+    unsigned l1, unsigned l2);
+static const llmr_kw_slot_t *llmr_kw_get(void);
+static void llmr_kw_build(void);
+static void llmr_kw_insert(uint64_t key, unsigned classes, int domain);
+static const llmr_kw_slot_t *llmr_kw_find(const llmr_kw_slot_t *tab,
+    uint64_t key);
+static unsigned llmr_kw_hit(llmr_text_stats_t *st, const llmr_kw_slot_t *e,
+    unsigned ask);
+static void llmr_scan_word(llmr_scan_t *s, uint64_t key, size_t len,
+    unsigned numeric);
+static void llmr_scan_high(llmr_text_stats_t *st, const unsigned char *p,
+    const unsigned char *end);
+static void llmr_line_start(llmr_text_stats_t *st, const unsigned char *p,
+    const unsigned char *end, unsigned lead);
+static void llmr_line_end(llmr_text_stats_t *st, unsigned last,
+    unsigned paren);
+static int llmr_operands(const unsigned char *p, const unsigned char *end,
+    unsigned last, unsigned mask);
+static int llmr_sentence_end(const unsigned char *p,
+    const unsigned char *end);
+static double llmr_log2p(double v);
+static double llmr_clamp01(double v);
+
+
+static const unsigned char  llmr_ctype[256] = {
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x04, 0x40, 0x04, 0x04, 0x04, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x04, 0x40, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x40, 0x40, 0x00, 0x00, 0x40, 0x00, 0x40, 0x00,
+    0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03,
+    0x03, 0x03, 0x40, 0x40, 0x00, 0x00, 0x00, 0x40,
+    0x00, 0x29, 0x29, 0x29, 0x29, 0x29, 0x29, 0x29,
+    0x29, 0x29, 0x29, 0x29, 0x29, 0x29, 0x29, 0x29,
+    0x29, 0x29, 0x29, 0x29, 0x29, 0x29, 0x29, 0x29,
+    0x29, 0x29, 0x29, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x09, 0x09, 0x09, 0x09, 0x09, 0x09, 0x09,
+    0x09, 0x09, 0x09, 0x09, 0x09, 0x09, 0x09, 0x09,
+    0x09, 0x09, 0x09, 0x09, 0x09, 0x09, 0x09, 0x09,
+    0x09, 0x09, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+};
+
+
+#define K(text, classes, domain)                                              \
+    { text, classes, LLMR_DOMAIN_##domain }
+
+#define GRT                     LLMR_KW_GREETING
+#define SMP                     LLMR_KW_SIMPLE
+#define EXP                     LLMR_KW_EXPLAIN
+#define CPX                     LLMR_KW_COMPLEX
+#define XPT                     LLMR_KW_EXPERT
+#define CON                     LLMR_KW_CONSTRAINT
+#define STP                     LLMR_KW_STEP
+#define MUL                     LLMR_KW_MULTI
+#define COD                     LLMR_KW_CODE
+#define MTH                     LLMR_KW_MATH
+#define STK                     LLMR_KW_STAKES
+#define RSN                     LLMR_KW_REASON
+#define REQ                     LLMR_KW_REQUEST
+#define OPN                     LLMR_KW_OPENER
+
+/*
+ * The vocabulary.  Words are matched whole, case-insensitively, with a
+ * plural 's' dropped on both sides ("constraints" finds "constraint");
+ * '-' separates words like a blank does ("trade-offs" is "trade off").
+ * A domain other than GENERAL counts toward that domain; STAKES marks a
+ * term that makes a request high-stakes when its domain wins.
+ */
+
+static const llmr_kw_def_t  llmr_kw_list[] = {
+
+    /* greetings, thanks and small talk */
+    K("hi", GRT, GENERAL),
+    K("hello", GRT, GENERAL),
+    K("hey", GRT, GENERAL),
+    K("hiya", GRT, GENERAL),
+    K("howdy", GRT, GENERAL),
+    K("yo", GRT, GENERAL),
+    K("greetings", GRT, GENERAL),
+    K("good morning", GRT, GENERAL),
+    K("good afternoon", GRT, GENERAL),
+    K("good evening", GRT, GENERAL),
+    K("good night", GRT, GENERAL),
+    K("how are you", GRT, GENERAL),
+    K("how's it going", GRT, GENERAL),
+    K("what's up", GRT, GENERAL),
+    K("nice to meet you", GRT, GENERAL),
+    K("thanks", GRT, GENERAL),
+    K("thank you", GRT, GENERAL),
+    K("thx", GRT, GENERAL),
+    K("ty", GRT, GENERAL),
+    K("cheers", GRT, GENERAL),
+    K("bye", GRT, GENERAL),
+    K("goodbye", GRT, GENERAL),
+    K("see you", GRT, GENERAL),
+    K("ok", GRT, GENERAL),
+    K("okay", GRT, GENERAL),
+    K("cool", GRT, GENERAL),
+    K("great", GRT, GENERAL),
+    K("awesome", GRT, GENERAL),
+    K("perfect", GRT, GENERAL),
+    K("nice", GRT, GENERAL),
+    K("yes", GRT, GENERAL),
+    K("yep", GRT, GENERAL),
+    K("nope", GRT, GENERAL),
+    K("sure", GRT, GENERAL),
+    K("got it", GRT, GENERAL),
+    K("lol", GRT, GENERAL),
+    K("haha", GRT, GENERAL),
+
+    /* requests: the word after one asks for something */
+    K("please", REQ, GENERAL),
+    K("pls", REQ, GENERAL),
+    K("plz", REQ, GENERAL),
+    K("kindly", REQ, GENERAL),
+    K("can you", REQ, GENERAL),
+    K("could you", REQ, GENERAL),
+    K("would you", REQ, GENERAL),
+    K("will you", REQ, GENERAL),
+    K("can u", REQ, GENERAL),
+    K("help me", REQ, GENERAL),
+    K("i need you to", REQ, GENERAL),
+    K("i need to", REQ, GENERAL),
+    K("i want you to", REQ, GENERAL),
+    K("i want to", REQ, GENERAL),
+    K("i'd like you to", REQ, GENERAL),
+    K("i'd like to", REQ, GENERAL),
+    K("i would like you to", REQ, GENERAL),
+    K("i would like to", REQ, GENERAL),
+    K("let's", REQ, GENERAL),
+    K("let us", REQ, GENERAL),
+    K("now", OPN, GENERAL),
+    K("you should", REQ, GENERAL),
+    K("your task is to", REQ, GENERAL),
+    K("your job is to", REQ, GENERAL),
+    K("try to", REQ, GENERAL),
+    K("how do i", REQ, GENERAL),
+    K("how can i", REQ, GENERAL),
+    K("how should i", REQ, GENERAL),
+    K("how would i", REQ, GENERAL),
+    K("how would you", REQ, GENERAL),
+    K("how do you", REQ, GENERAL),
+    K("how to", EXP | REQ, GENERAL),
+    K("show me how to", REQ, GENERAL),
+    K("the best way to", REQ, GENERAL),
+    K("tell me", REQ, GENERAL),
+    K("give me", REQ, GENERAL),
+    K("show me", REQ, GENERAL),
+    K("teach me", REQ, GENERAL),
+
+    /* lookups: short factual questions */
+    K("what is", SMP, GENERAL),
+    K("what are", SMP, GENERAL),
+    K("what's", SMP, GENERAL),
+    K("who is", SMP, GENERAL),
+    K("who was", SMP, GENERAL),
+    K("who wrote", SMP, GENERAL),
+    K("when is", SMP, GENERAL),
+    K("when was", SMP, GENERAL),
+    K("when did", SMP, GENERAL),
+    K("where is", SMP, GENERAL),
+    K("where are", SMP, GENERAL),
+    K("which is", SMP, GENERAL),
+    K("define", SMP, GENERAL),
+    K("definition", SMP, GENERAL),
+    K("meaning of", SMP, GENERAL),
+    K("capital", SMP, GENERAL),
+    K("synonym", SMP, GENERAL),
+    K("antonym", SMP, GENERAL),
+    K("translate", SMP, GENERAL),
+    K("spell", SMP, GENERAL),
+    K("how old", SMP, GENERAL),
+    K("how tall", SMP, GENERAL),
+    K("population", SMP, GENERAL),
+    K("quick question", SMP, GENERAL),
+    K("in one word", SMP, GENERAL),
+    K("one sentence", SMP, GENERAL),
+    K("short answer", SMP, GENERAL),
+    K("briefly", SMP, GENERAL),
+    K("tldr", SMP, GENERAL),
+    K("yes or no", SMP, GENERAL),
+    K("true or false", SMP, GENERAL),
+
+    /* asks of a moderate size */
+    K("explain", EXP, GENERAL),
+    K("describe", EXP, GENERAL),
+    K("summarize", EXP, GENERAL),
+    K("summarise", EXP, GENERAL),
+    K("summary", EXP, GENERAL),
+    K("compare", EXP, GENERAL),
+    K("comparison", EXP, GENERAL),
+    K("contrast", EXP, GENERAL),
+    K("difference", EXP, GENERAL),
+    K("why", EXP, GENERAL),
+    K("how does", EXP, GENERAL),
+    K("how do", EXP, GENERAL),
+    K("how can", EXP, GENERAL),
+    K("how would", EXP, GENERAL),
+    K("how should", EXP, GENERAL),
+    K("overview", EXP, GENERAL),
+    K("outline", EXP, GENERAL),
+    K("discuss", EXP, GENERAL),
+    K("elaborate", EXP, GENERAL),
+    K("interpret", EXP, GENERAL),
+    K("clarify", EXP, GENERAL),
+    K("illustrate", EXP, GENERAL),
+    K("example", EXP, GENERAL),
+    K("pros and cons", EXP, GENERAL),
+    K("advantage", EXP, GENERAL),
+    K("disadvantage", EXP, GENERAL),
+    K("review", EXP, GENERAL),
+    K("rewrite", EXP, GENERAL),
+    K("improve", EXP, GENERAL),
+    K("write", EXP, GENERAL),
+    K("draft", EXP, GENERAL),
+    K("suggest", EXP, GENERAL),
+    K("recommend", EXP, GENERAL),
+    K("recommendation", EXP, GENERAL),
+    K("classify", EXP, GENERAL),
+    K("categorize", EXP, GENERAL),
+    K("infer", EXP, GENERAL),
+    K("conclude", EXP, GENERAL),
+    K("predict", EXP, GENERAL),
+    K("most likely", EXP, GENERAL),
+
+    /* asks that need a strong model */
+    K("design", CPX, GENERAL),
+    K("architect", CPX, CODE),
+    K("architecture", CPX, CODE),
+    K("analyze", CPX, ANALYSIS),
+    K("analyse", CPX, ANALYSIS),
+    K("optimize", CPX, GENERAL),
+    K("optimise", CPX, GENERAL),
+    K("optimization", CPX, GENERAL),
+    K("implement", CPX, CODE),
+    K("implementation", CPX, CODE),
+    K("evaluate", CPX, ANALYSIS),
+    K("evaluation", CPX, ANALYSIS),
+    K("assess", CPX, ANALYSIS),
+    K("assessment", CPX, ANALYSIS),
+    K("critique", CPX, GENERAL),
+    K("critically", CPX, GENERAL),
+    K("trade off", CPX, GENERAL),
+    K("tradeoff", CPX, GENERAL),
+    K("scalable", CPX, CODE),
+    K("scalability", CPX, CODE),
+    K("distributed", CPX, CODE),
+    K("concurrency", CPX, CODE),
+    K("concurrent", CPX, CODE),
+    K("parallel", CPX, GENERAL),
+    K("refactor", CPX, CODE),
+    K("debug", CPX, CODE),
+    K("algorithm", CPX, CODE),
+    K("complexity", CPX, GENERAL),
+    K("strategy", CPX, GENERAL),
+    K("comprehensive", CPX, GENERAL),
+    K("in depth", CPX, GENERAL),
+    K("detailed", CPX, GENERAL),
+    K("derive", CPX, MATH),
+    K("derivation", CPX, MATH),
+    K("migrate", CPX, CODE),
+    K("migration", CPX, CODE),
+    K("integrate", CPX, GENERAL),
+    K("integration", CPX, GENERAL),
+    K("robust", CPX, GENERAL),
+    K("robustness", CPX, GENERAL),
+    K("performance", CPX, GENERAL),
+    K("latency", CPX, CODE),
+    K("throughput", CPX, CODE),
+    K("fault tolerant", CPX, CODE),
+    K("fault tolerance", CPX, CODE),
+    K("high availability", CPX, CODE),
+    K("edge case", CPX, CODE),
+    K("multi region", CPX, CODE),
+    K("microservice", CPX, CODE),
+    K("pipeline", CPX, CODE),
+    K("infrastructure", CPX, CODE),
+    K("end to end", CPX, GENERAL),
+    K("production", CPX, GENERAL),
+    K("security", CPX, CODE),
+    K("threat model", CPX, CODE),
+    K("vulnerability", CPX, CODE),
+    K("root cause", CPX, GENERAL),
+    K("investigate", CPX, GENERAL),
+    K("simulate", CPX, GENERAL),
+    K("simulation", CPX, GENERAL),
+    K("nuanced", CPX, GENERAL),
+    K("implication", CPX, GENERAL),
+    K("synthesize", CPX, GENERAL),
+    K("prioritize", CPX, GENERAL),
+    K("roadmap", CPX, GENERAL),
+    K("semantics", CPX, GENERAL),
+    K("consistency", CPX, GENERAL),
+    K("sharding", CPX, CODE),
+    K("replication", CPX, CODE),
+    K("orchestration", CPX, CODE),
+
+    /* asks at the frontier */
+    K("prove", XPT, MATH),
+    K("proof", XPT, MATH),
+    K("rigorous", XPT, GENERAL),
+    K("rigorously", XPT, GENERAL),
+    K("formal", XPT, GENERAL),
+    K("formally", XPT, GENERAL),
+    K("theorem", XPT, MATH),
+    K("lemma", XPT, MATH),
+    K("corollary", XPT, MATH),
+    K("research", XPT, GENERAL),
+    K("state of the art", XPT, GENERAL),
+    K("exactly once", XPT, CODE),
+    K("event sourcing", XPT, CODE),
+    K("consensus", XPT, CODE),
+    K("byzantine", XPT, CODE),
+    K("linearizable", XPT, CODE),
+    K("linearizability", XPT, CODE),
+    K("serializable", XPT, CODE),
+    K("serializability", XPT, CODE),
+    K("raft", XPT, CODE),
+    K("paxos", XPT, CODE),
+    K("crdt", XPT, CODE),
+    K("formal verification", XPT, CODE),
+    K("zero knowledge", XPT, CODE),
+    K("cryptographic", XPT, CODE),
+    K("homomorphic", XPT, CODE),
+    K("asymptotic", XPT, MATH),
+    K("np hard", XPT, MATH),
+    K("np complete", XPT, MATH),
+    K("undecidable", XPT, MATH),
+    K("stochastic", XPT, MATH),
+    K("differential equation", XPT, MATH),
+    K("eigenvalue", XPT, MATH),
+    K("topology", XPT, MATH),
+    K("manifold", XPT, MATH),
+    K("category theory", XPT, MATH),
+    K("measure theory", XPT, MATH),
+    K("provably", XPT, GENERAL),
+    K("worst case", XPT, GENERAL),
+    K("amortized", XPT, CODE),
+    K("lock free", XPT, CODE),
+    K("wait free", XPT, CODE),
+    K("memory model", XPT, CODE),
+    K("first principles", XPT, GENERAL),
+    K("graduate level", XPT, GENERAL),
+    K("peer review", XPT, GENERAL),
+    K("dissertation", XPT, GENERAL),
+    K("thesis", XPT, GENERAL),
+
+    /* constraints on the answer */
+    K("must", CON, GENERAL),
+    K("should", CON, GENERAL),
+    K("without", CON, GENERAL),
+    K("at least", CON, GENERAL),
+    K("at most", CON, GENERAL),
+    K("no more than", CON, GENERAL),
+    K("no less than", CON, GENERAL),
+    K("fewer than", CON, GENERAL),
+    K("less than", CON, GENERAL),
+    K("exactly", CON, GENERAL),
+    K("only", CON, GENERAL),
+    K("ensure", CON, GENERAL),
+    K("make sure", CON, GENERAL),
+    K("do not", CON, GENERAL),
+    K("don't", CON, GENERAL),
+    K("never", CON, GENERAL),
+    K("always", CON, GENERAL),
+    K("avoid", CON, GENERAL),
+    K("limit", CON, GENERAL),
+    K("within", CON, GENERAL),
+    K("requirement", CON, GENERAL),
+    K("constraint", CON, GENERAL),
+    K("required", CON, GENERAL),
+    K("format", CON, GENERAL),
+    K("formatted", CON, GENERAL),
+    K("maximum", CON, GENERAL),
+    K("minimum", CON, GENERAL),
+    K("strictly", CON, GENERAL),
+    K("guarantee", CON, GENERAL),
+    K("cannot", CON, GENERAL),
+    K("can't", CON, GENERAL),
+    K("exclude", CON, GENERAL),
+    K("excluding", CON, GENERAL),
+    K("word", CON, GENERAL),
+    K("bullet point", CON, GENERAL),
+    K("markdown", CON, GENERAL),
+    K("tone", CON, GENERAL),
+    K("audience", CON, GENERAL),
+    K("assume", CON, GENERAL),
+    K("assuming", CON, GENERAL),
+    K("given that", CON, GENERAL),
+    K("subject to", CON, GENERAL),
+    K("unless", CON, GENERAL),
+    K("except", CON, GENERAL),
+    K("compatible", CON, GENERAL),
+
+    /* steps and sequence */
+    K("step by step", STP | RSN, GENERAL),
+    K("step", STP, GENERAL),
+    K("first", STP | OPN, GENERAL),
+    K("firstly", STP | OPN, GENERAL),
+    K("then", STP | OPN, GENERAL),
+    K("next", STP | OPN, GENERAL),
+    K("finally", STP | OPN, GENERAL),
+    K("lastly", STP | OPN, GENERAL),
+    K("secondly", STP | OPN, GENERAL),
+    K("thirdly", STP, GENERAL),
+    K("after that", STP | OPN, GENERAL),
+    K("afterward", STP, GENERAL),
+    K("afterwards", STP, GENERAL),
+    K("subsequently", STP, GENERAL),
+    K("walk me through", STP, GENERAL),
+    K("walk through", STP, GENERAL),
+    K("show your work", STP | RSN, GENERAL),
+    K("stage", STP, GENERAL),
+    K("phase", STP, GENERAL),
+    K("procedure", STP, GENERAL),
+    K("workflow", STP, GENERAL),
+    K("iterate", STP, GENERAL),
+    K("later", STP, GENERAL),
+    K("before", STP, GENERAL),
+    K("remaining", STP | MTH, MATH),
+
+    /* more than one ask */
+    K("also", MUL | OPN, GENERAL),
+    K("additionally", MUL | OPN, GENERAL),
+    K("furthermore", MUL | OPN, GENERAL),
+    K("moreover", MUL | OPN, GENERAL),
+    K("as well as", MUL, GENERAL),
+    K("in addition", MUL, GENERAL),
+    K("both", MUL, GENERAL),
+    K("respectively", MUL, GENERAL),
+    K("besides", MUL, GENERAL),
+    K("along with", MUL, GENERAL),
+    K("together with", MUL, GENERAL),
+    K("followed by", MUL, GENERAL),
+    K("and then", MUL | OPN, GENERAL),
+    K("part", MUL, GENERAL),
+    K("another", MUL, GENERAL),
+
+    /* careful thinking */
+    K("think carefully", RSN, GENERAL),
+    K("carefully", RSN, GENERAL),
+    K("thoroughly", RSN, GENERAL),
+    K("reasoning", RSN, GENERAL),
+    K("justify", RSN, GENERAL),
+    K("explain why", RSN, GENERAL),
+    K("explain your reasoning", RSN, GENERAL),
+    K("verify", RSN, GENERAL),
+    K("double check", RSN, GENERAL),
+    K("tricky", RSN, GENERAL),
+    K("think through", RSN, GENERAL),
+    K("chain of thought", RSN, GENERAL),
+    K("consider", RSN, GENERAL),
+    K("imply", RSN, GENERAL),
+    K("implies", RSN, GENERAL),
+    K("if and only if", RSN, MATH),
+
+    /* code */
+    K("code", COD, CODE),
+    K("coding", COD, CODE),
+    K("program", COD, CODE),
+    K("programming", COD, CODE),
+    K("function", COD, CODE),
+    K("method", COD, CODE),
+    K("script", COD, CODE),
+    K("snippet", COD, CODE),
+    K("def", COD, CODE),
+    K("return", COD, CODE),
+    K("class", COD, CODE),
+    K("import", COD, CODE),
+    K("include", COD, CODE),
+    K("const", COD, CODE),
+    K("var", COD, CODE),
+    K("public", COD, CODE),
+    K("private", COD, CODE),
+    K("static", COD, CODE),
+    K("void", COD, CODE),
+    K("int", COD, CODE),
+    K("struct", COD, CODE),
+    K("printf", COD, CODE),
+    K("println", COD, CODE),
+    K("console", COD, CODE),
+    K("elif", COD, CODE),
+    K("async", COD, CODE),
+    K("await", COD, CODE),
+    K("lambda", COD, CODE),
+    K("namespace", COD, CODE),
+    K("typedef", COD, CODE),
+    K("nullptr", COD, CODE),
+    K("null", COD, CODE),
+    K("bool", COD, CODE),
+    K("boolean", COD, CODE),
+    K("dict", COD, CODE),
+    K("hashmap", COD, CODE),
+    K("python", COD, CODE),
+    K("java", COD, CODE),
+    K("javascript", COD, CODE),
+    K("typescript", COD, CODE),
+    K("rust", COD, CODE),
+    K("golang", COD, CODE),
+    K("cpp", COD, CODE),
+    K("kotlin", COD, CODE),
+    K("swift", COD, CODE),
+    K("ruby", COD, CODE),
+    K("php", COD, CODE),
+    K("sql", COD, CODE),
+    K("html", COD, CODE),
+    K("css", COD, CODE),
+    K("json", COD, CODE),
+    K("yaml", COD, CODE),
+    K("api", COD, CODE),
+    K("endpoint", COD, CODE),
+    K("http", COD, CODE),
+    K("regex", COD, CODE),
+    K("bug", COD, CODE),
+    K("exception", COD, CODE),
+    K("stack trace", COD, CODE),
+    K("traceback", COD, CODE),
+    K("compile", COD, CODE),
+    K("compiler", COD, CODE),
+    K("runtime", COD, CODE),
+    K("segfault", COD, CODE),
+    K("null pointer", COD, CODE),
+    K("repo", COD, CODE),
+    K("git", COD, CODE),
+    K("docker", COD, CODE),
+    K("kubernetes", COD, CODE),
+    K("database", COD, CODE),
+    K("query", COD, CODE),
+    K("backend", COD, CODE),
+    K("frontend", COD, CODE),
+    K("server", COD, CODE),
+    K("deploy", COD, CODE),
+    K("library", COD, CODE),
+    K("framework", COD, CODE),
+    K("npm", COD, CODE),
+    K("unit test", COD, CODE),
+    K("test case", COD, CODE),
+    K("loop", COD, CODE),
+    K("recursion", COD, CODE),
+    K("recursive", COD, CODE),
+    K("pointer", COD, CODE),
+    K("memory leak", COD, CODE),
+    K("thread", COD, CODE),
+    K("mutex", COD, CODE),
+    K("deadlock", COD, CODE),
+    K("race condition", COD, CODE),
+    K("linux", COD, CODE),
+    K("bash", COD, CODE),
+    K("shell", COD, CODE),
+    K("terminal", COD, CODE),
+    K("command line", COD, CODE),
+    K("react", COD, CODE),
+    K("django", COD, CODE),
+    K("nodejs", COD, CODE),
+    K("quicksort", COD, CODE),
+    K("binary search", COD, CODE),
+    K("linked list", COD, CODE),
+    K("hash table", COD, CODE),
+    K("big o", COD, CODE),
+    K("data structure", COD, CODE),
+    K("software", COD, CODE),
+    K("computer", COD, CODE),
+    K("machine learning", COD, CODE),
+    K("neural network", COD, CODE),
+    K("kafka", COD, CODE),
+    K("redis", COD, CODE),
+    K("nginx", COD, CODE),
+    K("cache", COD, CODE),
+
+    /* math */
+    K("math", MTH, MATH),
+    K("mathematics", MTH, MATH),
+    K("equation", MTH, MATH),
+    K("solve", MTH, MATH),
+    K("calculate", MTH, MATH),
+    K("compute", MTH, MATH),
+    K("integral", MTH, MATH),
+    K("derivative", MTH, MATH),
+    K("differentiate", MTH, MATH),
+    K("sum", MTH, MATH),
+    K("product of", MTH, MATH),
+    K("probability", MTH, MATH),
+    K("percent", MTH, MATH),
+    K("percentage", MTH, MATH),
+    K("ratio", MTH, MATH),
+    K("average", MTH, MATH),
+    K("median", MTH, MATH),
+    K("fraction", MTH, MATH),
+    K("divide", MTH, MATH),
+    K("divided", MTH, MATH),
+    K("multiply", MTH, MATH),
+    K("multiplied", MTH, MATH),
+    K("minus", MTH, MATH),
+    K("total", MTH, MATH),
+    K("how many", MTH, MATH),
+    K("how much", MTH, MATH),
+    K("how far", MTH, MATH),
+    K("how long", MTH, MATH),
+    K("per", MTH, MATH),
+    K("each", MTH, MATH),
+    K("twice", MTH, MATH),
+    K("half", MTH, MATH),
+    K("digit", MTH, MATH),
+    K("prime", MTH, MATH),
+    K("polynomial", MTH, MATH),
+    K("matrix", MTH, MATH),
+    K("vector", MTH, MATH),
+    K("algebra", MTH, MATH),
+    K("geometry", MTH, MATH),
+    K("triangle", MTH, MATH),
+    K("angle", MTH, MATH),
+    K("area", MTH, MATH),
+    K("perimeter", MTH, MATH),
+    K("radius", MTH, MATH),
+    K("diameter", MTH, MATH),
+    K("circle", MTH, MATH),
+    K("square root", MTH, MATH),
+    K("logarithm", MTH, MATH),
+    K("exponent", MTH, MATH),
+    K("exponential", MTH, MATH),
+    K("factorial", MTH, MATH),
+    K("modulo", MTH, MATH),
+    K("integer", MTH, MATH),
+    K("real number", MTH, MATH),
+    K("rational", MTH, MATH),
+    K("irrational", MTH, MATH),
+    K("inequality", MTH, MATH),
+    K("solve for", MTH, MATH),
+    K("value of", MTH, MATH),
+    K("slope", MTH, MATH),
+    K("coordinate", MTH, MATH),
+    K("series", MTH, MATH),
+    K("converge", MTH, MATH),
+    K("arithmetic", MTH, MATH),
+    K("combinatoric", MTH, MATH),
+    K("permutation", MTH, MATH),
+    K("combination", MTH, MATH),
+    K("subgroup", MTH, MATH),
+    K("homomorphism", MTH, MATH),
+    K("isomorphism", MTH, MATH),
+    K("statistic", MTH, ANALYSIS),
+    K("statistical", MTH, ANALYSIS),
+    K("variance", MTH, ANALYSIS),
+    K("standard deviation", MTH, ANALYSIS),
+    K("regression", MTH, ANALYSIS),
+    K("correlation", MTH, ANALYSIS),
+    K("distribution", MTH, ANALYSIS),
+    K("expected value", MTH, MATH),
+    K("random variable", MTH, MATH),
+
+    /* science */
+    K("science", 0, SCIENCE),
+    K("scientific", 0, SCIENCE),
+    K("physics", 0, SCIENCE),
+    K("chemistry", 0, SCIENCE),
+    K("biology", 0, SCIENCE),
+    K("photosynthesis", 0, SCIENCE),
+    K("cell", 0, SCIENCE),
+    K("molecule", 0, SCIENCE),
+    K("molecular", 0, SCIENCE),
+    K("atom", 0, SCIENCE),
+    K("atomic", 0, SCIENCE),
+    K("electron", 0, SCIENCE),
+    K("proton", 0, SCIENCE),
+    K("neutron", 0, SCIENCE),
+    K("photon", 0, SCIENCE),
+    K("energy", 0, SCIENCE),
+    K("force", 0, SCIENCE),
+    K("gravity", 0, SCIENCE),
+    K("velocity", 0, SCIENCE),
+    K("acceleration", 0, SCIENCE),
+    K("momentum", 0, SCIENCE),
+    K("mass", 0, SCIENCE),
+    K("quantum", XPT, SCIENCE),
+    K("relativity", 0, SCIENCE),
+    K("thermodynamics", 0, SCIENCE),
+    K("entropy", 0, SCIENCE),
+    K("enzyme", 0, SCIENCE),
+    K("protein", 0, SCIENCE),
+    K("dna", 0, SCIENCE),
+    K("rna", 0, SCIENCE),
+    K("gene", 0, SCIENCE),
+    K("genetic", 0, SCIENCE),
+    K("evolution", 0, SCIENCE),
+    K("species", 0, SCIENCE),
+    K("organism", 0, SCIENCE),
+    K("ecosystem", 0, SCIENCE),
+    K("climate", 0, SCIENCE),
+    K("planet", 0, SCIENCE),
+    K("star", 0, SCIENCE),
+    K("galaxy", 0, SCIENCE),
+    K("orbit", 0, SCIENCE),
+    K("chemical", 0, SCIENCE),
+    K("reaction", 0, SCIENCE),
+    K("compound", 0, SCIENCE),
+    K("acid", 0, SCIENCE),
+    K("element", 0, SCIENCE),
+    K("electric", 0, SCIENCE),
+    K("magnetic", 0, SCIENCE),
+    K("circuit", 0, SCIENCE),
+    K("voltage", 0, SCIENCE),
+    K("wavelength", 0, SCIENCE),
+    K("frequency", 0, SCIENCE),
+    K("particle", 0, SCIENCE),
+    K("nucleus", 0, SCIENCE),
+    K("mitosis", 0, SCIENCE),
+    K("bacteria", 0, SCIENCE),
+    K("oxygen", 0, SCIENCE),
+    K("carbon", 0, SCIENCE),
+    K("hydrogen", 0, SCIENCE),
+    K("nitrogen", 0, SCIENCE),
+    K("catalyst", 0, SCIENCE),
+    K("metabolism", 0, SCIENCE),
+    K("neuron", 0, SCIENCE),
+    K("astronomy", 0, SCIENCE),
+    K("geology", 0, SCIENCE),
+    K("temperature", 0, SCIENCE),
+    K("experiment", 0, SCIENCE),
+    K("hypothesis", 0, SCIENCE),
+
+    /* analysis */
+    K("analysis", CPX, ANALYSIS),
+    K("data", 0, ANALYSIS),
+    K("dataset", 0, ANALYSIS),
+    K("trend", 0, ANALYSIS),
+    K("report", 0, ANALYSIS),
+    K("metric", 0, ANALYSIS),
+    K("kpi", 0, ANALYSIS),
+    K("insight", 0, ANALYSIS),
+    K("spreadsheet", 0, ANALYSIS),
+    K("csv", 0, ANALYSIS),
+    K("chart", 0, ANALYSIS),
+    K("forecast", 0, ANALYSIS),
+    K("survey", 0, ANALYSIS),
+    K("sample", 0, ANALYSIS),
+    K("significance", 0, ANALYSIS),
+    K("p value", 0, ANALYSIS),
+    K("cohort", 0, ANALYSIS),
+    K("churn", 0, ANALYSIS),
+    K("market", 0, ANALYSIS),
+    K("competitor", 0, ANALYSIS),
+    K("swot", 0, ANALYSIS),
+    K("segmentation", 0, ANALYSIS),
+    K("dashboard", 0, ANALYSIS),
+    K("benchmark", 0, ANALYSIS),
+    K("root cause analysis", CPX, ANALYSIS),
+
+    /* medical */
+    K("medical", 0, MEDICAL),
+    K("medicine", 0, MEDICAL),
+    K("doctor", 0, MEDICAL),
+    K("physician", 0, MEDICAL),
+    K("patient", 0, MEDICAL),
+    K("symptom", 0, MEDICAL),
+    K("diagnosis", STK, MEDICAL),
+    K("diagnose", STK, MEDICAL),
+    K("dosage", STK, MEDICAL),
+    K("dose", STK, MEDICAL),
+    K("overdose", STK, MEDICAL),
+    K("prescription", STK, MEDICAL),
+    K("prescribe", STK, MEDICAL),
+    K("medication", STK, MEDICAL),
+    K("treatment", STK, MEDICAL),
+    K("surgery", STK, MEDICAL),
+    K("side effect", STK, MEDICAL),
+    K("contraindication", STK, MEDICAL),
+    K("drug interaction", STK, MEDICAL),
+    K("chest pain", STK, MEDICAL),
+    K("pregnant", STK, MEDICAL),
+    K("therapy", 0, MEDICAL),
+    K("drug", 0, MEDICAL),
+    K("disease", 0, MEDICAL),
+    K("illness", 0, MEDICAL),
+    K("infection", 0, MEDICAL),
+    K("fever", 0, MEDICAL),
+    K("pain", 0, MEDICAL),
+    K("cancer", 0, MEDICAL),
+    K("tumor", 0, MEDICAL),
+    K("diabetes", 0, MEDICAL),
+    K("blood", 0, MEDICAL),
+    K("blood pressure", 0, MEDICAL),
+    K("heart", 0, MEDICAL),
+    K("ibuprofen", 0, MEDICAL),
+    K("acetaminophen", 0, MEDICAL),
+    K("paracetamol", 0, MEDICAL),
+    K("aspirin", 0, MEDICAL),
+    K("antibiotic", 0, MEDICAL),
+    K("vaccine", 0, MEDICAL),
+    K("virus", 0, MEDICAL),
+    K("allergy", 0, MEDICAL),
+    K("allergic", 0, MEDICAL),
+    K("clinical", 0, MEDICAL),
+    K("hospital", 0, MEDICAL),
+    K("nurse", 0, MEDICAL),
+    K("mg", 0, MEDICAL),
+    K("emergency", 0, MEDICAL),
+    K("rash", 0, MEDICAL),
+    K("headache", 0, MEDICAL),
+    K("cough", 0, MEDICAL),
+    K("injury", 0, MEDICAL),
+    K("chronic", 0, MEDICAL),
+    K("syndrome", 0, MEDICAL),
+    K("disorder", 0, MEDICAL),
+    K("mental health", 0, MEDICAL),
+    K("depression", 0, MEDICAL),
+    K("anxiety", 0, MEDICAL),
+    K("insulin", 0, MEDICAL),
+    K("cholesterol", 0, MEDICAL),
+    K("hypertension", 0, MEDICAL),
+    K("anatomy", 0, MEDICAL),
+    K("nutrition", 0, MEDICAL),
+
+    /* legal */
+    K("law", 0, LEGAL),
+    K("legal", 0, LEGAL),
+    K("lawyer", 0, LEGAL),
+    K("attorney", 0, LEGAL),
+    K("court", 0, LEGAL),
+    K("judge", 0, LEGAL),
+    K("lawsuit", STK, LEGAL),
+    K("sue", STK, LEGAL),
+    K("liability", STK, LEGAL),
+    K("liable", STK, LEGAL),
+    K("contract", STK, LEGAL),
+    K("clause", STK, LEGAL),
+    K("compliance", STK, LEGAL),
+    K("compliant", STK, LEGAL),
+    K("gdpr", STK, LEGAL),
+    K("hipaa", STK, LEGAL),
+    K("ccpa", STK, LEGAL),
+    K("regulatory", STK, LEGAL),
+    K("infringement", STK, LEGAL),
+    K("litigation", STK, LEGAL),
+    K("nda", STK, LEGAL),
+    K("legal advice", STK, LEGAL),
+    K("indemnity", STK, LEGAL),
+    K("indemnification", STK, LEGAL),
+    K("custody", STK, LEGAL),
+    K("divorce", STK, LEGAL),
+    K("immigration", STK, LEGAL),
+    K("subpoena", STK, LEGAL),
+    K("settlement", STK, LEGAL),
+    K("agreement", 0, LEGAL),
+    K("regulation", 0, LEGAL),
+    K("statute", 0, LEGAL),
+    K("legislation", 0, LEGAL),
+    K("copyright", 0, LEGAL),
+    K("trademark", 0, LEGAL),
+    K("patent", 0, LEGAL),
+    K("plaintiff", 0, LEGAL),
+    K("defendant", 0, LEGAL),
+    K("tort", 0, LEGAL),
+    K("negligence", 0, LEGAL),
+    K("jurisdiction", 0, LEGAL),
+    K("terms of service", 0, LEGAL),
+    K("privacy policy", 0, LEGAL),
+    K("warranty", 0, LEGAL),
+    K("lease", 0, LEGAL),
+    K("tenant", 0, LEGAL),
+    K("landlord", 0, LEGAL),
+    K("criminal", 0, LEGAL),
+    K("felony", 0, LEGAL),
+    K("constitutional", 0, LEGAL),
+    K("precedent", 0, LEGAL),
+    K("evidence", 0, LEGAL),
+    K("testimony", 0, LEGAL),
+    K("statutory", 0, LEGAL),
+    K("prosecution", 0, LEGAL),
+
+    /* finance */
+    K("finance", 0, FINANCE),
+    K("financial", 0, FINANCE),
+    K("money", 0, FINANCE),
+    K("invest", STK, FINANCE),
+    K("investment", STK, FINANCE),
+    K("portfolio", STK, FINANCE),
+    K("retirement", STK, FINANCE),
+    K("mortgage", STK, FINANCE),
+    K("loan", STK, FINANCE),
+    K("tax", STK, FINANCE),
+    K("audit", STK, FINANCE),
+    K("capital gain", STK, FINANCE),
+    K("fiduciary", STK, FINANCE),
+    K("financial advice", STK, FINANCE),
+    K("bankruptcy", STK, FINANCE),
+    K("investing", 0, FINANCE),
+    K("stock", 0, FINANCE),
+    K("bond", 0, FINANCE),
+    K("etf", 0, FINANCE),
+    K("fund", 0, FINANCE),
+    K("ira", 0, FINANCE),
+    K("roth", 0, FINANCE),
+    K("pension", 0, FINANCE),
+    K("debt", 0, FINANCE),
+    K("credit", 0, FINANCE),
+    K("interest rate", 0, FINANCE),
+    K("irs", 0, FINANCE),
+    K("deduction", 0, FINANCE),
+    K("accounting", 0, FINANCE),
+    K("budget", 0, FINANCE),
+    K("revenue", 0, FINANCE),
+    K("profit", 0, FINANCE),
+    K("cash flow", 0, FINANCE),
+    K("valuation", 0, FINANCE),
+    K("equity", 0, FINANCE),
+    K("dividend", 0, FINANCE),
+    K("crypto", 0, FINANCE),
+    K("bitcoin", 0, FINANCE),
+    K("bank", 0, FINANCE),
+    K("insurance", 0, FINANCE),
+    K("inflation", 0, FINANCE),
+    K("securities", 0, FINANCE),
+    K("trading", 0, FINANCE),
+    K("hedge", 0, FINANCE),
+    K("ebitda", 0, FINANCE),
+    K("balance sheet", 0, FINANCE),
+    K("income statement", 0, FINANCE),
+    K("depreciation", 0, FINANCE),
+    K("liability account", 0, FINANCE),
+
+    /* creative */
+    K("poem", 0, CREATIVE),
+    K("poetry", 0, CREATIVE),
+    K("story", 0, CREATIVE),
+    K("stories", 0, CREATIVE),
+    K("fiction", 0, CREATIVE),
+    K("novel", 0, CREATIVE),
+    K("character", 0, CREATIVE),
+    K("plot", 0, CREATIVE),
+    K("haiku", 0, CREATIVE),
+    K("limerick", 0, CREATIVE),
+    K("lyric", 0, CREATIVE),
+    K("song", 0, CREATIVE),
+    K("rhyme", 0, CREATIVE),
+    K("sonnet", 0, CREATIVE),
+    K("screenplay", 0, CREATIVE),
+    K("dialogue", 0, CREATIVE),
+    K("creative", 0, CREATIVE),
+    K("imaginative", 0, CREATIVE),
+    K("fantasy", 0, CREATIVE),
+    K("narrative", 0, CREATIVE),
+    K("slogan", 0, CREATIVE),
+    K("tagline", 0, CREATIVE),
+    K("joke", 0, CREATIVE),
+    K("riddle", 0, CREATIVE),
+    K("metaphor", 0, CREATIVE),
+    K("fairy tale", 0, CREATIVE),
+    K("blog post", 0, CREATIVE),
+    K("caption", 0, CREATIVE),
+    K("vivid", 0, CREATIVE),
+    K("imagery", 0, CREATIVE),
+
+    /* humanities */
+    K("history", 0, HUMANITIES),
+    K("historical", 0, HUMANITIES),
+    K("philosophy", 0, HUMANITIES),
+    K("philosophical", 0, HUMANITIES),
+    K("philosopher", 0, HUMANITIES),
+    K("ethics", 0, HUMANITIES),
+    K("ethical", 0, HUMANITIES),
+    K("moral", 0, HUMANITIES),
+    K("morally", 0, HUMANITIES),
+    K("literature", 0, HUMANITIES),
+    K("literary", 0, HUMANITIES),
+    K("religion", 0, HUMANITIES),
+    K("religious", 0, HUMANITIES),
+    K("culture", 0, HUMANITIES),
+    K("cultural", 0, HUMANITIES),
+    K("politics", 0, HUMANITIES),
+    K("political", 0, HUMANITIES),
+    K("sociology", 0, HUMANITIES),
+    K("psychology", 0, HUMANITIES),
+    K("anthropology", 0, HUMANITIES),
+    K("art", 0, HUMANITIES),
+    K("war", 0, HUMANITIES),
+    K("empire", 0, HUMANITIES),
+    K("revolution", 0, HUMANITIES),
+    K("century", 0, HUMANITIES),
+    K("ancient", 0, HUMANITIES),
+    K("medieval", 0, HUMANITIES),
+    K("renaissance", 0, HUMANITIES),
+    K("civilization", 0, HUMANITIES),
+    K("government", 0, HUMANITIES),
+    K("democracy", 0, HUMANITIES),
+    K("linguistics", 0, HUMANITIES),
+    K("grammar", 0, HUMANITIES),
+    K("author", 0, HUMANITIES),
+};
+
+#undef K
+#undef GRT
+#undef SMP
+#undef EXP
+#undef CPX
+#undef XPT
+#undef CON
+#undef STP
+#undef MUL
+#undef COD
+#undef MTH
+#undef STK
+#undef RSN
+#undef REQ
+#undef OPN
+
+
+static const char  *const llmr_feature_names[LLMR_F_N] = {
+    [LLMR_F_LENGTH] = "length",
+    [LLMR_F_GREETING] = "greeting",
+    [LLMR_F_SIMPLE_ASK] = "simple_ask",
+    [LLMR_F_EXPLAIN] = "explain",
+    [LLMR_F_COMPLEX_ASK] = "complex_ask",
+    [LLMR_F_EXPERT_ASK] = "expert_ask",
+    [LLMR_F_CONSTRAINTS] = "constraints",
+    [LLMR_F_STEPS] = "steps",
+    [LLMR_F_MULTI_PART] = "multi_part",
+    [LLMR_F_REASON_WORDS] = "reason_words",
+    [LLMR_F_CODE] = "code",
+    [LLMR_F_MATH] = "math",
+    [LLMR_F_NUMBERS] = "numbers",
+    [LLMR_F_VOCAB] = "vocab",
+    [LLMR_F_HIGH_STAKES] = "high_stakes",
+    [LLMR_F_DOMAIN + LLMR_DOMAIN_GENERAL] = "domain_general",
+    [LLMR_F_DOMAIN + LLMR_DOMAIN_CODE] = "domain_code",
+    [LLMR_F_DOMAIN + LLMR_DOMAIN_MATH] = "domain_math",
+    [LLMR_F_DOMAIN + LLMR_DOMAIN_SCIENCE] = "domain_science",
+    [LLMR_F_DOMAIN + LLMR_DOMAIN_ANALYSIS] = "domain_analysis",
+    [LLMR_F_DOMAIN + LLMR_DOMAIN_MEDICAL] = "domain_medical",
+    [LLMR_F_DOMAIN + LLMR_DOMAIN_LEGAL] = "domain_legal",
+    [LLMR_F_DOMAIN + LLMR_DOMAIN_FINANCE] = "domain_finance",
+    [LLMR_F_DOMAIN + LLMR_DOMAIN_CREATIVE] = "domain_creative",
+    [LLMR_F_DOMAIN + LLMR_DOMAIN_HUMANITIES] = "domain_humanities",
+    [LLMR_F_REASONING] = "reasoning",
+    [LLMR_F_IMAGES] = "images",
+    [LLMR_F_TOOLS] = "tools",
+    [LLMR_F_TOOL_RESULTS] = "tool_results",
+    [LLMR_F_TURNS] = "turns",
+    [LLMR_F_CONTEXT] = "context",
+    [LLMR_F_CONTEXT_ASK] = "context_ask",
+    [LLMR_F_LONG_OUTPUT] = "long_output",
+    [LLMR_F_SHORT_OUTPUT] = "short_output",
+    [LLMR_F_JSON_OUTPUT] = "json_output"
+};
+
+
+/*
+ * The keyword table is filled once, on first use, and only read after:
+ * pthread_once() makes that safe in threaded callers; nginx calls
+ * llmr_classifier_default() at configuration time, so its workers inherit
+ * a filled table.
+ */
+
+static llmr_kw_slot_t   llmr_kw_table[LLMR_KW_SLOTS];
+static size_t           llmr_kw_used;
+static pthread_once_t   llmr_kw_once = PTHREAD_ONCE_INIT;
+
+
+static uint64_t
+llmr_key_mix(uint64_t h)
+{
+    /* MurmurHash3's finalizer: every input bit reaches every output bit */
+
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+
+    return h;
+}
+
+
+static uint64_t
+llmr_key_pair(uint64_t a, uint64_t b)
+{
+    return llmr_key_mix(a * 0x9e3779b97f4a7c15ULL + b);
+}
+
+
+/*
+ * The key of a word from its running hash (h = h * 33 + byte over the
+ * lowercased bytes); hprev is the hash before the last byte, l1 and l2 the
+ * last two bytes, so that a plural 's' can be dropped.  The scanner and the
+ * keyword table both go through here, so they always agree.
+ */
+
+static uint64_t
+llmr_word_key(uint64_t h, uint64_t hprev, size_t len, unsigned l1,
+    unsigned l2)
+{
+    if (len >= 4 && l1 == 's' && l2 != 's' && l2 != 'u' && l2 != 'i') {
+        h = hprev;
+    }
+
+    return llmr_key_mix(h);
+}
+
+
+static const llmr_kw_slot_t *
+llmr_kw_get(void)
+{
+    (void) pthread_once(&llmr_kw_once, llmr_kw_build);
+
+    return llmr_kw_table;
+}
+
+
+static void
+llmr_kw_build(void)
+{
+    size_t                i, wlen;
+    unsigned              c, t, l1, l2, n, classes;
+    uint64_t              h, hprev, key, word;
+    const char           *p;
+    const llmr_kw_def_t  *def;
+
+    for (i = 0; i < sizeof(llmr_kw_list) / sizeof(llmr_kw_def_t); i++) {
+        def = &llmr_kw_list[i];
+
+        /* the same word rules as llmr_text_scan(), on a plain phrase */
+
+        key = 0;
+        n = 0;
+        wlen = 0;
+        h = 0;
+        hprev = 0;
+        l1 = 0;
+        l2 = 0;
+
+        for (p = def->text; /* void */ ; p++) {
+            c = (unsigned char) *p;
+            t = llmr_ctype[c];
+
+            if ((t & LLMR_C_WORD)
+                || (c == '\'' && wlen
+                    && (llmr_ctype[(unsigned char) p[1]] & LLMR_C_ALPHA)))
+            {
+                if (wlen == 0) {
+                    h = LLMR_HASH_INIT;
+                }
+
+                c |= t & LLMR_C_UPPER;
+                hprev = h;
+                h = h * 33 + c;
+                l2 = l1;
+                l1 = c;
+                wlen++;
+                continue;
+            }
+
+            if (wlen) {
+                word = llmr_word_key(h, hprev, wlen, l1, l2);
+
+                if (n++ == 0) {
+                    key = word;
+
+                } else {
+                    llmr_kw_insert(key, LLMR_KW_PREFIX, LLMR_DOMAIN_GENERAL);
+                    key = llmr_key_pair(key, word);
+                }
+
+                wlen = 0;
+            }
+
+            if (c == '\0') {
+                break;
+            }
+        }
+
+        if (n == 0) {
+            continue;
+        }
+
+        classes = def->classes & ~LLMR_KW_PREFIX;
+        llmr_kw_insert(key, classes, def->domain);
+    }
+}
+
+
+static void
+llmr_kw_insert(uint64_t key, unsigned classes, int domain)
+{
+    uint32_t         i;
+    llmr_kw_slot_t  *e;
+
+    i = (uint32_t) key & (LLMR_KW_SLOTS - 1);
+
+    for ( ;; ) {
+        e = &llmr_kw_table[i];
+
+        if (!e->used) {
+            break;
+        }
+
+        if (e->check == (uint32_t) (key >> 32)) {
+            e->classes |= classes;
+
+            if (e->domain == LLMR_DOMAIN_GENERAL) {
+                e->domain = (uint8_t) domain;
+            }
+
+            return;
+        }
+
+        i = (i + 1) & (LLMR_KW_SLOTS - 1);
+    }
+
+    if (llmr_kw_used >= LLMR_KW_SLOTS / 2) {
+        /* the unit test checks that this never happens */
+        return;
+    }
+
+    e->check = (uint32_t) (key >> 32);
+    e->classes = (uint16_t) classes;
+    e->domain = (uint8_t) domain;
+    e->used = 1;
+    llmr_kw_used++;
+}
+
+
+static const llmr_kw_slot_t *
+llmr_kw_find(const llmr_kw_slot_t *tab, uint64_t key)
+{
+    uint32_t  i, check;
+
+    check = (uint32_t) (key >> 32);
+    i = (uint32_t) key & (LLMR_KW_SLOTS - 1);
+
+    while (tab[i].used) {
+        if (tab[i].check == check) {
+            return &tab[i];
+        }
+
+        i = (i + 1) & (LLMR_KW_SLOTS - 1);
+    }
+
+    return NULL;
+}
+
+
+/* counts a match; returns its classes */
+
+static unsigned
+llmr_kw_hit(llmr_text_stats_t *st, const llmr_kw_slot_t *e, unsigned ask)
+{
+    unsigned  i, bits, classes;
+
+    classes = e->classes & ~LLMR_KW_PREFIX;
+
+    for (i = 0, bits = classes; bits && i < LLMR_KW_N; i++, bits >>= 1) {
+        if (bits & 1) {
+            st->kw[i]++;
+
+            if (ask) {
+                st->kw_ask[i]++;
+            }
+        }
+    }
+
+    if (e->domain != LLMR_DOMAIN_GENERAL && e->domain < LLMR_DOMAIN_N) {
+        st->dom[e->domain]++;
+
+        if (e->classes & LLMR_KW_STAKES) {
+            st->stakes[e->domain]++;
+        }
+    }
+
+    return classes;
+}
+
+
+/*
+ * A word ended: count it, match it alone and as the end of a phrase.
+ * A phrase asks when its first word was in an asking position; a request
+ * or a greeting keeps the position open for the word after it.
+ */
+
+static void
+llmr_scan_word(llmr_scan_t *s, uint64_t key, size_t len, unsigned numeric)
+{
+    unsigned               i, n, ask, classes, next_ask[LLMR_PHRASE_ACTIVE];
+    uint64_t               k, next[LLMR_PHRASE_ACTIVE];
+    const llmr_kw_slot_t  *e;
+
+    s->st->words++;
+
+    if (len >= 10) {
+        s->st->long_words++;
+    }
+
+    if (s->grams) {
+        if (s->ngrams < s->max_grams) {
+            s->grams[s->ngrams++] = (uint32_t) key;
+        }
+
+        if (s->prev && s->ngrams < s->max_grams) {
+            s->grams[s->ngrams++] = (uint32_t) llmr_key_pair(s->prev, key);
+        }
+
+        s->prev = key;
+    }
+
+    if (numeric) {
+        s->st->numbers++;
+        s->nactive = 0;
+        s->ask = 0;
+        return;
+    }
+
+    ask = s->ask;
+    classes = 0;
+    n = 0;
+
+    for (i = 0; i < s->nactive; i++) {
+        k = llmr_key_pair(s->active[i], key);
+        e = llmr_kw_find(s->tab, k);
+
+        if (e == NULL) {
+            continue;
+        }
+
+        classes |= llmr_kw_hit(s->st, e, s->active_ask[i]);
+
+        if ((e->classes & LLMR_KW_PREFIX) && n < LLMR_PHRASE_ACTIVE) {
+            next_ask[n] = s->active_ask[i];
+            next[n++] = k;
+        }
+    }
+
+    e = llmr_kw_find(s->tab, key);
+
+    if (e) {
+        classes |= llmr_kw_hit(s->st, e, ask);
+
+        if ((e->classes & LLMR_KW_PREFIX) && n < LLMR_PHRASE_ACTIVE) {
+            next_ask[n] = ask;
+            next[n++] = key;
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        s->active[i] = next[i];
+        s->active_ask[i] = next_ask[i];
+    }
+
+    s->nactive = n;
+    s->ask = (classes & (LLMR_KW_REQUEST | LLMR_KW_OPENER | LLMR_KW_GREETING))
+             ? 1 : 0;
+}
+
+
+/* a UTF-8 lead byte: count it, and the math symbols we know */
+
+static void
+llmr_scan_high(llmr_text_stats_t *st, const unsigned char *p,
+    const unsigned char *end)
+{
+    unsigned  c1;
+
+    st->nonascii++;
+
+    if (p + 1 >= end) {
+        return;
+    }
+
+    c1 = p[1];
+
+    switch (*p) {
+
+    case 0xe2:
+        /* U+2200..U+22FF: the mathematical operators block */
+        if (c1 >= 0x88 && c1 <= 0x8b) {
+            st->math_syms++;
+        }
+        break;
+
+    case 0xc3:
+        /* U+00D7 and U+00F7: times and division signs */
+        if (c1 == 0x97 || c1 == 0xb7) {
+            st->math_syms++;
+        }
+        break;
+
+    case 0xc2:
+        /* U+00B1, U+00B2, U+00B3: plus-minus, squared, cubed */
+        if (c1 >= 0xb1 && c1 <= 0xb3) {
+            st->math_syms++;
+        }
+        break;
+
+    case 0xcf:
+        /* U+03C0: pi */
+        if (c1 == 0x80) {
+            st->math_syms++;
+        }
+        break;
+    }
+}
+
+
+/* the first non-blank byte of a line: indentation and list markers */
+
+static void
+llmr_line_start(llmr_text_stats_t *st, const unsigned char *p,
+    const unsigned char *end, unsigned lead)
+{
+    size_t    i, n;
+    unsigned  c;
+
+    if (lead >= 2) {
+        st->indented++;
+    }
+
+    c = p[0];
+    n = end - p;
+
+    if (c == '-' || c == '*' || c == '+') {
+        if (n > 1 && p[1] == ' ') {
+            st->list_items++;
+        }
+
+        return;
+    }
+
+    if (c == 0xe2) {
+        /* U+2022, a bullet */
+        if (n > 2 && p[1] == 0x80 && p[2] == 0xa2) {
+            st->list_items++;
+        }
+
+        return;
+    }
+
+    if (llmr_ctype[c] & LLMR_C_DIGIT) {
+        i = 1;
+
+        while (i < n && i < 4 && (llmr_ctype[p[i]] & LLMR_C_DIGIT)) {
+            i++;
+        }
+
+    } else if (llmr_ctype[c] & LLMR_C_ALPHA) {
+        i = 1;
+
+    } else if (c == '(') {
+        if (n > 3 && (llmr_ctype[p[1]] & LLMR_C_WORD) && p[2] == ')'
+            && p[3] == ' ')
+        {
+            st->list_items++;
+        }
+
+        return;
+
+    } else {
+        return;
+    }
+
+    /* "1. ", "12) ", "b) ", "C. " */
+
+    if (i + 1 < n && (p[i] == '.' || p[i] == ')')
+        && (p[i + 1] == ' ' || p[i + 1] == '\t'))
+    {
+        st->list_items++;
+    }
+}
+
+
+static void
+llmr_line_end(llmr_text_stats_t *st, unsigned last, unsigned paren)
+{
+    if (last == 0) {
+        return;
+    }
+
+    st->lines++;
+
+    if (last == ';' || last == '{' || last == '}'
+        || (last == ':' && paren))
+    {
+        st->code_lines++;
+    }
+}
+
+
+/*
+ * Whether the operator at p stands between two operands: the last
+ * non-blank byte before it and the next one after it (one blank skipped)
+ * must be of class mask (LLMR_C_DIGIT, or LLMR_C_ALPHA | LLMR_C_DIGIT),
+ * or a parenthesis.
+ */
+
+static int
+llmr_operands(const unsigned char *p, const unsigned char *end,
+    unsigned last, unsigned mask)
+{
+    if (last != ')' && !(llmr_ctype[last & 0xff] & mask)) {
+        return 0;
+    }
+
+    p++;
+
+    if (p < end && *p == ' ') {
+        p++;
+    }
+
+    return p < end && (*p == '(' || (llmr_ctype[*p] & mask));
+}
+
+
+static int
+llmr_sentence_end(const unsigned char *p, const unsigned char *end)
+{
+    unsigned  c;
+
+    if (p + 1 >= end) {
+        return 1;
+    }
+
+    c = p[1];
+
+    return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '"'
+           || c == ')' || c == '\'';
+}
+
+
+/*
+ * One pass over a text.  Bytes >= 0x80 are word bytes, so UTF-8 words
+ * stay whole (and never match the ASCII vocabulary); every byte value is
+ * handled, NUL included.
+ */
+
+void
+llmr_text_scan(const char *text, size_t len, llmr_text_stats_t *st,
+    uint32_t *grams, size_t max_grams, size_t *ngrams)
+{
+    size_t                wlen;
+    unsigned              c, t, l1, l2, lead, bol, paren, numeric, last;
+    uint64_t              h, hprev;
+    llmr_scan_t           s;
+    const unsigned char  *p, *end;
+
+    memset(st, 0, sizeof(llmr_text_stats_t));
+
+    if (ngrams) {
+        *ngrams = 0;
+    }
+
+    if (text == NULL || len == 0) {
+        return;
+    }
+
+    if (len > LLMR_SCAN_MAX) {
+        len = LLMR_SCAN_MAX;
+    }
+
+    st->bytes = len;
+
+    s.st = st;
+    s.tab = llmr_kw_get();
+    s.nactive = 0;
+    s.ask = 1;
+    s.prev = 0;
+    s.grams = grams;
+    s.max_grams = grams ? max_grams : 0;
+    s.ngrams = 0;
+
+    p = (const unsigned char *) text;
+    end = p + len;
+
+    wlen = 0;
+    h = 0;
+    hprev = 0;
+    l1 = 0;
+    l2 = 0;
+    numeric = 0;
+    bol = 1;
+    lead = 0;
+    paren = 0;
+    last = 0;
+
+    for ( /* void */ ; p < end; p++) {
+        c = *p;
+        t = llmr_ctype[c];
+
+        if (bol) {
+            if (t & LLMR_C_SPACE) {
+                lead += (c == '\t') ? 4 : 1;
+                continue;
+            }
+
+            if (c != '\n') {
+                bol = 0;
+                llmr_line_start(st, p, end, lead);
+            }
+        }
+
+        if (t & LLMR_C_WORD) {
+            if (wlen == 0) {
+                h = LLMR_HASH_INIT;
+                numeric = t & LLMR_C_DIGIT;
+            }
+
+            if (c >= 0xc0) {
+                llmr_scan_high(st, p, end);
+            }
+
+            c |= t & LLMR_C_UPPER;
+            hprev = h;
+            h = h * 33 + c;
+            l2 = l1;
+            l1 = c;
+            wlen++;
+            last = c;
+            continue;
+        }
+
+        if (wlen) {
+            if (numeric && (c == '.' || c == ',') && p + 1 < end
+                && (llmr_ctype[p[1]] & LLMR_C_DIGIT))
+            {
+                /* "3.5", "1,000" */
+                continue;
+            }
+
+            if (c == '\'' && !numeric && p + 1 < end
+                && (llmr_ctype[p[1]] & LLMR_C_ALPHA))
+            {
+                /* "don't", "what's" */
+                hprev = h;
+                h = h * 33 + c;
+                l2 = l1;
+                l1 = c;
+                wlen++;
+                continue;
+            }
+
+            if (wlen == 1 && l1 >= 'x' && l1 <= 'z') {
+                /* a lone x, y or z is most likely a variable */
+                st->math_syms++;
+            }
+
+            llmr_scan_word(&s, numeric ? LLMR_KEY_NUMBER
+                                       : llmr_word_key(h, hprev, wlen, l1, l2),
+                           wlen, numeric);
+            wlen = 0;
+        }
+
+        if (t & LLMR_C_SPACE) {
+            continue;
+        }
+
+        if (t & LLMR_C_BREAK) {
+            s.nactive = 0;
+            s.prev = 0;
+
+            if (c != '(' && c != '"') {
+                /* . , ; : ! ? ) and new lines open a new clause */
+                s.ask = 1;
+            }
+        }
+
+        switch (c) {
+
+        case '\n':
+            llmr_line_end(st, last, paren);
+            bol = 1;
+            lead = 0;
+            paren = 0;
+            last = 0;
+            continue;
+
+        case '?':
+            st->questions++;
+
+            if (llmr_sentence_end(p, end)) {
+                st->sentences++;
+            }
+
+            break;
+
+        case '!':
+            if (p + 1 < end && p[1] == '=') {
+                st->code_ops++;
+                p++;
+                break;
+            }
+
+            /* fall through */
+
+        case '.':
+            if (llmr_sentence_end(p, end)) {
+                st->sentences++;
+            }
+
+            break;
+
+        case '=':
+            if (p + 1 < end && (p[1] == '=' || p[1] == '>')) {
+                st->code_ops++;
+                p++;
+
+            } else if (llmr_operands(p, end, last,
+                                     LLMR_C_ALPHA | LLMR_C_DIGIT))
+            {
+                st->math_ops++;
+            }
+
+            break;
+
+        case '-':
+            if (p + 1 < end && (p[1] == '>' || p[1] == '=')) {
+                st->code_ops++;
+                p++;
+
+            } else if (llmr_operands(p, end, last, LLMR_C_DIGIT)) {
+                st->math_ops++;
+            }
+
+            break;
+
+        case '+':
+            if (p + 1 < end && (p[1] == '+' || p[1] == '=')) {
+                st->code_ops++;
+                p++;
+
+            } else if (llmr_operands(p, end, last,
+                                     LLMR_C_ALPHA | LLMR_C_DIGIT))
+            {
+                st->math_ops++;
+            }
+
+            break;
+
+        case '*':
+            if (llmr_operands(p, end, last, LLMR_C_ALPHA | LLMR_C_DIGIT)) {
+                st->math_ops++;
+            }
+
+            break;
+
+        case '/':
+            if (p + 1 < end && (p[1] == '/' || p[1] == '*')) {
+                st->code_ops++;
+                p++;
+
+            } else if (llmr_operands(p, end, last, LLMR_C_DIGIT)) {
+                st->math_ops++;
+            }
+
+            break;
+
+        case '^':
+            if (llmr_ctype[last & 0xff] & LLMR_C_WORD) {
+                st->math_ops++;
+            }
+
+            break;
+
+        case '<':
+        case '>':
+            if (p + 1 < end && p[1] == '=') {
+                st->math_ops++;
+                p++;
+
+            } else if (c == '<' && p + 1 < end && p[1] == '/') {
+                st->code_ops++;
+                p++;
+            }
+
+            break;
+
+        case ':':
+        case '&':
+        case '|':
+            if (p + 1 < end && p[1] == c) {
+                st->code_ops++;
+                p++;
+            }
+
+            break;
+
+        case '_':
+            /* snake_case */
+            if ((llmr_ctype[last & 0xff] & LLMR_C_WORD) && p + 1 < end
+                && (llmr_ctype[p[1]] & LLMR_C_ALPHA))
+            {
+                st->code_ops++;
+            }
+
+            break;
+
+        case '{':
+        case '}':
+        case '[':
+        case ']':
+        case ';':
+            st->brackets++;
+            break;
+
+        case ')':
+            paren = 1;
+            break;
+
+        case '`':
+            if (p + 2 < end && p[1] == '`' && p[2] == '`') {
+                st->code_fences++;
+                p += 2;
+
+            } else {
+                st->code_ticks++;
+            }
+
+            break;
+
+        case '\\':
+            if (p + 1 < end && (llmr_ctype[p[1]] & LLMR_C_ALPHA)) {
+                st->latex++;
+            }
+
+            break;
+
+        case '$':
+            if (p + 1 < end && p[1] == '$') {
+                st->latex++;
+                p++;
+            }
+
+            break;
+        }
+
+        last = c;
+    }
+
+    if (wlen) {
+        if (wlen == 1 && l1 >= 'x' && l1 <= 'z') {
+            st->math_syms++;
+        }
+
+        llmr_scan_word(&s, numeric ? LLMR_KEY_NUMBER
+                                   : llmr_word_key(h, hprev, wlen, l1, l2),
+                       wlen, numeric);
+    }
+
+    llmr_line_end(st, last, paren);
+
+    if (ngrams) {
+        *ngrams = s.ngrams;
+    }
+}
+
+
+void
+llmr_features_extract(const llmr_request_t *req, llmr_features_t *f,
+    uint32_t *grams, size_t max_grams, size_t *ngrams)
+{
+    int                       i, best;
+    double                    d[LLMR_DOMAIN_N], units, full, code, math,
+                              words, content;
+    unsigned                  n[LLMR_KW_N];
+    const llmr_text_stats_t  *u, *sy, *hi;
+
+    memset(f, 0, sizeof(llmr_features_t));
+
+    if (ngrams) {
+        *ngrams = 0;
+    }
+
+    f->domain = LLMR_DOMAIN_GENERAL;
+    f->x[LLMR_F_DOMAIN + LLMR_DOMAIN_GENERAL] = 1;
+    f->x[LLMR_F_LENGTH] = -4;
+
+    if (req == NULL) {
+        f->empty = 1;
+        return;
+    }
+
+    llmr_text_scan(req->last_user.data, req->last_user.len, &f->user,
+                   grams, max_grams, ngrams);
+    llmr_text_scan(req->system.data, req->system.len, &f->system,
+                   NULL, 0, NULL);
+    llmr_text_scan(req->history.data, req->history.len, &f->history,
+                   NULL, 0, NULL);
+
+    u = &f->user;
+    sy = &f->system;
+    hi = &f->history;
+
+    f->empty = (u->words == 0 && req->images == 0);
+
+    /*
+     * Length in words; bytes / 8 stands in for scripts written without
+     * blanks, and a text cut by the extractor's caps (or the scan limit)
+     * is extrapolated to its full size.
+     */
+
+    units = u->words;
+
+    if (units < u->bytes / 8.0) {
+        units = u->bytes / 8.0;
+    }
+
+    full = req->last_user_bytes;
+
+    if (full < req->last_user.len) {
+        full = req->last_user.len;
+    }
+
+    if (u->bytes && full > u->bytes) {
+        units *= full / u->bytes;
+    }
+
+    f->units = units;
+
+    /* code and math notation */
+
+    code = 2.0 * u->code_fences + u->code_lines + 0.5 * u->code_ops
+           + 0.25 * u->brackets + 0.25 * u->code_ticks;
+    math = u->math_ops + 2.0 * u->latex + u->math_syms;
+
+    if (code >= 2) {
+        /* in code, "i += 1" and "a[i] <= b[j]" are not math */
+        math = 2.0 * u->latex + u->math_syms;
+    }
+
+    /*
+     * A task: something is asked (a keyword in an asking position, an
+     * explicit request) or there is code to work on.  In a task every
+     * keyword counts; without one only the asking ones do, so that a
+     * passage about a design or a theorem is not taken for a design or
+     * proof task.
+     */
+
+    f->task = (u->kw_ask[LLMR_KW_EXPLAIN_I] + u->kw_ask[LLMR_KW_COMPLEX_I]
+               + u->kw_ask[LLMR_KW_EXPERT_I] + u->kw_ask[LLMR_KW_MATH_I]
+               + u->kw[LLMR_KW_REQUEST_I] > 0)
+              || code >= 2;
+
+    for (i = 0; i < LLMR_KW_N; i++) {
+        n[i] = f->task ? u->kw[i] : u->kw_ask[i];
+    }
+
+    /* notation counts when there is enough of it, vocabulary half */
+
+    f->code = (code >= 2 ? code : 0) + 0.5 * n[LLMR_KW_CODE_I];
+    f->math = (math >= 2 ? math : 0) + 0.5 * n[LLMR_KW_MATH_I];
+
+    /* the domain: the last user turn first, else the conversation */
+
+    for (i = 0; i < LLMR_DOMAIN_N; i++) {
+        d[i] = u->dom[i];
+    }
+
+    d[LLMR_DOMAIN_CODE] += code;
+    d[LLMR_DOMAIN_MATH] += math;
+
+    if (u->numbers >= 3) {
+        d[LLMR_DOMAIN_MATH] += 0.25 * (u->numbers < 8 ? u->numbers : 8);
+    }
+
+    best = LLMR_DOMAIN_GENERAL;
+
+    for (i = 1; i < LLMR_DOMAIN_N; i++) {
+        if (d[i] > d[best]) {
+            best = i;
+        }
+    }
+
+    if (d[best] >= 1.0) {
+        f->domain = best;
+        f->domain_from_user = 1;
+
+    } else {
+        for (i = 0; i < LLMR_DOMAIN_N; i++) {
+            d[i] = 0.5 * sy->dom[i] + 0.25 * hi->dom[i];
+        }
+
+        d[LLMR_DOMAIN_CODE] += 0.25 * (2.0 * hi->code_fences
+                                       + hi->code_lines);
+
+        best = LLMR_DOMAIN_GENERAL;
+
+        for (i = 1; i < LLMR_DOMAIN_N; i++) {
+            if (d[i] > d[best]) {
+                best = i;
+            }
+        }
+
+        if (d[best] >= 1.0) {
+            f->domain = best;
+        }
+    }
+
+    f->domain_score = d[f->domain];
+
+    if (f->domain_from_user
+        && (f->domain == LLMR_DOMAIN_MEDICAL || f->domain == LLMR_DOMAIN_LEGAL
+            || f->domain == LLMR_DOMAIN_FINANCE)
+        && u->stakes[f->domain])
+    {
+        f->high_stakes = 1;
+    }
+
+    /* the vector */
+
+    f->x[LLMR_F_LENGTH] = llmr_log2p(units) - 4;
+
+    content = u->kw[LLMR_KW_EXPLAIN_I] + u->kw[LLMR_KW_COMPLEX_I]
+              + u->kw[LLMR_KW_EXPERT_I] + u->kw[LLMR_KW_CONSTRAINT_I]
+              + u->kw[LLMR_KW_STEP_I] + u->kw[LLMR_KW_CODE_I]
+              + u->kw[LLMR_KW_MATH_I] + u->kw[LLMR_KW_STAKES_I]
+              + u->kw[LLMR_KW_REASON_I] + code + math;
+
+    if (u->kw[LLMR_KW_GREETING_I] && content == 0) {
+        /* a greeting and not much else */
+        f->x[LLMR_F_GREETING] =
+            llmr_clamp01(1 - (units - 3.0 * u->kw[LLMR_KW_GREETING_I]) / 4);
+    }
+
+    if (u->kw[LLMR_KW_SIMPLE_I] && u->kw[LLMR_KW_COMPLEX_I] == 0
+        && u->kw[LLMR_KW_EXPERT_I] == 0 && u->kw[LLMR_KW_STAKES_I] == 0)
+    {
+        f->x[LLMR_F_SIMPLE_ASK] = llmr_clamp01(1 - (units - 8) / 16);
+    }
+
+    f->x[LLMR_F_EXPLAIN] = llmr_log2p(n[LLMR_KW_EXPLAIN_I]);
+    f->x[LLMR_F_COMPLEX_ASK] = llmr_log2p(n[LLMR_KW_COMPLEX_I]);
+    f->x[LLMR_F_EXPERT_ASK] = llmr_log2p(n[LLMR_KW_EXPERT_I]);
+    f->x[LLMR_F_CONSTRAINTS] = llmr_log2p(n[LLMR_KW_CONSTRAINT_I]);
+    f->x[LLMR_F_STEPS] = llmr_log2p(n[LLMR_KW_STEP_I]);
+    f->x[LLMR_F_MULTI_PART] =
+        llmr_log2p((u->questions > 1 ? u->questions - 1 : 0)
+                   + n[LLMR_KW_MULTI_I] + (f->task ? u->list_items : 0));
+    f->x[LLMR_F_REASON_WORDS] = llmr_log2p(n[LLMR_KW_REASON_I]);
+    f->x[LLMR_F_CODE] = f->code / (f->code + 3);
+    f->x[LLMR_F_MATH] = f->math / (f->math + 3);
+    f->x[LLMR_F_NUMBERS] = llmr_log2p(u->numbers);
+    f->x[LLMR_F_VOCAB] = llmr_log2p(u->long_words);
+    f->x[LLMR_F_HIGH_STAKES] = f->high_stakes;
+
+    f->x[LLMR_F_DOMAIN + LLMR_DOMAIN_GENERAL] = 0;
+    f->x[LLMR_F_DOMAIN + f->domain] = 1;
+
+    f->x[LLMR_F_REASONING] = req->reasoning;
+    f->x[LLMR_F_IMAGES] = llmr_log2p(req->images);
+    f->x[LLMR_F_TOOLS] = llmr_log2p(req->tools);
+    f->x[LLMR_F_TOOL_RESULTS] = llmr_log2p(req->tool_results);
+    f->x[LLMR_F_TURNS] = req->user_turns > 1 ? log2(req->user_turns) : 0;
+
+    /* the earlier conversation: its size and its hard-task words */
+
+    words = sy->words + hi->words;
+
+    if (req->text_bytes > full && words < (req->text_bytes - full) / 6.0) {
+        words = (req->text_bytes - full) / 6.0;
+    }
+
+    f->x[LLMR_F_CONTEXT] = llmr_log2p(words / 64);
+    f->x[LLMR_F_CONTEXT_ASK] =
+        llmr_log2p(0.5 * (sy->kw[LLMR_KW_COMPLEX_I] + sy->kw[LLMR_KW_EXPERT_I]
+                          + sy->kw[LLMR_KW_CONSTRAINT_I]
+                          + sy->kw[LLMR_KW_STEP_I])
+                   + 0.25 * (hi->kw[LLMR_KW_COMPLEX_I]
+                             + hi->kw[LLMR_KW_EXPERT_I]
+                             + hi->kw[LLMR_KW_CONSTRAINT_I]
+                             + hi->kw[LLMR_KW_STEP_I]));
+
+    if (req->max_tokens > 1024) {
+        f->x[LLMR_F_LONG_OUTPUT] = log2(req->max_tokens / 1024.0);
+
+        if (f->x[LLMR_F_LONG_OUTPUT] > 4) {
+            f->x[LLMR_F_LONG_OUTPUT] = 4;
+        }
+    }
+
+    f->x[LLMR_F_SHORT_OUTPUT] = (req->max_tokens > 0
+                                 && req->max_tokens <= 64);
+    f->x[LLMR_F_JSON_OUTPUT] = req->json_output;
+}
+
+
+static double
+llmr_log2p(double v)
+{
+    return v > 0 ? log2(1 + v) : 0;
+}
+
+
+static double
+llmr_clamp01(double v)
+{
+    return v < 0 ? 0 : (v > 1 ? 1 : v);
+}
+
+
+const char *
+llmr_feature_name(int i)
+{
+    if (i < 0 || i >= LLMR_F_N) {
+        return NULL;
+    }
+
+    return llmr_feature_names[i];
+}
+
+
+int
+llmr_feature_index(const char *name, size_t len)
+{
+    int  i;
+
+    for (i = 0; i < LLMR_F_N; i++) {
+        if (strlen(llmr_feature_names[i]) == len
+            && memcmp(llmr_feature_names[i], name, len) == 0)
+        {
+            return i;
+        }
+    }
+
+    return -1;
+}
+
+
+const llmr_kw_def_t *
+llmr_kw_defs(size_t *n)
+{
+    *n = sizeof(llmr_kw_list) / sizeof(llmr_kw_def_t);
+
+    return llmr_kw_list;
+}
+
+
+size_t
+llmr_kw_table_used(size_t *slots)
+{
+    (void) llmr_kw_get();
+
+    if (slots) {
+        *slots = LLMR_KW_SLOTS;
+    }
+
+    return llmr_kw_used;
+}

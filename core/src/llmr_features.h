@@ -1,0 +1,187 @@
+
+/*
+ * Copyright (C) ngx_llm_router authors
+ */
+
+
+#ifndef _LLMR_FEATURES_H_INCLUDED_
+#define _LLMR_FEATURES_H_INCLUDED_
+
+
+#include <llmr/core.h>
+#include <llmr/extract.h>
+#include <llmr/classify.h>
+
+
+/*
+ * Feature extraction for the classifier, kept apart from the scoring so
+ * that every scoring layer (the hand-set v1 weights, a learned logistic
+ * regression) reads the same numbers: a request is scanned once into
+ * llmr_features_t, whose dense vector x[] is then scored.
+ *
+ * The scan is one pass over each text, lowercasing on the fly; words are
+ * hashed as they are read and looked up in a keyword table (one probe for
+ * most words), multi-word phrases are followed through prefix entries.
+ * Nothing is allocated and nothing global is written after the keyword
+ * table is built once.
+ *
+ * A keyword "asks" when it opens a sentence, a line or a clause after a
+ * request ("Design a ...", "can you review ...", "please explain ..."):
+ * kw_ask[] counts those apart, which tells a task from a topic ("the
+ * design of the Parthenon").
+ */
+
+
+/* keyword classes, a bit mask per keyword */
+#define LLMR_KW_GREETING        0x0001  /* hi, thanks, ok */
+#define LLMR_KW_SIMPLE          0x0002  /* what is, define, capital */
+#define LLMR_KW_EXPLAIN         0x0004  /* explain, compare, summarize */
+#define LLMR_KW_COMPLEX         0x0008  /* design, optimize, trade-offs */
+#define LLMR_KW_EXPERT          0x0010  /* prove, rigorous, consensus */
+#define LLMR_KW_CONSTRAINT      0x0020  /* must, at most, without */
+#define LLMR_KW_STEP            0x0040  /* step by step, then, finally */
+#define LLMR_KW_MULTI           0x0080  /* also, additionally, as well as */
+#define LLMR_KW_CODE            0x0100  /* code syntax and vocabulary */
+#define LLMR_KW_MATH            0x0200  /* math vocabulary */
+#define LLMR_KW_STAKES          0x0400  /* high stakes in its domain */
+#define LLMR_KW_REASON          0x0800  /* think carefully, justify */
+#define LLMR_KW_REQUEST         0x1000  /* please, can you, help me */
+#define LLMR_KW_OPENER          0x2000  /* then, also: an ask may follow */
+#define LLMR_KW_PREFIX          0x8000  /* a phrase goes on (internal) */
+
+#define LLMR_KW_N               13      /* classes counted in kw[] */
+
+#define LLMR_KW_GREETING_I      0
+#define LLMR_KW_SIMPLE_I        1
+#define LLMR_KW_EXPLAIN_I       2
+#define LLMR_KW_COMPLEX_I       3
+#define LLMR_KW_EXPERT_I        4
+#define LLMR_KW_CONSTRAINT_I    5
+#define LLMR_KW_STEP_I          6
+#define LLMR_KW_MULTI_I         7
+#define LLMR_KW_CODE_I          8
+#define LLMR_KW_MATH_I          9
+#define LLMR_KW_STAKES_I        10
+#define LLMR_KW_REASON_I        11
+#define LLMR_KW_REQUEST_I       12
+
+
+/* texts longer than this are scanned only up to it */
+#define LLMR_SCAN_MAX           (256 * 1024)
+
+
+/* what one pass over one text counts */
+
+typedef struct {
+    size_t                      bytes;          /* as scanned */
+    unsigned                    words;
+    unsigned                    long_words;     /* 10 bytes or more */
+    unsigned                    numbers;        /* "42", "3.5", "1,000" */
+    unsigned                    sentences;
+    unsigned                    questions;      /* '?' */
+    unsigned                    lines;          /* non-blank lines */
+    unsigned                    list_items;     /* "- x", "2) x", "b. x" */
+    unsigned                    indented;       /* lines led by 2+ blanks */
+    unsigned                    code_fences;    /* ``` */
+    unsigned                    code_ticks;     /* inline ` */
+    unsigned                    code_lines;     /* lines ending ; { } */
+    unsigned                    code_ops;       /* == != -> => :: && || */
+    unsigned                    brackets;       /* { } [ ] ; */
+    unsigned                    math_ops;       /* 3 + 4, x^2, a = b */
+    unsigned                    latex;          /* \frac, $$ */
+    unsigned                    math_syms;      /* unicode math, x, pi */
+    unsigned                    nonascii;       /* UTF-8 lead bytes */
+    unsigned                    kw[LLMR_KW_N];  /* keyword hits by class */
+    unsigned                    kw_ask[LLMR_KW_N];  /* those that ask */
+    unsigned                    dom[LLMR_DOMAIN_N];     /* by domain */
+    unsigned                    stakes[LLMR_DOMAIN_N];  /* high stakes */
+} llmr_text_stats_t;
+
+
+/* the dense feature vector; llmr_feature_name() names each slot */
+
+enum {
+    LLMR_F_LENGTH = 0,          /* log2(1 + words) - 4 */
+    LLMR_F_GREETING,            /* 0..1, a greeting and little else */
+    LLMR_F_SIMPLE_ASK,          /* 0..1, a short lookup question */
+    LLMR_F_EXPLAIN,             /* log2(1 + hits) */
+    LLMR_F_COMPLEX_ASK,
+    LLMR_F_EXPERT_ASK,
+    LLMR_F_CONSTRAINTS,
+    LLMR_F_STEPS,
+    LLMR_F_MULTI_PART,
+    LLMR_F_REASON_WORDS,
+    LLMR_F_CODE,                /* 0..1, code present */
+    LLMR_F_MATH,                /* 0..1, math notation present */
+    LLMR_F_NUMBERS,             /* log2(1 + numbers) */
+    LLMR_F_VOCAB,               /* log2(1 + long words) */
+    LLMR_F_HIGH_STAKES,         /* 0/1 */
+    LLMR_F_DOMAIN,              /* one-hot, LLMR_DOMAIN_N slots */
+    LLMR_F_REASONING = LLMR_F_DOMAIN + LLMR_DOMAIN_N,
+    LLMR_F_IMAGES,
+    LLMR_F_TOOLS,
+    LLMR_F_TOOL_RESULTS,
+    LLMR_F_TURNS,               /* log2(user turns), 0 for one turn */
+    LLMR_F_CONTEXT,             /* size of system prompt + history */
+    LLMR_F_CONTEXT_ASK,         /* hard-task words in system + history */
+    LLMR_F_LONG_OUTPUT,         /* max_tokens above 1024 */
+    LLMR_F_SHORT_OUTPUT,        /* max_tokens of 64 or less */
+    LLMR_F_JSON_OUTPUT,
+    LLMR_F_N
+};
+
+
+typedef struct {
+    llmr_text_stats_t           user;
+    llmr_text_stats_t           system;
+    llmr_text_stats_t           history;
+
+    double                      units;          /* length in words */
+    double                      code;           /* code evidence */
+    double                      math;           /* math evidence */
+    double                      domain_score;
+    int                         domain;         /* llmr_domain_e */
+    unsigned                    domain_from_user:1;
+    unsigned                    task:1;         /* something is asked */
+    unsigned                    high_stakes:1;
+    unsigned                    empty:1;        /* no text, no images */
+
+    double                      x[LLMR_F_N];
+} llmr_features_t;
+
+
+/* a keyword as written in the source */
+
+typedef struct {
+    const char                 *text;           /* lowercase, ASCII */
+    unsigned                    classes;        /* LLMR_KW_* */
+    int                         domain;         /* or LLMR_DOMAIN_GENERAL */
+} llmr_kw_def_t;
+
+
+/*
+ * Fills f from req.  grams, when not NULL, receives the hashed word
+ * unigrams and bigrams of the last user turn (numbers folded into one
+ * token, light plural stemming), up to max_grams; *ngrams gets how many
+ * were written.  The v1 scorer passes NULL.
+ */
+void llmr_features_extract(const llmr_request_t *req, llmr_features_t *f,
+    uint32_t *grams, size_t max_grams, size_t *ngrams);
+
+/* one text; grams as above */
+void llmr_text_scan(const char *text, size_t len, llmr_text_stats_t *st,
+    uint32_t *grams, size_t max_grams, size_t *ngrams);
+
+/* scores features extracted before (what llmr_classify() does after) */
+void llmr_classify_features(const llmr_classifier_t *cl,
+    const llmr_features_t *f, llmr_class_t *out);
+
+const char *llmr_feature_name(int i);
+int llmr_feature_index(const char *name, size_t len);
+
+/* the built-in keyword list, and how many table slots it occupies */
+const llmr_kw_def_t *llmr_kw_defs(size_t *n);
+size_t llmr_kw_table_used(size_t *slots);
+
+
+#endif /* _LLMR_FEATURES_H_INCLUDED_ */

@@ -1,0 +1,269 @@
+
+/*
+ * Copyright (C) ngx_llm_router authors
+ */
+
+
+#include <stdio.h>
+#include <string.h>
+
+#include <llmr/policy.h>
+
+
+/*
+ * Token estimates: about 4 bytes of English text per token, a few tokens
+ * of framing per message, and what providers bill for an image at their
+ * usual detail level.  Precise enough to compare models and to check a
+ * context window; the log phase charges the real usage later.
+ */
+#define LLMR_BYTES_PER_TOKEN        4
+#define LLMR_TOKENS_PER_MESSAGE     4
+#define LLMR_TOKENS_PER_IMAGE       800
+#define LLMR_TOKENS_PER_TOOL        120
+
+
+static const int64_t  llmr_default_output[LLMR_TIER_N] = {
+    128, 256, 512, 1024, 2048
+};
+
+
+void
+llmr_route_opts_init(llmr_route_opts_t *opts)
+{
+    opts->min_tier = -1;
+    opts->pinned = -1;
+    opts->exclude = 0;
+}
+
+
+int64_t
+llmr_estimate_input_tokens(const llmr_request_t *req)
+{
+    int64_t  n;
+
+    if (req == NULL) {
+        return 0;
+    }
+
+    n = (int64_t) (req->text_bytes + LLMR_BYTES_PER_TOKEN - 1)
+        / LLMR_BYTES_PER_TOKEN;
+    n += (int64_t) req->messages * LLMR_TOKENS_PER_MESSAGE;
+    n += (int64_t) req->images * LLMR_TOKENS_PER_IMAGE;
+    n += (int64_t) req->tools * LLMR_TOKENS_PER_TOOL;
+
+    return n;
+}
+
+
+int64_t
+llmr_default_output_tokens(int tier)
+{
+    if (tier < 0 || tier >= LLMR_TIER_N) {
+        tier = LLMR_TIER_MODERATE;
+    }
+
+    return llmr_default_output[tier];
+}
+
+
+double
+llmr_model_cost(const llmr_model_t *m, int64_t in, int64_t out)
+{
+    return ((double) in * m->price_in + (double) out * m->price_out) / 1e6;
+}
+
+
+static void
+llmr_decision_reason(llmr_decision_t *d, const char *reason)
+{
+    if (d->nreasons < LLMR_POLICY_REASONS_MAX) {
+        d->reasons[d->nreasons++] = reason;
+    }
+}
+
+
+static int
+llmr_model_fits(const llmr_model_t *m, unsigned caps, int64_t need_ctx)
+{
+    if ((m->caps & caps) != caps) {
+        return 0;
+    }
+
+    if (m->context && (uint64_t) need_ctx > m->context) {
+        return 0;
+    }
+
+    return 1;
+}
+
+
+static void
+llmr_route_explain_none(const llmr_registry_t *reg, unsigned caps,
+    int64_t need_ctx, int tier, llmr_decision_t *d)
+{
+    int                  has_caps, has_ctx;
+    char                 what[128];
+    size_t               n;
+    unsigned             i, c;
+    const llmr_model_t  *m;
+
+    has_caps = 0;
+    has_ctx = 0;
+
+    for (i = 0; i < reg->n; i++) {
+        m = &reg->models[i];
+
+        if ((m->caps & caps) == caps) {
+            has_caps = 1;
+        }
+
+        if (m->context == 0 || (uint64_t) need_ctx <= m->context) {
+            has_ctx = 1;
+        }
+    }
+
+    n = 0;
+    what[0] = '\0';
+
+    for (c = 1; c <= LLMR_CAP_LONG_CONTEXT; c <<= 1) {
+        if ((caps & c) && n < sizeof(what)) {
+            n += snprintf(what + n, sizeof(what) - n, "%s%s",
+                          n ? ", " : "", llmr_cap_name(c));
+        }
+    }
+
+    d->status = 422;
+
+    if (reg->n == 0) {
+        snprintf(d->error, sizeof(d->error), "no models are configured");
+        d->status = 503;
+
+    } else if (!has_caps) {
+        snprintf(d->error, sizeof(d->error),
+                 "no configured model supports %s", what);
+
+    } else if (!has_ctx) {
+        snprintf(d->error, sizeof(d->error),
+                 "no configured model has a context window of %lld tokens",
+                 (long long) need_ctx);
+
+    } else if (caps) {
+        snprintf(d->error, sizeof(d->error),
+                 "no available model at tier %s or above supports %s "
+                 "with %lld tokens of context",
+                 llmr_tier_name(tier), what, (long long) need_ctx);
+
+    } else {
+        snprintf(d->error, sizeof(d->error),
+                 "no available model at tier %s or above has a context "
+                 "window of %lld tokens",
+                 llmr_tier_name(tier), (long long) need_ctx);
+        d->status = (need_ctx > 0) ? 422 : 503;
+    }
+}
+
+
+int
+llmr_route(const llmr_registry_t *reg, const llmr_request_t *req,
+    const llmr_class_t *cls, const llmr_route_opts_t *opts,
+    llmr_decision_t *d)
+{
+    int                  tier, t, best;
+    double               cost, best_cost;
+    int64_t              in, out, need_ctx;
+    unsigned             i, caps;
+    const llmr_model_t  *m;
+
+    memset(d, 0, sizeof(llmr_decision_t));
+    d->model = -1;
+
+    tier = cls->tier;
+
+    if (opts->min_tier > tier) {
+        tier = opts->min_tier;
+        llmr_decision_reason(d, "min_tier");
+    }
+
+    caps = 0;
+
+    if (req) {
+        if (req->images) {
+            caps |= LLMR_CAP_VISION;
+        }
+
+        if (req->tools) {
+            caps |= LLMR_CAP_TOOLS;
+        }
+    }
+
+    in = llmr_estimate_input_tokens(req);
+    out = (req && req->max_tokens > 0) ? req->max_tokens
+                                       : llmr_default_output_tokens(tier);
+    need_ctx = in + ((req && req->max_tokens > 0) ? req->max_tokens : 0);
+
+    d->need_caps = caps;
+    d->input_tokens = in;
+    d->output_tokens = out;
+
+    if (opts->pinned >= 0 && (unsigned) opts->pinned < reg->n
+        && !(opts->exclude & ((uint64_t) 1 << opts->pinned)))
+    {
+        m = &reg->models[opts->pinned];
+
+        d->model = opts->pinned;
+        d->tier = tier;
+        d->est_cost = llmr_model_cost(m, in, out);
+        llmr_decision_reason(d, "client_model");
+
+        return LLMR_OK;
+    }
+
+    for (t = tier; t < LLMR_TIER_N; t++) {
+        best = -1;
+        best_cost = 0;
+
+        for (i = 0; i < reg->n; i++) {
+            m = &reg->models[i];
+
+            if (t < m->tier_lo || t > m->tier_hi
+                || (opts->exclude & ((uint64_t) 1 << i))
+                || !llmr_model_fits(m, caps, need_ctx))
+            {
+                continue;
+            }
+
+            cost = llmr_model_cost(m, in, out);
+
+            /* cheapest wins; registration order breaks ties */
+
+            if (best < 0 || cost < best_cost) {
+                best = i;
+                best_cost = cost;
+            }
+        }
+
+        if (best >= 0) {
+            d->model = best;
+            d->tier = t;
+            d->est_cost = best_cost;
+
+            if (t > tier) {
+                llmr_decision_reason(d, "tier_up");
+            }
+
+            if (caps & LLMR_CAP_VISION) {
+                llmr_decision_reason(d, "needs_vision");
+            }
+
+            if (caps & LLMR_CAP_TOOLS) {
+                llmr_decision_reason(d, "needs_tools");
+            }
+
+            return LLMR_OK;
+        }
+    }
+
+    llmr_route_explain_none(reg, caps, need_ctx, tier, d);
+
+    return LLMR_DECLINED;
+}

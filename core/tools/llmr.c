@@ -1,0 +1,518 @@
+
+/*
+ * Copyright (C) ngx_llm_router authors
+ */
+
+
+/*
+ * llmr: the core library on the command line.
+ *
+ *   llmr classify [--models FILE]     one JSON request body a line on stdin,
+ *                                     one JSON decision a line on stdout
+ *   llmr route --models FILE [--body] the same, plus the rewritten body
+ *   llmr bench [--iterations N]       extraction + classification cost
+ *   llmr version
+ */
+
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <llmr/core.h>
+#include <llmr/extract.h>
+#include <llmr/classify.h>
+#include <llmr/registry.h>
+#include <llmr/policy.h>
+#include <llmr/rewrite.h>
+
+
+typedef struct {
+    char                       *data;
+    size_t                      len;
+    size_t                      cap;
+} llmr_buf_t;
+
+
+typedef struct {
+    const char                 *models;
+    int                         body;
+    long                        iterations;
+} llmr_opts_t;
+
+
+static int llmr_cmd_classify(llmr_opts_t *o, int route);
+static int llmr_cmd_bench(llmr_opts_t *o);
+static void llmr_usage(FILE *f);
+
+
+static void
+llmr_buf_reserve(llmr_buf_t *b, size_t n)
+{
+    size_t  cap;
+
+    if (b->len + n <= b->cap) {
+        return;
+    }
+
+    cap = b->cap ? b->cap : 4096;
+
+    while (cap < b->len + n) {
+        cap *= 2;
+    }
+
+    b->data = realloc(b->data, cap);
+
+    if (b->data == NULL) {
+        fprintf(stderr, "llmr: out of memory\n");
+        exit(2);
+    }
+
+    b->cap = cap;
+}
+
+
+static void
+llmr_buf_add(llmr_buf_t *b, const char *s, size_t n)
+{
+    llmr_buf_reserve(b, n);
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+}
+
+
+static void
+llmr_buf_printf(llmr_buf_t *b, const char *fmt, ...)
+{
+    int      n;
+    va_list  ap;
+
+    for ( ;; ) {
+        llmr_buf_reserve(b, 64);
+
+        va_start(ap, fmt);
+        n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+
+        if (n < 0) {
+            return;
+        }
+
+        if ((size_t) n < b->cap - b->len) {
+            b->len += n;
+            return;
+        }
+
+        llmr_buf_reserve(b, n + 1);
+    }
+}
+
+
+static void
+llmr_buf_str(llmr_buf_t *b, const char *s, size_t len)
+{
+    size_t  n;
+
+    n = llmr_json_escaped_len(s, len);
+
+    llmr_buf_reserve(b, n + 2);
+    b->data[b->len++] = '"';
+    b->len += llmr_json_escape(b->data + b->len, n, s, len);
+    b->data[b->len++] = '"';
+}
+
+
+static void
+llmr_buf_cstr(llmr_buf_t *b, const char *s)
+{
+    llmr_buf_str(b, s, strlen(s));
+}
+
+
+int
+main(int argc, char **argv)
+{
+    int          i;
+    const char  *cmd;
+    llmr_opts_t  o;
+
+    memset(&o, 0, sizeof(llmr_opts_t));
+    o.iterations = 0;
+
+    if (argc < 2) {
+        llmr_usage(stderr);
+        return 2;
+    }
+
+    cmd = argv[1];
+
+    for (i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--models") == 0 && i + 1 < argc) {
+            o.models = argv[++i];
+
+        } else if (strcmp(argv[i], "--body") == 0) {
+            o.body = 1;
+
+        } else if (strcmp(argv[i], "--iterations") == 0 && i + 1 < argc) {
+            o.iterations = strtol(argv[++i], NULL, 10);
+
+        } else {
+            fprintf(stderr, "llmr %s: unknown option \"%s\"\n", cmd, argv[i]);
+            llmr_usage(stderr);
+            return 2;
+        }
+    }
+
+    if (strcmp(cmd, "classify") == 0) {
+        return llmr_cmd_classify(&o, 0);
+    }
+
+    if (strcmp(cmd, "route") == 0) {
+        if (o.models == NULL) {
+            fprintf(stderr, "llmr route: --models FILE is required\n");
+            return 2;
+        }
+
+        return llmr_cmd_classify(&o, 1);
+    }
+
+    if (strcmp(cmd, "bench") == 0) {
+        return llmr_cmd_bench(&o);
+    }
+
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("llmr %s\n", LLMR_VERSION);
+        return 0;
+    }
+
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0) {
+        llmr_usage(stdout);
+        return 0;
+    }
+
+    fprintf(stderr, "llmr: unknown command \"%s\"\n", cmd);
+    llmr_usage(stderr);
+
+    return 2;
+}
+
+
+static void
+llmr_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: llmr COMMAND [options]\n"
+        "\n"
+        "  classify [--models FILE]   JSON request bodies on stdin, one a "
+        "line;\n"
+        "                             one JSON decision a line on stdout\n"
+        "  route --models FILE [--body]\n"
+        "                             the same with the model chosen; "
+        "--body adds\n"
+        "                             the rewritten request body\n"
+        "  bench [--iterations N]     extraction + classification cost at "
+        "1, 16\n"
+        "                             and 128 KB bodies\n"
+        "  version\n");
+}
+
+
+static void
+llmr_decision_json(llmr_buf_t *out, const llmr_request_t *req,
+    const llmr_class_t *cls, const llmr_registry_t *reg,
+    const llmr_decision_t *d)
+{
+    unsigned             i, n;
+    const llmr_model_t  *m;
+
+    m = (reg && d && d->model >= 0) ? &reg->models[d->model] : NULL;
+
+    llmr_buf_printf(out, "{\"tier\":\"%s\",\"score\":%.4f,"
+                    "\"confidence\":%.4f,\"domain\":\"%s\",",
+                    llmr_tier_name(m ? d->tier : cls->tier), cls->score,
+                    cls->confidence, llmr_domain_name(cls->domain));
+
+    if (m) {
+        llmr_buf_add(out, "\"model\":", 8);
+        llmr_buf_cstr(out, m->name);
+        llmr_buf_add(out, ",\"model_id\":", 12);
+        llmr_buf_cstr(out, m->id);
+        llmr_buf_add(out, ",\"provider\":", 12);
+        llmr_buf_cstr(out, m->provider);
+        llmr_buf_add(out, ",\"upstream\":", 12);
+        llmr_buf_cstr(out, m->upstream);
+        llmr_buf_printf(out, ",\"est_cost\":%.6f,", d->est_cost);
+
+    } else {
+        llmr_buf_printf(out, "\"model\":null,\"provider\":null,"
+                        "\"upstream\":null,\"est_cost\":null,");
+    }
+
+    llmr_buf_printf(out, "\"input_tokens\":%lld,\"format\":\"%s\","
+                    "\"reasons\":[",
+                    (long long) llmr_estimate_input_tokens(req),
+                    llmr_format_name(req->format));
+
+    n = 0;
+
+    for (i = 0; i < cls->nreasons; i++) {
+        llmr_buf_printf(out, "%s", n++ ? "," : "");
+        llmr_buf_cstr(out, cls->reasons[i]);
+    }
+
+    for (i = 0; m && i < d->nreasons; i++) {
+        llmr_buf_printf(out, "%s", n++ ? "," : "");
+        llmr_buf_cstr(out, d->reasons[i]);
+    }
+
+    llmr_buf_add(out, "]", 1);
+}
+
+
+static int
+llmr_cmd_classify(llmr_opts_t *o, int route)
+{
+    int                    rc;
+    char                  *line, err[LLMR_ERRSTR_SIZE];
+    size_t                 cap;
+    ssize_t                n;
+    llmr_buf_t             out;
+    llmr_class_t           cls;
+    llmr_rewrite_t         rw;
+    llmr_extract_t        *x;
+    llmr_decision_t        d;
+    llmr_registry_t       *reg;
+    llmr_route_opts_t      ropts;
+    const llmr_model_t    *m;
+    const llmr_request_t  *req;
+
+    reg = NULL;
+
+    if (o->models) {
+        reg = llmr_registry_create();
+
+        if (reg == NULL
+            || llmr_registry_load_file(reg, o->models, err, sizeof(err))
+               != LLMR_OK)
+        {
+            fprintf(stderr, "llmr: %s: %s\n", o->models,
+                    reg ? err : "out of memory");
+            llmr_registry_destroy(reg);
+            return 1;
+        }
+    }
+
+    x = llmr_extract_create(NULL);
+    if (x == NULL) {
+        fprintf(stderr, "llmr: out of memory\n");
+        return 1;
+    }
+
+    memset(&out, 0, sizeof(llmr_buf_t));
+    line = NULL;
+    cap = 0;
+
+    while ((n = getline(&line, &cap, stdin)) != -1) {
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) {
+            n--;
+        }
+
+        out.len = 0;
+        llmr_extract_reset(x, LLMR_FMT_UNKNOWN);
+
+        if (llmr_extract_feed(x, (unsigned char *) line, n) != LLMR_OK
+            || llmr_extract_finish(x) != LLMR_OK)
+        {
+            llmr_buf_add(&out, "{\"error\":", 9);
+            llmr_buf_cstr(&out, llmr_extract_error(x));
+            llmr_buf_add(&out, "}\n", 2);
+            fwrite(out.data, 1, out.len, stdout);
+            continue;
+        }
+
+        req = llmr_extract_result(x);
+        llmr_classify(NULL, req, &cls);
+
+        if (reg == NULL) {
+            llmr_decision_json(&out, req, &cls, NULL, NULL);
+            llmr_buf_add(&out, "}\n", 2);
+            fwrite(out.data, 1, out.len, stdout);
+            continue;
+        }
+
+        llmr_route_opts_init(&ropts);
+        rc = llmr_route(reg, req, &cls, &ropts, &d);
+
+        if (rc != LLMR_OK) {
+            llmr_buf_printf(&out, "{\"error\":");
+            llmr_buf_cstr(&out, d.error);
+            llmr_buf_printf(&out, ",\"status\":%d,\"tier\":\"%s\"}\n",
+                            d.status, llmr_tier_name(cls.tier));
+            fwrite(out.data, 1, out.len, stdout);
+            continue;
+        }
+
+        llmr_decision_json(&out, req, &cls, reg, &d);
+
+        if (route && o->body) {
+            m = &reg->models[d.model];
+
+            if (llmr_rewrite_plan(&rw, req, m->id, strlen(m->id), 0)
+                == LLMR_OK)
+            {
+                llmr_buf_reserve(&out, n + rw.delta + 16);
+                llmr_buf_add(&out, ",\"body\":", 8);
+                out.len += llmr_rewrite_apply(&rw, (unsigned char *) line, n,
+                                   (unsigned char *) out.data + out.len);
+            }
+        }
+
+        llmr_buf_add(&out, "}\n", 2);
+        fwrite(out.data, 1, out.len, stdout);
+    }
+
+    free(line);
+    free(out.data);
+    llmr_extract_destroy(x);
+    llmr_registry_destroy(reg);
+
+    return ferror(stdin) ? 1 : 0;
+}
+
+
+/* benchmark ---------------------------------------------------------- */
+
+
+static const char  *llmr_bench_sentences[] = {
+    "Could you review this function and explain why the loop over the "
+    "request buffers sometimes skips the last chunk? ",
+    "We need a design for a multi-region deployment with failover, and "
+    "I would like the trade-offs of each option spelled out. ",
+    "A train leaves at 3 pm travelling at 60 miles per hour; another "
+    "leaves an hour later at 80 miles per hour. When does it catch up? ",
+    "Summarise the main arguments of the paper in plain language, then "
+    "list three open questions the authors leave unanswered. ",
+    NULL
+};
+
+
+static char *
+llmr_bench_body(size_t size, size_t *len)
+{
+    size_t       i, n;
+    llmr_buf_t   b, text;
+    const char  *s;
+
+    memset(&b, 0, sizeof(llmr_buf_t));
+    memset(&text, 0, sizeof(llmr_buf_t));
+
+    for (i = 0; text.len + 200 < size; i++) {
+        s = llmr_bench_sentences[i % 4];
+        n = strlen(s);
+
+        if (text.len + n + 200 > size) {
+            n = size - 200 - text.len;
+        }
+
+        llmr_buf_add(&text, s, n);
+    }
+
+    s = "{\"model\":\"auto\",\"messages\":[{\"role\":\"system\","
+        "\"content\":\"You are a helpful assistant.\"},"
+        "{\"role\":\"user\",\"content\":";
+    llmr_buf_add(&b, s, strlen(s));
+    llmr_buf_str(&b, text.data ? text.data : "", text.len);
+    s = "}],\"max_tokens\":512}";
+    llmr_buf_add(&b, s, strlen(s));
+
+    free(text.data);
+    *len = b.len;
+
+    return b.data;
+}
+
+
+static double
+llmr_now(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+
+static int
+llmr_cmd_bench(llmr_opts_t *o)
+{
+    char            *body;
+    long             i, iters;
+    double           t0, t1, t2, us_ex, us_all;
+    size_t           len, sizes[] = { 1024, 16384, 131072 };
+    unsigned         k;
+    llmr_class_t     cls;
+    llmr_extract_t  *x;
+
+    x = llmr_extract_create(NULL);
+    if (x == NULL) {
+        return 1;
+    }
+
+    printf("%-8s %10s %14s %14s %12s\n", "body", "iterations",
+           "extract_us", "extract+cls_us", "MB/s");
+
+    for (k = 0; k < 3; k++) {
+        body = llmr_bench_body(sizes[k], &len);
+
+        iters = o->iterations ? o->iterations
+                              : (long) (200000000 / (sizes[k] * 4 + 4096));
+
+        /* warm up the buffers and the caches */
+
+        for (i = 0; i < 100; i++) {
+            llmr_extract_reset(x, LLMR_FMT_UNKNOWN);
+            llmr_extract_feed(x, (unsigned char *) body, len);
+            llmr_extract_finish(x);
+        }
+
+        t0 = llmr_now();
+
+        for (i = 0; i < iters; i++) {
+            llmr_extract_reset(x, LLMR_FMT_UNKNOWN);
+            llmr_extract_feed(x, (unsigned char *) body, len);
+            llmr_extract_finish(x);
+        }
+
+        t1 = llmr_now();
+
+        for (i = 0; i < iters; i++) {
+            llmr_extract_reset(x, LLMR_FMT_UNKNOWN);
+            llmr_extract_feed(x, (unsigned char *) body, len);
+
+            if (llmr_extract_finish(x) != LLMR_OK) {
+                fprintf(stderr, "llmr bench: %s\n", llmr_extract_error(x));
+                return 1;
+            }
+
+            llmr_classify(NULL, llmr_extract_result(x), &cls);
+        }
+
+        t2 = llmr_now();
+
+        us_ex = (t1 - t0) * 1e6 / iters;
+        us_all = (t2 - t1) * 1e6 / iters;
+
+        printf("%-8zu %10ld %14.2f %14.2f %12.1f\n", len, iters, us_ex,
+               us_all, len / us_all);
+
+        free(body);
+    }
+
+    llmr_extract_destroy(x);
+
+    return 0;
+}

@@ -1,0 +1,245 @@
+
+/*
+ * Copyright (C) ngx_llm_router authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_llm_router_module.h"
+
+
+#define NGX_HTTP_LLM_ROUTER_FILE_CHUNK  16384
+
+
+static ngx_int_t ngx_http_llm_router_slice(ngx_http_request_t *r,
+    ngx_chain_t *in, off_t from, off_t to, ngx_chain_t ***ll);
+static ngx_int_t ngx_http_llm_router_append(ngx_http_request_t *r,
+    const char *data, size_t len, ngx_chain_t ***ll);
+
+
+static u_char  ngx_http_llm_router_file_buf[NGX_HTTP_LLM_ROUTER_FILE_CHUNK];
+
+
+/*
+ * Feeds the request body to the extractor: buffers in memory as they are,
+ * a body spooled to a temp file in chunks read back from the file.
+ * NGX_OK, NGX_DECLINED (the extractor refused the bytes), or NGX_ERROR.
+ */
+
+ngx_int_t
+ngx_http_llm_router_feed_body(ngx_http_request_t *r, llmr_extract_t *x)
+{
+    off_t         off;
+    size_t        size;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    if (r->request_body == NULL) {
+        return NGX_OK;
+    }
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b)) {
+            if (llmr_extract_feed(x, b->pos, b->last - b->pos) != LLMR_OK) {
+                return NGX_DECLINED;
+            }
+
+            continue;
+        }
+
+        if (!b->in_file) {
+            continue;
+        }
+
+        for (off = b->file_pos; off < b->file_last; off += n) {
+            size = (size_t) ngx_min(b->file_last - off,
+                                    NGX_HTTP_LLM_ROUTER_FILE_CHUNK);
+
+            n = ngx_read_file(b->file, ngx_http_llm_router_file_buf, size,
+                              off);
+
+            if (n == NGX_ERROR) {
+                return NGX_ERROR;
+            }
+
+            if ((size_t) n != size) {
+                ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                              ngx_read_file_n " read only %z of %uz from "
+                              "\"%V\"", n, size, &b->file->name);
+                return NGX_ERROR;
+            }
+
+            if (llmr_extract_feed(x, ngx_http_llm_router_file_buf, n)
+                != LLMR_OK)
+            {
+                return NGX_DECLINED;
+            }
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Applies the edits to the original body chain without copying it: the
+ * new chain points at slices of the original buffers (in memory or in the
+ * temp file) with the edits' bytes in between.
+ */
+
+ngx_int_t
+ngx_http_llm_router_rewrite_body(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, const llmr_rewrite_t *rw)
+{
+    off_t                 pos;
+    u_char               *p;
+    ngx_uint_t            i;
+    ngx_chain_t          *out, **ll, *cl;
+    const llmr_edit_t    *e;
+
+    out = NULL;
+    ll = &out;
+    pos = 0;
+
+    for (i = 0; i < rw->nedits; i++) {
+        e = &rw->edits[i];
+
+        if (ngx_http_llm_router_slice(r, ctx->orig_bufs, pos, e->start, &ll)
+            != NGX_OK
+            || ngx_http_llm_router_append(r, e->data, e->len, &ll) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        pos = e->end;
+    }
+
+    if (ngx_http_llm_router_slice(r, ctx->orig_bufs, pos, ctx->orig_len, &ll)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    for (cl = out; cl->next; cl = cl->next) { /* void */ }
+
+    cl->buf->last_buf = 1;
+    cl->buf->last_in_chain = 1;
+
+    r->request_body->bufs = out;
+    r->headers_in.content_length_n = ctx->orig_len + rw->delta;
+
+    if (r->headers_in.content_length) {
+        p = ngx_pnalloc(r->pool, NGX_OFF_T_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        r->headers_in.content_length->value.data = p;
+        r->headers_in.content_length->value.len =
+                  ngx_sprintf(p, "%O", r->headers_in.content_length_n) - p;
+    }
+
+    return NGX_OK;
+}
+
+
+/* appends to *ll the parts of the chain "in" that hold bytes [from, to) */
+
+static ngx_int_t
+ngx_http_llm_router_slice(ngx_http_request_t *r, ngx_chain_t *in, off_t from,
+    off_t to, ngx_chain_t ***ll)
+{
+    off_t         start, size, a, z;
+    ngx_buf_t    *b, *ob;
+    ngx_chain_t  *cl;
+
+    start = 0;
+
+    for ( /* void */ ; in && from < to; in = in->next) {
+        ob = in->buf;
+        size = ngx_buf_size(ob);
+
+        if (start + size <= from || size == 0) {
+            start += size;
+            continue;
+        }
+
+        if (start >= to) {
+            break;
+        }
+
+        a = ngx_max(from, start) - start;
+        z = ngx_min(to, start + size) - start;
+
+        b = ngx_calloc_buf(r->pool);
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+
+        *b = *ob;
+        b->last_buf = 0;
+        b->last_in_chain = 0;
+
+        if (ngx_buf_in_memory(ob)) {
+            b->pos = ob->pos + a;
+            b->last = ob->pos + z;
+
+            if (ob->in_file) {
+                b->file_pos = ob->file_pos + a;
+                b->file_last = ob->file_pos + z;
+            }
+
+        } else {
+            b->file_pos = ob->file_pos + a;
+            b->file_last = ob->file_pos + z;
+        }
+
+        cl = ngx_alloc_chain_link(r->pool);
+        if (cl == NULL) {
+            return NGX_ERROR;
+        }
+
+        cl->buf = b;
+        cl->next = NULL;
+        **ll = cl;
+        *ll = &cl->next;
+
+        start += size;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_router_append(ngx_http_request_t *r, const char *data,
+    size_t len, ngx_chain_t ***ll)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->last, data, len);
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+    **ll = cl;
+    *ll = &cl->next;
+
+    return NGX_OK;
+}

@@ -1,0 +1,767 @@
+
+/*
+ * Copyright (C) ngx_llm_router authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_llm_router_module.h"
+
+
+static ngx_http_llm_router_ctx_t *ngx_http_llm_router_create_ctx(
+    ngx_http_request_t *r);
+static void ngx_http_llm_router_cleanup_ctx(void *data);
+static void ngx_http_llm_router_body_handler(ngx_http_request_t *r);
+static void ngx_http_llm_router_explain_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_llm_router_precheck(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, ngx_http_llm_router_loc_conf_t *llcf);
+static ngx_int_t ngx_http_llm_router_decide(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, ngx_uint_t rewrite);
+static ngx_int_t ngx_http_llm_router_unroutable(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, ngx_uint_t status, const char *code,
+    const char *msg);
+static ngx_int_t ngx_http_llm_router_answer(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx);
+static ngx_int_t ngx_http_llm_router_route_default(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, const char *why);
+static ngx_int_t ngx_http_llm_router_finish_decision(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx);
+static ngx_int_t ngx_http_llm_router_client_tier(ngx_http_request_t *r,
+    ngx_int_t *tier);
+static ngx_int_t ngx_http_llm_router_send_explain(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx);
+static ngx_int_t ngx_http_llm_router_send_json(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_buf_t *b);
+
+
+static llmr_extract_t  *ngx_http_llm_router_extractor;
+
+
+static ngx_str_t  ngx_http_llm_router_min_tier_header =
+    ngx_string("X-LLM-Min-Tier");
+
+
+ngx_int_t
+ngx_http_llm_router_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                        rc;
+    ngx_http_llm_router_ctx_t       *ctx;
+    ngx_http_llm_router_loc_conf_t  *llcf;
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_router_module);
+
+    if (llcf->route == NGX_HTTP_LLM_ROUTER_OFF || r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_llm_router_get_ctx(r);
+
+    if (ctx) {
+        if (ctx->decided) {
+            return NGX_DECLINED;
+        }
+
+        /* the body is still being read; its handler resumes the phases */
+        return NGX_DONE;
+    }
+
+    ctx = ngx_http_llm_router_create_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_llm_router_precheck(r, ctx, llcf);
+
+    if (rc != NGX_OK) {
+        /* NGX_DECLINED: routed without a body; NGX_DONE: answered */
+        return rc;
+    }
+
+    ctx->body_requested = 1;
+
+    rc = ngx_http_read_client_request_body(r,
+                                           ngx_http_llm_router_body_handler);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    /* drop the reference ngx_http_read_client_request_body() took */
+    ngx_http_finalize_request(r, NGX_DONE);
+
+    return NGX_DONE;
+}
+
+
+/*
+ * Requests that carry no routable body are routed to the default tier;
+ * bodies that cannot be routed are answered here, before reading them.
+ */
+
+static ngx_int_t
+ngx_http_llm_router_precheck(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, ngx_http_llm_router_loc_conf_t *llcf)
+{
+    u_char       *p, *last;
+    ngx_str_t    *type;
+    ngx_uint_t    status;
+    const char   *code, *msg;
+
+    if (!(r->method & (NGX_HTTP_POST|NGX_HTTP_PUT|NGX_HTTP_PATCH))) {
+        if (ngx_http_llm_router_route_default(r, ctx, "no_body") == NGX_OK) {
+            return NGX_DECLINED;
+        }
+
+        return ngx_http_llm_router_answer(r, ctx);
+    }
+
+    status = 0;
+    code = NULL;
+    msg = NULL;
+
+    if (r->headers_in.content_type) {
+        type = &r->headers_in.content_type->value;
+        p = type->data;
+        last = p + type->len;
+
+        while (p < last && *p != ';' && *p != ' ') {
+            p++;
+        }
+
+        /* application/json, application/x-ndjson, application/...+json */
+
+        if (!(p - type->data >= 16
+              && ngx_strncasecmp(p - 4, (u_char *) "json", 4) == 0
+              && ngx_strncasecmp(type->data, (u_char *) "application/", 12)
+                 == 0))
+        {
+            status = NGX_HTTP_UNSUPPORTED_MEDIA_TYPE;
+            code = "llm_unsupported_media_type";
+            msg = "the request body must be JSON (Content-Type: "
+                  "application/json)";
+        }
+    }
+
+    if (status == 0 && r->headers_in.content_length_n > (off_t) llcf->max_body)
+    {
+        status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        code = "llm_body_too_large";
+        msg = "the request body is larger than llm_route_max_body";
+    }
+
+    if (status == 0) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_llm_router_unroutable(r, ctx, status, code, msg) == NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_llm_router_answer(r, ctx);
+}
+
+
+/* answers ctx's error from a phase handler, reading no more of the body */
+
+static ngx_int_t
+ngx_http_llm_router_answer(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx)
+{
+    if (ctx->status == 0 || ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_finalize_request(r,
+        ngx_http_llm_router_send_error(r, ctx->status, ctx->err_code,
+                                       &ctx->err_msg));
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_llm_router_body_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc;
+    ngx_http_llm_router_ctx_t  *ctx;
+
+    ctx = ngx_http_llm_router_get_ctx(r);
+
+    if (ctx == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    rc = ngx_http_llm_router_decide(r, ctx, 1);
+
+    if (rc != NGX_OK) {
+        if (ctx->status) {
+            ngx_http_finalize_request(r,
+                ngx_http_llm_router_send_error(r, ctx->status, ctx->err_code,
+                                               &ctx->err_msg));
+            return;
+        }
+
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    /* a fallback may resend the body: keep a spooled body's file open */
+    r->preserve_body = 1;
+
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
+}
+
+
+ngx_int_t
+ngx_http_llm_router_explain_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc;
+    ngx_http_llm_router_ctx_t  *ctx;
+
+    if (!(r->method & NGX_HTTP_POST)) {
+        ctx = ngx_http_llm_router_create_ctx(r);
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->err_msg.data = (u_char *) "POST a request body to explain";
+        ctx->err_msg.len = ngx_strlen(ctx->err_msg.data);
+
+        return ngx_http_llm_router_send_error(r, NGX_HTTP_NOT_ALLOWED,
+                                              "llm_method_not_allowed",
+                                              &ctx->err_msg);
+    }
+
+    ctx = ngx_http_llm_router_create_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->explain = 1;
+
+    rc = ngx_http_read_client_request_body(r,
+                                    ngx_http_llm_router_explain_body_handler);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_llm_router_explain_body_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc;
+    ngx_http_llm_router_ctx_t  *ctx;
+
+    ctx = ngx_http_llm_router_get_ctx(r);
+
+    if (ctx == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    rc = ngx_http_llm_router_decide(r, ctx, 0);
+
+    if (rc != NGX_OK) {
+        if (ctx->status) {
+            ngx_http_finalize_request(r,
+                ngx_http_llm_router_send_error(r, ctx->status, ctx->err_code,
+                                               &ctx->err_msg));
+            return;
+        }
+
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_finalize_request(r, ngx_http_llm_router_send_explain(r, ctx));
+}
+
+
+/*
+ * Parses the body, classifies, picks the model and, when asked, rewrites
+ * the body.  Returns NGX_OK with ctx->decided set, NGX_DECLINED with
+ * ctx->status and the error set, or NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_http_llm_router_decide(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, ngx_uint_t rewrite)
+{
+    off_t                             len;
+    ngx_int_t                         rc, tier;
+    ngx_chain_t                      *cl;
+    llmr_rewrite_t                    rw;
+    const llmr_model_t               *m;
+    llmr_route_opts_t                 opts;
+    const llmr_request_t             *req;
+    ngx_http_llm_router_loc_conf_t   *llcf;
+    ngx_http_llm_router_main_conf_t  *lmcf;
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_router_module);
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
+
+    len = 0;
+
+    if (r->request_body) {
+        for (cl = r->request_body->bufs; cl; cl = cl->next) {
+            len += ngx_buf_size(cl->buf);
+        }
+
+        ctx->orig_bufs = r->request_body->bufs;
+    }
+
+    ctx->orig_len = len;
+
+    if (len > (off_t) llcf->max_body) {
+        return ngx_http_llm_router_unroutable(r, ctx,
+                                            NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                            "llm_body_too_large",
+                                            "the request body is larger than "
+                                            "llm_route_max_body");
+    }
+
+    if (ngx_http_llm_router_extractor == NULL) {
+        ngx_http_llm_router_extractor = llmr_extract_create(NULL);
+        if (ngx_http_llm_router_extractor == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    llmr_extract_reset(ngx_http_llm_router_extractor,
+                       llmr_format_from_path((const char *) r->uri.data,
+                                             r->uri.len));
+
+    rc = ngx_http_llm_router_feed_body(r, ngx_http_llm_router_extractor);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc == NGX_OK
+        && llmr_extract_finish(ngx_http_llm_router_extractor) == LLMR_OK)
+    {
+        req = llmr_extract_result(ngx_http_llm_router_extractor);
+
+    } else {
+        rc = llmr_extract_errcode(ngx_http_llm_router_extractor);
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "llm_router: unroutable request body: %s",
+                      llmr_extract_error(ngx_http_llm_router_extractor));
+
+        return ngx_http_llm_router_unroutable(r, ctx,
+                    rc == LLMR_EXTRACT_E_NOMEM
+                        ? NGX_HTTP_INTERNAL_SERVER_ERROR
+                        : rc == LLMR_EXTRACT_E_LIMIT
+                          ? NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
+                          : NGX_HTTP_BAD_REQUEST,
+                    (rc == LLMR_EXTRACT_E_JSON || rc == LLMR_EXTRACT_E_UTF8
+                     || rc == LLMR_EXTRACT_E_DEPTH)
+                        ? "llm_invalid_json" : "llm_invalid_request",
+                    llmr_extract_error(ngx_http_llm_router_extractor));
+    }
+
+    llmr_route_opts_init(&opts);
+
+    if (llcf->client_tier) {
+        rc = ngx_http_llm_router_client_tier(r, &tier);
+
+        if (rc == NGX_ERROR) {
+            ctx->status = NGX_HTTP_BAD_REQUEST;
+            ctx->err_code = "llm_invalid_request";
+            ngx_str_set(&ctx->err_msg, "invalid X-LLM-Min-Tier (tiers are "
+                        "trivial, simple, moderate, complex, expert)");
+            return NGX_DECLINED;
+        }
+
+        opts.min_tier = tier;
+    }
+
+    if (llcf->client_model && req->has_model) {
+        m = llmr_registry_find(lmcf->registry, req->model.data,
+                               req->model.len);
+        if (m) {
+            opts.pinned = m->index;
+        }
+    }
+
+    llmr_classify(NULL, req, &ctx->cls);
+
+    rc = llmr_route(lmcf->registry, req, &ctx->cls, &opts, &ctx->dec);
+
+    /* keep the features, not the text: the views die with the next body */
+
+    ctx->req = *req;
+    ngx_memzero(&ctx->req.last_user, sizeof(llmr_str_t));
+    ngx_memzero(&ctx->req.system, sizeof(llmr_str_t));
+    ngx_memzero(&ctx->req.history, sizeof(llmr_str_t));
+    ngx_memzero(&ctx->req.model, sizeof(llmr_str_t));
+    ctx->parsed = 1;
+
+    if (rc != LLMR_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "llm_router: no model for the request: %s",
+                      ctx->dec.error);
+
+        ctx->status = ctx->dec.status;
+        ctx->err_code = "llm_no_model";
+        ctx->err_msg.data = (u_char *) ctx->dec.error;
+        ctx->err_msg.len = ngx_strlen(ctx->dec.error);
+
+        return NGX_DECLINED;
+    }
+
+    if (rewrite) {
+        m = &lmcf->registry->models[ctx->dec.model];
+
+        if (llmr_rewrite_plan(&rw, &ctx->req, m->id, ngx_strlen(m->id), 0)
+            != LLMR_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (rw.nedits
+            && ngx_http_llm_router_rewrite_body(r, ctx, &rw) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return ngx_http_llm_router_finish_decision(r, ctx);
+}
+
+
+/*
+ * A body that cannot be routed: under "llm_route_on_error default" it goes
+ * to the default tier (NGX_OK, decided); otherwise, or when even that
+ * fails, the error is left in ctx for the caller to answer (NGX_DECLINED).
+ */
+
+static ngx_int_t
+ngx_http_llm_router_unroutable(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, ngx_uint_t status, const char *code,
+    const char *msg)
+{
+    ngx_http_llm_router_loc_conf_t  *llcf;
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_router_module);
+
+    if (llcf->on_error == NGX_HTTP_LLM_ROUTER_ERR_DEFAULT && !ctx->explain
+        && status != NGX_HTTP_INTERNAL_SERVER_ERROR)
+    {
+        return ngx_http_llm_router_route_default(r, ctx, code);
+    }
+
+    ctx->status = status;
+    ctx->err_code = code;
+    ctx->err_msg.data = (u_char *) msg;
+    ctx->err_msg.len = ngx_strlen(msg);
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_llm_router_route_default(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, const char *why)
+{
+    llmr_route_opts_t                 opts;
+    ngx_http_llm_router_loc_conf_t   *llcf;
+    ngx_http_llm_router_main_conf_t  *lmcf;
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_router_module);
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
+
+    ngx_memzero(&ctx->cls, sizeof(llmr_class_t));
+    ctx->cls.tier = llcf->default_tier;
+    ctx->cls.floor = llcf->default_tier;
+    ctx->cls.domain = LLMR_DOMAIN_GENERAL;
+    ctx->cls.reasons[0] = "default_route";
+    ctx->cls.reasons[1] = why;
+    ctx->cls.nreasons = why ? 2 : 1;
+
+    llmr_route_opts_init(&opts);
+
+    if (llmr_route(lmcf->registry, NULL, &ctx->cls, &opts, &ctx->dec)
+        != LLMR_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "llm_router: no model for the default tier: %s",
+                      ctx->dec.error);
+
+        ctx->status = ctx->dec.status;
+        ctx->err_code = "llm_no_model";
+        ctx->err_msg.data = (u_char *) ctx->dec.error;
+        ctx->err_msg.len = ngx_strlen(ctx->dec.error);
+
+        return NGX_DECLINED;
+    }
+
+    ctx->defaulted = 1;
+
+    return ngx_http_llm_router_finish_decision(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_llm_router_finish_decision(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx)
+{
+    u_char      *p, *last;
+    ngx_uint_t   i;
+
+    p = ngx_pnalloc(r->pool, NGX_HTTP_LLM_ROUTER_REASON_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->reason.data = p;
+    last = p + NGX_HTTP_LLM_ROUTER_REASON_LEN;
+
+    for (i = 0; i < ctx->cls.nreasons; i++) {
+        p = ngx_slprintf(p, last, "%s%s", i ? "," : "", ctx->cls.reasons[i]);
+    }
+
+    for (i = 0; i < ctx->dec.nreasons; i++) {
+        p = ngx_slprintf(p, last, "%s%s", p == ctx->reason.data ? "" : ",",
+                         ctx->dec.reasons[i]);
+    }
+
+    ctx->reason.len = p - ctx->reason.data;
+    ctx->decided = 1;
+    ctx->status = 0;
+
+    ngx_log_debug5(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm_router: tier %s score %.3f model %d cost %.6f "
+                   "reason \"%V\"", llmr_tier_name(ctx->dec.tier),
+                   ctx->cls.score, ctx->dec.model, ctx->dec.est_cost,
+                   &ctx->reason);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_router_client_tier(ngx_http_request_t *r, ngx_int_t *tier)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    *tier = -1;
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len != ngx_http_llm_router_min_tier_header.len
+            || ngx_strncasecmp(h[i].key.data,
+                               ngx_http_llm_router_min_tier_header.data,
+                               h[i].key.len) != 0)
+        {
+            continue;
+        }
+
+        *tier = llmr_tier_parse((const char *) h[i].value.data,
+                                h[i].value.len);
+
+        return (*tier < 0) ? NGX_ERROR : NGX_OK;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_llm_router_send_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, ngx_str_t *msg)
+{
+    size_t      len;
+    ngx_buf_t  *b;
+
+    len = sizeof("{\"error\":{\"type\":\"invalid_request_error\","
+                 "\"code\":\"\",\"message\":\"\"}}\n") - 1
+          + ngx_strlen(code)
+          + llmr_json_escaped_len((const char *) msg->data, msg->len);
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_sprintf(b->last, "{\"error\":{\"type\":\"%s\",\"code\":\"%s\","
+                          "\"message\":\"",
+                          status >= 500 ? "server_error"
+                                        : "invalid_request_error", code);
+    b->last += llmr_json_escape((char *) b->last, b->end - b->last,
+                                (const char *) msg->data, msg->len);
+    b->last = ngx_cpymem(b->last, "\"}}\n", 4);
+
+    return ngx_http_llm_router_send_json(r, status, b);
+}
+
+
+static ngx_int_t
+ngx_http_llm_router_send_explain(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx)
+{
+    size_t                            len;
+    ngx_buf_t                        *b;
+    ngx_uint_t                        i, n;
+    const char                       *reason;
+    const llmr_model_t               *m;
+    ngx_http_llm_router_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
+    m = &lmcf->registry->models[ctx->dec.model];
+
+    len = 512 + 2 * ngx_strlen(m->name) + ngx_strlen(m->provider)
+          + ngx_strlen(m->upstream) + ngx_strlen(m->id)
+          + 2 * NGX_HTTP_LLM_ROUTER_REASON_LEN;
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_slprintf(b->last, b->end,
+                           "{\"tier\":\"%s\",\"score\":%.4f,"
+                           "\"confidence\":%.4f,\"domain\":\"%s\","
+                           "\"model\":\"%s\",\"model_id\":\"%s\","
+                           "\"provider\":\"%s\",\"upstream\":\"%s\","
+                           "\"est_cost\":%.6f,\"input_tokens\":%L,"
+                           "\"output_tokens\":%L,\"format\":\"%s\","
+                           "\"reasons\":[",
+                           llmr_tier_name(ctx->dec.tier), ctx->cls.score,
+                           ctx->cls.confidence,
+                           llmr_domain_name(ctx->cls.domain), m->name, m->id,
+                           m->provider, m->upstream, ctx->dec.est_cost,
+                           (int64_t) ctx->dec.input_tokens,
+                           (int64_t) ctx->dec.output_tokens,
+                           llmr_format_name(ctx->req.format));
+
+    n = 0;
+
+    for (i = 0; i < ctx->cls.nreasons + ctx->dec.nreasons; i++) {
+        reason = (i < ctx->cls.nreasons) ? ctx->cls.reasons[i]
+                 : ctx->dec.reasons[i - ctx->cls.nreasons];
+
+        b->last = ngx_slprintf(b->last, b->end, "%s\"%s\"", n++ ? "," : "",
+                               reason);
+    }
+
+    b->last = ngx_slprintf(b->last, b->end, "]}\n");
+
+    return ngx_http_llm_router_send_json(r, NGX_HTTP_OK, b);
+}
+
+
+static ngx_int_t
+ngx_http_llm_router_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_buf_t *b)
+{
+    ngx_int_t    rc;
+    ngx_chain_t  out;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static ngx_http_llm_router_ctx_t *
+ngx_http_llm_router_create_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t         *cln;
+    ngx_http_llm_router_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_llm_router_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    ctx->dec.model = -1;
+
+    /* the cleanup finds the ctx again after an internal redirect */
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_http_llm_router_cleanup_ctx;
+    cln->data = ctx;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_llm_router_module);
+
+    return ctx;
+}
+
+
+static void
+ngx_http_llm_router_cleanup_ctx(void *data)
+{
+    /* nothing to free: the marker only lets the ctx be found again */
+}
+
+
+ngx_http_llm_router_ctx_t *
+ngx_http_llm_router_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t         *cln;
+    ngx_http_llm_router_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_llm_router_module);
+
+    if (ctx || !r->internal) {
+        return ctx;
+    }
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_llm_router_cleanup_ctx) {
+            ctx = cln->data;
+            ngx_http_set_ctx(r, ctx, ngx_http_llm_router_module);
+            return ctx;
+        }
+    }
+
+    return NULL;
+}

@@ -1,0 +1,618 @@
+
+/*
+ * Copyright (C) ngx_llm_router authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_llm_router_module.h"
+
+
+typedef struct {
+    ngx_str_t                   file;
+    ngx_uint_t                  line;
+} ngx_http_llm_router_model_line_t;
+
+
+static void *ngx_http_llm_router_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_llm_router_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_llm_router_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_llm_router_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_llm_router_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_llm_router_init_process(ngx_cycle_t *cycle);
+static void ngx_http_llm_router_cleanup_registry(void *data);
+static char *ngx_http_llm_router_model(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_llm_router_models(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_llm_router_route(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_llm_router_set_enum(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_llm_router_default_tier(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_llm_router_explain(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_llm_router_check_upstreams(ngx_conf_t *cf,
+    ngx_http_llm_router_main_conf_t *lmcf);
+static ngx_int_t ngx_http_llm_router_add_handler(ngx_conf_t *cf,
+    ngx_http_phases phase, ngx_http_handler_pt handler, ngx_uint_t first);
+
+
+static ngx_conf_enum_t  ngx_http_llm_router_route_modes[] = {
+    { ngx_string("off"), NGX_HTTP_LLM_ROUTER_OFF },
+    { ngx_string("on"), NGX_HTTP_LLM_ROUTER_ON },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_http_llm_router_on_error[] = {
+    { ngx_string("reject"), NGX_HTTP_LLM_ROUTER_ERR_REJECT },
+    { ngx_string("default"), NGX_HTTP_LLM_ROUTER_ERR_DEFAULT },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_command_t  ngx_http_llm_router_commands[] = {
+
+    { ngx_string("llm_router_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_llm_router_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("llm_model"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_llm_router_model,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("llm_models"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_llm_router_models,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("llm_route"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_llm_router_route,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_router_loc_conf_t, route),
+      &ngx_http_llm_router_route_modes },
+
+    { ngx_string("llm_route_max_body"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_router_loc_conf_t, max_body),
+      NULL },
+
+    { ngx_string("llm_route_on_error"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_llm_router_set_enum,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_router_loc_conf_t, on_error),
+      &ngx_http_llm_router_on_error },
+
+    { ngx_string("llm_route_default_tier"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_llm_router_default_tier,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_router_loc_conf_t, default_tier),
+      NULL },
+
+    { ngx_string("llm_route_client_model"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_router_loc_conf_t, client_model),
+      NULL },
+
+    { ngx_string("llm_route_client_tier"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_router_loc_conf_t, client_tier),
+      NULL },
+
+    { ngx_string("llm_route_explain"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_llm_router_explain,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_llm_router_module_ctx = {
+    ngx_http_llm_router_preconfiguration,  /* preconfiguration */
+    ngx_http_llm_router_postconfiguration, /* postconfiguration */
+
+    ngx_http_llm_router_create_main_conf,  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_llm_router_create_loc_conf,   /* create location configuration */
+    ngx_http_llm_router_merge_loc_conf     /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_llm_router_module = {
+    NGX_MODULE_V1,
+    &ngx_http_llm_router_module_ctx,       /* module context */
+    ngx_http_llm_router_commands,          /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_llm_router_init_process,      /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_http_llm_router_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_pool_cleanup_t               *cln;
+    ngx_http_llm_router_main_conf_t  *lmcf;
+
+    lmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_llm_router_main_conf_t));
+    if (lmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     lmcf->shm_zone = NULL;
+     *     lmcf->routed = 0;
+     */
+
+    lmcf->registry = llmr_registry_create();
+    if (lmcf->registry == NULL) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        llmr_registry_destroy(lmcf->registry);
+        return NULL;
+    }
+
+    cln->handler = ngx_http_llm_router_cleanup_registry;
+    cln->data = lmcf->registry;
+
+    if (ngx_array_init(&lmcf->model_lines, cf->pool, 8,
+                       sizeof(ngx_http_llm_router_model_line_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return lmcf;
+}
+
+
+static void
+ngx_http_llm_router_cleanup_registry(void *data)
+{
+    llmr_registry_destroy(data);
+}
+
+
+static void *
+ngx_http_llm_router_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_llm_router_loc_conf_t  *llcf;
+
+    llcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_llm_router_loc_conf_t));
+    if (llcf == NULL) {
+        return NULL;
+    }
+
+    llcf->route = NGX_CONF_UNSET_UINT;
+    llcf->max_body = NGX_CONF_UNSET_SIZE;
+    llcf->on_error = NGX_CONF_UNSET_UINT;
+    llcf->default_tier = NGX_CONF_UNSET_UINT;
+    llcf->client_model = NGX_CONF_UNSET;
+    llcf->client_tier = NGX_CONF_UNSET;
+
+    return llcf;
+}
+
+
+static char *
+ngx_http_llm_router_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_llm_router_loc_conf_t *prev = parent;
+    ngx_http_llm_router_loc_conf_t *conf = child;
+
+    ngx_conf_merge_uint_value(conf->route, prev->route,
+                              NGX_HTTP_LLM_ROUTER_OFF);
+    ngx_conf_merge_size_value(conf->max_body, prev->max_body,
+                              4 * 1024 * 1024);
+    ngx_conf_merge_uint_value(conf->on_error, prev->on_error,
+                              NGX_HTTP_LLM_ROUTER_ERR_REJECT);
+    ngx_conf_merge_uint_value(conf->default_tier, prev->default_tier,
+                              LLMR_TIER_MODERATE);
+    ngx_conf_merge_value(conf->client_model, prev->client_model, 0);
+    ngx_conf_merge_value(conf->client_tier, prev->client_tier, 1);
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_router_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_llm_router_add_variables(cf);
+}
+
+
+static ngx_int_t
+ngx_http_llm_router_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_llm_router_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_router_module);
+
+    if (lmcf->routed) {
+        if (lmcf->shm_zone == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"llm_route\" requires \"llm_router_zone\" "
+                          "in the http block");
+            return NGX_ERROR;
+        }
+
+        if (lmcf->registry->n == 0) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"llm_route\" requires at least one "
+                          "\"llm_model\" (or \"llm_models\")");
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_http_llm_router_check_upstreams(cf, lmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /*
+     * Routing runs at the end of the access phase, after allow/deny,
+     * auth_basic and auth_request, so only admitted requests have their
+     * bodies read.  Under "satisfy any" a granting module ends the access
+     * phase early; the same handler in the precontent phase then routes.
+     */
+
+    if (ngx_http_llm_router_add_handler(cf, NGX_HTTP_ACCESS_PHASE,
+                                        ngx_http_llm_router_handler, 1)
+        != NGX_OK
+        || ngx_http_llm_router_add_handler(cf, NGX_HTTP_PRECONTENT_PHASE,
+                                           ngx_http_llm_router_handler, 0)
+           != NGX_OK
+        || ngx_http_llm_router_add_handler(cf, NGX_HTTP_LOG_PHASE,
+                                           ngx_http_llm_router_log_handler, 0)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Handlers of a phase run in the reverse order of the array; "first"
+ * puts ours at index 0, so it runs after every other handler of the phase.
+ */
+
+static ngx_int_t
+ngx_http_llm_router_add_handler(ngx_conf_t *cf, ngx_http_phases phase,
+    ngx_http_handler_pt handler, ngx_uint_t first)
+{
+    ngx_array_t                *a;
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+    a = &cmcf->phases[phase].handlers;
+
+    h = ngx_array_push(a);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (first && a->nelts > 1) {
+        h = a->elts;
+        ngx_memmove(&h[1], &h[0], (a->nelts - 1) * sizeof(*h));
+    }
+
+    *h = handler;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_router_check_upstreams(ngx_conf_t *cf,
+    ngx_http_llm_router_main_conf_t *lmcf)
+{
+    size_t                              len;
+    ngx_uint_t                          i, j, found;
+    llmr_model_t                       *m;
+    ngx_http_upstream_srv_conf_t      **uscfp;
+    ngx_http_upstream_main_conf_t      *umcf;
+    ngx_http_llm_router_model_line_t   *lines;
+
+    umcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_upstream_module);
+    uscfp = umcf->upstreams.elts;
+    lines = lmcf->model_lines.elts;
+
+    for (i = 0; i < lmcf->registry->n; i++) {
+        m = &lmcf->registry->models[i];
+
+        /* "host:port" is used as is, a name must be an upstream{} block */
+
+        if (ngx_strchr(m->upstream, ':') != NULL) {
+            continue;
+        }
+
+        len = ngx_strlen(m->upstream);
+        found = 0;
+
+        for (j = 0; j < umcf->upstreams.nelts; j++) {
+            if (uscfp[j]->host.len == len
+                && ngx_strncasecmp(uscfp[j]->host.data,
+                                   (u_char *) m->upstream, len) == 0)
+            {
+                found = 1;
+                break;
+            }
+        }
+
+        if (!found) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "llm_model \"%s\": upstream \"%s\" is not defined "
+                          "(no upstream{} block of that name) in %V:%ui",
+                          m->name, m->upstream, &lines[i].file,
+                          lines[i].line);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_router_add_model_line(ngx_conf_t *cf,
+    ngx_http_llm_router_main_conf_t *lmcf, ngx_uint_t n)
+{
+    ngx_http_llm_router_model_line_t  *line;
+
+    while (lmcf->model_lines.nelts < n) {
+        line = ngx_array_push(&lmcf->model_lines);
+        if (line == NULL) {
+            return NGX_ERROR;
+        }
+
+        line->file = cf->conf_file->file.name;
+        line->line = cf->conf_file->line;
+    }
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_http_llm_router_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_llm_router_main_conf_t *lmcf = conf;
+
+    char         err[LLMR_ERRSTR_SIZE];
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+    llmr_str_t   name, args[16];
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts - 2 > 16) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "too many parameters in \"llm_model\"");
+        return NGX_CONF_ERROR;
+    }
+
+    name.data = (const char *) value[1].data;
+    name.len = value[1].len;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        args[i - 2].data = (const char *) value[i].data;
+        args[i - 2].len = value[i].len;
+    }
+
+    if (llmr_registry_add(lmcf->registry, &name, args, cf->args->nelts - 2,
+                          err, sizeof(err))
+        != LLMR_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "llm_model \"%V\": %s",
+                           &value[1], err);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_llm_router_add_model_line(cf, lmcf, lmcf->registry->n)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_llm_router_models(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_llm_router_main_conf_t *lmcf = conf;
+
+    char        err[LLMR_ERRSTR_SIZE];
+    ngx_str_t  *value, file;
+
+    value = cf->args->elts;
+    file = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (llmr_registry_load_file(lmcf->registry, (const char *) file.data,
+                                err, sizeof(err))
+        != LLMR_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "llm_models \"%V\": %s",
+                           &file, err);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_llm_router_add_model_line(cf, lmcf, lmcf->registry->n)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_llm_router_route(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char                             *rv;
+    ngx_http_llm_router_loc_conf_t   *llcf = conf;
+    ngx_http_llm_router_main_conf_t  *lmcf;
+
+    rv = ngx_http_llm_router_set_enum(cf, cmd, conf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (llcf->route != NGX_HTTP_LLM_ROUTER_OFF) {
+        lmcf = ngx_http_conf_get_module_main_conf(cf,
+                                                  ngx_http_llm_router_module);
+        lmcf->routed = 1;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* ngx_conf_set_enum_slot(), with a message that names the directive */
+
+static char *
+ngx_http_llm_router_set_enum(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    u_char           buf[128], *b;
+    ngx_str_t       *value;
+    ngx_uint_t      *np, i;
+    ngx_conf_enum_t *e;
+
+    np = (ngx_uint_t *) (p + cmd->offset);
+
+    if (*np != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    e = cmd->post;
+
+    for (i = 0; e[i].name.len != 0; i++) {
+        if (e[i].name.len == value[1].len
+            && ngx_strcasecmp(e[i].name.data, value[1].data) == 0)
+        {
+            *np = e[i].value;
+            return NGX_CONF_OK;
+        }
+    }
+
+    b = buf;
+
+    for (i = 0; e[i].name.len != 0; i++) {
+        b = ngx_slprintf(b, buf + sizeof(buf), "%s\"%V\"",
+                         i == 0 ? "" : e[i + 1].name.len ? ", " : " or ",
+                         &e[i].name);
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"%V\" directive, "
+                       "it must be %*s", &value[1], &cmd->name, b - buf, buf);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_llm_router_default_tier(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_llm_router_loc_conf_t *llcf = conf;
+
+    ngx_int_t   tier;
+    ngx_str_t  *value;
+
+    if (llcf->default_tier != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    tier = llmr_tier_parse((const char *) value[1].data, value[1].len);
+
+    if (tier < 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid tier \"%V\" in \"llm_route_default_tier\""
+                           " (tiers are trivial, simple, moderate, complex, "
+                           "expert)", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    llcf->default_tier = tier;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_llm_router_explain(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t         *clcf;
+    ngx_http_llm_router_main_conf_t  *lmcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_llm_router_explain_handler;
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_router_module);
+    lmcf->routed = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_router_init_process(ngx_cycle_t *cycle)
+{
+    return ngx_http_llm_router_zone_init_process(cycle);
+}

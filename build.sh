@@ -174,7 +174,7 @@ unit)
 demo)
     deps
     build
-    exec "$REPO/examples/demo.sh" "$@"
+    exec perl "$REPO/examples/demo.pl" "$@"
     ;;
 asan)
     build_asan

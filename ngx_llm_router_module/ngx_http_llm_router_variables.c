@@ -23,7 +23,8 @@ typedef enum {
     NGX_HTTP_LLM_ROUTER_VAR_EST_COST,
     NGX_HTTP_LLM_ROUTER_VAR_REASON,
     NGX_HTTP_LLM_ROUTER_VAR_FORMAT,
-    NGX_HTTP_LLM_ROUTER_VAR_INPUT_TOKENS
+    NGX_HTTP_LLM_ROUTER_VAR_INPUT_TOKENS,
+    NGX_HTTP_LLM_ROUTER_VAR_OUTPUT_TOKENS
 } ngx_http_llm_router_var_e;
 
 
@@ -68,6 +69,9 @@ static ngx_http_variable_t  ngx_http_llm_router_vars[] = {
 
     { ngx_string("llm_input_tokens"), NULL, ngx_http_llm_router_variable,
       NGX_HTTP_LLM_ROUTER_VAR_INPUT_TOKENS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("llm_output_tokens"), NULL, ngx_http_llm_router_variable,
+      NGX_HTTP_LLM_ROUTER_VAR_OUTPUT_TOKENS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -172,8 +176,12 @@ ngx_http_llm_router_variable(ngx_http_request_t *r,
             p = ngx_sprintf(p, "%.6f", ctx->dec.est_cost);
             break;
 
-        default: /* NGX_HTTP_LLM_ROUTER_VAR_INPUT_TOKENS */
+        case NGX_HTTP_LLM_ROUTER_VAR_INPUT_TOKENS:
             p = ngx_sprintf(p, "%L", (int64_t) ctx->dec.input_tokens);
+            break;
+
+        default: /* NGX_HTTP_LLM_ROUTER_VAR_OUTPUT_TOKENS */
+            p = ngx_sprintf(p, "%L", (int64_t) ctx->dec.output_tokens);
             break;
         }
 

@@ -41,10 +41,14 @@ static void llmr_reason_add(llmr_class_t *out, const char *reason);
 
 /*
  * The built-in weights, in logits.  Anchors: a bare greeting lands near
- * 0.01, a one-line lookup near 0.1, a short "explain X" near 0.25, a code
- * review or a word problem above 0.4, a design brief with trade-offs and
- * hard guarantees above 0.75.  Length carries the most evidence on real
- * outcomes, so it is the backbone and every other signal nudges it.
+ * 0.02, a one-line lookup near 0.1, a short "explain X" near 0.2, a code
+ * review or a word problem near 0.5, a design brief with trade-offs and
+ * hard guarantees above 0.9.  Length carries the most evidence on the
+ * recorded outcomes (../shared/eval), so it is the backbone and the other
+ * signals nudge it.  Numbers, long words and the domain itself carried
+ * none beyond length there, or the wrong sign (hard subjects that both
+ * models fail): they stay in the vector at 0, for the learned layer and
+ * the per-domain feedback to weigh.
  */
 
 static const llmr_classifier_t  llmr_classifier_builtin = {
@@ -132,6 +136,8 @@ static const char  *const llmr_domain_reasons[LLMR_DOMAIN_N] = {
 const llmr_classifier_t *
 llmr_classifier_default(void)
 {
+    llmr_features_init();
+
     return &llmr_classifier_builtin;
 }
 
@@ -258,7 +264,7 @@ llmr_classify_features(const llmr_classifier_t *cl,
         conf = 0.7;
     }
 
-    out->confidence = (conf > 1) ? 1 : conf;
+    out->confidence = (conf > 1) ? 1 : (conf > 0) ? conf : 0;
 
     /* reasons: the rules first, then the largest contributions */
 
@@ -304,7 +310,7 @@ llmr_classify_features(const llmr_classifier_t *cl,
 
         if (j == LLMR_F_LENGTH) {
             reason = f->empty ? NULL
-                     : (c[j] < 0) ? "short"
+                     : (f->x[j] < 0) ? "short"
                      : (f->units >= LLMR_LONG_PROMPT) ? "long_prompt"
                                                       : "length";
 
@@ -366,6 +372,8 @@ llmr_classifier_t *
 llmr_classifier_create(const llmr_classifier_t *base)
 {
     llmr_classifier_t  *cl;
+
+    llmr_features_init();
 
     cl = malloc(sizeof(llmr_classifier_t));
     if (cl == NULL) {

@@ -19,12 +19,33 @@
 #define LLMR_C_HIGH             0x10    /* bytes >= 0x80 */
 #define LLMR_C_UPPER            0x20    /* also the bit that lowercases */
 #define LLMR_C_BREAK            0x40    /* ends a phrase: . , ; : ! ? ( ) " */
+#define LLMR_C_LEAD             0x80    /* a UTF-8 lead byte */
 
 #define LLMR_HASH_INIT          5381
+#define LLMR_HASH_INV33         0x0f83e0f83e0f83e1ULL   /* 1/33 mod 2^64 */
 #define LLMR_KEY_NUMBER         0x6e756d6265726e75ULL   /* any number */
 
 /* a power of two, kept at most half full */
 #define LLMR_KW_SLOTS           2048
+
+/*
+ * Two 32768-bit filters: a bit per first word of a keyword, indexed by
+ * the word's plain hash, and a bit per longer part of a phrase, indexed
+ * by its key.  Most words are not keywords and most words after "the" or
+ * "in" do not go on a phrase: the filters say so before a key is mixed or
+ * a slot probed.
+ */
+#define LLMR_KW_FILTER_BITS     32768
+#define llmr_kw_filter_bit(h)                                                 \
+    ((uint32_t) ((h) ^ ((h) >> 17)) & (LLMR_KW_FILTER_BITS - 1))
+#define llmr_kw_filter_set(filter, h)                                         \
+    filter[llmr_kw_filter_bit(h) / 64] |=                                     \
+        (uint64_t) 1 << (llmr_kw_filter_bit(h) % 64)
+#define llmr_kw_filter_test(filter, h)                                        \
+    (filter[llmr_kw_filter_bit(h) / 64]                                       \
+     & ((uint64_t) 1 << (llmr_kw_filter_bit(h) % 64)))
+
+/* phrases followed at once, e.g. "how" and "how do" in "how do i" */
 #define LLMR_PHRASE_ACTIVE      4
 
 
@@ -50,18 +71,18 @@ typedef struct {
 } llmr_scan_t;
 
 
-static uint64_t llmr_key_mix(uint64_t h);
+static inline uint64_t llmr_key_mix(uint64_t h);
 static uint64_t llmr_key_pair(uint64_t a, uint64_t b);
-static uint64_t llmr_word_key(uint64_t h, uint64_t hprev, size_t len,
-    unsigned l1, unsigned l2);
+static inline uint64_t llmr_word_hash(uint64_t h, const unsigned char *last,
+    size_t len);
 static const llmr_kw_slot_t *llmr_kw_get(void);
 static void llmr_kw_build(void);
 static void llmr_kw_insert(uint64_t key, unsigned classes, int domain);
-static const llmr_kw_slot_t *llmr_kw_find(const llmr_kw_slot_t *tab,
+static inline const llmr_kw_slot_t *llmr_kw_find(const llmr_kw_slot_t *tab,
     uint64_t key);
 static unsigned llmr_kw_hit(llmr_text_stats_t *st, const llmr_kw_slot_t *e,
     unsigned ask);
-static void llmr_scan_word(llmr_scan_t *s, uint64_t key, size_t len,
+static inline void llmr_scan_word(llmr_scan_t *s, uint64_t h, size_t len,
     unsigned numeric);
 static void llmr_scan_high(llmr_text_stats_t *st, const unsigned char *p,
     const unsigned char *end);
@@ -102,14 +123,14 @@ static const unsigned char  llmr_ctype[256] = {
     0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
     0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
     0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
-    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
-    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
-    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
-    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
-    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
-    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
-    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
-    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+    0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91,
+    0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91,
+    0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91,
+    0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91,
+    0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91,
+    0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91,
+    0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91,
+    0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91,
 };
 
 
@@ -890,7 +911,6 @@ static const llmr_kw_def_t  llmr_kw_list[] = {
     K("court", 0, LEGAL),
     K("judge", 0, LEGAL),
     K("lawsuit", STK, LEGAL),
-    K("sue", STK, LEGAL),
     K("liability", STK, LEGAL),
     K("liable", STK, LEGAL),
     K("contract", STK, LEGAL),
@@ -911,7 +931,6 @@ static const llmr_kw_def_t  llmr_kw_list[] = {
     K("divorce", STK, LEGAL),
     K("immigration", STK, LEGAL),
     K("subpoena", STK, LEGAL),
-    K("settlement", STK, LEGAL),
     K("agreement", 0, LEGAL),
     K("regulation", 0, LEGAL),
     K("statute", 0, LEGAL),
@@ -1116,18 +1135,19 @@ static const char  *const llmr_feature_names[LLMR_F_N] = {
 
 
 /*
- * The keyword table is filled once, on first use, and only read after:
- * pthread_once() makes that safe in threaded callers; nginx calls
- * llmr_classifier_default() at configuration time, so its workers inherit
- * a filled table.
+ * The keyword table and its filters are filled once, on first use, and
+ * only read after: pthread_once() makes that safe in threaded callers,
+ * and llmr_features_init() lets a server fill them before it forks.
  */
 
 static llmr_kw_slot_t   llmr_kw_table[LLMR_KW_SLOTS];
+static uint64_t         llmr_kw_first[LLMR_KW_FILTER_BITS / 64];
+static uint64_t         llmr_kw_more[LLMR_KW_FILTER_BITS / 64];
 static size_t           llmr_kw_used;
 static pthread_once_t   llmr_kw_once = PTHREAD_ONCE_INIT;
 
 
-static uint64_t
+static inline uint64_t
 llmr_key_mix(uint64_t h)
 {
     /* MurmurHash3's finalizer: every input bit reaches every output bit */
@@ -1150,21 +1170,27 @@ llmr_key_pair(uint64_t a, uint64_t b)
 
 
 /*
- * The key of a word from its running hash (h = h * 33 + byte over the
- * lowercased bytes); hprev is the hash before the last byte, l1 and l2 the
- * last two bytes, so that a plural 's' can be dropped.  The scanner and the
- * keyword table both go through here, so they always agree.
+ * The hash of a word from its running hash, h = h * 33 + byte over the
+ * lowercased bytes, and its last byte: a plural 's' is dropped by undoing
+ * its step (33 is odd, so it has an inverse modulo 2^64).  The scanner
+ * and the keyword table both go through here, so they always agree; the
+ * word's key is llmr_key_mix() of this.
  */
 
-static uint64_t
-llmr_word_key(uint64_t h, uint64_t hprev, size_t len, unsigned l1,
-    unsigned l2)
+static inline uint64_t
+llmr_word_hash(uint64_t h, const unsigned char *last, size_t len)
 {
-    if (len >= 4 && l1 == 's' && l2 != 's' && l2 != 'u' && l2 != 'i') {
-        h = hprev;
+    unsigned  l2;
+
+    if (len >= 4 && (*last | 0x20) == 's') {
+        l2 = last[-1] | (llmr_ctype[last[-1]] & LLMR_C_UPPER);
+
+        if (l2 != 's' && l2 != 'u' && l2 != 'i') {
+            h = (h - 's') * LLMR_HASH_INV33;
+        }
     }
 
-    return llmr_key_mix(h);
+    return h;
 }
 
 
@@ -1181,8 +1207,8 @@ static void
 llmr_kw_build(void)
 {
     size_t                i, wlen;
-    unsigned              c, t, l1, l2, n, classes;
-    uint64_t              h, hprev, key, word;
+    unsigned              c, t, n, classes;
+    uint64_t              h, key, word;
     const char           *p;
     const llmr_kw_def_t  *def;
 
@@ -1195,9 +1221,6 @@ llmr_kw_build(void)
         n = 0;
         wlen = 0;
         h = 0;
-        hprev = 0;
-        l1 = 0;
-        l2 = 0;
 
         for (p = def->text; /* void */ ; p++) {
             c = (unsigned char) *p;
@@ -1211,24 +1234,22 @@ llmr_kw_build(void)
                     h = LLMR_HASH_INIT;
                 }
 
-                c |= t & LLMR_C_UPPER;
-                hprev = h;
-                h = h * 33 + c;
-                l2 = l1;
-                l1 = c;
+                h = h * 33 + (c | (t & LLMR_C_UPPER));
                 wlen++;
                 continue;
             }
 
             if (wlen) {
-                word = llmr_word_key(h, hprev, wlen, l1, l2);
+                word = llmr_word_hash(h, (const unsigned char *) p - 1, wlen);
 
                 if (n++ == 0) {
-                    key = word;
+                    llmr_kw_filter_set(llmr_kw_first, word);
+                    key = llmr_key_mix(word);
 
                 } else {
                     llmr_kw_insert(key, LLMR_KW_PREFIX, LLMR_DOMAIN_GENERAL);
-                    key = llmr_key_pair(key, word);
+                    key = llmr_key_pair(key, llmr_key_mix(word));
+                    llmr_kw_filter_set(llmr_kw_more, key);
                 }
 
                 wlen = 0;
@@ -1290,7 +1311,7 @@ llmr_kw_insert(uint64_t key, unsigned classes, int domain)
 }
 
 
-static const llmr_kw_slot_t *
+static inline const llmr_kw_slot_t *
 llmr_kw_find(const llmr_kw_slot_t *tab, uint64_t key)
 {
     uint32_t  i, check;
@@ -1347,17 +1368,35 @@ llmr_kw_hit(llmr_text_stats_t *st, const llmr_kw_slot_t *e, unsigned ask)
  * or a greeting keeps the position open for the word after it.
  */
 
-static void
-llmr_scan_word(llmr_scan_t *s, uint64_t key, size_t len, unsigned numeric)
+static inline void
+llmr_scan_word(llmr_scan_t *s, uint64_t h, size_t len, unsigned numeric)
 {
-    unsigned               i, n, ask, classes, next_ask[LLMR_PHRASE_ACTIVE];
-    uint64_t               k, next[LLMR_PHRASE_ACTIVE];
+    unsigned               i, n, ask, known, classes,
+                           next_ask[LLMR_PHRASE_ACTIVE];
+    uint64_t               k, key, next[LLMR_PHRASE_ACTIVE];
     const llmr_kw_slot_t  *e;
 
     s->st->words++;
 
     if (len >= 10) {
         s->st->long_words++;
+    }
+
+    if (numeric) {
+        s->st->numbers++;
+        key = LLMR_KEY_NUMBER;
+        known = 0;
+
+    } else {
+        known = llmr_kw_filter_test(llmr_kw_first, h) ? 1 : 0;
+
+        if (!known && s->nactive == 0 && s->grams == NULL) {
+            /* most words */
+            s->ask = 0;
+            return;
+        }
+
+        key = llmr_key_mix(h);
     }
 
     if (s->grams) {
@@ -1373,7 +1412,6 @@ llmr_scan_word(llmr_scan_t *s, uint64_t key, size_t len, unsigned numeric)
     }
 
     if (numeric) {
-        s->st->numbers++;
         s->nactive = 0;
         s->ask = 0;
         return;
@@ -1385,6 +1423,11 @@ llmr_scan_word(llmr_scan_t *s, uint64_t key, size_t len, unsigned numeric)
 
     for (i = 0; i < s->nactive; i++) {
         k = llmr_key_pair(s->active[i], key);
+
+        if (!llmr_kw_filter_test(llmr_kw_more, k)) {
+            continue;
+        }
+
         e = llmr_kw_find(s->tab, k);
 
         if (e == NULL) {
@@ -1399,7 +1442,7 @@ llmr_scan_word(llmr_scan_t *s, uint64_t key, size_t len, unsigned numeric)
         }
     }
 
-    e = llmr_kw_find(s->tab, key);
+    e = known ? llmr_kw_find(s->tab, key) : NULL;
 
     if (e) {
         classes |= llmr_kw_hit(s->st, e, ask);
@@ -1431,7 +1474,7 @@ llmr_scan_high(llmr_text_stats_t *st, const unsigned char *p,
 
     st->nonascii++;
 
-    if (p + 1 >= end) {
+    if (*p > 0xe2 || p + 1 >= end) {
         return;
     }
 
@@ -1597,7 +1640,8 @@ llmr_sentence_end(const unsigned char *p, const unsigned char *end)
 /*
  * One pass over a text.  Bytes >= 0x80 are word bytes, so UTF-8 words
  * stay whole (and never match the ASCII vocabulary); every byte value is
- * handled, NUL included.
+ * handled, NUL included.  Words are read by a tight inner loop, the rest
+ * byte by byte.
  */
 
 void
@@ -1605,10 +1649,10 @@ llmr_text_scan(const char *text, size_t len, llmr_text_stats_t *st,
     uint32_t *grams, size_t max_grams, size_t *ngrams)
 {
     size_t                wlen;
-    unsigned              c, t, l1, l2, lead, bol, paren, numeric, last;
-    uint64_t              h, hprev;
+    unsigned              c, t, lead, paren, numeric, last;
+    uint64_t              h;
     llmr_scan_t           s;
-    const unsigned char  *p, *end;
+    const unsigned char  *p, *q, *end;
 
     memset(st, 0, sizeof(llmr_text_stats_t));
 
@@ -1638,287 +1682,288 @@ llmr_text_scan(const char *text, size_t len, llmr_text_stats_t *st,
     p = (const unsigned char *) text;
     end = p + len;
 
-    wlen = 0;
-    h = 0;
-    hprev = 0;
-    l1 = 0;
-    l2 = 0;
-    numeric = 0;
-    bol = 1;
-    lead = 0;
-    paren = 0;
-    last = 0;
+    while (p < end) {
 
-    for ( /* void */ ; p < end; p++) {
-        c = *p;
-        t = llmr_ctype[c];
+        /* a line starts: its indentation and list marker */
 
-        if (bol) {
-            if (t & LLMR_C_SPACE) {
-                lead += (c == '\t') ? 4 : 1;
-                continue;
-            }
+        lead = 0;
 
-            if (c != '\n') {
-                bol = 0;
-                llmr_line_start(st, p, end, lead);
-            }
+        while (p < end && (llmr_ctype[*p] & LLMR_C_SPACE)) {
+            lead += (*p == '\t') ? 4 : 1;
+            p++;
         }
 
-        if (t & LLMR_C_WORD) {
-            if (wlen == 0) {
+        if (p < end && *p != '\n') {
+            llmr_line_start(st, p, end, lead);
+        }
+
+        paren = 0;
+        last = 0;
+
+        while (p < end) {
+            c = *p;
+            t = llmr_ctype[c];
+
+            if (t & LLMR_C_WORD) {
+                q = p;
                 h = LLMR_HASH_INIT;
                 numeric = t & LLMR_C_DIGIT;
-            }
 
-            if (c >= 0xc0) {
-                llmr_scan_high(st, p, end);
-            }
+                for ( ;; ) {
+                    if (t & LLMR_C_LEAD) {
+                        llmr_scan_high(st, p, end);
+                    }
 
-            c |= t & LLMR_C_UPPER;
-            hprev = h;
-            h = h * 33 + c;
-            l2 = l1;
-            l1 = c;
-            wlen++;
-            last = c;
-            continue;
-        }
+                    h = h * 33 + (c | (t & LLMR_C_UPPER));
 
-        if (wlen) {
-            if (numeric && (c == '.' || c == ',') && p + 1 < end
-                && (llmr_ctype[p[1]] & LLMR_C_DIGIT))
-            {
-                /* "3.5", "1,000" */
+                    if (++p == end) {
+                        break;
+                    }
+
+                    c = *p;
+                    t = llmr_ctype[c];
+
+                    if (t & LLMR_C_WORD) {
+                        continue;
+                    }
+
+                    if (p + 1 == end || !(llmr_ctype[p[1]] & LLMR_C_WORD)) {
+                        break;
+                    }
+
+                    if (numeric && (c == '.' || c == ',')
+                        && (llmr_ctype[p[1]] & LLMR_C_DIGIT))
+                    {
+                        /* "3.5", "1,000": the number goes on */
+                        c = *++p;
+                        t = llmr_ctype[c];
+                        continue;
+                    }
+
+                    if (c == '\'' && !numeric
+                        && (llmr_ctype[p[1]] & LLMR_C_ALPHA))
+                    {
+                        /* "don't", "what's" */
+                        continue;
+                    }
+
+                    break;
+                }
+
+                wlen = p - q;
+                last = p[-1] | (llmr_ctype[p[-1]] & LLMR_C_UPPER);
+
+                if (!numeric) {
+                    if (wlen == 1 && last >= 'x' && last <= 'z') {
+                        /* a lone x, y or z is most likely a variable */
+                        st->math_syms++;
+                    }
+
+                    h = llmr_word_hash(h, p - 1, wlen);
+                }
+
+                llmr_scan_word(&s, h, wlen, numeric);
                 continue;
             }
 
-            if (c == '\'' && !numeric && p + 1 < end
-                && (llmr_ctype[p[1]] & LLMR_C_ALPHA))
-            {
-                /* "don't", "what's" */
-                hprev = h;
-                h = h * 33 + c;
-                l2 = l1;
-                l1 = c;
-                wlen++;
+            p++;
+
+            if (t & LLMR_C_SPACE) {
                 continue;
             }
 
-            if (wlen == 1 && l1 >= 'x' && l1 <= 'z') {
-                /* a lone x, y or z is most likely a variable */
-                st->math_syms++;
+            if (t & LLMR_C_BREAK) {
+                s.nactive = 0;
+                s.prev = 0;
+
+                if (c != '(' && c != '"') {
+                    /* . , ; : ! ? ) and new lines open a new clause */
+                    s.ask = 1;
+                }
             }
 
-            llmr_scan_word(&s, numeric ? LLMR_KEY_NUMBER
-                                       : llmr_word_key(h, hprev, wlen, l1, l2),
-                           wlen, numeric);
-            wlen = 0;
-        }
+            /* from here on p is past c */
 
-        if (t & LLMR_C_SPACE) {
-            continue;
-        }
+            switch (c) {
 
-        if (t & LLMR_C_BREAK) {
-            s.nactive = 0;
-            s.prev = 0;
+            case '\n':
+                break;
 
-            if (c != '(' && c != '"') {
-                /* . , ; : ! ? ) and new lines open a new clause */
-                s.ask = 1;
-            }
-        }
+            case '?':
+                st->questions++;
 
-        switch (c) {
+                if (llmr_sentence_end(p - 1, end)) {
+                    st->sentences++;
+                }
 
-        case '\n':
-            llmr_line_end(st, last, paren);
-            bol = 1;
-            lead = 0;
-            paren = 0;
-            last = 0;
-            continue;
+                break;
 
-        case '?':
-            st->questions++;
+            case '!':
+                if (p < end && *p == '=') {
+                    st->code_ops++;
+                    p++;
+                    break;
+                }
 
-            if (llmr_sentence_end(p, end)) {
-                st->sentences++;
-            }
+                /* fall through */
 
-            break;
+            case '.':
+                if (llmr_sentence_end(p - 1, end)) {
+                    st->sentences++;
+                }
 
-        case '!':
-            if (p + 1 < end && p[1] == '=') {
-                st->code_ops++;
-                p++;
+                break;
+
+            case '=':
+                if (p < end && (*p == '=' || *p == '>')) {
+                    st->code_ops++;
+                    p++;
+
+                } else if (llmr_operands(p - 1, end, last,
+                                         LLMR_C_ALPHA | LLMR_C_DIGIT))
+                {
+                    st->math_ops++;
+                }
+
+                break;
+
+            case '-':
+                if (p < end && (*p == '>' || *p == '=')) {
+                    st->code_ops++;
+                    p++;
+
+                } else if (llmr_operands(p - 1, end, last, LLMR_C_DIGIT)) {
+                    st->math_ops++;
+                }
+
+                break;
+
+            case '+':
+                if (p < end && (*p == '+' || *p == '=')) {
+                    st->code_ops++;
+                    p++;
+
+                } else if (llmr_operands(p - 1, end, last,
+                                         LLMR_C_ALPHA | LLMR_C_DIGIT))
+                {
+                    st->math_ops++;
+                }
+
+                break;
+
+            case '*':
+                if (llmr_operands(p - 1, end, last,
+                                  LLMR_C_ALPHA | LLMR_C_DIGIT))
+                {
+                    st->math_ops++;
+                }
+
+                break;
+
+            case '/':
+                if (p < end && (*p == '/' || *p == '*')) {
+                    st->code_ops++;
+                    p++;
+
+                } else if (llmr_operands(p - 1, end, last, LLMR_C_DIGIT)) {
+                    st->math_ops++;
+                }
+
+                break;
+
+            case '^':
+                if (llmr_ctype[last] & LLMR_C_WORD) {
+                    st->math_ops++;
+                }
+
+                break;
+
+            case '<':
+            case '>':
+                if (p < end && *p == '=') {
+                    st->math_ops++;
+                    p++;
+
+                } else if (c == '<' && p < end && *p == '/') {
+                    st->code_ops++;
+                    p++;
+                }
+
+                break;
+
+            case ':':
+            case '&':
+            case '|':
+                if (p < end && *p == c) {
+                    st->code_ops++;
+                    p++;
+                }
+
+                break;
+
+            case '_':
+                /* snake_case */
+                if ((llmr_ctype[last] & LLMR_C_WORD) && p < end
+                    && (llmr_ctype[*p] & LLMR_C_ALPHA))
+                {
+                    st->code_ops++;
+                }
+
+                break;
+
+            case '{':
+            case '}':
+            case '[':
+            case ']':
+            case ';':
+                st->brackets++;
+                break;
+
+            case ')':
+                paren = 1;
+                break;
+
+            case '`':
+                if (p + 1 < end && p[0] == '`' && p[1] == '`') {
+                    st->code_fences++;
+                    p += 2;
+
+                } else {
+                    st->code_ticks++;
+                }
+
+                break;
+
+            case '\\':
+                if (p < end && (llmr_ctype[*p] & LLMR_C_ALPHA)) {
+                    st->latex++;
+                }
+
+                break;
+
+            case '$':
+                if (p < end && *p == '$') {
+                    st->latex++;
+                    p++;
+                }
+
                 break;
             }
 
-            /* fall through */
-
-        case '.':
-            if (llmr_sentence_end(p, end)) {
-                st->sentences++;
+            if (c == '\n') {
+                break;
             }
 
-            break;
-
-        case '=':
-            if (p + 1 < end && (p[1] == '=' || p[1] == '>')) {
-                st->code_ops++;
-                p++;
-
-            } else if (llmr_operands(p, end, last,
-                                     LLMR_C_ALPHA | LLMR_C_DIGIT))
-            {
-                st->math_ops++;
-            }
-
-            break;
-
-        case '-':
-            if (p + 1 < end && (p[1] == '>' || p[1] == '=')) {
-                st->code_ops++;
-                p++;
-
-            } else if (llmr_operands(p, end, last, LLMR_C_DIGIT)) {
-                st->math_ops++;
-            }
-
-            break;
-
-        case '+':
-            if (p + 1 < end && (p[1] == '+' || p[1] == '=')) {
-                st->code_ops++;
-                p++;
-
-            } else if (llmr_operands(p, end, last,
-                                     LLMR_C_ALPHA | LLMR_C_DIGIT))
-            {
-                st->math_ops++;
-            }
-
-            break;
-
-        case '*':
-            if (llmr_operands(p, end, last, LLMR_C_ALPHA | LLMR_C_DIGIT)) {
-                st->math_ops++;
-            }
-
-            break;
-
-        case '/':
-            if (p + 1 < end && (p[1] == '/' || p[1] == '*')) {
-                st->code_ops++;
-                p++;
-
-            } else if (llmr_operands(p, end, last, LLMR_C_DIGIT)) {
-                st->math_ops++;
-            }
-
-            break;
-
-        case '^':
-            if (llmr_ctype[last & 0xff] & LLMR_C_WORD) {
-                st->math_ops++;
-            }
-
-            break;
-
-        case '<':
-        case '>':
-            if (p + 1 < end && p[1] == '=') {
-                st->math_ops++;
-                p++;
-
-            } else if (c == '<' && p + 1 < end && p[1] == '/') {
-                st->code_ops++;
-                p++;
-            }
-
-            break;
-
-        case ':':
-        case '&':
-        case '|':
-            if (p + 1 < end && p[1] == c) {
-                st->code_ops++;
-                p++;
-            }
-
-            break;
-
-        case '_':
-            /* snake_case */
-            if ((llmr_ctype[last & 0xff] & LLMR_C_WORD) && p + 1 < end
-                && (llmr_ctype[p[1]] & LLMR_C_ALPHA))
-            {
-                st->code_ops++;
-            }
-
-            break;
-
-        case '{':
-        case '}':
-        case '[':
-        case ']':
-        case ';':
-            st->brackets++;
-            break;
-
-        case ')':
-            paren = 1;
-            break;
-
-        case '`':
-            if (p + 2 < end && p[1] == '`' && p[2] == '`') {
-                st->code_fences++;
-                p += 2;
-
-            } else {
-                st->code_ticks++;
-            }
-
-            break;
-
-        case '\\':
-            if (p + 1 < end && (llmr_ctype[p[1]] & LLMR_C_ALPHA)) {
-                st->latex++;
-            }
-
-            break;
-
-        case '$':
-            if (p + 1 < end && p[1] == '$') {
-                st->latex++;
-                p++;
-            }
-
-            break;
+            last = c;
         }
 
-        last = c;
+        llmr_line_end(st, last, paren);
     }
-
-    if (wlen) {
-        if (wlen == 1 && l1 >= 'x' && l1 <= 'z') {
-            st->math_syms++;
-        }
-
-        llmr_scan_word(&s, numeric ? LLMR_KEY_NUMBER
-                                   : llmr_word_key(h, hprev, wlen, l1, l2),
-                       wlen, numeric);
-    }
-
-    llmr_line_end(st, last, paren);
 
     if (ngrams) {
         *ngrams = s.ngrams;
     }
 }
-
 
 void
 llmr_features_extract(const llmr_request_t *req, llmr_features_t *f,
@@ -1930,17 +1975,26 @@ llmr_features_extract(const llmr_request_t *req, llmr_features_t *f,
     unsigned                  n[LLMR_KW_N];
     const llmr_text_stats_t  *u, *sy, *hi;
 
-    memset(f, 0, sizeof(llmr_features_t));
+    /* the text stats are zeroed by llmr_text_scan(), the rest here */
 
-    if (ngrams) {
-        *ngrams = 0;
-    }
-
+    f->units = 0;
+    f->code = 0;
+    f->math = 0;
+    f->domain_score = 0;
     f->domain = LLMR_DOMAIN_GENERAL;
+    f->domain_from_user = 0;
+    f->task = 0;
+    f->high_stakes = 0;
+    f->empty = 0;
+
+    memset(f->x, 0, sizeof(f->x));
     f->x[LLMR_F_DOMAIN + LLMR_DOMAIN_GENERAL] = 1;
     f->x[LLMR_F_LENGTH] = -4;
 
     if (req == NULL) {
+        llmr_text_scan(NULL, 0, &f->user, grams, max_grams, ngrams);
+        llmr_text_scan(NULL, 0, &f->system, NULL, 0, NULL);
+        llmr_text_scan(NULL, 0, &f->history, NULL, 0, NULL);
         f->empty = 1;
         return;
     }
@@ -2160,6 +2214,13 @@ static double
 llmr_clamp01(double v)
 {
     return v < 0 ? 0 : (v > 1 ? 1 : v);
+}
+
+
+void
+llmr_features_init(void)
+{
+    (void) llmr_kw_get();
 }
 
 

@@ -98,35 +98,40 @@ typedef struct {
 } llmr_text_stats_t;
 
 
-/* the dense feature vector; llmr_feature_name() names each slot */
+/*
+ * The dense feature vector; llmr_feature_name() names each slot.  The
+ * keyword counts (explain .. reason words) are of the last user turn and
+ * count every hit in a task, only the asking ones otherwise (see
+ * kw_ask[]); they enter as log2(1 + hits).
+ */
 
 enum {
-    LLMR_F_LENGTH = 0,          /* log2(1 + words) - 4 */
-    LLMR_F_GREETING,            /* 0..1, a greeting and little else */
-    LLMR_F_SIMPLE_ASK,          /* 0..1, a short lookup question */
-    LLMR_F_EXPLAIN,             /* log2(1 + hits) */
-    LLMR_F_COMPLEX_ASK,
-    LLMR_F_EXPERT_ASK,
-    LLMR_F_CONSTRAINTS,
-    LLMR_F_STEPS,
-    LLMR_F_MULTI_PART,
-    LLMR_F_REASON_WORDS,
-    LLMR_F_CODE,                /* 0..1, code present */
-    LLMR_F_MATH,                /* 0..1, math notation present */
+    LLMR_F_LENGTH = 0,          /* log2(1 + words) - 4: 0 at 15 words */
+    LLMR_F_GREETING,            /* 0..1: a greeting and little else */
+    LLMR_F_SIMPLE_ASK,          /* 0..1: a short lookup question */
+    LLMR_F_EXPLAIN,             /* explain, compare, write */
+    LLMR_F_COMPLEX_ASK,         /* design, analyze, trade-offs */
+    LLMR_F_EXPERT_ASK,          /* prove, rigorous, consensus */
+    LLMR_F_CONSTRAINTS,         /* must, at most, without */
+    LLMR_F_STEPS,               /* step by step, then, finally */
+    LLMR_F_MULTI_PART,          /* more questions, also, listed items */
+    LLMR_F_REASON_WORDS,        /* think carefully, justify */
+    LLMR_F_CODE,                /* 0..1: code notation and vocabulary */
+    LLMR_F_MATH,                /* 0..1: math notation and vocabulary */
     LLMR_F_NUMBERS,             /* log2(1 + numbers) */
-    LLMR_F_VOCAB,               /* log2(1 + long words) */
+    LLMR_F_VOCAB,               /* log2(1 + words of 10 bytes or more) */
     LLMR_F_HIGH_STAKES,         /* 0/1 */
     LLMR_F_DOMAIN,              /* one-hot, LLMR_DOMAIN_N slots */
-    LLMR_F_REASONING = LLMR_F_DOMAIN + LLMR_DOMAIN_N,
-    LLMR_F_IMAGES,
-    LLMR_F_TOOLS,
-    LLMR_F_TOOL_RESULTS,
-    LLMR_F_TURNS,               /* log2(user turns), 0 for one turn */
-    LLMR_F_CONTEXT,             /* size of system prompt + history */
+    LLMR_F_REASONING = LLMR_F_DOMAIN + LLMR_DOMAIN_N,  /* 0/1: asked for */
+    LLMR_F_IMAGES,              /* log2(1 + images) */
+    LLMR_F_TOOLS,               /* log2(1 + tool definitions) */
+    LLMR_F_TOOL_RESULTS,        /* log2(1 + tool outputs) */
+    LLMR_F_TURNS,               /* log2(user turns): 0 for one turn */
+    LLMR_F_CONTEXT,             /* log2(1 + words / 64), system + history */
     LLMR_F_CONTEXT_ASK,         /* hard-task words in system + history */
-    LLMR_F_LONG_OUTPUT,         /* max_tokens above 1024 */
-    LLMR_F_SHORT_OUTPUT,        /* max_tokens of 64 or less */
-    LLMR_F_JSON_OUTPUT,
+    LLMR_F_LONG_OUTPUT,         /* log2(max_tokens / 1024), 0..4 */
+    LLMR_F_SHORT_OUTPUT,        /* 0/1: max_tokens of 64 or less */
+    LLMR_F_JSON_OUTPUT,         /* 0/1: JSON output asked for */
     LLMR_F_N
 };
 
@@ -144,7 +149,7 @@ typedef struct {
     unsigned                    domain_from_user:1;
     unsigned                    task:1;         /* something is asked */
     unsigned                    high_stakes:1;
-    unsigned                    empty:1;        /* no text, no images */
+    unsigned                    empty:1;        /* no words, no images */
 
     double                      x[LLMR_F_N];
 } llmr_features_t;
@@ -158,6 +163,14 @@ typedef struct {
     int                         domain;         /* or LLMR_DOMAIN_GENERAL */
 } llmr_kw_def_t;
 
+
+/*
+ * Builds the keyword table if it is not built yet (once per process,
+ * thread-safe); the first scan does it anyway.  llmr_classifier_default()
+ * and llmr_classifier_create() call it, so that a server that makes its
+ * classifier at configuration time forks workers with the table built.
+ */
+void llmr_features_init(void);
 
 /*
  * Fills f from req.  grams, when not NULL, receives the hashed word

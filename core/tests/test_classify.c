@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,9 @@ static int has_reason(const llmr_class_t *c, const char *reason);
 static int class_ok(const llmr_class_t *c);
 static int class_same(const llmr_class_t *a, const llmr_class_t *b);
 static uint32_t rnd(uint32_t *state);
+static void *thread_run(void *data);
 
+static void test_threads(void);
 static void test_table(void);
 static void test_reasons(void);
 static void test_determinism(void);
@@ -68,6 +71,9 @@ static const char  word_problem[] =
 int
 main(void)
 {
+    /* first: the keyword table must be built once under a race */
+    test_threads();
+
     test_table();
     test_reasons();
     test_determinism();
@@ -198,6 +204,49 @@ rnd(uint32_t *state)
     *state ^= *state << 5;
 
     return *state;
+}
+
+
+static void *
+thread_run(void *data)
+{
+    int             i;
+    llmr_class_t   *c;
+    llmr_request_t  req;
+
+    c = data;
+    req_init(&req, design);
+
+    for (i = 0; i < 200; i++) {
+        llmr_classify(NULL, &req, c);
+    }
+
+    return NULL;
+}
+
+
+static void
+test_threads(void)
+{
+    int           i, same;
+    pthread_t     tid[4];
+    llmr_class_t  c[4];
+
+    for (i = 0; i < 4; i++) {
+        if (pthread_create(&tid[i], NULL, thread_run, &c[i]) != 0) {
+            ok(0, "pthread_create");
+            return;
+        }
+    }
+
+    same = 1;
+
+    for (i = 0; i < 4; i++) {
+        pthread_join(tid[i], NULL);
+        same &= class_same(&c[0], &c[i]) && class_ok(&c[i]);
+    }
+
+    ok(same, "4 threads from a cold start: the same valid class");
 }
 
 
@@ -341,10 +390,10 @@ test_determinism(void)
 static void
 test_monotonic(void)
 {
+    char          buf[4096];
     size_t        i, j, len;
     double        prev;
     llmr_class_t  c;
-    char          buf[4096];
 
     static const char  *bases[] = {
         "Write a function that parses a date string.",
@@ -542,7 +591,6 @@ test_utf8(void)
 static void
 test_matching(void)
 {
-    llmr_request_t     req;
     llmr_text_stats_t  st;
 
     /* word boundaries: no keyword inside another word */
@@ -578,7 +626,6 @@ test_matching(void)
 
     /* structure */
 
-    req_init(&req, code_review);
     llmr_text_scan(code_review, strlen(code_review), &st, NULL, 0, NULL);
     is_int(st.code_fences, 2, "two code fences");
     ok(st.code_lines >= 1, "code lines (%u)", st.code_lines);
@@ -727,6 +774,11 @@ test_stakes(void)
     classify("My doctor changed my prescription; is it safe to take it with "
              "my blood pressure medication?", &c);
     ok(has_reason(&c, "high_stakes"), "drug interaction: high stakes");
+
+    classify("Sue bought 3 packs of 12 pencils and gave 7 to Tom. How many "
+             "pencils does she have left?", &c);
+    ok(!has_reason(&c, "high_stakes"), "a girl named Sue: not high stakes");
+    is_str(llmr_domain_name(c.domain), "math", "a girl named Sue: math");
 
     classify("How should I report capital gains on my tax return?", &c);
     ok(has_reason(&c, "high_stakes"), "tax return: high stakes");
@@ -907,10 +959,10 @@ test_keywords(void)
 static void
 test_grams(void)
 {
-    size_t          n1, n2, n3;
-    uint32_t        g1[64], g2[64], g3[4];
-    llmr_features_t f;
-    llmr_request_t  req;
+    size_t           n1, n2, n3;
+    uint32_t         g1[64], g2[64], g3[4];
+    llmr_features_t  f;
+    llmr_request_t   req;
 
     req_init(&req, "Tom has 2 apples and buys more apples.");
     llmr_features_extract(&req, &f, g1, 64, &n1);

@@ -837,6 +837,16 @@ sub finish {
     return $self;
 }
 
+# shutdown(): stops nginx and the daemons without adding tests (for
+# scripts that use the harness outside a test, like examples/demo.pl).
+sub shutdown {
+    my ($self) = @_;
+    $self->{_finished} = 1;
+    $self->stop;
+    $self->stop_daemons;
+    return $self;
+}
+
 # DESTROY: finish() if not done yet; problems found after the end of the
 # tests make the script exit non-zero.
 sub DESTROY {

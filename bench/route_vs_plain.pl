@@ -1,0 +1,179 @@
+#!/usr/bin/perl
+
+# Requests/s of llm_route on + proxy_pass http://$llm_upstream against plain
+# proxy_pass to the same fast upstream, in the same nginx, interleaved.
+#
+#   perl bench/route_vs_plain.pl [--rounds 5] [--seconds 5] [--conns 32]
+#                                [--sizes 1024,16384] [--workers 1]
+#
+# The upstream is a server{} of the same nginx answering a canned
+# completion, so both locations pay the same upstream cost and the ratio
+# isolates what routing adds: body read and parse, classification, policy,
+# the body splice and the variables. Needs wrk (apt-get install wrk).
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/../t/lib";
+
+use Getopt::Long;
+use List::Util qw(sum);
+
+use LLMRouter::Test;
+
+my %o = (rounds => 5, seconds => 5, conns => 32, threads => 1,
+         sizes => '1024,16384', workers => 1, hold => 0);
+GetOptions(\%o, 'rounds=i', 'seconds=i', 'conns=i', 'threads=i', 'sizes=s',
+           'workers=i', 'hold=i') or die "bad options\n";
+
+system('command -v wrk >/dev/null') == 0
+    or die "wrk not found (apt-get install wrk)\n";
+
+my $t = LLMRouter::Test->new(workers => $o{workers});
+$SIG{__DIE__} = sub { $t->shutdown if $t && !$^S };
+die "build the module first (./build.sh)\n" unless $t->has_module;
+
+# production-like logging: the harness's globals log at debug level
+my $globals = $t->test_globals;
+$globals =~ s/^error_log .*$/error_log %%TESTDIR%%\/error.log warn;/m;
+
+$t->run(<<'EOF' =~ s/%%GLOBALS%%/$globals/r);
+%%GLOBALS%%
+%%LOAD_MODULE%%
+
+events {
+    worker_connections 4096;
+}
+
+http {
+    %%TEST_GLOBALS_HTTP%%
+    access_log off;
+    error_log %%TESTDIR%%/error.log warn;
+
+    llm_router_zone llm 4m;
+
+    llm_model cheap provider=openai    upstream=fast tiers=trivial-simple input=0.15 output=0.6;
+    llm_model mid   provider=openai    upstream=fast tiers=simple-complex input=3 output=15;
+    llm_model big   provider=anthropic upstream=fast tiers=complex-expert input=15 output=75;
+
+    upstream fast {
+        server 127.0.0.1:%%PORT_8090%%;
+        keepalive 64;
+    }
+
+    server {
+        listen 127.0.0.1:%%PORT_8080%% backlog=4096;
+
+        client_body_buffer_size 64k;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+
+        location /plain/ {
+            proxy_pass http://fast;
+        }
+
+        location /routed/ {
+            llm_route on;
+            proxy_pass http://$llm_upstream;
+        }
+    }
+
+    server {
+        listen 127.0.0.1:%%PORT_8090%% backlog=4096;
+        keepalive_requests 100000;
+
+        location / {
+            default_type application/json;
+            return 200 '{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":2,"total_tokens":12}}';
+        }
+    }
+}
+EOF
+
+my $port = $t->nginx_port;
+my $dir = $t->testdir;
+
+if ($o{hold}) {
+    # keep the gateway up for manual runs and profiling
+    print "gateway on 127.0.0.1:$port (/plain/, /routed/) for $o{hold}s\n";
+    sleep $o{hold};
+    $t->shutdown;
+    exit 0;
+}
+
+sub body_of {
+    my ($size) = @_;
+    my @s = ('Could you review this function and explain why the loop '
+             . 'sometimes skips the last chunk? ',
+             'We need a design for a multi-region deployment with failover. ',
+             'A train leaves at 3 pm at 60 miles per hour; when does the '
+             . 'second one catch up? ');
+    my $head = '{"model":"auto","messages":[{"role":"system","content":'
+             . '"You are a helpful assistant."},{"role":"user","content":"';
+    my $tail = '"}],"max_tokens":256}';
+    my $text = '';
+    my $i = 0;
+    $text .= $s[$i++ % 3] while length($head . $text . $tail) < $size;
+    $text = substr($text, 0, $size - length($head) - length($tail));
+    return $head . $text . $tail;
+}
+
+sub wrk {
+    my ($path, $lua) = @_;
+    my $cmd = "wrk -t$o{threads} -c$o{conns} -d$o{seconds}s -s $lua "
+            . "http://127.0.0.1:$port$path 2>&1";
+    my $out = `$cmd`;
+    my ($rps) = $out =~ /Requests\/sec:\s+([\d.]+)/;
+    my ($non2xx) = $out =~ /Non-2xx or 3xx responses:\s+(\d+)/;
+    die "wrk failed:\n$out" unless defined $rps;
+    die "errors from $path:\n$out" if $non2xx;
+    return $rps;
+}
+
+printf "%-8s %-6s %12s %12s %8s\n", 'body', 'round', 'plain rps',
+       'routed rps', 'ratio';
+
+my @summary;
+
+for my $size (split /,/, $o{sizes}) {
+    my $body = body_of($size);
+    (my $esc = $body) =~ s/(["\\])/\\$1/g;
+    my $lua = "$dir/post-$size.lua";
+    open(my $fh, '>', $lua) or die;
+    print $fh "wrk.method = \"POST\"\n"
+        . "wrk.headers[\"Content-Type\"] = \"application/json\"\n"
+        . "wrk.body = \"$esc\"\n";
+    close $fh;
+
+    # warm-up, and check both locations answer
+    wrk('/plain/v1/chat/completions', $lua);
+    wrk('/routed/v1/chat/completions', $lua);
+
+    my (@plain, @routed);
+
+    for my $round (1 .. $o{rounds}) {
+        my ($p, $r);
+        if ($round % 2) {
+            $p = wrk('/plain/v1/chat/completions', $lua);
+            $r = wrk('/routed/v1/chat/completions', $lua);
+        } else {
+            $r = wrk('/routed/v1/chat/completions', $lua);
+            $p = wrk('/plain/v1/chat/completions', $lua);
+        }
+        push @plain, $p;
+        push @routed, $r;
+        printf "%-8d %-6d %12.0f %12.0f %8.3f\n", length $body, $round, $p,
+               $r, $r / $p;
+    }
+
+    my $ratio = sum(@routed) / sum(@plain);
+    push @summary, sprintf("%d bytes: routed/plain = %.3f (plain %.0f rps, "
+                           . "routed %.0f rps, %d rounds of %ds)",
+                           length $body, $ratio, sum(@plain) / @plain,
+                           sum(@routed) / @routed, $o{rounds}, $o{seconds});
+}
+
+$t->shutdown;
+
+print "\n", map { "$_\n" } @summary;

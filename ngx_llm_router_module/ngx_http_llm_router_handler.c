@@ -216,6 +216,34 @@ ngx_http_llm_router_body_handler(ngx_http_request_t *r)
 }
 
 
+/*
+ * One extractor per worker: a body is parsed, classified and routed in
+ * one go, so its buffers are reused by every request of the process.
+ */
+
+ngx_int_t
+ngx_http_llm_router_init_extractor(ngx_cycle_t *cycle)
+{
+    ngx_http_llm_router_extractor = llmr_extract_create(NULL);
+
+    if (ngx_http_llm_router_extractor == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "llm_router: cannot allocate the body extractor");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_llm_router_free_extractor(void)
+{
+    llmr_extract_destroy(ngx_http_llm_router_extractor);
+    ngx_http_llm_router_extractor = NULL;
+}
+
+
 ngx_int_t
 ngx_http_llm_router_explain_handler(ngx_http_request_t *r)
 {
@@ -333,10 +361,7 @@ ngx_http_llm_router_decide(ngx_http_request_t *r,
     }
 
     if (ngx_http_llm_router_extractor == NULL) {
-        ngx_http_llm_router_extractor = llmr_extract_create(NULL);
-        if (ngx_http_llm_router_extractor == NULL) {
-            return NGX_ERROR;
-        }
+        return NGX_ERROR;
     }
 
     llmr_extract_reset(ngx_http_llm_router_extractor,

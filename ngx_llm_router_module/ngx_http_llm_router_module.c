@@ -24,6 +24,7 @@ static char *ngx_http_llm_router_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static ngx_int_t ngx_http_llm_router_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_llm_router_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_llm_router_init_process(ngx_cycle_t *cycle);
+static void ngx_http_llm_router_exit_process(ngx_cycle_t *cycle);
 static void ngx_http_llm_router_cleanup_registry(void *data);
 static char *ngx_http_llm_router_model(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -158,7 +159,7 @@ ngx_module_t  ngx_http_llm_router_module = {
     ngx_http_llm_router_init_process,      /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_llm_router_exit_process,      /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -289,6 +290,9 @@ ngx_http_llm_router_postconfiguration(ngx_conf_t *cf)
     if (ngx_http_llm_router_check_upstreams(cf, lmcf) != NGX_OK) {
         return NGX_ERROR;
     }
+
+    /* the classifier's tables are built once, here, before workers fork */
+    (void) llmr_classifier_default();
 
     /*
      * Routing runs at the end of the access phase, after allow/deny,
@@ -614,5 +618,25 @@ ngx_http_llm_router_explain(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static ngx_int_t
 ngx_http_llm_router_init_process(ngx_cycle_t *cycle)
 {
+    ngx_http_llm_router_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_llm_router_module);
+
+    if (lmcf == NULL || !lmcf->routed) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_llm_router_init_extractor(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_llm_router_zone_init_process(cycle);
+}
+
+
+static void
+ngx_http_llm_router_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_llm_router_free_extractor();
 }

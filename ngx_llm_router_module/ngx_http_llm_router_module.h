@@ -120,6 +120,8 @@ ngx_int_t ngx_http_llm_router_explain_handler(ngx_http_request_t *r);
 ngx_http_llm_router_ctx_t *ngx_http_llm_router_get_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_llm_router_send_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, ngx_str_t *msg);
+ngx_int_t ngx_http_llm_router_init_extractor(ngx_cycle_t *cycle);
+void ngx_http_llm_router_free_extractor(void);
 
 /* ngx_http_llm_router_body.c */
 ngx_int_t ngx_http_llm_router_feed_body(ngx_http_request_t *r,

@@ -39,6 +39,9 @@ static ngx_int_t ngx_http_llm_router_send_json(ngx_http_request_t *r,
 
 static llmr_extract_t  *ngx_http_llm_router_extractor;
 
+/* routed requests alive in this worker (a graceful exit waits for them) */
+ngx_uint_t  ngx_http_llm_router_active;
+
 
 static ngx_str_t  ngx_http_llm_router_min_tier_header =
     ngx_string("X-LLM-Min-Tier");
@@ -757,6 +760,8 @@ ngx_http_llm_router_create_ctx(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_llm_router_module);
 
+    ngx_http_llm_router_active++;
+
     return ctx;
 }
 
@@ -764,7 +769,9 @@ ngx_http_llm_router_create_ctx(ngx_http_request_t *r)
 static void
 ngx_http_llm_router_cleanup_ctx(void *data)
 {
-    /* nothing to free: the marker only lets the ctx be found again */
+    /* also the marker that finds the ctx again after a redirect */
+
+    ngx_http_llm_router_active--;
 }
 
 

@@ -74,6 +74,20 @@ static ngx_command_t  ngx_http_llm_router_commands[] = {
       0,
       NULL },
 
+    { ngx_string("llm_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_llm_router_redis,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("llm_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_llm_router_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("llm_models"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_llm_router_models,
@@ -270,6 +284,13 @@ ngx_http_llm_router_postconfiguration(ngx_conf_t *cf)
     ngx_http_llm_router_main_conf_t  *lmcf;
 
     lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_router_module);
+
+    if (lmcf->redis && lmcf->shm_zone == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"llm_redis\" requires \"llm_router_zone\" "
+                      "in the http block");
+        return NGX_ERROR;
+    }
 
     if (lmcf->routed) {
         if (lmcf->shm_zone == NULL) {
@@ -631,12 +652,13 @@ ngx_http_llm_router_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    return ngx_http_llm_router_zone_init_process(cycle);
+    return ngx_http_llm_router_redis_init_process(cycle, lmcf);
 }
 
 
 static void
 ngx_http_llm_router_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_http_llm_router_redis_exit_process(cycle);
     ngx_http_llm_router_free_extractor();
 }

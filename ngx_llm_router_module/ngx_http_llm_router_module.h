@@ -33,8 +33,22 @@
 
 
 typedef struct {
+    ngx_str_t                       host;       /* numeric, NUL-terminated */
+    ngx_int_t                       port;
+    ngx_str_t                       unix_path;  /* NUL-terminated */
+    ngx_str_t                       password;
+    ngx_int_t                       db;
+    ngx_str_t                       prefix;
+    ngx_str_t                       fleet_key;  /* "{prefix}:fleet" */
+    ngx_msec_t                      flush;
+    ngx_msec_t                      timeout;
+} ngx_http_llm_router_redis_conf_t;
+
+
+typedef struct {
     llmr_registry_t                *registry;
     ngx_shm_zone_t                 *shm_zone;
+    ngx_http_llm_router_redis_conf_t *redis;
     ngx_array_t                     model_lines;    /* ngx_conf_t locations */
     ngx_uint_t                      routed;         /* llm_route is used */
 } ngx_http_llm_router_main_conf_t;
@@ -73,13 +87,37 @@ typedef struct {
 } ngx_http_llm_router_ctx_t;
 
 
-/* counters in the shared zone, one set per model slot, tier and domain */
+/*
+ * Counters in the shared zone.  Each key (all requests, a tier, a domain,
+ * a model) has the same counter set; every counter keeps the instance's
+ * running total, what Redis has acknowledged, the delta of the batch in
+ * flight, and the fleet-wide value read back from Redis.
+ */
+
+enum {
+    NGX_HTTP_LLM_ROUTER_C_REQUESTS = 0,
+    NGX_HTTP_LLM_ROUTER_C_ERR_4XX,
+    NGX_HTTP_LLM_ROUTER_C_ERR_429,
+    NGX_HTTP_LLM_ROUTER_C_ERR_5XX,
+    NGX_HTTP_LLM_ROUTER_C_ERR_TIMEOUT,
+    NGX_HTTP_LLM_ROUTER_C_INPUT_TOKENS,
+    NGX_HTTP_LLM_ROUTER_C_OUTPUT_TOKENS,
+    NGX_HTTP_LLM_ROUTER_C_COST,             /* micro-USD, all */
+    NGX_HTTP_LLM_ROUTER_C_COST_EST,         /* micro-USD, estimated part */
+    NGX_HTTP_LLM_ROUTER_C_LATENCY,          /* ms, sum */
+    NGX_HTTP_LLM_ROUTER_C_HIST,             /* latency buckets follow */
+    NGX_HTTP_LLM_ROUTER_C_N = NGX_HTTP_LLM_ROUTER_C_HIST + 12
+};
+
+#define NGX_HTTP_LLM_ROUTER_HIST_N      12
+
 
 typedef struct {
-    ngx_atomic_t                    requests;
-    ngx_atomic_t                    errors;
-    ngx_atomic_t                    est_cost_micro;     /* USD * 1e6 */
-} ngx_http_llm_router_counters_t;
+    ngx_atomic_t                    total[NGX_HTTP_LLM_ROUTER_C_N];
+    ngx_atomic_t                    acked[NGX_HTTP_LLM_ROUTER_C_N];
+    ngx_atomic_t                    pending[NGX_HTTP_LLM_ROUTER_C_N];
+    ngx_atomic_t                    fleet[NGX_HTTP_LLM_ROUTER_C_N];
+} ngx_http_llm_router_stat_t;
 
 
 #define NGX_HTTP_LLM_ROUTER_SLOTS       128
@@ -87,18 +125,40 @@ typedef struct {
 typedef struct {
     u_char                          name[LLMR_NAME_MAX + 1];
     size_t                          len;
-    ngx_http_llm_router_counters_t  c;
+    ngx_uint_t                      local;      /* configured here once */
+    ngx_http_llm_router_stat_t      stat;
 } ngx_http_llm_router_slot_t;
 
 
+typedef enum {
+    NGX_HTTP_LLM_ROUTER_REDIS_OFF = 0,
+    NGX_HTTP_LLM_ROUTER_REDIS_DOWN,
+    NGX_HTTP_LLM_ROUTER_REDIS_UP
+} ngx_http_llm_router_redis_state_e;
+
+
 typedef struct {
-    ngx_http_llm_router_counters_t  total;
-    ngx_http_llm_router_counters_t  tiers[LLMR_TIER_N];
-    ngx_http_llm_router_counters_t  domains[LLMR_DOMAIN_N];
+    ngx_http_llm_router_stat_t      all;
+    ngx_http_llm_router_stat_t      tiers[LLMR_TIER_N];
+    ngx_http_llm_router_stat_t      domains[LLMR_DOMAIN_N];
     ngx_atomic_t                    rejected;
     ngx_atomic_t                    defaulted;
+
     ngx_uint_t                      nslots;
+    ngx_uint_t                      slots_full;     /* logged once */
     ngx_http_llm_router_slot_t      slots[NGX_HTTP_LLM_ROUTER_SLOTS];
+
+    /* the fleet sync, under the zone's mutex */
+    u_char                          instance[17];   /* hex, per start */
+    uint64_t                        seq;            /* next batch */
+    ngx_uint_t                      batch;          /* a batch in flight */
+    ngx_pid_t                       flusher;
+    ngx_msec_t                      flush_deadline;
+    time_t                          last_flush;     /* acknowledged */
+    time_t                          last_attempt;
+    ngx_uint_t                      fleet_known;
+    ngx_uint_t                      redis_state;
+    u_char                          redis_error[128];
 } ngx_http_llm_router_shctx_t;
 
 
@@ -109,6 +169,16 @@ typedef struct {
     /* model index -> slot, resolved once per cycle */
     ngx_http_llm_router_slot_t     *model_slot[LLMR_MODELS_MAX];
 } ngx_http_llm_router_zone_t;
+
+
+/* one flush: field names and delta values, built under the mutex */
+
+typedef struct {
+    ngx_array_t                     argv;       /* char * */
+    ngx_array_t                     argvlen;    /* size_t */
+    uint64_t                        seq;
+    ngx_uint_t                      deltas;     /* nonzero deltas */
+} ngx_http_llm_router_batch_t;
 
 
 extern ngx_module_t  ngx_http_llm_router_module;
@@ -122,12 +192,24 @@ ngx_int_t ngx_http_llm_router_send_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, ngx_str_t *msg);
 ngx_int_t ngx_http_llm_router_init_extractor(ngx_cycle_t *cycle);
 void ngx_http_llm_router_free_extractor(void);
+extern ngx_uint_t  ngx_http_llm_router_active;
 
 /* ngx_http_llm_router_body.c */
 ngx_int_t ngx_http_llm_router_feed_body(ngx_http_request_t *r,
     llmr_extract_t *x);
 ngx_int_t ngx_http_llm_router_rewrite_body(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, const llmr_rewrite_t *rw);
+
+/* ngx_http_llm_router_redis.c */
+char *ngx_http_llm_router_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_llm_router_redis_init_process(ngx_cycle_t *cycle,
+    ngx_http_llm_router_main_conf_t *lmcf);
+void ngx_http_llm_router_redis_exit_process(ngx_cycle_t *cycle);
+
+/* ngx_http_llm_router_status.c */
+char *ngx_http_llm_router_status(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /* ngx_http_llm_router_variables.c */
 ngx_int_t ngx_http_llm_router_add_variables(ngx_conf_t *cf);
@@ -136,7 +218,18 @@ ngx_int_t ngx_http_llm_router_add_variables(ngx_conf_t *cf);
 char *ngx_http_llm_router_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_llm_router_log_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_llm_router_zone_init_process(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_llm_router_batch_begin(ngx_http_llm_router_zone_t *zone,
+    ngx_pool_t *pool, ngx_msec_t timeout, ngx_http_llm_router_batch_t *b);
+void ngx_http_llm_router_batch_end(ngx_http_llm_router_zone_t *zone,
+    ngx_http_llm_router_batch_t *b, ngx_uint_t ok);
+void ngx_http_llm_router_fleet_set(ngx_http_llm_router_zone_t *zone,
+    u_char *field, size_t flen, u_char *value, size_t vlen);
+void ngx_http_llm_router_redis_status(ngx_http_llm_router_zone_t *zone,
+    ngx_uint_t state, const char *error);
+uint64_t ngx_http_llm_router_unflushed(ngx_http_llm_router_zone_t *zone);
+void ngx_http_llm_router_slots_full(ngx_log_t *log);
+extern ngx_str_t ngx_http_llm_router_counter_names[];
+extern const ngx_msec_t ngx_http_llm_router_hist_bounds[];
 
 
 #endif /* _NGX_HTTP_LLM_ROUTER_MODULE_H_INCLUDED_ */

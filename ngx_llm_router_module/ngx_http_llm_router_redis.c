@@ -1,0 +1,987 @@
+
+/*
+ * Copyright (C) ngx_llm_router authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <sys/ioctl.h>
+
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+
+#include "ngx_http_llm_router_module.h"
+
+
+/*
+ * Each worker keeps one Redis connection, driven by nginx's event loop
+ * through hiredis's async API.  Nothing on the request path waits for it:
+ * a periodic timer flushes the instance's deltas from shared memory in one
+ * script call and reads the fleet totals back.  Redis being down, slow or
+ * gone only delays the flush.
+ */
+
+
+#define NGX_HTTP_LLM_ROUTER_RD_DISCONNECTED  0
+#define NGX_HTTP_LLM_ROUTER_RD_CONNECTING    1
+#define NGX_HTTP_LLM_ROUTER_RD_READY         2
+
+#define NGX_HTTP_LLM_ROUTER_READS_MAX        64
+
+
+typedef struct {
+    redisAsyncContext                  *ac;
+    ngx_connection_t                   *c;
+    ngx_event_t                         tick;       /* flush, reconnect */
+    ngx_event_t                         timeout;    /* connect, command */
+    ngx_event_t                         drain;      /* flush at exit */
+    ngx_uint_t                          state;
+    ngx_pool_t                          *pool;      /* the batch's */
+    ngx_http_llm_router_batch_t         batch;
+    ngx_http_llm_router_zone_t         *zone;
+    ngx_http_llm_router_redis_conf_t   *conf;
+    ngx_log_t                          *log;
+    ngx_uint_t                          flushing;   /* a batch in flight */
+    ngx_uint_t                          exiting;
+    ngx_uint_t                          drain_tries;
+} ngx_http_llm_router_redis_t;
+
+
+static void ngx_http_llm_router_redis_connect(ngx_http_llm_router_redis_t *rd);
+static void ngx_http_llm_router_redis_close(ngx_http_llm_router_redis_t *rd,
+    const char *why);
+static void ngx_http_llm_router_redis_tick(ngx_event_t *ev);
+static void ngx_http_llm_router_redis_timeout(ngx_event_t *ev);
+static void ngx_http_llm_router_redis_drain(ngx_event_t *ev);
+static ngx_int_t ngx_http_llm_router_redis_flush(
+    ngx_http_llm_router_redis_t *rd);
+static void ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac,
+    void *r, void *privdata);
+static void ngx_http_llm_router_redis_auth_done(redisAsyncContext *ac,
+    void *r, void *privdata);
+static void ngx_http_llm_router_redis_connected(const redisAsyncContext *ac,
+    int status);
+static void ngx_http_llm_router_redis_disconnected(
+    const redisAsyncContext *ac, int status);
+static void ngx_http_llm_router_redis_state(ngx_http_llm_router_redis_t *rd,
+    ngx_uint_t state, const char *error);
+static void ngx_http_llm_router_redis_read(ngx_event_t *ev);
+static void ngx_http_llm_router_redis_write(ngx_event_t *ev);
+static void ngx_http_llm_router_redis_add_read(void *privdata);
+static void ngx_http_llm_router_redis_del_read(void *privdata);
+static void ngx_http_llm_router_redis_add_write(void *privdata);
+static void ngx_http_llm_router_redis_del_write(void *privdata);
+static void ngx_http_llm_router_redis_cleanup(void *privdata);
+
+
+/*
+ * KEYS[1] the fleet hash, KEYS[2] this batch's marker; ARGV field/delta
+ * pairs.  A batch applies once: a resent batch finds its marker and only
+ * reads.  Both keys share the prefix's hash tag (one Cluster slot).
+ */
+
+static ngx_str_t  ngx_http_llm_router_flush_script = ngx_string(
+    "if #ARGV > 0 and redis.call('SET', KEYS[2], '1', 'NX', 'EX', 86400) "
+    "then "
+    "for i = 1, #ARGV, 2 do "
+    "redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) "
+    "end "
+    "end "
+    "return redis.call('HGETALL', KEYS[1])");
+
+
+static ngx_http_llm_router_redis_t  *ngx_http_llm_router_rd;
+
+
+char *
+ngx_http_llm_router_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_llm_router_main_conf_t *lmcf = conf;
+
+    u_char                            *p;
+    ngx_int_t                          n;
+    ngx_str_t                         *value, s;
+    ngx_url_t                          u;
+    ngx_uint_t                         i;
+    ngx_http_llm_router_redis_conf_t  *rc;
+
+    if (lmcf->redis) {
+        return "is duplicate";
+    }
+
+    rc = ngx_pcalloc(cf->pool, sizeof(ngx_http_llm_router_redis_conf_t));
+    if (rc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    rc->flush = 1000;
+    rc->timeout = 1000;
+    ngx_str_set(&rc->prefix, "llm");
+
+    if (ngx_strncmp(value[1].data, "unix:", 5) == 0) {
+        rc->unix_path.len = value[1].len - 5;
+        rc->unix_path.data = ngx_pnalloc(cf->pool, rc->unix_path.len + 1);
+        if (rc->unix_path.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_cpystrn(rc->unix_path.data, value[1].data + 5,
+                    rc->unix_path.len + 1);
+
+    } else {
+
+        /* numeric addresses only: no DNS lookups in the workers */
+
+        ngx_memzero(&u, sizeof(ngx_url_t));
+        u.url = value[1];
+        u.default_port = 6379;
+        u.no_resolve = 1;
+
+        if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid address \"%V\" in \"llm_redis\": "
+                               "use IP:PORT, [IPv6]:PORT or unix:PATH "
+                               "(host names are not resolved)", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        rc->host.data = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
+        if (rc->host.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        rc->host.len = ngx_sock_ntop(u.addrs[0].sockaddr,
+                                     u.addrs[0].socklen, rc->host.data,
+                                     NGX_SOCKADDR_STRLEN, 0);
+        rc->host.data[rc->host.len] = '\0';
+        rc->port = u.port;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "password=", 9) == 0) {
+            rc->password.data = value[i].data + 9;
+            rc->password.len = value[i].len - 9;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
+            n = ngx_atoi(value[i].data + 3, value[i].len - 3);
+            if (n == NGX_ERROR || n > 1023) {
+                goto invalid;
+            }
+
+            rc->db = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "prefix=", 7) == 0) {
+            rc->prefix.data = value[i].data + 7;
+            rc->prefix.len = value[i].len - 7;
+
+            if (rc->prefix.len == 0 || rc->prefix.len > 64) {
+                goto invalid;
+            }
+
+            for (p = rc->prefix.data; p < rc->prefix.data + rc->prefix.len;
+                 p++)
+            {
+                if (*p == '{' || *p == '}' || *p <= ' ' || *p >= 0x7f) {
+                    goto invalid;
+                }
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "flush=", 6) == 0) {
+            s.data = value[i].data + 6;
+            s.len = value[i].len - 6;
+
+            rc->flush = ngx_parse_time(&s, 0);
+            if (rc->flush == (ngx_msec_t) NGX_ERROR || rc->flush < 10) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+
+            rc->timeout = ngx_parse_time(&s, 0);
+            if (rc->timeout == (ngx_msec_t) NGX_ERROR || rc->timeout < 10) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    /* "{llm}:fleet": the hash tag keeps every key in one Cluster slot */
+
+    rc->fleet_key.len = rc->prefix.len + sizeof("{}:fleet") - 1;
+    rc->fleet_key.data = ngx_pnalloc(cf->pool, rc->fleet_key.len);
+    if (rc->fleet_key.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_sprintf(rc->fleet_key.data, "{%V}:fleet", &rc->prefix);
+
+    lmcf->redis = rc;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\" in \"llm_redis\"", &value[i]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+ngx_int_t
+ngx_http_llm_router_redis_init_process(ngx_cycle_t *cycle,
+    ngx_http_llm_router_main_conf_t *lmcf)
+{
+    ngx_http_llm_router_redis_t  *rd;
+
+    if (lmcf->redis == NULL || lmcf->shm_zone == NULL) {
+        return NGX_OK;
+    }
+
+    rd = ngx_pcalloc(cycle->pool, sizeof(ngx_http_llm_router_redis_t));
+    if (rd == NULL) {
+        return NGX_ERROR;
+    }
+
+    rd->conf = lmcf->redis;
+    rd->zone = lmcf->shm_zone->data;
+    rd->log = cycle->log;
+
+    rd->tick.handler = ngx_http_llm_router_redis_tick;
+    rd->tick.data = rd;
+    rd->tick.log = cycle->log;
+    rd->tick.cancelable = 1;
+
+    rd->timeout.handler = ngx_http_llm_router_redis_timeout;
+    rd->timeout.data = rd;
+    rd->timeout.log = cycle->log;
+    rd->timeout.cancelable = 1;
+
+    rd->drain.handler = ngx_http_llm_router_redis_drain;
+    rd->drain.data = rd;
+    rd->drain.log = cycle->log;
+
+    ngx_http_llm_router_rd = rd;
+
+    ngx_http_llm_router_redis_connect(rd);
+
+    /* spread the workers' first flushes over the interval */
+    ngx_add_timer(&rd->tick, rd->conf->flush / 2
+                             + ngx_random() % (rd->conf->flush / 2 + 1));
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_llm_router_redis_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_llm_router_redis_t  *rd;
+
+    rd = ngx_http_llm_router_rd;
+
+    if (rd == NULL) {
+        return;
+    }
+
+    rd->exiting = 1;
+
+    if (rd->tick.timer_set) {
+        ngx_del_timer(&rd->tick);
+    }
+
+    if (rd->drain.timer_set) {
+        ngx_del_timer(&rd->drain);
+    }
+
+    ngx_http_llm_router_redis_close(rd, NULL);
+
+    ngx_http_llm_router_rd = NULL;
+}
+
+
+static void
+ngx_http_llm_router_redis_connect(ngx_http_llm_router_redis_t *rd)
+{
+    redisAsyncContext                 *ac;
+    ngx_connection_t                  *c;
+    ngx_http_llm_router_redis_conf_t  *conf;
+
+    conf = rd->conf;
+
+    if (conf->unix_path.len) {
+        ac = redisAsyncConnectUnix((char *) conf->unix_path.data);
+
+    } else {
+        ac = redisAsyncConnect((char *) conf->host.data, (int) conf->port);
+    }
+
+    if (ac == NULL) {
+        ngx_http_llm_router_redis_state(rd, NGX_HTTP_LLM_ROUTER_REDIS_DOWN,
+                                        "cannot allocate a connection");
+        return;
+    }
+
+    if (ac->err) {
+        ngx_http_llm_router_redis_state(rd, NGX_HTTP_LLM_ROUTER_REDIS_DOWN,
+                                        ac->errstr);
+        redisAsyncFree(ac);
+        return;
+    }
+
+    c = ngx_get_connection(ac->c.fd, rd->log);
+    if (c == NULL) {
+        redisAsyncFree(ac);
+        return;
+    }
+
+    c->data = rd;
+    c->read->handler = ngx_http_llm_router_redis_read;
+    c->write->handler = ngx_http_llm_router_redis_write;
+    c->read->log = rd->log;
+    c->write->log = rd->log;
+
+    /* a graceful shutdown calls the read handler of idle connections */
+    c->idle = 1;
+
+    rd->ac = ac;
+    rd->c = c;
+    rd->state = NGX_HTTP_LLM_ROUTER_RD_CONNECTING;
+
+    ac->data = rd;
+    ac->ev.data = rd;
+    ac->ev.addRead = ngx_http_llm_router_redis_add_read;
+    ac->ev.delRead = ngx_http_llm_router_redis_del_read;
+    ac->ev.addWrite = ngx_http_llm_router_redis_add_write;
+    ac->ev.delWrite = ngx_http_llm_router_redis_del_write;
+    ac->ev.cleanup = ngx_http_llm_router_redis_cleanup;
+
+    /* the adapter is attached first: this arms the write event */
+
+    redisAsyncSetConnectCallback(ac, ngx_http_llm_router_redis_connected);
+    redisAsyncSetDisconnectCallback(ac,
+                                    ngx_http_llm_router_redis_disconnected);
+
+    if (conf->password.len
+        && redisAsyncCommand(ac, ngx_http_llm_router_redis_auth_done, rd,
+                             "AUTH %b", conf->password.data,
+                             conf->password.len)
+           != REDIS_OK)
+    {
+        ngx_http_llm_router_redis_close(rd, "cannot queue AUTH");
+        return;
+    }
+
+    if (conf->db
+        && redisAsyncCommand(ac, ngx_http_llm_router_redis_auth_done, rd,
+                             "SELECT %d", (int) conf->db)
+           != REDIS_OK)
+    {
+        ngx_http_llm_router_redis_close(rd, "cannot queue SELECT");
+        return;
+    }
+
+    ngx_add_timer(&rd->timeout, conf->timeout);
+}
+
+
+/*
+ * Drops the connection.  Pending callbacks run now with a NULL reply (a
+ * batch in flight stays pending in shared memory, to be sent again);
+ * the disconnect callback is cleared so that nothing reconnects from
+ * inside the teardown.
+ */
+
+static void
+ngx_http_llm_router_redis_close(ngx_http_llm_router_redis_t *rd,
+    const char *why)
+{
+    redisAsyncContext  *ac;
+
+    if (rd->timeout.timer_set) {
+        ngx_del_timer(&rd->timeout);
+    }
+
+    ac = rd->ac;
+    rd->ac = NULL;
+    rd->state = NGX_HTTP_LLM_ROUTER_RD_DISCONNECTED;
+
+    if (why) {
+        ngx_http_llm_router_redis_state(rd, NGX_HTTP_LLM_ROUTER_REDIS_DOWN,
+                                        why);
+    }
+
+    if (ac) {
+        ac->onDisconnect = NULL;
+        redisAsyncFree(ac);
+    }
+
+    if (rd->c) {
+        /* hiredis has not run the cleanup hook yet (freeing in a callback) */
+        ngx_http_llm_router_redis_cleanup(rd);
+    }
+}
+
+
+static void
+ngx_http_llm_router_redis_tick(ngx_event_t *ev)
+{
+    ngx_http_llm_router_redis_t  *rd = ev->data;
+
+    if (ngx_exiting || ngx_quit || rd->exiting) {
+        return;
+    }
+
+    if (rd->state == NGX_HTTP_LLM_ROUTER_RD_DISCONNECTED) {
+        ngx_http_llm_router_redis_connect(rd);
+
+    } else if (rd->state == NGX_HTTP_LLM_ROUTER_RD_READY && !rd->flushing) {
+        (void) ngx_http_llm_router_redis_flush(rd);
+    }
+
+    ngx_add_timer(&rd->tick, rd->conf->flush);
+}
+
+
+static void
+ngx_http_llm_router_redis_timeout(ngx_event_t *ev)
+{
+    ngx_http_llm_router_redis_t  *rd = ev->data;
+
+    ngx_http_llm_router_redis_close(rd,
+                            rd->state == NGX_HTTP_LLM_ROUTER_RD_CONNECTING
+                            ? "connect timed out" : "command timed out");
+}
+
+
+/*
+ * A graceful shutdown or reload: once this worker has no routed request
+ * left, it flushes what is pending (a non-cancelable timer keeps it alive
+ * until then, for a bounded time), so nothing counted is lost.
+ */
+
+static void
+ngx_http_llm_router_redis_drain(ngx_event_t *ev)
+{
+    ngx_http_llm_router_redis_t  *rd = ev->data;
+
+    /* bounded: requests get 30 s, the flush itself its timeout */
+
+    if (rd->drain_tries++ > 300) {
+        return;
+    }
+
+    if (ngx_http_llm_router_active) {
+        ngx_add_timer(&rd->drain, 100);
+        return;
+    }
+
+    /* the worker waits for a flush or a connect in flight */
+    rd->timeout.cancelable = 0;
+
+    switch (rd->state) {
+
+    case NGX_HTTP_LLM_ROUTER_RD_READY:
+
+        if (rd->flushing) {
+            return;
+        }
+
+        if (ngx_http_llm_router_redis_flush(rd) == NGX_BUSY) {
+
+            /* another worker is flushing: ours goes after it */
+            ngx_add_timer(&rd->drain, 100);
+        }
+
+        return;
+
+    case NGX_HTTP_LLM_ROUTER_RD_DISCONNECTED:
+
+        /* one more try; once connected, the connect callback flushes */
+
+        if (rd->drain_tries < 300) {
+            rd->drain_tries = 300;
+            ngx_http_llm_router_redis_connect(rd);
+        }
+
+        return;
+
+    default: /* NGX_HTTP_LLM_ROUTER_RD_CONNECTING */
+        return;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_llm_router_redis_flush(ngx_http_llm_router_redis_t *rd)
+{
+    u_char                            *p;
+    char                             **argv, *av[5];
+    size_t                            *argvlen, avlen[5];
+    ngx_int_t                          rc;
+    ngx_uint_t                         argc, i;
+    ngx_http_llm_router_redis_conf_t  *conf;
+
+    conf = rd->conf;
+
+    rd->pool = ngx_create_pool(4096, rd->log);
+    if (rd->pool == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_llm_router_batch_begin(rd->zone, rd->pool, conf->timeout,
+                                         &rd->batch);
+
+    if (rc != NGX_OK) {
+        ngx_destroy_pool(rd->pool);
+        rd->pool = NULL;
+        return rc;
+    }
+
+    /* EVAL script 2 fleet marker field delta ... */
+
+    p = ngx_pnalloc(rd->pool, conf->prefix.len + 64);
+    if (p == NULL) {
+        goto failed;
+    }
+
+    av[0] = "EVAL";
+    av[1] = (char *) ngx_http_llm_router_flush_script.data;
+    av[2] = "2";
+    av[3] = (char *) conf->fleet_key.data;
+    av[4] = (char *) p;
+
+    avlen[0] = 4;
+    avlen[1] = ngx_http_llm_router_flush_script.len;
+    avlen[2] = 1;
+    avlen[3] = conf->fleet_key.len;
+    avlen[4] = ngx_sprintf(p, "{%V}:batch:%s:%uL", &conf->prefix,
+                           rd->zone->sh->instance, rd->batch.seq) - p;
+
+    argc = 5 + rd->batch.argv.nelts;
+
+    argv = ngx_palloc(rd->pool, argc * sizeof(char *));
+    argvlen = ngx_palloc(rd->pool, argc * sizeof(size_t));
+
+    if (argv == NULL || argvlen == NULL) {
+        goto failed;
+    }
+
+    for (i = 0; i < 5; i++) {
+        argv[i] = av[i];
+        argvlen[i] = avlen[i];
+    }
+
+    ngx_memcpy(&argv[5], rd->batch.argv.elts,
+               rd->batch.argv.nelts * sizeof(char *));
+    ngx_memcpy(&argvlen[5], rd->batch.argvlen.elts,
+               rd->batch.argvlen.nelts * sizeof(size_t));
+
+    if (redisAsyncCommandArgv(rd->ac, ngx_http_llm_router_redis_flush_done,
+                              rd, (int) argc, (const char **) argv, argvlen)
+        != REDIS_OK)
+    {
+        goto failed;
+    }
+
+    rd->flushing = 1;
+
+    /* at exit the worker waits for the answer, up to the timeout */
+    rd->timeout.cancelable = rd->exiting || ngx_exiting ? 0 : 1;
+    ngx_add_timer(&rd->timeout, conf->timeout);
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, rd->log, 0,
+                   "llm_router: redis flush batch %uL, %ui deltas, %ui args",
+                   rd->batch.seq, rd->batch.deltas, argc);
+
+    return NGX_OK;
+
+failed:
+
+    ngx_http_llm_router_batch_end(rd->zone, &rd->batch, 0);
+    ngx_destroy_pool(rd->pool);
+    rd->pool = NULL;
+
+    return NGX_ERROR;
+}
+
+
+static void
+ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
+    void *privdata)
+{
+    ngx_http_llm_router_redis_t *rd = privdata;
+
+    ngx_uint_t                    i, full;
+    redisReply                   *reply, *f, *v;
+    ngx_http_llm_router_zone_t   *zone;
+    ngx_http_llm_router_shctx_t  *sh;
+
+    reply = r;
+    zone = rd->zone;
+    sh = zone->sh;
+
+    rd->flushing = 0;
+
+    if (rd->timeout.timer_set) {
+        ngx_del_timer(&rd->timeout);
+    }
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+
+        ngx_http_llm_router_batch_end(zone, &rd->batch, 0);
+
+        if (reply && reply->type == REDIS_REPLY_ERROR) {
+            ngx_http_llm_router_redis_state(rd,
+                                            NGX_HTTP_LLM_ROUTER_REDIS_DOWN,
+                                            reply->str);
+        }
+
+        goto done;
+    }
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    full = sh->slots_full;
+
+    for (i = 0; i + 1 < reply->elements; i += 2) {
+        f = reply->element[i];
+        v = reply->element[i + 1];
+
+        if (f->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING) {
+            ngx_http_llm_router_fleet_set(zone, (u_char *) f->str, f->len,
+                                          (u_char *) v->str, v->len);
+        }
+    }
+
+    full = (full == 0 && sh->slots_full != 0);
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (full) {
+        ngx_http_llm_router_slots_full(rd->log);
+    }
+
+    ngx_http_llm_router_batch_end(zone, &rd->batch, 1);
+    ngx_http_llm_router_redis_state(rd, NGX_HTTP_LLM_ROUTER_REDIS_UP, NULL);
+
+done:
+
+    if (rd->pool) {
+        ngx_destroy_pool(rd->pool);
+        rd->pool = NULL;
+    }
+}
+
+
+static void
+ngx_http_llm_router_redis_auth_done(redisAsyncContext *ac, void *r,
+    void *privdata)
+{
+    ngx_http_llm_router_redis_t *rd = privdata;
+
+    u_char       buf[128];
+    redisReply  *reply;
+
+    reply = r;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ERROR || rd->ac != ac) {
+        return;
+    }
+
+    ngx_snprintf(buf, sizeof(buf) - 1, "%*s%Z",
+                 ngx_min(reply->len, sizeof(buf) - 2), reply->str);
+
+    /* freeing inside a callback is deferred by hiredis until it returns */
+    ngx_http_llm_router_redis_close(rd, (char *) buf);
+}
+
+
+static void
+ngx_http_llm_router_redis_connected(const redisAsyncContext *ac, int status)
+{
+    ngx_http_llm_router_redis_t *rd = ac->data;
+
+    if (rd->timeout.timer_set) {
+        ngx_del_timer(&rd->timeout);
+    }
+
+    if (status != REDIS_OK) {
+
+        /* hiredis frees the context after this callback */
+
+        rd->ac = NULL;
+        rd->state = NGX_HTTP_LLM_ROUTER_RD_DISCONNECTED;
+        ngx_http_llm_router_redis_state(rd, NGX_HTTP_LLM_ROUTER_REDIS_DOWN,
+                                        ac->errstr);
+        return;
+    }
+
+    rd->state = NGX_HTTP_LLM_ROUTER_RD_READY;
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, rd->log, 0,
+                   "llm_router: redis connected");
+
+    if (!rd->flushing) {
+        (void) ngx_http_llm_router_redis_flush(rd);
+    }
+}
+
+
+static void
+ngx_http_llm_router_redis_disconnected(const redisAsyncContext *ac,
+    int status)
+{
+    ngx_http_llm_router_redis_t *rd = ac->data;
+
+    /* hiredis frees the context after this callback */
+
+    rd->ac = NULL;
+    rd->state = NGX_HTTP_LLM_ROUTER_RD_DISCONNECTED;
+
+    if (rd->timeout.timer_set) {
+        ngx_del_timer(&rd->timeout);
+    }
+
+    if (!ngx_exiting && !ngx_quit && !rd->exiting) {
+        ngx_http_llm_router_redis_state(rd, NGX_HTTP_LLM_ROUTER_REDIS_DOWN,
+                                        status == REDIS_OK
+                                        ? "connection closed" : ac->errstr);
+    }
+}
+
+
+/* records the state in the zone; a change is logged once per instance */
+
+static void
+ngx_http_llm_router_redis_state(ngx_http_llm_router_redis_t *rd,
+    ngx_uint_t state, const char *error)
+{
+    u_char                        old[128];
+    ngx_uint_t                    changed;
+    ngx_http_llm_router_zone_t   *zone;
+    ngx_http_llm_router_shctx_t  *sh;
+
+    zone = rd->zone;
+    sh = zone->sh;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    changed = (sh->redis_state != state);
+    ngx_memcpy(old, sh->redis_error, sizeof(old));
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    ngx_http_llm_router_redis_status(zone, state, error);
+
+    if (!changed) {
+        return;
+    }
+
+    if (state == NGX_HTTP_LLM_ROUTER_REDIS_UP) {
+        ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                      "llm_router: redis %s%V is up, fleet state synced",
+                      rd->conf->unix_path.len ? "unix:" : "",
+                      rd->conf->unix_path.len ? &rd->conf->unix_path
+                                              : &rd->conf->host);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                  "llm_router: redis %s%V is down (%s), counting in shared "
+                  "memory until it is back",
+                  rd->conf->unix_path.len ? "unix:" : "",
+                  rd->conf->unix_path.len ? &rd->conf->unix_path
+                                          : &rd->conf->host,
+                  error ? error : "unknown error");
+}
+
+
+/* the adapter ------------------------------------------------------- */
+
+
+static void
+ngx_http_llm_router_redis_read(ngx_event_t *ev)
+{
+    int                           n;
+    ngx_uint_t                    i;
+    ngx_socket_t                  fd;
+    ngx_connection_t             *c;
+    ngx_http_llm_router_redis_t  *rd;
+
+    c = ev->data;
+    rd = c->data;
+
+    if (c->close) {
+
+        /* a graceful shutdown or reload: flush once requests are done */
+
+        c->close = 0;
+        c->idle = 0;
+        rd->exiting = 1;
+
+        if (!rd->drain.timer_set) {
+            ngx_add_timer(&rd->drain, 10);
+        }
+
+        return;
+    }
+
+    fd = c->fd;
+
+    /*
+     * hiredis reads at most 16 KB a call; with edge-triggered events the
+     * rest of a large reply would wait for an edge that never comes
+     */
+
+    for (i = 0; i < NGX_HTTP_LLM_ROUTER_READS_MAX; i++) {
+
+        if (rd->ac == NULL) {
+            return;
+        }
+
+        redisAsyncHandleRead(rd->ac);
+
+        if (rd->ac == NULL || rd->c == NULL
+            || ioctl(fd, FIONREAD, &n) == -1 || n == 0)
+        {
+            return;
+        }
+    }
+
+    ngx_post_event(c->read, &ngx_posted_events);
+}
+
+
+static void
+ngx_http_llm_router_redis_write(ngx_event_t *ev)
+{
+    ngx_connection_t             *c;
+    ngx_http_llm_router_redis_t  *rd;
+
+    c = ev->data;
+    rd = c->data;
+
+    if (rd->ac) {
+        redisAsyncHandleWrite(rd->ac);
+    }
+}
+
+
+static void
+ngx_http_llm_router_redis_add_read(void *privdata)
+{
+    ngx_http_llm_router_redis_t *rd = privdata;
+
+    if (rd->c && !rd->c->read->active) {
+        (void) ngx_add_event(rd->c->read, NGX_READ_EVENT,
+                             (ngx_event_flags & NGX_USE_CLEAR_EVENT)
+                             ? NGX_CLEAR_EVENT : NGX_LEVEL_EVENT);
+    }
+}
+
+
+static void
+ngx_http_llm_router_redis_del_read(void *privdata)
+{
+    ngx_http_llm_router_redis_t *rd = privdata;
+
+    if (rd->c && rd->c->read->active) {
+        (void) ngx_del_event(rd->c->read, NGX_READ_EVENT, 0);
+    }
+}
+
+
+static void
+ngx_http_llm_router_redis_add_write(void *privdata)
+{
+    ngx_http_llm_router_redis_t *rd = privdata;
+
+    if (rd->c && !rd->c->write->active) {
+        (void) ngx_add_event(rd->c->write, NGX_WRITE_EVENT,
+                             (ngx_event_flags & NGX_USE_CLEAR_EVENT)
+                             ? NGX_CLEAR_EVENT : NGX_LEVEL_EVENT);
+    }
+}
+
+
+static void
+ngx_http_llm_router_redis_del_write(void *privdata)
+{
+    ngx_http_llm_router_redis_t *rd = privdata;
+
+    if (rd->c && rd->c->write->active) {
+        (void) ngx_del_event(rd->c->write, NGX_WRITE_EVENT, 0);
+    }
+}
+
+
+/*
+ * hiredis closes the socket itself (redisFree) right after this hook:
+ * only nginx's connection slot is released here, with its fd marked
+ * closed so that the worker's exit does not report it as left open.
+ */
+
+static void
+ngx_http_llm_router_redis_cleanup(void *privdata)
+{
+    ngx_http_llm_router_redis_t *rd = privdata;
+
+    ngx_connection_t  *c;
+
+    c = rd->c;
+
+    if (c == NULL) {
+        return;
+    }
+
+    rd->c = NULL;
+
+    if (c->read->active) {
+        (void) ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
+    }
+
+    if (c->write->active) {
+        (void) ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLOSE_EVENT);
+    }
+
+    if (c->read->timer_set) {
+        ngx_del_timer(c->read);
+    }
+
+    if (c->write->timer_set) {
+        ngx_del_timer(c->write);
+    }
+
+    if (c->read->posted) {
+        ngx_delete_posted_event(c->read);
+    }
+
+    if (c->write->posted) {
+        ngx_delete_posted_event(c->write);
+    }
+
+    ngx_free_connection(c);
+    c->fd = (ngx_socket_t) -1;
+}

@@ -1,0 +1,209 @@
+#!/usr/bin/perl
+
+# llm_redis when Redis is not there, refuses us, is slow, is on a unix
+# socket, or answers more than 16 KB at once; its configuration checks.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use Test::More;
+use Time::HiRes qw(sleep time);
+
+use LLMRouter::Test;
+use LLMRouter::MockLLM;
+use LLMRouter::Setup;
+
+sub eventually {
+    my ($secs, $code) = @_;
+    my $end = time() + $secs;
+    while (time() < $end) {
+        return 1 if $code->();
+        sleep 0.1;
+    }
+    return $code->();
+}
+
+sub instance {
+    my ($redis_line, %o) = @_;
+    my $t = LLMRouter::Test->new->workers(2);
+    start_providers($t);
+    $t->run(router_conf(http => $redis_line,
+                        server => 'location = /llm/status { llm_status; }',
+                        %o));
+    return $t;
+}
+
+sub served {
+    my ($t, $n) = @_;
+    my $ok = 0;
+    my $t0 = time();
+    for (1 .. $n) {
+        $ok++ if $t->http_post('/v1/chat/completions',
+                               chat_body("hello $_"))->{status} == 200;
+    }
+    return ($ok, (time() - $t0) / $n);
+}
+
+# nginx -t
+
+my $t = LLMRouter::Test->new;
+my ($rc, $out) = $t->test_config(router_conf(
+    http => 'llm_redis redis.example.com:6379;'));
+isnt($rc, 0, 'a host name is refused');
+like($out, qr/invalid address "redis\.example\.com:6379" in "llm_redis".*host names are not resolved/,
+     'and the message says why');
+($rc, $out) = $t->test_config(router_conf(
+    http => 'llm_redis 127.0.0.1:6379 flush=soon;'));
+like($out, qr/invalid parameter "flush=soon" in "llm_redis"/, 'bad flush=');
+($rc, $out) = $t->test_config(router_conf(
+    http => 'llm_redis 127.0.0.1:6379 "prefix=a{b}";'));
+like($out, qr/invalid parameter "prefix=a\{b\}"/, 'braces in prefix=');
+($rc, $out) = $t->test_config(router_conf(
+    http => 'llm_redis 127.0.0.1:6379 colour=blue;'));
+like($out, qr/invalid parameter "colour=blue"/, 'unknown parameter');
+($rc, $out) = $t->test_config(router_conf(
+    http => 'llm_redis 127.0.0.1:6379; llm_redis 127.0.0.1:6380;'));
+like($out, qr/"llm_redis" directive is duplicate/, 'duplicate');
+($rc, $out) = $t->test_config(router_conf(
+    http => 'llm_redis [::1]:6379 password=x db=2 prefix=prod flush=500ms '
+            . 'timeout=2s;'));
+is($rc, 0, 'all parameters, IPv6') or diag($out);
+undef $t;
+
+# never started: a closed port
+
+$t = instance('llm_redis 127.0.0.1:%%PORT_6399%% flush=100ms timeout=300ms;');
+my ($ok, $avg) = served($t, 20);
+is($ok, 20, 'closed port: every request served');
+my $s;
+ok(eventually(3, sub {
+    $s = $t->http_get('/llm/status')->{json};
+    return $s->{redis}{state} eq 'down';
+}), 'closed port: status says down');
+like($s->{redis}{error} // '', qr/refused/i, "and why: $s->{redis}{error}");
+is($s->{instance}{requests}, 20, 'counted in shared memory');
+is($s->{redis}{pending_deltas}, 20, '20 pending');
+is($s->{fleet}{requests}, 0, 'no fleet view yet');
+my $downs = () = $t->read_file('error.log') =~ /is down/g;
+is($downs, 1, 'logged once, not per attempt') or diag($downs);
+undef $t;
+
+# a wrong password
+
+$t = LLMRouter::Test->new->workers(2);
+my $rp = $t->start_redis(port => $t->port(6379));
+redis_cmd($rp, 'CONFIG', 'SET', 'requirepass', 'sesame');
+start_providers($t);
+$t->run(router_conf(
+    http => "llm_redis 127.0.0.1:$rp password=wrong flush=100ms;",
+    server => 'location = /llm/status { llm_status; }'));
+($ok) = served($t, 10);
+is($ok, 10, 'wrong password: every request served');
+ok(eventually(3, sub {
+    $s = $t->http_get('/llm/status')->{json};
+    return $s->{redis}{state} eq 'down' && $s->{redis}{error};
+}), 'wrong password: down');
+like($s->{redis}{error}, qr/WRONGPASS|invalid password/i,
+     "and why: $s->{redis}{error}");
+
+# the right password and a database
+
+ok($t->reload(router_conf(
+    http => "llm_redis 127.0.0.1:$rp password=sesame db=3 prefix=t1 "
+            . "flush=100ms;",
+    server => 'location = /llm/status { llm_status; }')), 'reload: fixed');
+ok(eventually(3, sub {
+    $s = $t->http_get('/llm/status')->{json};
+    return $s->{fleet}{requests} == 10;
+}), 'the 10 requests counted while refused reach the fleet');
+is($s->{redis}{state}, 'up', 'up');
+undef $t;
+
+# a Redis that accepts and never answers
+
+$t = LLMRouter::Test->new->workers(1);
+my $stub = $t->start_resp_stub(port => $t->port(6390), delay => 30);
+start_providers($t);
+$t->run(router_conf(
+    http => "llm_redis 127.0.0.1:$stub flush=100ms timeout=200ms;",
+    server => 'location = /llm/status { llm_status; }'));
+my $t0 = time();
+($ok, $avg) = served($t, 30);
+is($ok, 30, 'silent Redis: every request served');
+ok($avg < 0.5, sprintf('no request waited for it (%.3fs average)', $avg));
+ok(eventually(3, sub {
+    $s = $t->http_get('/llm/status')->{json};
+    return ($s->{redis}{error} // '') =~ /timed out/;
+}), "silent Redis: $s->{redis}{error}");
+undef $t;
+
+# a unix socket, and a fleet reply over 16 KB (40 models with long names)
+
+$t = LLMRouter::Test->new->workers(2);
+my $sock = $t->testdir . '/redis.sock';
+$t->start_redis(port => $t->port(6379), unixsocket => $sock,
+                unixsocketperm => 700);
+start_providers($t);
+my $models = join('', map {
+    "    llm_model model-with-a-rather-long-name-to-fill-the-reply-$_ "
+    . "provider=openai upstream=cheap_pool tiers=trivial-expert "
+    . "input=0.$_ output=1.$_ caps=vision,tools;\n" } 10 .. 49);
+$t->run(router_conf(
+    http => "llm_redis unix:$sock flush=100ms;",
+    models => $models,
+    location => 'llm_route_client_model on;',
+    server => 'location = /llm/status { llm_status; }'));
+for my $i (10 .. 49) {
+    $t->http_post('/v1/chat/completions', chat_body('hello',
+        model => "model-with-a-rather-long-name-to-fill-the-reply-$i"));
+}
+my $reply = redis_cmd($t->port(6379), 'HGETALL', '{llm}:fleet');
+my $size = 0;
+$size += length for @$reply;
+ok(eventually(3, sub {
+    $s = $t->http_get('/llm/status')->{json};
+    return $s->{fleet}{requests} == 40;
+}), 'unix socket: fleet synced');
+$reply = redis_cmd($t->port(6379), 'HGETALL', '{llm}:fleet');
+$size = 0;
+$size += length for @$reply;
+ok($size > 16384, "the fleet reply is larger than 16 KB ($size bytes)");
+is(scalar(grep { $s->{fleet}{models}{$_}{requests} == 1 }
+          keys %{ $s->{fleet}{models} }), 40,
+   'every model of the large reply was read');
+
+# a reply over 16 KB in one write: with edge-triggered events the module
+# must keep reading without a new edge
+
+my $big = LLMRouter::Test->new->workers(1);
+my $pad = join('', map { sprintf("\$%d\r\nx|padding-%05d\r\n\$1\r\n1\r\n",
+                                 length(sprintf('x|padding-%05d', $_)), $_) }
+               1 .. 1500);
+my $stub2 = $big->start_resp_stub(port => $big->port(6391), reply => sub {
+    my ($cmd) = @_;
+    return "+OK\r\n" unless uc($cmd->[0]) eq 'EVAL';
+    return "*3002\r\n$pad\$10\r\na|requests\r\n\$2\r\n77\r\n";
+});
+ok(length($pad) > 40000, 'the stub reply is ' . length($pad) . ' bytes');
+start_providers($big);
+$big->run(router_conf(
+    http => "llm_redis 127.0.0.1:$stub2 flush=100ms timeout=2s;",
+    server => 'location = /llm/status { llm_status; }'));
+ok(eventually(3, sub {
+    return $big->http_get('/llm/status')->{json}{fleet}{requests} == 77;
+}), 'a 40 KB reply sent at once is read to its end');
+$big->stop;
+undef $big;
+
+# graceful QUIT with Redis connected: fast, no alert
+
+$t0 = time();
+$t->stop;
+ok(time() - $t0 < 5, sprintf('quit took %.1fs', time() - $t0));
+unlike($t->read_file('error.log'), qr/open socket .* left/,
+       'no socket left open');
+
+$t->done_testing;

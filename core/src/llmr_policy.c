@@ -30,9 +30,11 @@ static const int64_t  llmr_default_output[LLMR_TIER_N] = {
 void
 llmr_route_opts_init(llmr_route_opts_t *opts)
 {
+    memset(opts, 0, sizeof(llmr_route_opts_t));
+
     opts->min_tier = -1;
     opts->pinned = -1;
-    opts->exclude = 0;
+    opts->fail_open = 1;
 }
 
 
@@ -163,15 +165,64 @@ llmr_route_explain_none(const llmr_registry_t *reg, unsigned caps,
 }
 
 
+/* cheapest model of the first tier from "tier" to "last" that has one */
+
+static int
+llmr_route_pass(const llmr_registry_t *reg, const char *provider,
+    uint64_t skip, int tier, int last, unsigned caps, int64_t need_ctx,
+    int64_t in, int64_t out, llmr_decision_t *d)
+{
+    int                  t, best;
+    double               cost, best_cost;
+    unsigned             i;
+    const llmr_model_t  *m;
+
+    for (t = tier; t <= last; t++) {
+        best = -1;
+        best_cost = 0;
+
+        for (i = 0; i < reg->n; i++) {
+            m = &reg->models[i];
+
+            if (t < m->tier_lo || t > m->tier_hi
+                || (skip & ((uint64_t) 1 << i))
+                || (provider && strcmp(m->provider, provider) != 0)
+                || !llmr_model_fits(m, caps, need_ctx))
+            {
+                continue;
+            }
+
+            cost = llmr_model_cost(m, in, out);
+
+            /* cheapest wins; registration order breaks ties */
+
+            if (best < 0 || cost < best_cost) {
+                best = i;
+                best_cost = cost;
+            }
+        }
+
+        if (best >= 0) {
+            d->model = best;
+            d->tier = t;
+            d->est_cost = best_cost;
+            return LLMR_OK;
+        }
+    }
+
+    return LLMR_DECLINED;
+}
+
+
 int
 llmr_route(const llmr_registry_t *reg, const llmr_request_t *req,
     const llmr_class_t *cls, const llmr_route_opts_t *opts,
     llmr_decision_t *d)
 {
-    int                  tier, t, best;
-    double               cost, best_cost;
+    int                  tier, pass;
     int64_t              in, out, need_ctx;
-    unsigned             i, caps;
+    uint64_t             skip;
+    unsigned             caps;
     const llmr_model_t  *m;
 
     memset(d, 0, sizeof(llmr_decision_t));
@@ -218,49 +269,78 @@ llmr_route(const llmr_registry_t *reg, const llmr_request_t *req,
         return LLMR_OK;
     }
 
-    for (t = tier; t < LLMR_TIER_N; t++) {
-        best = -1;
-        best_cost = 0;
+    /*
+     * Passes, from the most to the least preferred: the preferred provider
+     * among healthy models of the tier, any healthy model, degraded ones,
+     * and down ones when failing open.  Within a pass: the requested tier first,
+     * then up, cheapest first.
+     */
 
-        for (i = 0; i < reg->n; i++) {
-            m = &reg->models[i];
+    for (pass = 0; pass < 4; pass++) {
 
-            if (t < m->tier_lo || t > m->tier_hi
-                || (opts->exclude & ((uint64_t) 1 << i))
-                || !llmr_model_fits(m, caps, need_ctx))
-            {
+        if (pass == 0 && opts->prefer == NULL) {
+            continue;
+        }
+
+        skip = opts->exclude;
+
+        if (pass <= 1) {
+            skip |= opts->down | opts->degraded;
+
+        } else if (pass == 2) {
+            if (!(opts->degraded & ~opts->down)) {
                 continue;
             }
 
-            cost = llmr_model_cost(m, in, out);
+            skip |= opts->down;
 
-            /* cheapest wins; registration order breaks ties */
-
-            if (best < 0 || cost < best_cost) {
-                best = i;
-                best_cost = cost;
-            }
+        } else if (!opts->fail_open || !opts->down) {
+            continue;
         }
 
-        if (best >= 0) {
-            d->model = best;
-            d->tier = t;
-            d->est_cost = best_cost;
+        /* a preference never moves a request to a costlier tier */
 
-            if (t > tier) {
-                llmr_decision_reason(d, "tier_up");
-            }
-
-            if (caps & LLMR_CAP_VISION) {
-                llmr_decision_reason(d, "needs_vision");
-            }
-
-            if (caps & LLMR_CAP_TOOLS) {
-                llmr_decision_reason(d, "needs_tools");
-            }
-
-            return LLMR_OK;
+        if (llmr_route_pass(reg, pass == 0 ? opts->prefer : NULL, skip, tier,
+                            pass == 0 ? tier : LLMR_TIER_N - 1, caps,
+                            need_ctx, in, out, d)
+            != LLMR_OK)
+        {
+            continue;
         }
+
+        if (d->tier > tier) {
+            llmr_decision_reason(d, "tier_up");
+        }
+
+        if (pass == 0) {
+            llmr_decision_reason(d, "preferred_provider");
+
+        } else if (pass == 2) {
+            llmr_decision_reason(d, "degraded_only");
+
+        } else if (pass == 3) {
+            llmr_decision_reason(d, "all_down_fail_open");
+
+        } else if ((opts->down | opts->degraded) & ~opts->exclude) {
+            llmr_decision_reason(d, "avoided_unhealthy");
+        }
+
+        if (caps & LLMR_CAP_VISION) {
+            llmr_decision_reason(d, "needs_vision");
+        }
+
+        if (caps & LLMR_CAP_TOOLS) {
+            llmr_decision_reason(d, "needs_tools");
+        }
+
+        return LLMR_OK;
+    }
+
+    if (opts->down && !opts->fail_open) {
+        d->status = 503;
+        snprintf(d->error, sizeof(d->error),
+                 "every model that can serve the request is down");
+        return LLMR_DECLINED;
     }
 
     llmr_route_explain_none(reg, caps, need_ctx, tier, d);

@@ -352,6 +352,60 @@ test_policy(void)
     is_str(MODEL(d), "mid", "by tier alone");
     is_int(d.input_tokens, 0, "no input tokens");
 
+    /* health: cheap (0) down, mid (1) degraded, big (2) healthy */
+
+    llmr_route_opts_init(&opts);
+    opts.down = 1;
+    route(reg, &req, LLMR_TIER_TRIVIAL, &opts, &d);
+    is_str(MODEL(d), "mid", "a down model is skipped");
+    ok(d.nreasons && strcmp(d.reasons[d.nreasons - 1], "avoided_unhealthy")
+       == 0, "avoided_unhealthy reason");
+
+    opts.degraded = 2;
+    route(reg, &req, LLMR_TIER_TRIVIAL, &opts, &d);
+    is_str(MODEL(d), "big", "a degraded model is avoided while a healthy "
+           "one is eligible");
+
+    route(reg, &req, LLMR_TIER_EXPERT, &opts, &d);
+    is_str(MODEL(d), "big", "expert stays on big");
+
+    opts.down = 1 | 4;
+    route(reg, &req, LLMR_TIER_TRIVIAL, &opts, &d);
+    is_str(MODEL(d), "mid", "degraded is used when nothing healthy fits");
+    ok(d.nreasons && strcmp(d.reasons[d.nreasons - 1], "degraded_only") == 0,
+       "degraded_only reason");
+
+    opts.down = 7;
+    opts.degraded = 0;
+    route(reg, &req, LLMR_TIER_TRIVIAL, &opts, &d);
+    is_str(MODEL(d), "cheap", "all down: fail open to the cheapest");
+    ok(d.nreasons && strcmp(d.reasons[d.nreasons - 1], "all_down_fail_open")
+       == 0, "all_down_fail_open reason");
+
+    opts.fail_open = 0;
+    is_int(route(reg, &req, LLMR_TIER_TRIVIAL, &opts, &d), LLMR_DECLINED,
+           "all down, failing closed: no model");
+    is_int(d.status, 503, "503 when failing closed");
+
+    llmr_route_opts_init(&opts);
+    opts.prefer = "anthropic";
+    route(reg, &req, LLMR_TIER_COMPLEX, &opts, &d);
+    is_str(MODEL(d), "big", "a preferred provider wins when eligible");
+    ok(d.nreasons && strcmp(d.reasons[0], "preferred_provider") == 0,
+       "preferred_provider reason");
+
+    route(reg, &req, LLMR_TIER_TRIVIAL, &opts, &d);
+    is_str(MODEL(d), "cheap", "but never moves a request up a tier");
+
+    opts.prefer = "mistral";
+    route(reg, &req, LLMR_TIER_TRIVIAL, &opts, &d);
+    is_str(MODEL(d), "cheap", "an absent provider is ignored");
+
+    opts.prefer = "anthropic";
+    opts.down = 4;
+    route(reg, &req, LLMR_TIER_COMPLEX, &opts, &d);
+    is_str(MODEL(d), "mid", "a down preferred model is not used");
+
     name = llmr_registry_reference(reg)->name;
     is_str(name, "big", "reference is big");
 

@@ -21,6 +21,19 @@ typedef struct {
     int                         min_tier;   /* a floor asked for, or -1 */
     int                         pinned;     /* a model asked for, or -1 */
     uint64_t                    exclude;    /* models not to use */
+
+    /*
+     * Health: down models are skipped and degraded ones avoided while an
+     * eligible healthy model exists; with fail_open set, when every
+     * eligible model is down the cheapest of them is used rather than
+     * refusing the request.
+     */
+    uint64_t                    down;
+    uint64_t                    degraded;
+    int                         fail_open;
+
+    /* a provider to prefer when it has an eligible model, or NULL */
+    const char                 *prefer;
 } llmr_route_opts_t;
 
 

@@ -25,10 +25,15 @@ all: llmr tests
 
 llmr: $(BUILD)/llmr
 
-$(BUILD)/llmr: core/tools/llmr.c $(CORE_SRCS) $(CORE_HDRS)
+# only the tool fetches over HTTP: libcurl stays out of the module
+LLMR_SRCS   := core/tools/llmr.c core/tools/llmr_cmd_calibrate.c \
+               core/tools/llmr_fetch.c
+LLMR_LIBS   := $(LIBS) -lcurl
+
+$(BUILD)/llmr: $(LLMR_SRCS) core/tools/llmr_fetch.h $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(STD) $(OPT) $(CFLAGS) $(WARN) $(CPPFLAGS) -o $@ \
-	    core/tools/llmr.c $(CORE_SRCS) $(LIBS)
+	    $(LLMR_SRCS) $(CORE_SRCS) $(LLMR_LIBS)
 
 tests: $(TESTS)
 

@@ -22,7 +22,7 @@ NGINX=${NGINX:-/usr/sbin/nginx}
 MODULE=ngx_http_llm_router_module
 
 DEPS=(build-essential nginx nginx-dev libyajl-dev libhiredis-dev
-      redis-server perl wrk procps curl valgrind)
+      redis-server perl wrk procps curl valgrind libcurl4-openssl-dev)
 
 CC_OPT="-g -O2 -fstack-protector-strong -Wformat -Werror=format-security"
 CC_OPT="$CC_OPT -fPIC -Wdate-time -D_FORTIFY_SOURCE=2"

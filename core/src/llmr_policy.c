@@ -75,6 +75,137 @@ llmr_model_cost(const llmr_model_t *m, int64_t in, int64_t out)
 }
 
 
+static const char  *llmr_profile_names[LLMR_PROFILE_N] = {
+    "cost-efficiency", "balanced", "max-intelligence", "speed",
+    "reasoning-first"
+};
+
+
+int
+llmr_profile_parse(const char *s, size_t len)
+{
+    int  i;
+
+    for (i = 0; i < LLMR_PROFILE_N; i++) {
+        if (strlen(llmr_profile_names[i]) == len
+            && memcmp(llmr_profile_names[i], s, len) == 0)
+        {
+            return i;
+        }
+    }
+
+    return -1;
+}
+
+
+const char *
+llmr_profile_name(int profile)
+{
+    if (profile < 0 || profile >= LLMR_PROFILE_N) {
+        return "unknown";
+    }
+
+    return llmr_profile_names[profile];
+}
+
+
+/* a known (> 0) value before an unknown one, then the larger (lower) */
+
+static int
+llmr_profile_higher(double a, double b)
+{
+    if (a > 0 && b > 0) {
+        return (a > b) ? -1 : (a < b) ? 1 : 0;
+    }
+
+    return (a > 0) ? -1 : (b > 0) ? 1 : 0;
+}
+
+
+static int
+llmr_profile_lower(double a, double b)
+{
+    if (a > 0 && b > 0) {
+        return (a < b) ? -1 : (a > b) ? 1 : 0;
+    }
+
+    return (a > 0) ? -1 : (b > 0) ? 1 : 0;
+}
+
+
+int
+llmr_profile_cmp(int profile, const llmr_model_t *a, const llmr_model_t *b,
+    int64_t in, int64_t out)
+{
+    int     r;
+    double  ca, cb, va, vb;
+
+    ca = llmr_model_cost(a, in, out);
+    cb = llmr_model_cost(b, in, out);
+    r = 0;
+
+    switch (profile) {
+
+    case LLMR_PROFILE_BALANCED:
+
+        if (a->intelligence > 0 && b->intelligence > 0) {
+
+            /* intelligence / cost, cross-multiplied: a free model wins */
+
+            va = a->intelligence * cb;
+            vb = b->intelligence * ca;
+            r = (va > vb) ? -1 : (va < vb) ? 1 : 0;
+
+            if (r == 0 && ca == 0 && cb == 0) {
+                r = llmr_profile_higher(a->intelligence, b->intelligence);
+            }
+
+        } else {
+            r = llmr_profile_higher(a->intelligence, b->intelligence);
+        }
+
+        break;
+
+    case LLMR_PROFILE_INTELLIGENCE:
+        r = llmr_profile_higher(a->intelligence, b->intelligence);
+        break;
+
+    case LLMR_PROFILE_SPEED:
+        r = llmr_profile_higher(a->speed_tps, b->speed_tps);
+
+        if (r == 0) {
+            r = llmr_profile_lower(a->ttft_s, b->ttft_s);
+        }
+
+        break;
+
+    case LLMR_PROFILE_REASONING:
+        va = (a->caps & LLMR_CAP_REASONING) ? 1 : 0;
+        vb = (b->caps & LLMR_CAP_REASONING) ? 1 : 0;
+        r = llmr_profile_higher(va, vb);
+
+        if (r == 0) {
+            r = llmr_profile_higher(a->math_index, b->math_index);
+        }
+
+        if (r == 0) {
+            r = llmr_profile_higher(a->intelligence, b->intelligence);
+        }
+
+        break;
+
+    default:
+        break;
+    }
+
+    if (r != 0) {
+        return r;
+    }
+
+    return (ca < cb) ? -1 : (ca > cb) ? 1 : 0;
+}
+
+
 static void
 llmr_decision_reason(llmr_decision_t *d, const char *reason)
 {
@@ -170,16 +301,14 @@ llmr_route_explain_none(const llmr_registry_t *reg, unsigned caps,
 static int
 llmr_route_pass(const llmr_registry_t *reg, const char *provider,
     uint64_t skip, int tier, int last, unsigned caps, int64_t need_ctx,
-    int64_t in, int64_t out, llmr_decision_t *d)
+    int64_t in, int64_t out, int profile, llmr_decision_t *d)
 {
     int                  t, best;
-    double               cost, best_cost;
     unsigned             i;
     const llmr_model_t  *m;
 
     for (t = tier; t <= last; t++) {
         best = -1;
-        best_cost = 0;
 
         for (i = 0; i < reg->n; i++) {
             m = &reg->models[i];
@@ -192,20 +321,20 @@ llmr_route_pass(const llmr_registry_t *reg, const char *provider,
                 continue;
             }
 
-            cost = llmr_model_cost(m, in, out);
+            /* the profile's first wins; registration order breaks ties */
 
-            /* cheapest wins; registration order breaks ties */
-
-            if (best < 0 || cost < best_cost) {
+            if (best < 0
+                || llmr_profile_cmp(profile, m, &reg->models[best], in, out)
+                   < 0)
+            {
                 best = i;
-                best_cost = cost;
             }
         }
 
         if (best >= 0) {
             d->model = best;
             d->tier = t;
-            d->est_cost = best_cost;
+            d->est_cost = llmr_model_cost(&reg->models[best], in, out);
             return LLMR_OK;
         }
     }
@@ -272,8 +401,9 @@ llmr_route(const llmr_registry_t *reg, const llmr_request_t *req,
     /*
      * Passes, from the most to the least preferred: the preferred provider
      * among healthy models of the tier, any healthy model, degraded ones,
-     * and down ones when failing open.  Within a pass: the requested tier first,
-     * then up, cheapest first.
+     * and down ones when failing open.  Within a pass: the requested tier
+     * first, then up, each in the profile's order (cheapest first by
+     * default).
      */
 
     for (pass = 0; pass < 4; pass++) {
@@ -302,7 +432,7 @@ llmr_route(const llmr_registry_t *reg, const llmr_request_t *req,
 
         if (llmr_route_pass(reg, pass == 0 ? opts->prefer : NULL, skip, tier,
                             pass == 0 ? tier : LLMR_TIER_N - 1, caps,
-                            need_ctx, in, out, d)
+                            need_ctx, in, out, opts->profile, d)
             != LLMR_OK)
         {
             continue;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,9 @@
 
 
 #define LLMR_REGISTRY_FILE_MAX  (4 * 1024 * 1024)
+#define LLMR_METRICS            5
+/* name, provider, upstream, tiers, input, output, context, caps, id */
+#define LLMR_JSON_KEYS          (9 + LLMR_METRICS)
 
 
 typedef struct {
@@ -28,7 +32,25 @@ typedef struct {
     llmr_str_t                  context;
     llmr_str_t                  caps;
     llmr_str_t                  id;
+    llmr_str_t                  metric[LLMR_METRICS];
 } llmr_model_args_t;
+
+
+/* optional quality and speed data: key, offset in llmr_model_t */
+
+typedef struct {
+    const char                 *key;
+    size_t                      offset;
+} llmr_metric_t;
+
+
+static const llmr_metric_t  llmr_metrics[LLMR_METRICS] = {
+    { "intelligence", offsetof(llmr_model_t, intelligence) },
+    { "coding", offsetof(llmr_model_t, coding_index) },
+    { "math", offsetof(llmr_model_t, math_index) },
+    { "speed", offsetof(llmr_model_t, speed_tps) },
+    { "ttft", offsetof(llmr_model_t, ttft_s) },
+};
 
 
 static int llmr_registry_error(char *err, size_t errlen, const char *fmt,
@@ -80,7 +102,7 @@ llmr_registry_add(llmr_registry_t *reg, const llmr_str_t *name,
     const llmr_str_t *args, unsigned nargs, char *err, size_t errlen)
 {
     size_t              klen;
-    unsigned            i;
+    unsigned            i, k;
     const char         *eq;
     llmr_str_t         *slot;
     llmr_model_args_t   a;
@@ -126,9 +148,22 @@ llmr_registry_add(llmr_registry_t *reg, const llmr_str_t *name,
             slot = &a.id;
 
         } else {
-            return llmr_registry_error(err, errlen,
-                                       "unknown parameter \"%.*s\"",
-                                       (int) args[i].len, args[i].data);
+            slot = NULL;
+
+            for (k = 0; k < LLMR_METRICS; k++) {
+                if (klen == strlen(llmr_metrics[k].key)
+                    && memcmp(args[i].data, llmr_metrics[k].key, klen) == 0)
+                {
+                    slot = &a.metric[k];
+                    break;
+                }
+            }
+
+            if (slot == NULL) {
+                return llmr_registry_error(err, errlen,
+                                           "unknown parameter \"%.*s\"",
+                                           (int) args[i].len, args[i].data);
+            }
         }
 
 #undef llmr_key_is
@@ -151,6 +186,8 @@ static int
 llmr_registry_insert(llmr_registry_t *reg, const llmr_str_t *name,
     const llmr_model_args_t *a, char *err, size_t errlen)
 {
+    double        *v;
+    unsigned       k;
     llmr_model_t   m;
     llmr_model_t  *slot;
 
@@ -253,6 +290,19 @@ llmr_registry_insert(llmr_registry_t *reg, const llmr_str_t *name,
     {
         return llmr_registry_error(err, errlen, "invalid id \"%.*s\"",
                                    (int) a->id.len, a->id.data);
+    }
+
+    for (k = 0; k < LLMR_METRICS; k++) {
+        v = (double *) ((char *) &m + llmr_metrics[k].offset);
+
+        if (a->metric[k].data
+            && llmr_registry_parse_price(&a->metric[k], v) != LLMR_OK)
+        {
+            return llmr_registry_error(err, errlen, "invalid %s \"%.*s\"",
+                                       llmr_metrics[k].key,
+                                       (int) a->metric[k].len,
+                                       a->metric[k].data);
+        }
     }
 
     m.name = llmr_strndup(name->data, name->len);
@@ -442,9 +492,9 @@ llmr_registry_load_json(llmr_registry_t *reg, const char *data, size_t len,
     char *err, size_t errlen)
 {
     int                 rc;
-    char                ybuf[256], bufs[8][128];
+    char                ybuf[256], bufs[LLMR_JSON_KEYS][128];
     char               *copy;
-    size_t              i, k, nkeys;
+    size_t              i, k, j, nkeys;
     yajl_val            root, models, m, v;
     llmr_str_t          name, *slot;
     const char         *key;
@@ -538,15 +588,26 @@ llmr_registry_load_json(llmr_registry_t *reg, const char *data, size_t len,
                 slot = &a.id;
 
             } else {
-                /* room for annotations: "notes", "intelligence", ... */
-                continue;
+                slot = NULL;
+
+                for (j = 0; j < LLMR_METRICS; j++) {
+                    if (strcmp(key, llmr_metrics[j].key) == 0) {
+                        slot = &a.metric[j];
+                        break;
+                    }
+                }
+
+                if (slot == NULL) {
+                    /* room for annotations: "notes", "frontier", ... */
+                    continue;
+                }
             }
 
             if (YAJL_IS_NULL(v)) {
                 continue;
             }
 
-            if (nkeys == 8
+            if (nkeys == LLMR_JSON_KEYS
                 || llmr_registry_json_str(v, slot, bufs[nkeys],
                                           sizeof(bufs[0]))
                    != LLMR_OK)

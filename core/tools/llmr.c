@@ -11,6 +11,8 @@
  *                                     one JSON decision a line on stdout
  *   llmr route --models FILE [--body] the same, plus the rewritten body
  *   llmr bench [--iterations N]       extraction + classification cost
+ *   llmr calibrate [options]          model data -> tiers, models.json,
+ *                                     llm_model include, MODELS.md
  *   llmr version
  */
 
@@ -47,6 +49,9 @@ typedef struct {
 static int llmr_cmd_classify(llmr_opts_t *o, int route);
 static int llmr_cmd_bench(llmr_opts_t *o);
 static void llmr_usage(FILE *f);
+
+/* llmr_cmd_calibrate.c */
+int llmr_cmd_calibrate(int argc, char **argv);
 
 
 static void
@@ -149,6 +154,10 @@ main(int argc, char **argv)
 
     cmd = argv[1];
 
+    if (strcmp(cmd, "calibrate") == 0) {
+        return llmr_cmd_calibrate(argc - 2, argv + 2);
+    }
+
     for (i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--models") == 0 && i + 1 < argc) {
             o.models = argv[++i];
@@ -216,6 +225,16 @@ llmr_usage(FILE *f)
         "  bench [--iterations N]     extraction + classification cost at "
         "1, 16\n"
         "                             and 128 KB bodies\n"
+        "  calibrate [--input FILE | --url URL] [--explore]\n"
+        "            [--dry-run | --save] [--out DIR] [--overrides FILE]\n"
+        "            [--upstream-map P=U,...] [--providers P,...]\n"
+        "            [--max-models N] [--timeout S] [--no-cache]\n"
+        "                             model data (Artificial Analysis v2) "
+        "-> tiers,\n"
+        "                             models.json, llm_model include, "
+        "MODELS.md;\n"
+        "                             fetches with AA_API_KEY without "
+        "--input\n"
         "  version\n");
 }
 

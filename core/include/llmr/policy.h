@@ -17,6 +17,35 @@
 #define LLMR_POLICY_REASONS_MAX     4
 
 
+/*
+ * Routing profiles: how the candidates of one tier (the models whose tier
+ * range covers it and that have what the request needs) are ordered.
+ * Each profile falls back to its next key, then to the estimated cost,
+ * then to registration order; models without quality data (0 = unknown,
+ * see llmr_model_t) sort after those with it, so a registry without any
+ * quality data routes under every profile as under cost-efficiency.
+ *
+ *   cost-efficiency   lowest estimated cost for the request (the default)
+ *   balanced          most intelligence per dollar: the highest
+ *                     intelligence / estimated cost; a free model with a
+ *                     known intelligence beats any paid one, and two free
+ *                     ones compare by intelligence
+ *   max-intelligence  highest intelligence index
+ *   speed             highest output tokens/s, then lowest time to first
+ *                     token
+ *   reasoning-first   models with caps=reasoning first, then the highest
+ *                     math index, then the highest intelligence
+ */
+typedef enum {
+    LLMR_PROFILE_COST = 0,
+    LLMR_PROFILE_BALANCED,
+    LLMR_PROFILE_INTELLIGENCE,
+    LLMR_PROFILE_SPEED,
+    LLMR_PROFILE_REASONING,
+    LLMR_PROFILE_N
+} llmr_profile_e;
+
+
 typedef struct {
     int                         min_tier;   /* a floor asked for, or -1 */
     int                         pinned;     /* a model asked for, or -1 */
@@ -34,6 +63,9 @@ typedef struct {
 
     /* a provider to prefer when it has an eligible model, or NULL */
     const char                 *prefer;
+
+    /* the order within a tier: LLMR_PROFILE_*, default cost-efficiency */
+    int                         profile;
 } llmr_route_opts_t;
 
 
@@ -54,7 +86,8 @@ typedef struct {
 void llmr_route_opts_init(llmr_route_opts_t *opts);
 
 /*
- * Picks the cheapest model whose tier range covers the class's tier and
+ * Picks the first model, in opts->profile's order (the cheapest under the
+ * default cost-efficiency), whose tier range covers the class's tier and
  * that has what the request needs (capabilities, context window); when
  * none does, the next tier up.  req may be NULL (a request that could not
  * be parsed routed to a default tier).  Returns LLMR_OK with d->model set,
@@ -63,6 +96,21 @@ void llmr_route_opts_init(llmr_route_opts_t *opts);
 int llmr_route(const llmr_registry_t *reg, const llmr_request_t *req,
     const llmr_class_t *cls, const llmr_route_opts_t *opts,
     llmr_decision_t *d);
+
+/* "cost-efficiency", "balanced", ...: LLMR_PROFILE_*, or -1 */
+int llmr_profile_parse(const char *s, size_t len);
+
+/* the profile's name, "unknown" when out of range */
+const char *llmr_profile_name(int profile);
+
+/*
+ * Orders two candidates under a profile for a request of in/out tokens
+ * (in = 750000, out = 250000 compares blended 3:1 prices): < 0 when a
+ * comes first, > 0 when b does, 0 when the profile cannot tell them
+ * apart (llmr_route() then keeps registration order).
+ */
+int llmr_profile_cmp(int profile, const llmr_model_t *a,
+    const llmr_model_t *b, int64_t in, int64_t out);
 
 /* estimated USD for a model and a token count */
 double llmr_model_cost(const llmr_model_t *m, int64_t in, int64_t out);

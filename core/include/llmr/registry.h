@@ -29,6 +29,18 @@ typedef struct {
     uint64_t                    context;    /* tokens, 0 = not limited */
     unsigned                    caps;       /* LLMR_CAP_* */
     unsigned                    index;
+
+    /*
+     * Optional quality and speed data (llm_model intelligence=, coding=,
+     * math=, speed=, ttft=; the same keys in llm_models), as published by
+     * benchmarks such as Artificial Analysis.  0 means unknown.  Only the
+     * routing profiles other than cost-efficiency read them.
+     */
+    double                      intelligence;   /* index, 0..100 */
+    double                      coding_index;
+    double                      math_index;
+    double                      speed_tps;  /* median output tokens/s */
+    double                      ttft_s;     /* median time to 1st token */
 } llmr_model_t;
 
 
@@ -44,7 +56,8 @@ void llmr_registry_destroy(llmr_registry_t *reg);
 /*
  * Adds one model from "key=value" arguments, as in
  *   llm_model NAME provider=P upstream=U tiers=LO-HI input=X output=Y
- *             [context=N] [caps=a,b] [id=PROVIDER_ID];
+ *             [context=N] [caps=a,b] [id=PROVIDER_ID]
+ *             [intelligence=I] [coding=C] [math=M] [speed=TPS] [ttft=S];
  * On error returns LLMR_ERROR and writes a message naming the bad value.
  */
 int llmr_registry_add(llmr_registry_t *reg, const llmr_str_t *name,
@@ -52,8 +65,9 @@ int llmr_registry_add(llmr_registry_t *reg, const llmr_str_t *name,
 
 /*
  * Loads {"models": [{"name", "provider", "upstream", "tiers", "input",
- * "output", "context", "caps", "id"}, ...]} (or a bare array) with the
- * same validation as llmr_registry_add().
+ * "output", "context", "caps", "id", "intelligence", "coding", "math",
+ * "speed", "ttft"}, ...]} (or a bare array) with the same validation as
+ * llmr_registry_add(); other keys are ignored.
  */
 int llmr_registry_load_json(llmr_registry_t *reg, const char *data,
     size_t len, char *err, size_t errlen);

@@ -31,6 +31,15 @@ static ngx_int_t ngx_http_llm_router_finish_decision(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_router_client_tier(ngx_http_request_t *r,
     ngx_int_t *tier);
+static u_char *ngx_http_llm_router_header(ngx_http_request_t *r,
+    ngx_str_t *name);
+static ngx_int_t ngx_http_llm_router_pick(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, const llmr_request_t *req,
+    llmr_route_opts_t *opts, llmr_decision_t *d);
+static ngx_int_t ngx_http_llm_router_fallback(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx);
+static ngx_int_t ngx_http_llm_router_give_up(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, ngx_uint_t status, const char *what);
 static ngx_int_t ngx_http_llm_router_send_explain(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_router_send_json(ngx_http_request_t *r,
@@ -45,6 +54,9 @@ ngx_uint_t  ngx_http_llm_router_active;
 
 static ngx_str_t  ngx_http_llm_router_min_tier_header =
     ngx_string("X-LLM-Min-Tier");
+
+static ngx_str_t  ngx_http_llm_router_prefer_header =
+    ngx_string("X-LLM-Prefer");
 
 
 ngx_int_t
@@ -63,7 +75,20 @@ ngx_http_llm_router_handler(ngx_http_request_t *r)
     ctx = ngx_http_llm_router_get_ctx(r);
 
     if (ctx) {
+        if (ctx->gave_up) {
+            return NGX_DECLINED;
+        }
+
         if (ctx->decided) {
+            if (llcf->route == NGX_HTTP_LLM_ROUTER_FALLBACK && r->internal) {
+                return ngx_http_llm_router_fallback(r, ctx);
+            }
+
+            return NGX_DECLINED;
+        }
+
+        if (ctx->status) {
+            /* answered already (an attempt chain that gave up) */
             return NGX_DECLINED;
         }
 
@@ -427,7 +452,7 @@ ngx_http_llm_router_decide(ngx_http_request_t *r,
 
     llmr_classify(NULL, req, &ctx->cls);
 
-    rc = llmr_route(lmcf->registry, req, &ctx->cls, &opts, &ctx->dec);
+    rc = ngx_http_llm_router_pick(r, ctx, req, &opts, &ctx->dec);
 
     /* keep the features, not the text: the views die with the next body */
 
@@ -507,10 +532,8 @@ ngx_http_llm_router_route_default(ngx_http_request_t *r,
 {
     llmr_route_opts_t                 opts;
     ngx_http_llm_router_loc_conf_t   *llcf;
-    ngx_http_llm_router_main_conf_t  *lmcf;
 
     llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_router_module);
-    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
 
     ngx_memzero(&ctx->cls, sizeof(llmr_class_t));
     ctx->cls.tier = llcf->default_tier;
@@ -522,9 +545,7 @@ ngx_http_llm_router_route_default(ngx_http_request_t *r,
 
     llmr_route_opts_init(&opts);
 
-    if (llmr_route(lmcf->registry, NULL, &ctx->cls, &opts, &ctx->dec)
-        != LLMR_OK)
-    {
+    if (ngx_http_llm_router_pick(r, ctx, NULL, &opts, &ctx->dec) != LLMR_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "llm_router: no model for the default tier: %s",
                       ctx->dec.error);
@@ -540,6 +561,212 @@ ngx_http_llm_router_route_default(ngx_http_request_t *r,
     ctx->defaulted = 1;
 
     return ngx_http_llm_router_finish_decision(r, ctx);
+}
+
+
+/*
+ * The policy with what this instance knows now: the models that failed
+ * for this request, the health of every model, the client's provider
+ * preference.  A model down past its cooldown is taken only with a probe
+ * slot (half-open); without one it is skipped.
+ */
+
+static ngx_int_t
+ngx_http_llm_router_pick(ngx_http_request_t *r, ngx_http_llm_router_ctx_t *ctx,
+    const llmr_request_t *req, llmr_route_opts_t *opts, llmr_decision_t *d)
+{
+    u_char                           *prefer;
+    ngx_int_t                         rc, probe;
+    ngx_uint_t                        tries;
+    ngx_http_llm_router_zone_t       *zone;
+    ngx_http_llm_router_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
+    zone = lmcf->shm_zone->data;
+
+    opts->exclude |= ctx->failed;
+    opts->fail_open = lmcf->health.fail_open;
+
+    ngx_http_llm_router_health_masks(zone, &lmcf->health,
+                                     lmcf->registry->n, &opts->down,
+                                     &opts->degraded);
+
+    prefer = ngx_http_llm_router_header(r, &ngx_http_llm_router_prefer_header);
+    opts->prefer = (const char *) prefer;
+
+    for (tries = 0; /* void */; tries++) {
+
+        rc = llmr_route(lmcf->registry, req, &ctx->cls, opts, d);
+
+        if (rc != LLMR_OK || tries == lmcf->registry->n) {
+            return rc;
+        }
+
+        probe = ngx_http_llm_router_health_probe(zone, &lmcf->health,
+                                                 d->model);
+        if (probe == NGX_DECLINED) {
+            return rc;
+        }
+
+        if (probe == NGX_OK) {
+            ctx->probe = 1;
+            return rc;
+        }
+
+        /* NGX_BUSY: its probe slots were taken meanwhile */
+
+        opts->down |= (uint64_t) 1 << d->model;
+    }
+}
+
+
+/*
+ * "llm_route fallback": the attempt before failed (error_page sent the
+ * request here).  It is charged and counted against its model's health,
+ * and the next model of the chain gets the body, rewritten for it.
+ */
+
+static ngx_int_t
+ngx_http_llm_router_fallback(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx)
+{
+    u_char                           *p, *last;
+    const llmr_model_t               *m;
+    llmr_rewrite_t                    rw;
+    llmr_decision_t                   d;
+    llmr_route_opts_t                 opts;
+    ngx_http_llm_router_outcome_t     o;
+    ngx_http_llm_router_loc_conf_t   *llcf;
+    ngx_http_llm_router_main_conf_t  *lmcf;
+
+    if (ctx->fallback_mark == (ngx_int_t) r->uri_changes) {
+        return NGX_DECLINED;
+    }
+
+    ctx->fallback_mark = r->uri_changes;
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_router_module);
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
+
+    ngx_http_llm_router_outcome(r, &o);
+    ngx_http_llm_router_account(r, ctx, NGX_HTTP_LLM_ROUTER_ACCOUNT_MODEL);
+
+    m = &lmcf->registry->models[ctx->dec.model];
+    ctx->failed |= (uint64_t) 1 << ctx->dec.model;
+
+    /* $llm_failed_models: "a,b" */
+
+    p = ngx_pnalloc(r->pool, ctx->failed_names.len + 1 + ngx_strlen(m->name));
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    last = p;
+
+    if (ctx->failed_names.len) {
+        last = ngx_cpymem(last, ctx->failed_names.data,
+                          ctx->failed_names.len);
+        *last++ = ',';
+    }
+
+    last = ngx_cpymem(last, m->name, ngx_strlen(m->name));
+
+    ctx->failed_names.data = p;
+    ctx->failed_names.len = last - p;
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "llm_router: attempt %ui on \"%s\" failed (HTTP %ui), "
+                  "falling back", ctx->attempt, m->name, o.status);
+
+    if (ctx->attempt >= llcf->max_attempts) {
+        return ngx_http_llm_router_give_up(r, ctx, o.status,
+                                           "the attempts allowed by "
+                                           "llm_route_max_attempts");
+    }
+
+    llmr_route_opts_init(&opts);
+    opts.min_tier = ctx->dec.tier > ctx->cls.tier ? ctx->dec.tier
+                                                  : ctx->cls.tier;
+
+    /* the last attempt's decision stays for the logs if none is left */
+
+    if (ngx_http_llm_router_pick(r, ctx, ctx->parsed ? &ctx->req : NULL,
+                                 &opts, &d)
+        != LLMR_OK)
+    {
+        return ngx_http_llm_router_give_up(r, ctx, o.status,
+                                           "every model that can serve it");
+    }
+
+    ctx->dec = d;
+    ctx->attempt++;
+
+    m = &lmcf->registry->models[ctx->dec.model];
+
+    if (ctx->parsed && ctx->orig_bufs) {
+        if (llmr_rewrite_plan(&rw, &ctx->req, m->id, ngx_strlen(m->id), 0)
+            != LLMR_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (rw.nedits
+            && ngx_http_llm_router_rewrite_body(r, ctx, &rw) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (ctx->dec.nreasons < LLMR_POLICY_REASONS_MAX) {
+        ctx->dec.reasons[ctx->dec.nreasons++] = "fallback";
+    }
+
+    if (ngx_http_llm_router_finish_decision(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* no attempt left: a JSON error with the last attempt's status */
+
+static ngx_int_t
+ngx_http_llm_router_give_up(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, ngx_uint_t status, const char *what)
+{
+    ngx_str_t  msg;
+
+    msg.len = sizeof("all attempts failed (tried: ); exhausted ") - 1
+              + ctx->failed_names.len + ngx_strlen(what);
+    msg.data = ngx_pnalloc(r->pool, msg.len);
+    if (msg.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    msg.len = ngx_sprintf(msg.data, "all attempts failed (tried: %V); "
+                          "exhausted %s", &ctx->failed_names, what)
+              - msg.data;
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "llm_router: %V", &msg);
+
+    if (status < 400 || status > 599) {
+        status = NGX_HTTP_BAD_GATEWAY;
+    }
+
+    /* the variables keep describing the last attempt for the logs */
+    ctx->gave_up = 1;
+    ctx->status = status;
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_finalize_request(r,
+        ngx_http_llm_router_send_error(r, status, "llm_all_attempts_failed",
+                                       &msg));
+    return NGX_DONE;
 }
 
 
@@ -584,11 +811,31 @@ ngx_http_llm_router_finish_decision(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_llm_router_client_tier(ngx_http_request_t *r, ngx_int_t *tier)
 {
+    u_char  *v;
+
+    *tier = -1;
+
+    v = ngx_http_llm_router_header(r, &ngx_http_llm_router_min_tier_header);
+
+    if (v == NULL) {
+        return NGX_OK;
+    }
+
+    *tier = llmr_tier_parse((const char *) v, ngx_strlen(v));
+
+    return (*tier < 0) ? NGX_ERROR : NGX_OK;
+}
+
+
+/* a request header's value, NUL-terminated (nginx keeps it so), or NULL */
+
+static u_char *
+ngx_http_llm_router_header(ngx_http_request_t *r, ngx_str_t *name)
+{
     ngx_uint_t        i;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
-    *tier = -1;
     part = &r->headers_in.headers.part;
     h = part->elts;
 
@@ -596,7 +843,7 @@ ngx_http_llm_router_client_tier(ngx_http_request_t *r, ngx_int_t *tier)
 
         if (i >= part->nelts) {
             if (part->next == NULL) {
-                break;
+                return NULL;
             }
 
             part = part->next;
@@ -604,21 +851,12 @@ ngx_http_llm_router_client_tier(ngx_http_request_t *r, ngx_int_t *tier)
             i = 0;
         }
 
-        if (h[i].key.len != ngx_http_llm_router_min_tier_header.len
-            || ngx_strncasecmp(h[i].key.data,
-                               ngx_http_llm_router_min_tier_header.data,
-                               h[i].key.len) != 0)
+        if (h[i].key.len == name->len
+            && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
         {
-            continue;
+            return h[i].value.len ? h[i].value.data : NULL;
         }
-
-        *tier = llmr_tier_parse((const char *) h[i].value.data,
-                                h[i].value.len);
-
-        return (*tier < 0) ? NGX_ERROR : NGX_OK;
     }
-
-    return NGX_OK;
 }
 
 
@@ -747,6 +985,8 @@ ngx_http_llm_router_create_ctx(ngx_http_request_t *r)
     }
 
     ctx->dec.model = -1;
+    ctx->attempt = 1;
+    ctx->fallback_mark = -1;
 
     /* the cleanup finds the ctx again after an internal redirect */
 

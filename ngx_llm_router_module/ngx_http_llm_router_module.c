@@ -47,7 +47,13 @@ static ngx_int_t ngx_http_llm_router_add_handler(ngx_conf_t *cf,
 static ngx_conf_enum_t  ngx_http_llm_router_route_modes[] = {
     { ngx_string("off"), NGX_HTTP_LLM_ROUTER_OFF },
     { ngx_string("on"), NGX_HTTP_LLM_ROUTER_ON },
+    { ngx_string("fallback"), NGX_HTTP_LLM_ROUTER_FALLBACK },
     { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_num_bounds_t  ngx_http_llm_router_attempts_bounds = {
+    ngx_conf_check_num_bounds, 1, 10
 };
 
 
@@ -137,6 +143,20 @@ static ngx_command_t  ngx_http_llm_router_commands[] = {
       offsetof(ngx_http_llm_router_loc_conf_t, client_tier),
       NULL },
 
+    { ngx_string("llm_route_max_attempts"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_router_loc_conf_t, max_attempts),
+      &ngx_http_llm_router_attempts_bounds },
+
+    { ngx_string("llm_health"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_llm_router_health,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("llm_route_explain"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_llm_router_explain,
@@ -197,6 +217,8 @@ ngx_http_llm_router_create_main_conf(ngx_conf_t *cf)
      *     lmcf->routed = 0;
      */
 
+    ngx_http_llm_router_health_init_conf(&lmcf->health);
+
     lmcf->registry = llmr_registry_create();
     if (lmcf->registry == NULL) {
         return NULL;
@@ -245,6 +267,7 @@ ngx_http_llm_router_create_loc_conf(ngx_conf_t *cf)
     llcf->default_tier = NGX_CONF_UNSET_UINT;
     llcf->client_model = NGX_CONF_UNSET;
     llcf->client_tier = NGX_CONF_UNSET;
+    llcf->max_attempts = NGX_CONF_UNSET_UINT;
 
     return llcf;
 }
@@ -266,6 +289,7 @@ ngx_http_llm_router_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               LLMR_TIER_MODERATE);
     ngx_conf_merge_value(conf->client_model, prev->client_model, 0);
     ngx_conf_merge_value(conf->client_tier, prev->client_tier, 1);
+    ngx_conf_merge_uint_value(conf->max_attempts, prev->max_attempts, 3);
 
     return NGX_CONF_OK;
 }

@@ -40,13 +40,30 @@ typedef struct {
     ngx_int_t                       db;
     ngx_str_t                       prefix;
     ngx_str_t                       fleet_key;  /* "{prefix}:fleet" */
+    ngx_str_t                       health_key; /* "{prefix}:health" */
     ngx_msec_t                      flush;
     ngx_msec_t                      timeout;
 } ngx_http_llm_router_redis_conf_t;
 
 
 typedef struct {
+    ngx_flag_t                      enabled;
+    ngx_uint_t                      fails;          /* consecutive */
+    ngx_msec_t                      window;
+    ngx_uint_t                      error_rate;     /* percent: down */
+    ngx_uint_t                      degraded_rate;  /* percent */
+    ngx_uint_t                      min_requests;   /* for the rates */
+    ngx_msec_t                      cooldown;
+    ngx_msec_t                      max_cooldown;   /* Retry-After cap */
+    ngx_msec_t                      latency;        /* p95 SLA, 0: off */
+    ngx_uint_t                      probes;
+    ngx_flag_t                      fail_open;
+} ngx_http_llm_router_health_conf_t;
+
+
+typedef struct {
     llmr_registry_t                *registry;
+    ngx_http_llm_router_health_conf_t health;
     ngx_shm_zone_t                 *shm_zone;
     ngx_http_llm_router_redis_conf_t *redis;
     ngx_array_t                     model_lines;    /* ngx_conf_t locations */
@@ -61,6 +78,7 @@ typedef struct {
     ngx_uint_t                      default_tier;
     ngx_flag_t                      client_model;
     ngx_flag_t                      client_tier;
+    ngx_uint_t                      max_attempts;
 } ngx_http_llm_router_loc_conf_t;
 
 
@@ -84,6 +102,13 @@ typedef struct {
     unsigned                        defaulted:1;
     unsigned                        explain:1;
     unsigned                        accounted:1;
+    unsigned                        probe:1;    /* a half-open probe */
+    unsigned                        gave_up:1;  /* every attempt failed */
+
+    ngx_uint_t                      attempt;    /* 1, 2, ... */
+    uint64_t                        failed;     /* models that failed */
+    ngx_int_t                       fallback_mark;
+    ngx_str_t                       failed_names;   /* $llm_failed_models */
 } ngx_http_llm_router_ctx_t;
 
 
@@ -120,6 +145,36 @@ typedef struct {
 } ngx_http_llm_router_stat_t;
 
 
+/*
+ * Passive health of a model, under the zone's mutex.  "until" is absolute
+ * (unix ms) so that instances can share it through Redis.
+ */
+
+#define NGX_HTTP_LLM_ROUTER_HEALTHY     0
+#define NGX_HTTP_LLM_ROUTER_DEGRADED    1
+#define NGX_HTTP_LLM_ROUTER_DOWN        2
+
+#define NGX_HTTP_LLM_ROUTER_WIN_N       10
+
+typedef struct {
+    ngx_uint_t                      state;
+    ngx_uint_t                      consecutive;    /* failures in a row */
+    uint64_t                        until;          /* down until */
+    uint64_t                        since;          /* state changed */
+    uint64_t                        fleet_until;    /* down, says Redis */
+    uint64_t                        published;      /* until sent */
+    ngx_uint_t                      probes;         /* half-open, running */
+    ngx_uint_t                      probe_ok;
+    ngx_uint_t                      trips;          /* times down */
+    uint32_t                        win_epoch[NGX_HTTP_LLM_ROUTER_WIN_N];
+    uint32_t                        win_req[NGX_HTTP_LLM_ROUTER_WIN_N];
+    uint32_t                        win_fail[NGX_HTTP_LLM_ROUTER_WIN_N];
+    uint32_t                        win_hist[NGX_HTTP_LLM_ROUTER_WIN_N]
+                                            [12];
+    u_char                          reason[80];
+} ngx_http_llm_router_health_t;
+
+
 #define NGX_HTTP_LLM_ROUTER_SLOTS       128
 
 typedef struct {
@@ -127,6 +182,7 @@ typedef struct {
     size_t                          len;
     ngx_uint_t                      local;      /* configured here once */
     ngx_http_llm_router_stat_t      stat;
+    ngx_http_llm_router_health_t    health;
 } ngx_http_llm_router_slot_t;
 
 
@@ -143,6 +199,7 @@ typedef struct {
     ngx_http_llm_router_stat_t      domains[LLMR_DOMAIN_N];
     ngx_atomic_t                    rejected;
     ngx_atomic_t                    defaulted;
+    ngx_atomic_t                    fallbacks;
 
     ngx_uint_t                      nslots;
     ngx_uint_t                      slots_full;     /* logged once */
@@ -169,6 +226,23 @@ typedef struct {
     /* model index -> slot, resolved once per cycle */
     ngx_http_llm_router_slot_t     *model_slot[LLMR_MODELS_MAX];
 } ngx_http_llm_router_zone_t;
+
+
+typedef struct {
+    ngx_uint_t                      counter;
+    ngx_atomic_uint_t               value;
+} ngx_http_llm_router_add_t;
+
+
+typedef struct {
+    ngx_uint_t                      status;
+    ngx_msec_t                      latency;    /* -1: no upstream answer */
+    ngx_msec_t                      retry_after;
+    ngx_uint_t                      counter;    /* error class, or 0 */
+    unsigned                        upstream:1; /* reached the provider */
+    unsigned                        timeout:1;
+    unsigned                        failed:1;   /* the model's fault */
+} ngx_http_llm_router_outcome_t;
 
 
 /* one flush: field names and delta values, built under the mutex */
@@ -206,6 +280,29 @@ char *ngx_http_llm_router_redis(ngx_conf_t *cf, ngx_command_t *cmd,
 ngx_int_t ngx_http_llm_router_redis_init_process(ngx_cycle_t *cycle,
     ngx_http_llm_router_main_conf_t *lmcf);
 void ngx_http_llm_router_redis_exit_process(ngx_cycle_t *cycle);
+void ngx_http_llm_router_redis_kick(void);
+
+/* ngx_http_llm_router_health.c */
+char *ngx_http_llm_router_health(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void ngx_http_llm_router_health_init_conf(
+    ngx_http_llm_router_health_conf_t *hc);
+uint64_t ngx_http_llm_router_now_ms(void);
+void ngx_http_llm_router_health_masks(ngx_http_llm_router_zone_t *zone,
+    ngx_http_llm_router_health_conf_t *hc, ngx_uint_t n, uint64_t *down,
+    uint64_t *degraded);
+ngx_int_t ngx_http_llm_router_health_probe(ngx_http_llm_router_zone_t *zone,
+    ngx_http_llm_router_health_conf_t *hc, ngx_int_t model);
+void ngx_http_llm_router_health_record(ngx_http_llm_router_zone_t *zone,
+    ngx_http_llm_router_health_conf_t *hc, ngx_http_llm_router_slot_t *slot,
+    ngx_uint_t failed, ngx_msec_t latency, ngx_msec_t retry_after,
+    ngx_uint_t probe, ngx_uint_t status, ngx_log_t *log);
+ngx_uint_t ngx_http_llm_router_health_state(
+    ngx_http_llm_router_health_t *h, ngx_http_llm_router_health_conf_t *hc,
+    uint64_t now);
+ngx_msec_t ngx_http_llm_router_health_p95(ngx_http_llm_router_health_t *h,
+    ngx_http_llm_router_health_conf_t *hc, uint64_t now, ngx_uint_t *req,
+    ngx_uint_t *fail);
 
 /* ngx_http_llm_router_status.c */
 char *ngx_http_llm_router_status(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -218,12 +315,24 @@ ngx_int_t ngx_http_llm_router_add_variables(ngx_conf_t *cf);
 char *ngx_http_llm_router_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_llm_router_log_handler(ngx_http_request_t *r);
+#define NGX_HTTP_LLM_ROUTER_ACCOUNT_MODEL   1   /* the attempt */
+#define NGX_HTTP_LLM_ROUTER_ACCOUNT_CLIENT  2   /* the client's request */
+
+void ngx_http_llm_router_account(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, ngx_uint_t what);
+void ngx_http_llm_router_outcome(ngx_http_request_t *r,
+    ngx_http_llm_router_outcome_t *o);
+ngx_msec_t ngx_http_llm_router_retry_after(ngx_http_upstream_t *u);
+double ngx_http_llm_router_charge(ngx_http_llm_router_ctx_t *ctx,
+    const llmr_model_t *m, ngx_http_llm_router_add_t *adds);
 ngx_int_t ngx_http_llm_router_batch_begin(ngx_http_llm_router_zone_t *zone,
     ngx_pool_t *pool, ngx_msec_t timeout, ngx_http_llm_router_batch_t *b);
 void ngx_http_llm_router_batch_end(ngx_http_llm_router_zone_t *zone,
     ngx_http_llm_router_batch_t *b, ngx_uint_t ok);
 void ngx_http_llm_router_fleet_set(ngx_http_llm_router_zone_t *zone,
     u_char *field, size_t flen, u_char *value, size_t vlen);
+ngx_uint_t ngx_http_llm_router_fleet_health(ngx_http_llm_router_zone_t *zone,
+    u_char *name, size_t len, u_char *value, size_t vlen, uint64_t now);
 void ngx_http_llm_router_redis_status(ngx_http_llm_router_zone_t *zone,
     ngx_uint_t state, const char *error);
 uint64_t ngx_http_llm_router_unflushed(ngx_http_llm_router_zone_t *zone);

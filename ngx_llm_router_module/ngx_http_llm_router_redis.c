@@ -78,19 +78,37 @@ static void ngx_http_llm_router_redis_cleanup(void *privdata);
 
 
 /*
- * KEYS[1] the fleet hash, KEYS[2] this batch's marker; ARGV field/delta
- * pairs.  A batch applies once: a resent batch finds its marker and only
- * reads.  Both keys share the prefix's hash tag (one Cluster slot).
+ * KEYS[1] the fleet counters, KEYS[2] this batch's marker, KEYS[3] the
+ * fleet's health.  ARGV[1] now (unix ms), ARGV[2] the number of counter
+ * pairs, then the field/delta pairs, then "model" "until|reason" pairs.
+ * The deltas apply once: a resent batch finds its marker.  "down until"
+ * keeps the latest value, which is idempotent anyway; entries an hour in
+ * the past are dropped.  Every key shares the prefix's hash tag (one
+ * Cluster slot).  Returns {counters, health}.
  */
 
 static ngx_str_t  ngx_http_llm_router_flush_script = ngx_string(
-    "if #ARGV > 0 and redis.call('SET', KEYS[2], '1', 'NX', 'EX', 86400) "
-    "then "
-    "for i = 1, #ARGV, 2 do "
+    "local n = tonumber(ARGV[2]) "
+    "if n > 0 and redis.call('SET', KEYS[2], '1', 'NX', 'EX', 86400) then "
+    "for i = 3, 2 + 2 * n, 2 do "
     "redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) "
     "end "
     "end "
-    "return redis.call('HGETALL', KEYS[1])");
+    "local now = tonumber(ARGV[1]) "
+    "for i = 3 + 2 * n, #ARGV, 2 do "
+    "local cur = redis.call('HGET', KEYS[3], ARGV[i]) "
+    "local u = tonumber(string.match(ARGV[i + 1], '^%d+')) "
+    "if not cur or tonumber(string.match(cur, '^%d+')) < u then "
+    "redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) "
+    "end "
+    "end "
+    "local h = redis.call('HGETALL', KEYS[3]) "
+    "for i = 1, #h, 2 do "
+    "if tonumber(string.match(h[i + 1], '^%d+')) < now - 3600000 then "
+    "redis.call('HDEL', KEYS[3], h[i]) "
+    "end "
+    "end "
+    "return {redis.call('HGETALL', KEYS[1]), h}");
 
 
 static ngx_http_llm_router_redis_t  *ngx_http_llm_router_rd;
@@ -230,11 +248,15 @@ ngx_http_llm_router_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     rc->fleet_key.len = rc->prefix.len + sizeof("{}:fleet") - 1;
     rc->fleet_key.data = ngx_pnalloc(cf->pool, rc->fleet_key.len);
-    if (rc->fleet_key.data == NULL) {
+    rc->health_key.len = rc->prefix.len + sizeof("{}:health") - 1;
+    rc->health_key.data = ngx_pnalloc(cf->pool, rc->health_key.len);
+
+    if (rc->fleet_key.data == NULL || rc->health_key.data == NULL) {
         return NGX_CONF_ERROR;
     }
 
     ngx_sprintf(rc->fleet_key.data, "{%V}:fleet", &rc->prefix);
+    ngx_sprintf(rc->health_key.data, "{%V}:health", &rc->prefix);
 
     lmcf->redis = rc;
 
@@ -291,6 +313,23 @@ ngx_http_llm_router_redis_init_process(ngx_cycle_t *cycle,
                              + ngx_random() % (rd->conf->flush / 2 + 1));
 
     return NGX_OK;
+}
+
+
+/* flush now (a model went down): the fleet hears it within one round trip */
+
+void
+ngx_http_llm_router_redis_kick(void)
+{
+    ngx_http_llm_router_redis_t  *rd;
+
+    rd = ngx_http_llm_router_rd;
+
+    if (rd && rd->state == NGX_HTTP_LLM_ROUTER_RD_READY && !rd->flushing
+        && !rd->exiting)
+    {
+        (void) ngx_http_llm_router_redis_flush(rd);
+    }
 }
 
 
@@ -537,8 +576,8 @@ static ngx_int_t
 ngx_http_llm_router_redis_flush(ngx_http_llm_router_redis_t *rd)
 {
     u_char                            *p;
-    char                             **argv, *av[5];
-    size_t                            *argvlen, avlen[5];
+    char                             **argv, *av[8];
+    size_t                            *argvlen, avlen[8];
     ngx_int_t                          rc;
     ngx_uint_t                         argc, i;
     ngx_http_llm_router_redis_conf_t  *conf;
@@ -559,27 +598,39 @@ ngx_http_llm_router_redis_flush(ngx_http_llm_router_redis_t *rd)
         return rc;
     }
 
-    /* EVAL script 2 fleet marker field delta ... */
+    /* EVAL script 3 counters marker health now n field delta ... */
 
-    p = ngx_pnalloc(rd->pool, conf->prefix.len + 64);
+    p = ngx_pnalloc(rd->pool, conf->prefix.len + 64 + 2 * NGX_INT64_LEN);
     if (p == NULL) {
         goto failed;
     }
 
     av[0] = "EVAL";
     av[1] = (char *) ngx_http_llm_router_flush_script.data;
-    av[2] = "2";
+    av[2] = "3";
     av[3] = (char *) conf->fleet_key.data;
-    av[4] = (char *) p;
+    av[5] = (char *) conf->health_key.data;
 
     avlen[0] = 4;
     avlen[1] = ngx_http_llm_router_flush_script.len;
     avlen[2] = 1;
     avlen[3] = conf->fleet_key.len;
-    avlen[4] = ngx_sprintf(p, "{%V}:batch:%s:%uL", &conf->prefix,
-                           rd->zone->sh->instance, rd->batch.seq) - p;
+    avlen[5] = conf->health_key.len;
 
-    argc = 5 + rd->batch.argv.nelts;
+    av[4] = (char *) p;
+    p = ngx_sprintf(p, "{%V}:batch:%s:%uL", &conf->prefix,
+                    rd->zone->sh->instance, rd->batch.seq);
+    avlen[4] = p - (u_char *) av[4];
+
+    av[6] = (char *) p;
+    p = ngx_sprintf(p, "%uL", ngx_http_llm_router_now_ms());
+    avlen[6] = p - (u_char *) av[6];
+
+    av[7] = (char *) p;
+    p = ngx_sprintf(p, "%ui", rd->batch.deltas);
+    avlen[7] = p - (u_char *) av[7];
+
+    argc = 8 + rd->batch.argv.nelts;
 
     argv = ngx_palloc(rd->pool, argc * sizeof(char *));
     argvlen = ngx_palloc(rd->pool, argc * sizeof(size_t));
@@ -588,14 +639,14 @@ ngx_http_llm_router_redis_flush(ngx_http_llm_router_redis_t *rd)
         goto failed;
     }
 
-    for (i = 0; i < 5; i++) {
+    for (i = 0; i < 8; i++) {
         argv[i] = av[i];
         argvlen[i] = avlen[i];
     }
 
-    ngx_memcpy(&argv[5], rd->batch.argv.elts,
+    ngx_memcpy(&argv[8], rd->batch.argv.elts,
                rd->batch.argv.nelts * sizeof(char *));
-    ngx_memcpy(&argvlen[5], rd->batch.argvlen.elts,
+    ngx_memcpy(&argvlen[8], rd->batch.argvlen.elts,
                rd->batch.argvlen.nelts * sizeof(size_t));
 
     if (redisAsyncCommandArgv(rd->ac, ngx_http_llm_router_redis_flush_done,
@@ -633,10 +684,13 @@ ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
 {
     ngx_http_llm_router_redis_t *rd = privdata;
 
-    ngx_uint_t                    i, full;
-    redisReply                   *reply, *f, *v;
+    uint64_t                      now;
+    ngx_uint_t                    i, full, down;
+    redisReply                   *reply, *counters, *health, *f, *v;
     ngx_http_llm_router_zone_t   *zone;
     ngx_http_llm_router_shctx_t  *sh;
+    u_char                        names[256];
+    u_char                       *np;
 
     reply = r;
     zone = rd->zone;
@@ -648,8 +702,11 @@ ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
         ngx_del_timer(&rd->timeout);
     }
 
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
-
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != 2
+        || reply->element[0]->type != REDIS_REPLY_ARRAY
+        || reply->element[1]->type != REDIS_REPLY_ARRAY)
+    {
         ngx_http_llm_router_batch_end(zone, &rd->batch, 0);
 
         if (reply && reply->type == REDIS_REPLY_ERROR) {
@@ -661,17 +718,38 @@ ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
         goto done;
     }
 
+    counters = reply->element[0];
+    health = reply->element[1];
+    now = ngx_http_llm_router_now_ms();
+    np = names;
+    down = 0;
+
     ngx_shmtx_lock(&zone->shpool->mutex);
 
     full = sh->slots_full;
 
-    for (i = 0; i + 1 < reply->elements; i += 2) {
-        f = reply->element[i];
-        v = reply->element[i + 1];
+    for (i = 0; i + 1 < counters->elements; i += 2) {
+        f = counters->element[i];
+        v = counters->element[i + 1];
 
         if (f->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING) {
             ngx_http_llm_router_fleet_set(zone, (u_char *) f->str, f->len,
                                           (u_char *) v->str, v->len);
+        }
+    }
+
+    for (i = 0; i + 1 < health->elements; i += 2) {
+        f = health->element[i];
+        v = health->element[i + 1];
+
+        if (f->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING
+            && ngx_http_llm_router_fleet_health(zone, (u_char *) f->str,
+                                                f->len, (u_char *) v->str,
+                                                v->len, now))
+        {
+            /* names of models the fleet just took down, for the log */
+            np = ngx_slprintf(np, names + sizeof(names) - 1, "%s%*s",
+                              down++ ? ", " : "", f->len, f->str);
         }
     }
 
@@ -681,6 +759,12 @@ ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
 
     if (full) {
         ngx_http_llm_router_slots_full(rd->log);
+    }
+
+    if (down) {
+        *np = '\0';
+        ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                      "llm_router: the fleet reports down: %s", names);
     }
 
     ngx_http_llm_router_batch_end(zone, &rd->batch, 1);

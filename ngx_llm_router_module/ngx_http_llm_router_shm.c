@@ -11,12 +11,6 @@
 #include "ngx_http_llm_router_module.h"
 
 
-typedef struct {
-    ngx_uint_t                   counter;
-    ngx_atomic_uint_t            value;
-} ngx_http_llm_router_add_t;
-
-
 static ngx_int_t ngx_http_llm_router_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_http_llm_router_slot_t *ngx_http_llm_router_slot(
@@ -259,23 +253,15 @@ ngx_http_llm_router_slot(ngx_http_llm_router_shctx_t *sh, u_char *name,
 
 
 /*
- * The log phase charges every routed request once: the outcome of the
- * last upstream attempt (status class, latency) and its tokens and cost,
- * exact when the provider reported usage, estimated otherwise.
+ * The log phase charges every routed request once, for its last attempt;
+ * a fallback charges the attempt that failed before it (final == 0).
  */
 
 ngx_int_t
 ngx_http_llm_router_log_handler(ngx_http_request_t *r)
 {
-    double                            cost;
-    ngx_uint_t                        n, status, timeout, i;
-    ngx_msec_t                        latency;
-    const llmr_model_t               *m;
-    ngx_http_upstream_state_t        *state;
     ngx_http_llm_router_ctx_t        *ctx;
     ngx_http_llm_router_zone_t       *zone;
-    ngx_http_llm_router_slot_t       *slot;
-    ngx_http_llm_router_add_t         adds[8];
     ngx_http_llm_router_main_conf_t  *lmcf;
 
     if (r != r->main) {
@@ -306,67 +292,175 @@ ngx_http_llm_router_log_handler(ngx_http_request_t *r)
         (void) ngx_atomic_fetch_add(&zone->sh->defaulted, 1);
     }
 
-    status = r->headers_out.status;
-    latency = (ngx_msec_t) -1;
-    timeout = 0;
+    /* after a chain that gave up, its attempts are counted already */
+
+    ngx_http_llm_router_account(r, ctx,
+                                ctx->gave_up
+                                ? NGX_HTTP_LLM_ROUTER_ACCOUNT_CLIENT
+                                : NGX_HTTP_LLM_ROUTER_ACCOUNT_MODEL
+                                  |NGX_HTTP_LLM_ROUTER_ACCOUNT_CLIENT);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The outcome of the current attempt: the last upstream state of the
+ * request (nginx adds one per try and per upstream).
+ */
+
+void
+ngx_http_llm_router_outcome(ngx_http_request_t *r,
+    ngx_http_llm_router_outcome_t *o)
+{
+    ngx_http_upstream_state_t  *state;
+
+    ngx_memzero(o, sizeof(ngx_http_llm_router_outcome_t));
+
+    o->status = r->headers_out.status;
+    o->latency = (ngx_msec_t) -1;
 
     if (r->upstream_states && r->upstream_states->nelts) {
         state = r->upstream_states->elts;
         state = &state[r->upstream_states->nelts - 1];
 
         if (state->status) {
-            status = state->status;
-            latency = state->response_time;
-            timeout = (status == NGX_HTTP_GATEWAY_TIME_OUT
-                       && state->header_time == (ngx_msec_t) -1);
+            o->status = state->status;
+            o->latency = state->response_time;
+            o->timeout = (o->status == NGX_HTTP_GATEWAY_TIME_OUT
+                          && state->header_time == (ngx_msec_t) -1);
+            o->upstream = 1;
         }
     }
+
+    if (o->timeout) {
+        o->counter = NGX_HTTP_LLM_ROUTER_C_ERR_TIMEOUT;
+
+    } else if (o->status == NGX_HTTP_TOO_MANY_REQUESTS) {
+        o->counter = NGX_HTTP_LLM_ROUTER_C_ERR_429;
+
+    } else if (o->status >= 500) {
+        o->counter = NGX_HTTP_LLM_ROUTER_C_ERR_5XX;
+
+    } else if (o->status >= 400) {
+        o->counter = NGX_HTTP_LLM_ROUTER_C_ERR_4XX;
+    }
+
+    /* what says the model cannot serve now, not the client's mistakes */
+
+    o->failed = o->timeout || o->status >= 500
+                || o->status == NGX_HTTP_TOO_MANY_REQUESTS
+                || o->status == NGX_HTTP_UNAUTHORIZED
+                || o->status == 402
+                || o->status == NGX_HTTP_FORBIDDEN
+                || o->status == NGX_HTTP_REQUEST_TIME_OUT;
+
+    if (o->upstream && r->upstream
+        && (o->status == NGX_HTTP_TOO_MANY_REQUESTS
+            || o->status == NGX_HTTP_SERVICE_UNAVAILABLE))
+    {
+        o->retry_after = ngx_http_llm_router_retry_after(r->upstream);
+    }
+}
+
+
+/* an upstream's Retry-After (seconds or an HTTP date) in ms, or 0 */
+
+ngx_msec_t
+ngx_http_llm_router_retry_after(ngx_http_upstream_t *u)
+{
+    time_t            t;
+    ngx_int_t         n;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &u->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return 0;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len != sizeof("Retry-After") - 1
+            || ngx_strncasecmp(h[i].key.data, (u_char *) "Retry-After",
+                               sizeof("Retry-After") - 1) != 0)
+        {
+            continue;
+        }
+
+        n = ngx_atoi(h[i].value.data, h[i].value.len);
+
+        if (n == NGX_ERROR) {
+            t = ngx_parse_http_time(h[i].value.data, h[i].value.len);
+            if (t == NGX_ERROR || t <= ngx_time()) {
+                return 0;
+            }
+
+            n = t - ngx_time();
+        }
+
+        return (ngx_msec_t) ngx_min(n, 86400) * 1000;
+    }
+}
+
+
+void
+ngx_http_llm_router_account(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, ngx_uint_t what)
+{
+    double                            cost;
+    ngx_uint_t                        n, i;
+    const llmr_model_t               *m;
+    ngx_http_llm_router_zone_t       *zone;
+    ngx_http_llm_router_slot_t       *slot;
+    ngx_http_llm_router_add_t         adds[8];
+    ngx_http_llm_router_outcome_t     o;
+    ngx_http_llm_router_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
+    zone = lmcf->shm_zone->data;
+
+    if (ctx->dec.model < 0) {
+        return;
+    }
+
+    ngx_http_llm_router_outcome(r, &o);
+
+    m = &lmcf->registry->models[ctx->dec.model];
+    slot = zone->model_slot[ctx->dec.model];
 
     n = 0;
 
     adds[n].counter = NGX_HTTP_LLM_ROUTER_C_REQUESTS;
     adds[n++].value = 1;
 
-    if (timeout) {
-        adds[n].counter = NGX_HTTP_LLM_ROUTER_C_ERR_TIMEOUT;
-        adds[n++].value = 1;
-
-    } else if (status == NGX_HTTP_TOO_MANY_REQUESTS) {
-        adds[n].counter = NGX_HTTP_LLM_ROUTER_C_ERR_429;
-        adds[n++].value = 1;
-
-    } else if (status >= 500) {
-        adds[n].counter = NGX_HTTP_LLM_ROUTER_C_ERR_5XX;
-        adds[n++].value = 1;
-
-    } else if (status >= 400) {
-        adds[n].counter = NGX_HTTP_LLM_ROUTER_C_ERR_4XX;
+    if (o.counter) {
+        adds[n].counter = o.counter;
         adds[n++].value = 1;
     }
 
     /* a failed attempt is not billed; a served one is charged its usage */
 
-    if (status < 400 && ctx->dec.model >= 0) {
-        m = &lmcf->registry->models[ctx->dec.model];
-
-        cost = llmr_model_cost(m, ctx->dec.input_tokens,
-                               ctx->dec.output_tokens) * 1e6;
-
-        adds[n].counter = NGX_HTTP_LLM_ROUTER_C_INPUT_TOKENS;
-        adds[n++].value = (ngx_atomic_uint_t) ctx->dec.input_tokens;
-        adds[n].counter = NGX_HTTP_LLM_ROUTER_C_OUTPUT_TOKENS;
-        adds[n++].value = (ngx_atomic_uint_t) ctx->dec.output_tokens;
-        adds[n].counter = NGX_HTTP_LLM_ROUTER_C_COST;
-        adds[n++].value = (ngx_atomic_uint_t) (cost + 0.5);
-        adds[n].counter = NGX_HTTP_LLM_ROUTER_C_COST_EST;
-        adds[n++].value = (ngx_atomic_uint_t) (cost + 0.5);
+    if (o.status < 400) {
+        cost = ngx_http_llm_router_charge(ctx, m, &adds[n]);
+        (void) cost;
+        n += 4;
     }
 
-    if (latency != (ngx_msec_t) -1) {
+    if (o.latency != (ngx_msec_t) -1) {
         adds[n].counter = NGX_HTTP_LLM_ROUTER_C_LATENCY;
-        adds[n++].value = latency;
+        adds[n++].value = o.latency;
 
-        for (i = 0; latency > ngx_http_llm_router_hist_bounds[i]; i++) {
+        for (i = 0; o.latency > ngx_http_llm_router_hist_bounds[i]; i++) {
             /* void */
         }
 
@@ -374,18 +468,74 @@ ngx_http_llm_router_log_handler(ngx_http_request_t *r)
         adds[n++].value = 1;
     }
 
-    ngx_http_llm_router_stat_add(&zone->sh->all, adds, n);
-    ngx_http_llm_router_stat_add(&zone->sh->tiers[ctx->dec.tier], adds, n);
-    ngx_http_llm_router_stat_add(&zone->sh->domains[ctx->cls.domain], adds,
-                                 n);
+    if (what & NGX_HTTP_LLM_ROUTER_ACCOUNT_CLIENT) {
+        ngx_http_llm_router_stat_add(&zone->sh->all, adds, n);
+        ngx_http_llm_router_stat_add(&zone->sh->tiers[ctx->dec.tier], adds,
+                                     n);
+        ngx_http_llm_router_stat_add(&zone->sh->domains[ctx->cls.domain],
+                                     adds, n);
+    }
 
-    slot = zone->model_slot[ctx->dec.model];
+    if (!(what & NGX_HTTP_LLM_ROUTER_ACCOUNT_MODEL)) {
+        return;
+    }
 
     if (slot) {
         ngx_http_llm_router_stat_add(&slot->stat, adds, n);
     }
 
-    return NGX_OK;
+    if (!(what & NGX_HTTP_LLM_ROUTER_ACCOUNT_CLIENT)) {
+        (void) ngx_atomic_fetch_add(&zone->sh->fallbacks, 1);
+    }
+
+    /* a request that never reached the provider says nothing about it */
+
+    if (o.upstream || ctx->probe) {
+        ngx_http_llm_router_health_record(zone, &lmcf->health, slot,
+                                          o.upstream && o.failed, o.latency,
+                                          o.retry_after, ctx->probe, o.status,
+                                          r->connection->log);
+        ctx->probe = 0;
+
+        if (o.upstream && o.failed
+            && ngx_http_llm_router_health_state(&slot->health, &lmcf->health,
+                                                ngx_http_llm_router_now_ms())
+               == NGX_HTTP_LLM_ROUTER_DOWN)
+        {
+            /* tell the fleet now rather than at the next interval */
+            ngx_http_llm_router_redis_kick();
+        }
+    }
+}
+
+
+/*
+ * Tokens and cost of a served attempt: the provider's usage when it was
+ * read from the response, an estimate otherwise.  Fills four adds.
+ */
+
+double
+ngx_http_llm_router_charge(ngx_http_llm_router_ctx_t *ctx,
+    const llmr_model_t *m, ngx_http_llm_router_add_t *adds)
+{
+    double   cost;
+    int64_t  in, out;
+
+    in = ctx->dec.input_tokens;
+    out = ctx->dec.output_tokens;
+
+    cost = llmr_model_cost(m, in, out) * 1e6 + 0.5;
+
+    adds[0].counter = NGX_HTTP_LLM_ROUTER_C_INPUT_TOKENS;
+    adds[0].value = (ngx_atomic_uint_t) in;
+    adds[1].counter = NGX_HTTP_LLM_ROUTER_C_OUTPUT_TOKENS;
+    adds[1].value = (ngx_atomic_uint_t) out;
+    adds[2].counter = NGX_HTTP_LLM_ROUTER_C_COST;
+    adds[2].value = (ngx_atomic_uint_t) cost;
+    adds[3].counter = NGX_HTTP_LLM_ROUTER_C_COST_EST;
+    adds[3].value = (ngx_atomic_uint_t) cost;
+
+    return cost;
 }
 
 
@@ -419,10 +569,15 @@ ngx_int_t
 ngx_http_llm_router_batch_begin(ngx_http_llm_router_zone_t *zone,
     ngx_pool_t *pool, ngx_msec_t timeout, ngx_http_llm_router_batch_t *b)
 {
-    ngx_int_t                     rc;
-    ngx_uint_t                    i, c;
-    ngx_http_llm_router_stat_t   *st;
-    ngx_http_llm_router_shctx_t  *sh;
+    u_char                        *p;
+    char                         **argv;
+    size_t                        *argvlen;
+    uint64_t                       now;
+    ngx_int_t                      rc;
+    ngx_uint_t                     i, c;
+    ngx_http_llm_router_stat_t    *st;
+    ngx_http_llm_router_shctx_t   *sh;
+    ngx_http_llm_router_health_t  *h;
 
     sh = zone->sh;
 
@@ -486,6 +641,35 @@ ngx_http_llm_router_batch_begin(ngx_http_llm_router_zone_t *zone,
         rc = ngx_http_llm_router_batch_key(b, pool, &sh->slots[i].stat, "m",
                                            sh->slots[i].name,
                                            sh->slots[i].len);
+    }
+
+    /* models down here, as "name" "until|reason" pairs after the deltas */
+
+    now = ngx_http_llm_router_now_ms();
+
+    for (i = 0; rc == NGX_OK && i < sh->nslots; i++) {
+        h = &sh->slots[i].health;
+
+        if (h->state != NGX_HTTP_LLM_ROUTER_DOWN || h->until <= now) {
+            continue;
+        }
+
+        p = ngx_pnalloc(pool, sh->slots[i].len + NGX_INT64_LEN
+                              + sizeof(h->reason) + 1);
+        argv = ngx_array_push_n(&b->argv, 2);
+        argvlen = ngx_array_push_n(&b->argvlen, 2);
+
+        if (p == NULL || argv == NULL || argvlen == NULL) {
+            rc = NGX_ERROR;
+            break;
+        }
+
+        argv[0] = (char *) p;
+        argvlen[0] = sh->slots[i].len;
+        p = ngx_cpymem(p, sh->slots[i].name, sh->slots[i].len);
+
+        argv[1] = (char *) p;
+        argvlen[1] = ngx_sprintf(p, "%uL|%s", h->until, h->reason) - p;
     }
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
@@ -685,6 +869,55 @@ ngx_http_llm_router_fleet_set(ngx_http_llm_router_zone_t *zone,
     }
 
     st->fleet[c] = (ngx_atomic_uint_t) v;
+}
+
+
+/*
+ * The caller holds the mutex.  One entry of the fleet's health hash:
+ * "model" -> "until|reason"; the latest "down until" anywhere in the
+ * fleet applies here too.  Returns 1 when it makes the model down here.
+ */
+
+ngx_uint_t
+ngx_http_llm_router_fleet_health(ngx_http_llm_router_zone_t *zone,
+    u_char *name, size_t len, u_char *value, size_t vlen, uint64_t now)
+{
+    u_char                        *bar;
+    uint64_t                       until;
+    ngx_uint_t                     was;
+    ngx_http_llm_router_slot_t    *slot;
+    ngx_http_llm_router_health_t  *h;
+
+    bar = ngx_strlchr(value, value + vlen, '|');
+
+    until = (uint64_t) ngx_atoof(value, (bar ? bar : value + vlen) - value);
+
+    if (until == (uint64_t) NGX_ERROR || until <= now) {
+        return 0;
+    }
+
+    slot = ngx_http_llm_router_slot(zone->sh, name, len);
+    if (slot == NULL) {
+        return 0;
+    }
+
+    h = &slot->health;
+    was = (h->fleet_until > now || (h->state == NGX_HTTP_LLM_ROUTER_DOWN
+                                     && h->until > now));
+
+    if (until > h->fleet_until) {
+        h->fleet_until = until;
+
+        if (bar && h->until < until) {
+            (void) ngx_snprintf(h->reason, sizeof(h->reason) - 1,
+                                "fleet: %*s%Z",
+                                ngx_min((size_t) (value + vlen - bar - 1),
+                                        sizeof(h->reason) - 10),
+                                bar + 1);
+        }
+    }
+
+    return !was;
 }
 
 

@@ -25,6 +25,9 @@ static u_char *ngx_http_llm_router_status_key(u_char *p, u_char *last,
     ngx_http_llm_router_stat_t *st, ngx_uint_t view, ngx_uint_t full);
 static u_char *ngx_http_llm_router_json_name(u_char *p, u_char *last,
     u_char *name, size_t len);
+static u_char *ngx_http_llm_router_status_health(u_char *p, u_char *last,
+    ngx_http_llm_router_shctx_t *sh, ngx_uint_t nslots,
+    ngx_http_llm_router_main_conf_t *lmcf);
 
 
 char *
@@ -76,7 +79,7 @@ ngx_http_llm_router_status_handler(ngx_http_request_t *r)
     nslots = sh->nslots;
 
     size = 1024 + (1 + LLMR_TIER_N + LLMR_DOMAIN_N + nslots)
-                  * (fleet ? 2 : 1)
+                  * (fleet ? 3 : 2)
                   * (NGX_HTTP_LLM_ROUTER_KEY_JSON + 6 * LLMR_NAME_MAX);
 
     b = ngx_create_temp_buf(r->pool, size);
@@ -101,6 +104,9 @@ ngx_http_llm_router_status_handler(ngx_http_request_t *r)
         p = ngx_http_llm_router_status_view(p, last, sh, nslots,
                                             NGX_HTTP_LLM_ROUTER_VIEW_FLEET);
     }
+
+    p = ngx_slprintf(p, last, ",\"health\":");
+    p = ngx_http_llm_router_status_health(p, last, sh, nslots, lmcf);
 
     p = ngx_slprintf(p, last, ",\"redis\":{\"state\":\"%s\",\"error\":",
                      !fleet ? "off"
@@ -163,8 +169,9 @@ ngx_http_llm_router_status_view(u_char *p, u_char *last,
                      v[NGX_HTTP_LLM_ROUTER_C_COST] % 1000000);
 
     if (view == NGX_HTTP_LLM_ROUTER_VIEW_INSTANCE) {
-        p = ngx_slprintf(p, last, "\"rejected\":%uA,\"defaulted\":%uA,",
-                         sh->rejected, sh->defaulted);
+        p = ngx_slprintf(p, last, "\"rejected\":%uA,\"defaulted\":%uA,"
+                         "\"fallbacks\":%uA,",
+                         sh->rejected, sh->defaulted, sh->fallbacks);
     }
 
     p = ngx_slprintf(p, last, "\"totals\":");
@@ -268,6 +275,76 @@ ngx_http_llm_router_status_key(u_char *p, u_char *last,
     }
 
     return ngx_slprintf(p, last, "]}");
+}
+
+
+/*
+ * {MODEL: {"state", "fails", "requests", "error_rate", "p95_ms", "until",
+ * "reason", "fleet_until"}} for the models configured here; the caller
+ * holds the mutex.
+ */
+
+static u_char *
+ngx_http_llm_router_status_health(u_char *p, u_char *last,
+    ngx_http_llm_router_shctx_t *sh, ngx_uint_t nslots,
+    ngx_http_llm_router_main_conf_t *lmcf)
+{
+    uint64_t                       now, until;
+    ngx_uint_t                     i, n, req, fail, state;
+    ngx_msec_t                     p95;
+    ngx_http_llm_router_slot_t    *slot;
+    ngx_http_llm_router_health_t  *h;
+
+    static const char  *states[] = { "healthy", "degraded", "down" };
+
+    now = ngx_http_llm_router_now_ms();
+    n = 0;
+
+    p = ngx_slprintf(p, last, "{");
+
+    for (i = 0; i < ngx_min(nslots, sh->nslots); i++) {
+        slot = &sh->slots[i];
+
+        if (!slot->local) {
+            continue;
+        }
+
+        h = &slot->health;
+        state = ngx_http_llm_router_health_state(h, &lmcf->health, now);
+        p95 = ngx_http_llm_router_health_p95(h, &lmcf->health, now, &req,
+                                             &fail);
+        until = ngx_max(h->until, h->fleet_until);
+
+        if (n++) {
+            *p++ = ',';
+        }
+
+        p = ngx_http_llm_router_json_name(p, last, slot->name, slot->len);
+
+        p = ngx_slprintf(p, last, ":{\"state\":\"%s\",\"fails\":%ui,"
+                         "\"requests\":%ui,\"error_rate\":%.3f,"
+                         "\"p95_ms\":%M,\"until\":%uL,\"fleet_until\":%uL,"
+                         "\"probing\":%s,\"reason\":",
+                         (state == NGX_HTTP_LLM_ROUTER_DOWN && until <= now)
+                         ? "half-open" : states[state],
+                         h->consecutive, req,
+                         req ? (double) fail / req : 0.0, p95,
+                         h->until > now ? h->until : (uint64_t) 0,
+                         h->fleet_until > now ? h->fleet_until : (uint64_t) 0,
+                         h->probes ? "true" : "false");
+
+        if (h->reason[0]) {
+            p = ngx_http_llm_router_json_name(p, last, h->reason,
+                                              ngx_strlen(h->reason));
+
+        } else {
+            p = ngx_slprintf(p, last, "null");
+        }
+
+        p = ngx_slprintf(p, last, "}");
+    }
+
+    return ngx_slprintf(p, last, "}");
 }
 
 

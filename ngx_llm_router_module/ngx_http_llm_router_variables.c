@@ -23,8 +23,10 @@ typedef enum {
     NGX_HTTP_LLM_ROUTER_VAR_EST_COST,
     NGX_HTTP_LLM_ROUTER_VAR_REASON,
     NGX_HTTP_LLM_ROUTER_VAR_FORMAT,
+    NGX_HTTP_LLM_ROUTER_VAR_FAILED_MODELS,
     NGX_HTTP_LLM_ROUTER_VAR_INPUT_TOKENS,
-    NGX_HTTP_LLM_ROUTER_VAR_OUTPUT_TOKENS
+    NGX_HTTP_LLM_ROUTER_VAR_OUTPUT_TOKENS,
+    NGX_HTTP_LLM_ROUTER_VAR_ATTEMPT
 } ngx_http_llm_router_var_e;
 
 
@@ -73,6 +75,12 @@ static ngx_http_variable_t  ngx_http_llm_router_vars[] = {
     { ngx_string("llm_output_tokens"), NULL, ngx_http_llm_router_variable,
       NGX_HTTP_LLM_ROUTER_VAR_OUTPUT_TOKENS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("llm_attempt"), NULL, ngx_http_llm_router_variable,
+      NGX_HTTP_LLM_ROUTER_VAR_ATTEMPT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("llm_failed_models"), NULL, ngx_http_llm_router_variable,
+      NGX_HTTP_LLM_ROUTER_VAR_FAILED_MODELS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
       ngx_http_null_variable
 };
 
@@ -108,7 +116,7 @@ ngx_http_llm_router_variable(ngx_http_request_t *r,
 
     ctx = ngx_http_llm_router_get_ctx(r->main);
 
-    if (ctx == NULL || !ctx->decided) {
+    if (ctx == NULL || !ctx->decided || ctx->dec.model < 0) {
         v->not_found = 1;
         return NGX_OK;
     }
@@ -154,6 +162,11 @@ ngx_http_llm_router_variable(ngx_http_request_t *r,
         v->len = ctx->reason.len;
         goto found;
 
+    case NGX_HTTP_LLM_ROUTER_VAR_FAILED_MODELS:
+        v->data = ctx->failed_names.data;
+        v->len = ctx->failed_names.len;
+        goto found;
+
     default:
         p = ngx_pnalloc(r->pool, NGX_OFF_T_LEN + 16);
         if (p == NULL) {
@@ -180,8 +193,12 @@ ngx_http_llm_router_variable(ngx_http_request_t *r,
             p = ngx_sprintf(p, "%L", (int64_t) ctx->dec.input_tokens);
             break;
 
-        default: /* NGX_HTTP_LLM_ROUTER_VAR_OUTPUT_TOKENS */
+        case NGX_HTTP_LLM_ROUTER_VAR_OUTPUT_TOKENS:
             p = ngx_sprintf(p, "%L", (int64_t) ctx->dec.output_tokens);
+            break;
+
+        default: /* NGX_HTTP_LLM_ROUTER_VAR_ATTEMPT */
+            p = ngx_sprintf(p, "%ui", ctx->attempt);
             break;
         }
 

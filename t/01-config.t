@@ -90,7 +90,7 @@ bad('bad default tier',
     qr/invalid tier "medium" in "llm_route_default_tier"/,
     location => 'llm_route_default_tier medium;');
 
-bad("bad llm_route value", qr/invalid value "maybe" in "llm_route" directive, it must be "off" or "on"/,
+bad("bad llm_route value", qr/invalid value "maybe" in "llm_route" directive, it must be "off", "on" or "fallback"/,
     server => 'location /x/ { llm_route maybe; }');
 
 bad("bad on_error value", qr/invalid value "ignore" in "llm_route_on_error" directive/,

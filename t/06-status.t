@@ -19,7 +19,10 @@ my $t = LLMRouter::Test->new->workers(2);
 
 start_providers($t);
 
-my $conf = router_conf(location => 'proxy_read_timeout 1s;',
+# health has its own test (t/09-health.t): here failures must not move
+# traffic, so that every count below is exact
+my $conf = router_conf(http => 'llm_health off;',
+                       location => 'proxy_read_timeout 1s;',
                        server => 'location = /llm/status { llm_status; }');
 $t->run($conf);
 
@@ -119,6 +122,7 @@ is($s->{models}{'cheap-model'}{requests}, 11, 'per model too');
 # a model removed by a reload keeps its history; a new one appears
 
 ok($t->reload(router_conf(
+    http => 'llm_health off;',
     location => 'proxy_read_timeout 1s;',
     server => 'location = /llm/status { llm_status; }',
     models => "    llm_model solo provider=openai upstream=cheap_pool "

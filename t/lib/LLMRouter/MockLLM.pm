@@ -116,11 +116,13 @@ sub mock_reset {
     close $fh;
 }
 
+# mock_fail($t, $name, [$status], [$retry_after]): the named mock answers
+# every request with $status (and Retry-After) until mock_ok()
 sub mock_fail {
-    my ($t, $name, $status) = @_;
+    my ($t, $name, $status, $retry_after) = @_;
     my $file = _mock($t, $name)->{dir} . "/$name.fail";
     open(my $fh, '>', $file) or die "$file: $!\n";
-    print $fh $status // 503;
+    print $fh ($status // 503) . (defined $retry_after ? " $retry_after" : '');
     close $fh;
 }
 
@@ -247,7 +249,8 @@ sub _connection {
             : $r->{path} =~ m{/models$} && $r->{method} eq 'GET' ? 'models'
             : 'openai';
 
-    my $status = $h->{'x-mock-status'} // _fail_file($cfg)
+    my ($fstatus, $fretry) = _fail_file($cfg);
+    my $status = $h->{'x-mock-status'} // $fstatus
                  // $cfg->{status} // 200;
     my $sh = $opt->('stream');
     my $stream = defined $sh ? $sh
@@ -288,7 +291,7 @@ sub _connection {
                chunk_delay => $opt->('chunk_delay'));
 
     if ($status != 200) {
-        my $ra = $opt->('retry_after');
+        my $ra = $opt->('retry_after') // $fretry;
         push @hdr, 'Retry-After' => $ra if defined $ra;
         my $body = _error_body(\%ctx, $status, $cfg->{name});
         $body->{mock} = _mock_info(\%info, $json);
@@ -300,12 +303,13 @@ sub _connection {
     return _respond($c, \%ctx, 200, \@hdr, $body);
 }
 
+# "<status> [<retry-after>]": (status, retry_after), or () when absent
 sub _fail_file {
     my ($cfg) = @_;
     my $file = "$cfg->{dir}/$cfg->{name}.fail";
-    open(my $fh, '<', $file) or return undef;
+    open(my $fh, '<', $file) or return ();
     my $s = <$fh> // '';
-    return $s =~ /^\s*(\d{3})/ ? $1 : 503;
+    return $s =~ /^\s*(\d{3})(?:\s+(\d+))?/ ? ($1, $2) : (503);
 }
 
 sub _record {

@@ -5,6 +5,11 @@
 # prompts through /v1/chat/completions and prints what the router did,
 # and what it saved against sending everything to the most expensive model.
 # Everything it starts is stopped at the end.
+#
+# ./build.sh demo --calibrated: the same with the registry that llmr
+# calibrate generates from examples/aa-models-snapshot.json (and
+# calibration-overrides.json) instead of the three llm_model lines, one
+# mock provider per generated upstream.
 
 use strict;
 use warnings;
@@ -16,6 +21,7 @@ use LLMRouter::Test;
 use LLMRouter::MockLLM;
 
 my $conf_file = "$FindBin::Bin/nginx.conf";
+my $calibrated = grep { $_ eq '--calibrated' } @ARGV;
 
 my @prompts = (
     [ 'greeting', 'Hi there! How are you today?' ],
@@ -45,17 +51,51 @@ die "build/ngx_http_llm_router_module.so is missing: run ./build.sh\n"
 # directory for logs and temp files
 
 my $conf = $t->read_file($conf_file);
-my %price;
+my (%price, %mock);
 
-while ($conf =~ /^\s*llm_model\s+(\S+)\s.*?input=([\d.]+)\s+output=([\d.]+)/mg)
-{
-    $price{$1} = [ $2, $3 ];
+if ($calibrated) {
+    my $dir = $t->testdir . '/calibrated';
+    my $llmr = "$LLMRouter::Test::REPO/build/llmr";
+
+    system("$llmr calibrate --input $FindBin::Bin/aa-models-snapshot.json "
+           . "--overrides $FindBin::Bin/calibration-overrides.json "
+           . "--save --out $dir >$dir.log 2>&1") == 0
+        or die "llmr calibrate failed:\n" . $t->read_file("$dir.log");
+
+    my $models = json_decode($t->read_file("$dir/models.json"))->{models};
+    my %up = map { $_->{upstream} => 1 } @$models;
+    my $blocks = "    llm_models $dir/models.json;\n";
+    my $port = 9100;
+
+    $price{ $_->{name} } = [ $_->{input}, $_->{output} ] for @$models;
+
+    for my $u (sort keys %up) {
+        $port++;
+        $mock{$port} = $u;
+        $blocks .= "    upstream $u { server 127.0.0.1:%%PORT_$port%%; "
+                   . "keepalive 16; }\n";
+    }
+
+    $conf =~ s{^\s*#\s+name\s.*\n}{}m;
+    $conf =~ s{^\s*llm_model\s.*\n}{}mg;
+    $conf =~ s{^\s*upstream \w+\s+\{ server 127\.0\.0\.1:900\d;.*\n}{}mg;
+    $conf =~ s{^(\s*llm_router_zone .*\n)}{$1$blocks}m;
+
+    print "calibrated registry: ", scalar(@$models), " models from "
+          . "examples/aa-models-snapshot.json, ", scalar(keys %up),
+          " mock providers\n\n";
+
+} else {
+    while ($conf =~ /^\s*llm_model\s+(\S+)\s.*?input=([\d.]+)\s+output=([\d.]+)/mg)
+    {
+        $price{$1} = [ $2, $3 ];
+    }
+
+    %mock = (9001 => 'cheap', 9002 => 'mid', 9003 => 'big');
 }
 
 my ($ref) = sort { $price{$b}[0] * 3 + $price{$b}[1]
                    <=> $price{$a}[0] * 3 + $price{$a}[1] } keys %price;
-
-my %mock = (9001 => 'cheap', 9002 => 'mid', 9003 => 'big');
 
 $conf =~ s{^load_module .*$}{load_module ${\ $t->module_path};}m;
 $conf =~ s{^worker_processes .*$}{%%TEST_GLOBALS%%}m;
@@ -109,7 +149,8 @@ for my $p (@prompts) {
 
 $t->shutdown;
 
-my $fmt = "%-20s %-9s %-10s %-14s %5s %5s %-8s %-34s %9s %9s\n";
+my $mw = $calibrated ? 24 : 10;
+my $fmt = "%-20s %-9s %-${mw}s %-14s %5s %5s %-8s %-34s %9s %9s\n";
 
 printf $fmt, 'prompt', 'tier', 'model', 'sent upstream', 'score', 'conf',
        'domain', 'reasons', 'est $', "$ref \$";

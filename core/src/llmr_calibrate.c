@@ -536,10 +536,10 @@ int
 llmr_cal_load_overrides(llmr_cal_t *cal, const char *data, size_t len,
     char *err, size_t errlen)
 {
-    int         rc, manual;
-    char        ybuf[256], *copy;
-    size_t      i, k;
-    yajl_val    root, c, v, x;
+    int          rc, manual;
+    char         ybuf[256], *copy;
+    size_t       i, k;
+    yajl_val     root, c, v, x;
     const char  *key, *method;
 
     if (len > LLMR_CAL_INPUT_MAX || !llmr_cal_depth_ok(data, len)

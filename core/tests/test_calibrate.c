@@ -15,8 +15,8 @@
 #include "tap.h"
 
 
-static char   aa[65536];
-static size_t aa_len;
+static char    aa[65536];
+static size_t  aa_len;
 
 
 static void
@@ -183,6 +183,7 @@ test_parse(void)
 {
     int                      rc;
     char                     err[LLMR_ERRSTR_SIZE], *big;
+    unsigned                 i;
     llmr_cal_t              *cal;
     const llmr_cal_model_t  *m;
 
@@ -205,8 +206,6 @@ test_parse(void)
         { "{\"data\": [\"\xff\xfe\"]}", "invalid JSON", "invalid UTF-8" },
         { NULL, NULL, NULL }
     };
-
-    unsigned  i;
 
     for (i = 0; bad[i].json; i++) {
         cal = llmr_cal_create();
@@ -700,7 +699,18 @@ test_overrides(void)
        cal->bands[LLMR_TIER_EXPERT].min_intelligence);
     llmr_cal_destroy(cal);
 
-    /* mistakes are errors */
+}
+
+
+/* mistakes in the override file are errors */
+
+static void
+test_overrides_bad(void)
+{
+    int          rc;
+    char         err[LLMR_ERRSTR_SIZE];
+    unsigned     i;
+    llmr_cal_t  *cal;
 
     struct {
         const char  *json;
@@ -740,8 +750,6 @@ test_overrides(void)
         { "{\"calibration\": ", "invalid JSON" },
         { NULL, NULL }
     };
-
-    unsigned  i;
 
     for (i = 0; bad[i].json; i++) {
         cal = llmr_cal_create();
@@ -864,6 +872,7 @@ main(void)
     test_frontier();
     test_bands();
     test_overrides();
+    test_overrides_bad();
     test_outputs();
     test_report();
 

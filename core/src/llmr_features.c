@@ -8,6 +8,10 @@
 #include <pthread.h>
 #include <string.h>
 
+#if (defined __SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "llmr_features.h"
 
 
@@ -21,29 +25,50 @@
 #define LLMR_C_BREAK            0x40    /* ends a phrase: . , ; : ! ? ( ) " */
 #define LLMR_C_LEAD             0x80    /* a UTF-8 lead byte */
 
-#define LLMR_HASH_INIT          5381
-#define LLMR_HASH_INV33         0x0f83e0f83e0f83e1ULL   /* 1/33 mod 2^64 */
+/* punctuation classes (llmr_ptype[]) */
+#define LLMR_P_BREAK            0x01    /* ends a phrase: . , ; : ! ? ( ) " */
+#define LLMR_P_ASK              0x02    /* and opens an ask: not ( " */
+#define LLMR_P_SLOW             0x04    /* read in order */
+#define LLMR_P_SENTENCE         0x08    /* . ? may end a sentence */
+#define LLMR_P_BRACKET          0x10    /* { } [ ] ; */
+
+/* what may follow the end of a sentence: blanks, quotes, ')' */
+#define LLMR_FOLLOWS                                                          \
+    ((1ULL << ' ') | (1ULL << '\n') | (1ULL << '\t') | (1ULL << '\r')        \
+     | (1ULL << '"') | (1ULL << ')') | (1ULL << '\''))
+#define llmr_follows_sentence(c)                                              \
+    (((c) < 64) & (unsigned) ((LLMR_FOLLOWS >> ((c) & 63)) & 1))
+
+/* bytes of a word that are hashed, bytes of a keyword's text */
+#define LLMR_WORD_HASHED        64
+#define LLMR_KW_TEXT_MAX        64
+
+/* words of a part that may match, listed for the keywords */
+#define LLMR_SCAN_HITS          2048
+#define LLMR_NO_WORD            0xffff
 #define LLMR_KEY_NUMBER         0x6e756d6265726e75ULL   /* any number */
 
 /* a power of two, kept at most half full */
 #define LLMR_KW_SLOTS           2048
 
 /*
- * Two 32768-bit filters: a bit per first word of a keyword, indexed by
- * the word's plain hash, and a bit per longer part of a phrase, indexed
- * by its key.  Most words are not keywords and most words after "the" or
- * "in" do not go on a phrase: the filters say so before a key is mixed or
- * a slot probed.
+ * Three 32768-bit filters: a bit per word that is a keyword by itself
+ * (as written: with and without a plural 's'), a bit per pair of words
+ * that starts a phrase, both indexed by llmr_word_raw8(), and a bit per
+ * longer part of a phrase, indexed by its key.  Most words are not
+ * keywords and most pairs start no phrase: the filters say so before a
+ * key is mixed or a slot probed.
  */
 #define LLMR_KW_FILTER_BITS     32768
 #define llmr_kw_filter_bit(h)                                                 \
-    ((uint32_t) ((h) ^ ((h) >> 17)) & (LLMR_KW_FILTER_BITS - 1))
+    ((uint32_t) (((h) * 0x9e3779b97f4a7c15ULL) >> 49))
 #define llmr_kw_filter_set(filter, h)                                         \
     filter[llmr_kw_filter_bit(h) / 64] |=                                     \
         (uint64_t) 1 << (llmr_kw_filter_bit(h) % 64)
 #define llmr_kw_filter_test(filter, h)                                        \
-    (filter[llmr_kw_filter_bit(h) / 64]                                       \
-     & ((uint64_t) 1 << (llmr_kw_filter_bit(h) % 64)))
+    llmr_kw_filter_get(filter, llmr_kw_filter_bit(h))
+#define llmr_kw_filter_get(filter, bit)                                       \
+    ((filter[(bit) / 64] >> ((bit) % 64)) & 1)
 
 /* phrases followed at once, e.g. "how" and "how do" in "how do i" */
 #define LLMR_PHRASE_ACTIVE      4
@@ -58,23 +83,42 @@ typedef struct {
 
 
 typedef struct {
+    uint64_t                    alpha;      /* ASCII letters */
+    uint64_t                    digit;
+    uint64_t                    word;       /* letters, digits, UTF-8 */
+    uint64_t                    other;      /* not a word byte, not blank */
+    uint64_t                    high;       /* bytes >= 0x80 */
+    uint64_t                    brk;        /* ends a phrase */
+    uint64_t                    ask;        /* and opens an ask */
+    uint64_t                    slow;       /* read in order */
+    uint64_t                    joint;      /* inside a word: ' . , */
+    uint64_t                    start;      /* of a word */
+} llmr_block_t;
+
+
+typedef struct {
     llmr_text_stats_t          *st;
     const llmr_kw_slot_t       *tab;
+    const unsigned char        *text;       /* the part being read */
+    const unsigned char        *end;
+    size_t                      skip;       /* punctuation before is read */
+    unsigned                    paren;      /* a ')' on this line */
+    unsigned                    all;        /* every word is matched */
     uint64_t                    active[LLMR_PHRASE_ACTIVE];
     unsigned                    active_ask[LLMR_PHRASE_ACTIVE];
     unsigned                    nactive;
-    unsigned                    ask;        /* the next word may ask */
-    uint64_t                    prev;       /* the last word, for bigrams */
+    uint64_t                    gprev;      /* the last gram's word */
     uint32_t                   *grams;
     size_t                      max_grams;
     size_t                      ngrams;
+    size_t                      nblocks;
+    llmr_block_t                blocks[LLMR_SCAN_MAX / 64];
+    uint64_t                    hits[LLMR_SCAN_HITS];   /* to match */
 } llmr_scan_t;
 
 
 static inline uint64_t llmr_key_mix(uint64_t h);
 static uint64_t llmr_key_pair(uint64_t a, uint64_t b);
-static inline uint64_t llmr_word_hash(uint64_t h, const unsigned char *last,
-    size_t len);
 static const llmr_kw_slot_t *llmr_kw_get(void);
 static void llmr_kw_build(void);
 static void llmr_kw_insert(uint64_t key, unsigned classes, int domain);
@@ -82,9 +126,23 @@ static inline const llmr_kw_slot_t *llmr_kw_find(const llmr_kw_slot_t *tab,
     uint64_t key);
 static unsigned llmr_kw_hit(llmr_text_stats_t *st, const llmr_kw_slot_t *e,
     unsigned ask);
-static inline void llmr_scan_word(llmr_scan_t *s, uint64_t h, size_t len,
-    unsigned numeric);
+static unsigned llmr_scan_word(llmr_scan_t *s, const unsigned char *p,
+    size_t len, uint64_t raw8, const unsigned char *prev, size_t prev_len,
+    uint64_t prev8, unsigned ask, unsigned prev_ask);
+static unsigned llmr_scan_number(llmr_scan_t *s);
+static void llmr_scan_gram(llmr_scan_t *s, uint64_t key);
+static void llmr_scan_hits(llmr_scan_t *s, const unsigned char *text,
+    size_t nh);
+static size_t llmr_next_word(const llmr_scan_t *s, size_t i);
+static unsigned llmr_scan_last(const llmr_scan_t *s,
+    const unsigned char *p);
 static void llmr_scan_high(llmr_text_stats_t *st, const unsigned char *p,
+    const unsigned char *end, uint64_t high);
+static void llmr_scan_part(llmr_scan_t *s, const unsigned char *text,
+    size_t len, size_t full_head, size_t full_tail);
+static void llmr_scan_punct(llmr_scan_t *s, const unsigned char *p,
+    const unsigned char *end);
+static void llmr_scan_line(llmr_scan_t *s, const unsigned char *p,
     const unsigned char *end);
 static void llmr_line_start(llmr_text_stats_t *st, const unsigned char *p,
     const unsigned char *end, unsigned lead);
@@ -96,6 +154,12 @@ static int llmr_sentence_end(const unsigned char *p,
     const unsigned char *end);
 static double llmr_log2p(double v);
 static double llmr_clamp01(double v);
+
+
+static const uint64_t  llmr_len_mask[9] = {
+    0, 0xffULL, 0xffffULL, 0xffffffULL, 0xffffffffULL, 0xffffffffffULL,
+    0xffffffffffffULL, 0xffffffffffffffULL, 0xffffffffffffffffULL
+};
 
 
 static const unsigned char  llmr_ctype[256] = {
@@ -131,6 +195,44 @@ static const unsigned char  llmr_ctype[256] = {
     0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91,
     0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91,
     0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91,
+};
+
+
+/* LLMR_P_* of the bytes that are neither word bytes nor blanks */
+
+static const unsigned char  llmr_ptype[256] = {
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x07, 0x01, 0x00, 0x00, 0x00, 0x04, 0x00,
+    0x01, 0x07, 0x04, 0x04, 0x03, 0x04, 0x0b, 0x04,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x03, 0x13, 0x04, 0x04, 0x04, 0x0b,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x10, 0x04, 0x10, 0x04, 0x04,
+    0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x10, 0x04, 0x10, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 };
 
 
@@ -1142,6 +1244,7 @@ static const char  *const llmr_feature_names[LLMR_F_N] = {
 
 static llmr_kw_slot_t   llmr_kw_table[LLMR_KW_SLOTS];
 static uint64_t         llmr_kw_first[LLMR_KW_FILTER_BITS / 64];
+static uint64_t         llmr_kw_pair[LLMR_KW_FILTER_BITS / 64];
 static uint64_t         llmr_kw_more[LLMR_KW_FILTER_BITS / 64];
 static size_t           llmr_kw_used;
 static pthread_once_t   llmr_kw_once = PTHREAD_ONCE_INIT;
@@ -1169,28 +1272,153 @@ llmr_key_pair(uint64_t a, uint64_t b)
 }
 
 
+static inline uint64_t
+llmr_load64(const unsigned char *p)
+{
+    uint64_t  v;
+
+    memcpy(&v, p, sizeof(uint64_t));
+
+#if (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
+    v = __builtin_bswap64(v);
+#endif
+
+    return v;
+}
+
+
 /*
- * The hash of a word from its running hash, h = h * 33 + byte over the
- * lowercased bytes, and its last byte: a plural 's' is dropped by undoing
- * its step (33 is odd, so it has an inverse modulo 2^64).  The scanner
- * and the keyword table both go through here, so they always agree; the
- * word's key is llmr_key_mix() of this.
+ * The length of a word as hashed: a plural 's' is dropped ("constraints"
+ * is "constraint", not "class" or "bus"), and at most LLMR_WORD_HASHED
+ * bytes count.
  */
 
-static inline uint64_t
-llmr_word_hash(uint64_t h, const unsigned char *last, size_t len)
+static inline size_t
+llmr_word_stem(const unsigned char *p, size_t len)
 {
     unsigned  l2;
 
-    if (len >= 4 && (*last | 0x20) == 's') {
-        l2 = last[-1] | (llmr_ctype[last[-1]] & LLMR_C_UPPER);
+    if (len >= 4 && (p[len - 1] | 0x20) == 's') {
+        l2 = p[len - 2] | (llmr_ctype[p[len - 2]] & LLMR_C_UPPER);
 
         if (l2 != 's' && l2 != 'u' && l2 != 'i') {
-            h = (h - 's') * LLMR_HASH_INV33;
+            len--;
         }
     }
 
+    return len < LLMR_WORD_HASHED ? len : LLMR_WORD_HASHED;
+}
+
+
+/*
+ * llmr_word_raw() of a word of at most 16 bytes, with 16 bytes readable
+ * from p, without a branch.
+ */
+
+static inline uint64_t
+llmr_word_raw16(const unsigned char *p, size_t len)
+{
+    uint64_t  v0, v1;
+
+    v0 = (llmr_load64(p) | 0x2020202020202020ULL)
+         & llmr_len_mask[len < 8 ? len : 8];
+    v1 = (llmr_load64(p + 8) | 0x2020202020202020ULL)
+         & llmr_len_mask[len > 8 ? len - 8 : 0];
+
+    return (v0 ^ (len * 0x9e3779b97f4a7c15ULL)) + v1 * 0xff51afd7ed558ccdULL;
+}
+
+
+/*
+ * The raw hash of a word: its bytes read eight at a time, lowercased by
+ * setting bit 5 of every byte (digits, the apostrophe, '.' and ',' have it
+ * already, UTF-8 bytes are changed alike wherever they appear).  Reads
+ * the next multiple of 8 bytes from p, and at least 16: the caller makes
+ * sure they are there.  A word's key is llmr_key_mix() of this, its bit
+ * in the first-word filter llmr_kw_filter_bit() of this: the scanner and
+ * the keyword table both go through here, so they always agree.
+ */
+
+static inline uint64_t
+llmr_word_raw(const unsigned char *p, size_t len)
+{
+    size_t    n;
+    uint64_t  h, v;
+
+    if (len <= 16) {
+        return llmr_word_raw16(p, len);
+    }
+
+    h = llmr_word_raw16(p, 16) ^ len;
+
+    for (n = 16; n < len; n += 8) {
+        v = (llmr_load64(p + n) | 0x2020202020202020ULL)
+            & llmr_len_mask[len - n < 8 ? len - n : 8];
+        h = (h ^ v) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 29;
+    }
+
     return h;
+}
+
+
+/*
+ * The first 8 bytes of a word as written (lowercased, not stemmed): what
+ * the filters test, so that most words are passed over without more
+ * hashing.  The filters hold every form a keyword's word may take (with
+ * and without a plural 's').  Needs 8 bytes readable from p.
+ */
+
+static inline uint64_t
+llmr_word_raw8(const unsigned char *p, size_t len)
+{
+    return (llmr_load64(p) | 0x2020202020202020ULL)
+           & llmr_len_mask[len < 8 ? len : 8];
+}
+
+
+static inline uint64_t
+llmr_pair8(uint64_t a, uint64_t b)
+{
+    return (a * 0xc4ceb9fe1a85ec53ULL) ^ b;
+}
+
+
+/* llmr_word_raw8() of a word at p, end the end of its text */
+
+static uint64_t
+llmr_word_raw8_at(const unsigned char *p, size_t len, const unsigned char *end)
+{
+    unsigned char  buf[8];
+
+    if (end - p >= 8) {
+        return llmr_word_raw8(p, len);
+    }
+
+    memset(buf, 0, sizeof(buf));
+    memcpy(buf, p, len < 8 ? len : 8);
+
+    return llmr_word_raw8(buf, len);
+}
+
+
+/* the key of a word of len bytes at p, end the end of its text */
+
+static uint64_t
+llmr_word_key(const unsigned char *p, size_t len, const unsigned char *end)
+{
+    size_t         hl;
+    unsigned char  buf[LLMR_WORD_HASHED + 16];
+
+    hl = llmr_word_stem(p, len);
+
+    if ((size_t) (end - p) < ((hl + 7) & ~(size_t) 7) || end - p < 16) {
+        memset(buf, 0, sizeof(buf));
+        memcpy(buf, p, hl);
+        p = buf;
+    }
+
+    return llmr_key_mix(llmr_word_raw(p, hl));
 }
 
 
@@ -1206,53 +1434,90 @@ llmr_kw_get(void)
 static void
 llmr_kw_build(void)
 {
-    size_t                i, wlen;
-    unsigned              c, t, n, classes;
-    uint64_t              h, key, word;
-    const char           *p;
+    size_t                i, n, len, hl, f;
+    uint64_t              key, wkey, raw8[2], prev8[2];
+    unsigned              c, classes;
     const llmr_kw_def_t  *def;
+    unsigned char         buf[LLMR_KW_TEXT_MAX + 16], *p, *w,
+                          form[LLMR_WORD_HASHED + 16];
 
     for (i = 0; i < sizeof(llmr_kw_list) / sizeof(llmr_kw_def_t); i++) {
         def = &llmr_kw_list[i];
 
-        /* the same word rules as llmr_text_scan(), on a plain phrase */
+        len = strlen(def->text);
+
+        if (len > LLMR_KW_TEXT_MAX) {
+            /* the unit test checks that this never happens */
+            continue;
+        }
+
+        /*
+         * The same word rules as the scanner, on a plain phrase: one
+         * word is found alone, two by the pair filter at the second
+         * word, more as a phrase under way from there.
+         */
+
+        memset(buf, 0, sizeof(buf));
+        memcpy(buf, def->text, len);
 
         key = 0;
+        prev8[0] = 0;
+        prev8[1] = 0;
         n = 0;
-        wlen = 0;
-        h = 0;
+        w = NULL;
 
-        for (p = def->text; /* void */ ; p++) {
-            c = (unsigned char) *p;
-            t = llmr_ctype[c];
+        for (p = buf; /* void */ ; p++) {
+            c = *p;
 
-            if ((t & LLMR_C_WORD)
-                || (c == '\'' && wlen
-                    && (llmr_ctype[(unsigned char) p[1]] & LLMR_C_ALPHA)))
+            if ((llmr_ctype[c] & LLMR_C_WORD)
+                || (c == '\'' && w && (llmr_ctype[p[1]] & LLMR_C_ALPHA)))
             {
-                if (wlen == 0) {
-                    h = LLMR_HASH_INIT;
+                if (w == NULL) {
+                    w = p;
                 }
 
-                h = h * 33 + (c | (t & LLMR_C_UPPER));
-                wlen++;
                 continue;
             }
 
-            if (wlen) {
-                word = llmr_word_hash(h, (const unsigned char *) p - 1, wlen);
+            if (w) {
+                hl = llmr_word_stem(w, p - w);
+                wkey = llmr_key_mix(llmr_word_raw(w, hl));
 
-                if (n++ == 0) {
-                    llmr_kw_filter_set(llmr_kw_first, word);
-                    key = llmr_key_mix(word);
+                /* the forms as written: the stem, and the stem + 's' */
+
+                memset(form, 0, sizeof(form));
+                memcpy(form, w, hl);
+                form[hl] = 's';
+                raw8[0] = llmr_word_raw8(form, hl);
+                raw8[1] = llmr_word_raw8(form, hl + 1);
+
+                if (n == 0) {
+                    key = wkey;
 
                 } else {
-                    llmr_kw_insert(key, LLMR_KW_PREFIX, LLMR_DOMAIN_GENERAL);
-                    key = llmr_key_pair(key, llmr_key_mix(word));
-                    llmr_kw_filter_set(llmr_kw_more, key);
+                    if (n > 1) {
+                        llmr_kw_insert(key, LLMR_KW_PREFIX,
+                                       LLMR_DOMAIN_GENERAL);
+                    }
+
+                    key = llmr_key_pair(key, wkey);
+
+                    if (n == 1) {
+                        for (f = 0; f < 4; f++) {
+                            llmr_kw_filter_set(llmr_kw_pair,
+                                               llmr_pair8(prev8[f / 2],
+                                                          raw8[f % 2]));
+                        }
+
+                    } else {
+                        llmr_kw_filter_set(llmr_kw_more, key);
+                    }
                 }
 
-                wlen = 0;
+                prev8[0] = raw8[0];
+                prev8[1] = raw8[1];
+                n++;
+                w = NULL;
             }
 
             if (c == '\0') {
@@ -1264,8 +1529,21 @@ llmr_kw_build(void)
             continue;
         }
 
+        if (n == 1) {
+            llmr_kw_filter_set(llmr_kw_first, prev8[0]);
+            llmr_kw_filter_set(llmr_kw_first, prev8[1]);
+        }
+
         classes = def->classes & ~LLMR_KW_PREFIX;
         llmr_kw_insert(key, classes, def->domain);
+    }
+
+    /* a lone x, y or z is read too: it is most likely a variable */
+
+    for (c = 'x'; c <= 'z'; c++) {
+        memset(buf, 0, sizeof(buf));
+        buf[0] = (unsigned char) c;
+        llmr_kw_filter_set(llmr_kw_first, llmr_word_raw8(buf, 1));
     }
 }
 
@@ -1363,63 +1641,31 @@ llmr_kw_hit(llmr_text_stats_t *st, const llmr_kw_slot_t *e, unsigned ask)
 
 
 /*
- * A word ended: count it, match it alone and as the end of a phrase.
- * A phrase asks when its first word was in an asking position; a request
- * or a greeting keeps the position open for the word after it.
+ * One listed word: alone, as the second word of a phrase (prev, the word
+ * before it when no break or number is between), as the next word of a
+ * longer phrase under way.  Returns whether the word opens an ask for
+ * the next one (a request, an opener or a greeting).
  */
 
-static inline void
-llmr_scan_word(llmr_scan_t *s, uint64_t h, size_t len, unsigned numeric)
+static unsigned
+llmr_scan_word(llmr_scan_t *s, const unsigned char *p, size_t len,
+    uint64_t raw8, const unsigned char *prev, size_t prev_len,
+    uint64_t prev8, unsigned ask, unsigned prev_ask)
 {
-    unsigned               i, n, ask, known, classes,
-                           next_ask[LLMR_PHRASE_ACTIVE];
-    uint64_t               k, key, next[LLMR_PHRASE_ACTIVE];
+    unsigned               i, n, classes, next_ask[LLMR_PHRASE_ACTIVE];
+    uint64_t               k, key, pkey, next[LLMR_PHRASE_ACTIVE];
     const llmr_kw_slot_t  *e;
 
-    s->st->words++;
-
-    if (len >= 10) {
-        s->st->long_words++;
-    }
-
-    if (numeric) {
-        s->st->numbers++;
-        key = LLMR_KEY_NUMBER;
-        known = 0;
-
-    } else {
-        known = llmr_kw_filter_test(llmr_kw_first, h) ? 1 : 0;
-
-        if (!known && s->nactive == 0 && s->grams == NULL) {
-            /* most words */
-            s->ask = 0;
-            return;
-        }
-
-        key = llmr_key_mix(h);
-    }
+    key = llmr_word_key(p, len, s->end);
 
     if (s->grams) {
-        if (s->ngrams < s->max_grams) {
-            s->grams[s->ngrams++] = (uint32_t) key;
-        }
-
-        if (s->prev && s->ngrams < s->max_grams) {
-            s->grams[s->ngrams++] = (uint32_t) llmr_key_pair(s->prev, key);
-        }
-
-        s->prev = key;
+        llmr_scan_gram(s, key);
     }
 
-    if (numeric) {
-        s->nactive = 0;
-        s->ask = 0;
-        return;
-    }
-
-    ask = s->ask;
     classes = 0;
     n = 0;
+
+    /* longer phrases under way */
 
     for (i = 0; i < s->nactive; i++) {
         k = llmr_key_pair(s->active[i], key);
@@ -1442,14 +1688,31 @@ llmr_scan_word(llmr_scan_t *s, uint64_t h, size_t len, unsigned numeric)
         }
     }
 
-    e = known ? llmr_kw_find(s->tab, key) : NULL;
+    /* two words */
 
-    if (e) {
-        classes |= llmr_kw_hit(s->st, e, ask);
+    if (prev8
+        && llmr_kw_filter_test(llmr_kw_pair, llmr_pair8(prev8, raw8)))
+    {
+        pkey = llmr_key_pair(llmr_word_key(prev, prev_len, s->end), key);
+        e = llmr_kw_find(s->tab, pkey);
 
-        if ((e->classes & LLMR_KW_PREFIX) && n < LLMR_PHRASE_ACTIVE) {
-            next_ask[n] = ask;
-            next[n++] = key;
+        if (e) {
+            classes |= llmr_kw_hit(s->st, e, prev_ask);
+
+            if ((e->classes & LLMR_KW_PREFIX) && n < LLMR_PHRASE_ACTIVE) {
+                next_ask[n] = prev_ask;
+                next[n++] = pkey;
+            }
+        }
+    }
+
+    /* one word */
+
+    if (llmr_kw_filter_test(llmr_kw_first, raw8)) {
+        e = llmr_kw_find(s->tab, key);
+
+        if (e) {
+            classes |= llmr_kw_hit(s->st, e, ask);
         }
     }
 
@@ -1459,56 +1722,99 @@ llmr_scan_word(llmr_scan_t *s, uint64_t h, size_t len, unsigned numeric)
     }
 
     s->nactive = n;
-    s->ask = (classes & (LLMR_KW_REQUEST | LLMR_KW_OPENER | LLMR_KW_GREETING))
-             ? 1 : 0;
+
+    return (classes & (LLMR_KW_REQUEST | LLMR_KW_OPENER | LLMR_KW_GREETING))
+           ? 1 : 0;
 }
 
 
-/* a UTF-8 lead byte: count it, and the math symbols we know */
+/* a number: one gram for all, and the end of any phrase */
+
+static unsigned
+llmr_scan_number(llmr_scan_t *s)
+{
+    if (s->grams) {
+        llmr_scan_gram(s, LLMR_KEY_NUMBER);
+    }
+
+    s->nactive = 0;
+
+    return 0;
+}
+
+
+/* a word's gram, and the pair with the word before it */
+
+static void
+llmr_scan_gram(llmr_scan_t *s, uint64_t key)
+{
+    if (s->ngrams < s->max_grams) {
+        s->grams[s->ngrams++] = (uint32_t) key;
+    }
+
+    if (s->gprev && s->ngrams < s->max_grams) {
+        s->grams[s->ngrams++] = (uint32_t) llmr_key_pair(s->gprev, key);
+    }
+
+    s->gprev = key;
+}
+
+
+/* the UTF-8 lead bytes of a block: count them, and the math symbols */
 
 static void
 llmr_scan_high(llmr_text_stats_t *st, const unsigned char *p,
-    const unsigned char *end)
+    const unsigned char *end, uint64_t high)
 {
-    unsigned  c1;
+    unsigned              c, c1;
+    const unsigned char  *q;
 
-    st->nonascii++;
+    for ( /* void */ ; high; high &= high - 1) {
+        q = p + __builtin_ctzll(high);
+        c = *q;
 
-    if (*p > 0xe2 || p + 1 >= end) {
-        return;
-    }
-
-    c1 = p[1];
-
-    switch (*p) {
-
-    case 0xe2:
-        /* U+2200..U+22FF: the mathematical operators block */
-        if (c1 >= 0x88 && c1 <= 0x8b) {
-            st->math_syms++;
+        if (c < 0xc0) {
+            continue;
         }
-        break;
 
-    case 0xc3:
-        /* U+00D7 and U+00F7: times and division signs */
-        if (c1 == 0x97 || c1 == 0xb7) {
-            st->math_syms++;
-        }
-        break;
+        st->nonascii++;
 
-    case 0xc2:
-        /* U+00B1, U+00B2, U+00B3: plus-minus, squared, cubed */
-        if (c1 >= 0xb1 && c1 <= 0xb3) {
-            st->math_syms++;
+        if (c > 0xe2 || q + 1 >= end) {
+            continue;
         }
-        break;
 
-    case 0xcf:
-        /* U+03C0: pi */
-        if (c1 == 0x80) {
-            st->math_syms++;
+        c1 = q[1];
+
+        switch (c) {
+
+        case 0xe2:
+            /* U+2200..U+22FF: the mathematical operators block */
+            if (c1 >= 0x88 && c1 <= 0x8b) {
+                st->math_syms++;
+            }
+            break;
+
+        case 0xc3:
+            /* U+00D7 and U+00F7: times and division signs */
+            if (c1 == 0x97 || c1 == 0xb7) {
+                st->math_syms++;
+            }
+            break;
+
+        case 0xc2:
+            /* U+00B1, U+00B2, U+00B3: plus-minus, squared, cubed */
+            if (c1 >= 0xb1 && c1 <= 0xb3) {
+                st->math_syms++;
+            }
+            break;
+
+        case 0xcf:
+            /* U+03C0: pi */
+            if (c1 == 0x80) {
+                st->math_syms++;
+            }
+            break;
         }
-        break;
     }
 }
 
@@ -1638,332 +1944,881 @@ llmr_sentence_end(const unsigned char *p, const unsigned char *end)
 
 
 /*
- * One pass over a text.  Bytes >= 0x80 are word bytes, so UTF-8 words
- * stay whole (and never match the ASCII vocabulary); every byte value is
- * handled, NUL included.  Words are read by a tight inner loop, the rest
- * byte by byte.
+ * The scanner reads a part of a text (at most LLMR_SCAN_MAX bytes) 64
+ * bytes at a time: bit masks of the letters, digits, word bytes and
+ * punctuation of every 64-byte block are made first (SSE2 where there is
+ * SSE2), and what needs no order is counted from them (words, numbers,
+ * long words, questions, sentences, brackets).  The few punctuation
+ * bytes that matter in order (operators, new lines) are read one by one.
+ * The words that are matched against the keywords are visited by their
+ * start bits: a word's end is a count of trailing zeros, its filter test
+ * one load; only the words that pass are hashed and looked up, after.
+ * Most of the cost is per word: llmr_text_scan_window() bounds it.
  */
+
+/* bits set, without the libgcc call that -mpopcnt would avoid */
+
+static inline unsigned
+llmr_popcount(uint64_t x)
+{
+    x -= (x >> 1) & 0x5555555555555555ULL;
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+
+    return (unsigned) ((x * 0x0101010101010101ULL) >> 56);
+}
+
+
+#if (defined __SSE2__)
+
+static inline void
+llmr_block_masks(const unsigned char *p, llmr_block_t *bl)
+{
+    int       i;
+    __m128i   x, lo, t, a, d, sp;
+    uint64_t  am, dm, sm, hm;
+
+    am = 0;
+    dm = 0;
+    sm = 0;
+    hm = 0;
+
+    for (i = 0; i < 4; i++) {
+        x = _mm_loadu_si128((const __m128i *) (p + 16 * i));
+
+        /* ASCII letters: (x | 0x20) - 'a' < 26, digits: x - '0' < 10 */
+
+        lo = _mm_or_si128(x, _mm_set1_epi8(0x20));
+        t = _mm_sub_epi8(lo, _mm_set1_epi8('a'));
+        a = _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(25)), t);
+        t = _mm_sub_epi8(x, _mm_set1_epi8('0'));
+        d = _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(9)), t);
+
+        /* blanks: ' ', and '\t' .. '\r' but '\n' */
+
+        t = _mm_sub_epi8(x, _mm_set1_epi8('\t'));
+        sp = _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(4)), t);
+        sp = _mm_andnot_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\n')), sp);
+        sp = _mm_or_si128(sp, _mm_cmpeq_epi8(x, _mm_set1_epi8(' ')));
+
+        am |= (uint64_t) (uint16_t) _mm_movemask_epi8(a) << (16 * i);
+        dm |= (uint64_t) (uint16_t) _mm_movemask_epi8(d) << (16 * i);
+        sm |= (uint64_t) (uint16_t) _mm_movemask_epi8(sp) << (16 * i);
+        hm |= (uint64_t) (uint16_t) _mm_movemask_epi8(x) << (16 * i);
+    }
+
+    bl->alpha = am;
+    bl->digit = dm;
+    bl->word = am | dm | hm;
+    bl->other = ~(am | dm | hm | sm);
+    bl->high = hm;
+}
+
+#else
+
+static inline void
+llmr_block_masks(const unsigned char *p, llmr_block_t *bl)
+{
+    int       i;
+    unsigned  t;
+    uint64_t  am, dm, wm, om, hm;
+
+    am = 0;
+    dm = 0;
+    wm = 0;
+    om = 0;
+    hm = 0;
+
+    for (i = 0; i < 64; i++) {
+        t = llmr_ctype[p[i]];
+
+        am |= (uint64_t) ((t & LLMR_C_ALPHA) != 0) << i;
+        dm |= (uint64_t) ((t & LLMR_C_DIGIT) != 0) << i;
+        wm |= (uint64_t) (t & LLMR_C_WORD) << i;
+        om |= (uint64_t) ((t & (LLMR_C_WORD | LLMR_C_SPACE)) == 0) << i;
+        hm |= (uint64_t) (p[i] >> 7) << i;
+    }
+
+    bl->alpha = am;
+    bl->digit = dm;
+    bl->word = wm;
+    bl->other = om;
+    bl->high = hm;
+}
+
+#endif
+
+
+/*
+ * The masks of a part of a text, and what they count without an order:
+ * the words and numbers (a joint, "don't", "3.5", "1,000", joins two
+ * runs of word bytes into one word), long words, questions, sentences,
+ * brackets, "$$" and "::".
+ */
+
+static void
+llmr_part_masks(llmr_scan_t *s, const unsigned char *p, size_t n)
+{
+    size_t              i, nb, k, b;
+    unsigned            c, t, next, questions, sentences, brackets, latex,
+                        colons, words, numbers, long_words;
+    uint64_t            valid, brk, ask, slow, joint, x, w, wn, prevw,
+                        carry, jcarry, run, r2, rn;
+    llmr_block_t       *bl;
+    llmr_text_stats_t  *st;
+    unsigned char       pad[64];
+
+    st = s->st;
+    nb = (n + 63) / 64;
+
+    for (i = 0; i < nb; i++) {
+        bl = &s->blocks[i];
+        k = n - 64 * i;
+
+        if (k >= 64) {
+            llmr_block_masks(p + 64 * i, bl);
+
+        } else {
+            memset(pad, ' ', sizeof(pad));
+            memcpy(pad, p + 64 * i, k);
+            llmr_block_masks(pad, bl);
+
+            valid = ((uint64_t) 1 << k) - 1;
+            bl->alpha &= valid;
+            bl->digit &= valid;
+            bl->word &= valid;
+            bl->other &= valid;
+            bl->high &= valid;
+        }
+
+        if (bl->high) {
+            llmr_scan_high(st, p + 64 * i, p + n, bl->high);
+        }
+    }
+
+    questions = 0;
+    sentences = 0;
+    brackets = 0;
+    latex = 0;
+    colons = 0;
+    words = 0;
+    numbers = 0;
+    long_words = 0;
+    carry = 0;
+    jcarry = 0;
+
+    for (i = 0; i < nb; i++) {
+        bl = &s->blocks[i];
+        w = bl->word;
+        wn = (i + 1 < nb) ? s->blocks[i + 1].word : 0;
+        prevw = (w << 1) | carry;
+
+        /*
+         * The punctuation: the breaks for the words, the joints, the
+         * bytes read in order, and the counts that need no order.
+         */
+
+        brk = 0;
+        ask = 0;
+        slow = 0;
+        joint = 0;
+
+        for (x = bl->other; x; x &= x - 1) {
+            b = __builtin_ctzll(x);
+            c = p[64 * i + b];
+            t = llmr_ptype[c];
+            next = (64 * i + b + 1 < n) ? p[64 * i + b + 1] : ' ';
+
+            brk |= (uint64_t) (t & LLMR_P_BREAK) << b;
+            ask |= (uint64_t) ((t & LLMR_P_ASK) != 0) << b;
+            slow |= (uint64_t) ((t & LLMR_P_SLOW) != 0) << b;
+
+            /* "don't": ' between letters; "3.5", "1,000": between digits */
+
+            joint |= (uint64_t)
+                     ((((c == '\'') & ((prevw >> b) & 1)
+                        & ((llmr_ctype[next] & LLMR_C_ALPHA) != 0))
+                       | (((c == '.') | (c == ','))
+                          & ((llmr_ctype[p[64 * i + b - (b || i)]]
+                              & LLMR_C_DIGIT) != 0)
+                          & ((prevw >> b) & 1)
+                          & ((llmr_ctype[next] & LLMR_C_DIGIT) != 0))))
+                     << b;
+
+            questions += (c == '?');
+            sentences += ((t & LLMR_P_SENTENCE) != 0)
+                         & llmr_follows_sentence(next);
+            brackets += ((t & LLMR_P_BRACKET) != 0);
+            latex += (c == '$') & (next == '$');
+            colons += (c == ':') & (next == ':');
+        }
+
+        bl->brk = brk;
+        bl->ask = ask;
+        bl->slow = slow;
+        bl->joint = joint;
+
+        /* words start after a non-word byte that is not a joint */
+
+        bl->start = w & ~(prevw | (joint << 1) | jcarry);
+
+        /* where 10 word bytes or more start: runs of 2, 4, 8, then 10 */
+
+        run = w & ((w >> 1) | (wn << 63));
+        r2 = run;
+        rn = wn & (wn >> 1);
+        run &= (run >> 2) | (rn << 62);
+        rn &= rn >> 2;
+        run &= (run >> 4) | (rn << 60);
+        run &= (r2 >> 8) | ((wn & (wn >> 1)) << 56);
+
+        long_words += llmr_popcount(run & bl->start);
+        words += llmr_popcount(bl->start);
+        numbers += llmr_popcount(bl->start & bl->digit);
+
+        carry = w >> 63;
+        jcarry = joint >> 63;
+    }
+
+    st->questions += questions;
+    st->sentences += sentences;
+    st->brackets += brackets;
+    st->latex += latex;
+    st->code_ops += colons;
+    st->words += words;
+    st->numbers += numbers;
+    st->long_words += long_words;
+
+    s->nblocks = nb;
+}
+
+
+/* where the word at offset i ends, over its joints */
+
+static size_t
+llmr_word_end(const llmr_scan_t *s, size_t i)
+{
+    size_t    j;
+    uint64_t  x;
+
+    for ( ;; ) {
+        j = i / 64;
+        x = ~s->blocks[j].word & (~0ULL << (i % 64));
+
+        while (x == 0) {
+            if (++j == s->nblocks) {
+                return 64 * j;
+            }
+
+            x = ~s->blocks[j].word;
+        }
+
+        i = 64 * j + __builtin_ctzll(x);
+
+        if (!((s->blocks[j].joint >> (i % 64)) & 1)) {
+            return i;
+        }
+
+        i++;
+    }
+}
+
+
+/* whether a bit of a mask is set in [from, to) */
+
+static int
+llmr_mask_any(const llmr_scan_t *s, int ask, size_t from, size_t to)
+{
+    size_t    i;
+    uint64_t  m, lo, hi;
+
+    if (from >= to) {
+        return 0;
+    }
+
+    i = from / 64;
+
+    if (i == (to - 1) / 64) {
+        /* most often: in one block */
+        m = ask ? s->blocks[i].ask : s->blocks[i].brk;
+        m >>= from % 64;
+        m &= ~0ULL >> (63 - (to - 1 - from));
+
+        return m != 0;
+    }
+
+    for (i = from / 64; i < s->nblocks && 64 * i < to; i++) {
+        m = ask ? s->blocks[i].ask : s->blocks[i].brk;
+        lo = (64 * i >= from) ? ~0ULL : ~0ULL << (from % 64);
+        hi = (64 * (i + 1) <= to) ? ~0ULL : ((uint64_t) 1 << (to % 64)) - 1;
+
+        if (m & lo & hi) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * One part of a text: its masks and what they count, the punctuation
+ * that is read in order, then the words of the first full_head and the
+ * last full_tail bytes are matched against the keywords: a loop that
+ * calls nothing, so that its state stays in registers, lists the words
+ * and those that may match, and llmr_scan_hits() matches those, in
+ * order.
+ */
+
+static void
+llmr_scan_part(llmr_scan_t *s, const unsigned char *text, size_t len,
+    size_t full_head, size_t full_tail)
+{
+    size_t                i, b, pos, e, wlen, nh, j, fh, ft;
+    uint64_t              m, x, raw8, prev8, prevs, all;
+    const unsigned char  *p, *end;
+    unsigned char         buf[8];
+
+    end = text + len;
+
+    s->text = text;
+    s->end = end;
+    s->skip = 0;
+    s->st->bytes += len;
+
+    llmr_part_masks(s, text, len);
+
+    /* the punctuation that is read in order */
+
+    llmr_scan_line(s, text, end);
+
+    for (i = 0; i < s->nblocks; i++) {
+        for (m = s->blocks[i].slow; m; m &= m - 1) {
+            pos = 64 * i + __builtin_ctzll(m);
+
+            if (pos >= s->skip) {
+                s->skip = pos + 1;
+                llmr_scan_punct(s, text + pos, end);
+            }
+        }
+    }
+
+    llmr_line_end(s->st, llmr_scan_last(s, end), s->paren);
+
+    /* the words of the blocks [0, fh) and [ft, nblocks) */
+
+    fh = (full_head + 63) / 64;
+    fh = fh < s->nblocks ? fh : s->nblocks;
+    ft = (full_tail + 63) / 64;
+    ft = ft < s->nblocks - fh ? s->nblocks - ft : fh;
+
+    /*
+     * prevs: the offsets of the last two words, 16 bits each, and
+     * LLMR_NO_WORD for none; a word that may match is listed with them.
+     * Nothing else is stored, so that loads never wait on stores.
+     */
+
+    prev8 = 0;
+    prevs = ((uint64_t) LLMR_NO_WORD << 16) | LLMR_NO_WORD;
+    nh = 0;
+    all = s->all ? ~0ULL : 0;
+
+    for (i = (fh ? 0 : ft); i < s->nblocks; i = (i + 1 == fh) ? ft : i + 1) {
+
+        for (m = s->blocks[i].start; m; m &= m - 1) {
+            b = __builtin_ctzll(m);
+            pos = 64 * i + b;
+            p = text + pos;
+
+            /* the word ends in its block, most often, and not on a joint */
+
+            x = ~s->blocks[i].word >> b;
+            e = __builtin_ctzll(x | (1ULL << 63)) + b;
+
+            if (x == 0 || e > 63 || ((s->blocks[i].joint >> e) & 1)) {
+                e = llmr_word_end(s, pos);
+
+            } else {
+                e += 64 * i;
+            }
+
+            wlen = e - pos;
+
+            if (pos + 8 <= len) {
+                raw8 = llmr_word_raw8(p, wlen);
+
+            } else {
+                for (j = 0; j < 8; j++) {
+                    buf[j] = (j < wlen) ? p[j] : 0;
+                }
+
+                raw8 = llmr_word_raw8(buf, wlen);
+            }
+
+            /* breaks and numbers are looked at by llmr_scan_hits() */
+
+            if (llmr_kw_filter_test(llmr_kw_first, raw8)
+                | llmr_kw_filter_test(llmr_kw_pair, llmr_pair8(prev8, raw8))
+                | all)
+            {
+                if (nh < LLMR_SCAN_HITS) {
+                    s->hits[nh++] = (prevs << 16) | pos;
+                }
+            }
+
+            prevs = ((prevs << 16) | pos) & 0xffffffff;
+            prev8 = raw8;
+        }
+    }
+
+    llmr_scan_hits(s, text, nh);
+}
+
+
+/* the next word's offset from i on, LLMR_NO_WORD if none */
+
+static size_t
+llmr_next_word(const llmr_scan_t *s, size_t i)
+{
+    size_t    j;
+    uint64_t  x;
+
+    j = i / 64;
+
+    if (j >= s->nblocks) {
+        return LLMR_NO_WORD;
+    }
+
+    x = s->blocks[j].start & (~0ULL << (i % 64));
+
+    while (x == 0) {
+        if (++j == s->nblocks) {
+            return LLMR_NO_WORD;
+        }
+
+        x = s->blocks[j].start;
+    }
+
+    return 64 * j + __builtin_ctzll(x);
+}
+
+
+/*
+ * The listed words that may match, in order: alone, as the second word
+ * of a phrase, as the next word of a longer phrase under way (that word
+ * is read even if it was not listed); every word when grams are asked
+ * for.  A phrase asks when its first word was in an asking position:
+ * after a break that asks, or after a request, an opener or a greeting.
+ */
+
+static void
+llmr_scan_hits(llmr_scan_t *s, const unsigned char *text, size_t nh)
+{
+    size_t                h, pos, prev, prev2, len, plen, pend, last, last2;
+    unsigned              ask, prev_ask, set, last_set, last2_set, brk;
+    uint64_t              raw8, prev8, hit;
+    const unsigned char  *p, *q;
+
+    s->nactive = 0;
+    s->gprev = 0;
+
+    last = LLMR_NO_WORD;
+    last2 = LLMR_NO_WORD;
+    last_set = 0;
+    last2_set = 0;
+    h = 0;
+
+    for ( ;; ) {
+        if (s->nactive && last != LLMR_NO_WORD
+            && (pos = llmr_next_word(s, llmr_word_end(s, last)))
+               != LLMR_NO_WORD)
+        {
+            /* a phrase goes on */
+            prev = last;
+            prev2 = last2;
+
+            while (h < nh && (s->hits[h] & 0xffff) <= pos) {
+                h++;
+            }
+
+        } else if (h < nh) {
+            hit = s->hits[h++];
+            pos = hit & 0xffff;
+            prev = (hit >> 16) & 0xffff;
+            prev2 = (hit >> 32) & 0xffff;
+
+        } else {
+            break;
+        }
+
+        p = text + pos;
+        len = llmr_word_end(s, pos) - pos;
+
+        /* the word before, and what is between */
+
+        q = NULL;
+        plen = 0;
+        pend = 0;
+
+        if (prev != LLMR_NO_WORD) {
+            q = text + prev;
+            pend = llmr_word_end(s, prev);
+            plen = pend - prev;
+        }
+
+        brk = (q == NULL) || llmr_mask_any(s, 0, pend, pos);
+
+        ask = (q == NULL) || llmr_mask_any(s, 1, pend, pos)
+              || (last == prev && last_set);
+
+        if (q == NULL) {
+            prev_ask = 0;
+
+        } else if (prev2 == LLMR_NO_WORD) {
+            prev_ask = 1;
+
+        } else {
+            prev_ask = llmr_mask_any(s, 1, llmr_word_end(s, prev2), prev)
+                       || (last == prev2 ? last_set
+                           : last2 == prev2 ? last2_set : 0);
+        }
+
+        if (brk || last != prev) {
+            /* no phrase goes on over a break or a word passed over */
+            s->nactive = 0;
+        }
+
+        if (brk) {
+            s->gprev = 0;
+        }
+
+        if (llmr_ctype[*p] & LLMR_C_DIGIT) {
+            set = llmr_scan_number(s);
+
+        } else {
+            prev8 = 0;
+
+            if (q && !brk && !(llmr_ctype[*q] & LLMR_C_DIGIT)) {
+                prev8 = llmr_word_raw8_at(q, plen, s->end);
+            }
+
+            raw8 = llmr_word_raw8_at(p, len, s->end);
+
+            if (len == 1 && (*p | 0x20) >= 'x' && (*p | 0x20) <= 'z') {
+                /* a lone x, y or z is most likely a variable */
+                s->st->math_syms++;
+            }
+
+            set = llmr_scan_word(s, p, len, raw8, q, plen, prev8, ask,
+                                 prev_ask);
+        }
+
+        last2 = last;
+        last2_set = last_set;
+        last = pos;
+        last_set = set;
+    }
+}
+
+
+/*
+ * The last non-blank byte before p on its line, 0 if none: what an
+ * operator stands after, what a line ends with.
+ */
+
+static unsigned
+llmr_scan_last(const llmr_scan_t *s, const unsigned char *p)
+{
+    while (p > s->text) {
+        p--;
+
+        if (!(llmr_ctype[*p] & LLMR_C_SPACE)) {
+            return *p == '\n' ? 0 : *p;
+        }
+    }
+
+    return 0;
+}
+
+
+/* a punctuation byte that is read in order (LLMR_P_SLOW) */
+
+static void
+llmr_scan_punct(llmr_scan_t *s, const unsigned char *p,
+    const unsigned char *end)
+{
+    unsigned            c, last;
+    llmr_text_stats_t  *st;
+
+    st = s->st;
+    last = llmr_scan_last(s, p);
+    c = *p++;
+
+    /* from here on p is past c */
+
+    switch (c) {
+
+    case '\n':
+        llmr_line_end(st, last, s->paren);
+        llmr_scan_line(s, p, end);
+        return;
+
+    case '!':
+        if (p < end && *p == '=') {
+            st->code_ops++;
+            p++;
+
+        } else if (llmr_sentence_end(p - 1, end)) {
+            st->sentences++;
+        }
+
+        break;
+
+    case '=':
+        if (p < end && (*p == '=' || *p == '>')) {
+            st->code_ops++;
+            p++;
+
+        } else if (llmr_operands(p - 1, end, last,
+                                 LLMR_C_ALPHA | LLMR_C_DIGIT))
+        {
+            st->math_ops++;
+        }
+
+        break;
+
+    case '-':
+        if (p < end && (*p == '>' || *p == '=')) {
+            st->code_ops++;
+            p++;
+
+        } else if (llmr_operands(p - 1, end, last, LLMR_C_DIGIT)) {
+            st->math_ops++;
+        }
+
+        break;
+
+    case '+':
+        if (p < end && (*p == '+' || *p == '=')) {
+            st->code_ops++;
+            p++;
+
+        } else if (llmr_operands(p - 1, end, last,
+                                 LLMR_C_ALPHA | LLMR_C_DIGIT))
+        {
+            st->math_ops++;
+        }
+
+        break;
+
+    case '*':
+        if (llmr_operands(p - 1, end, last, LLMR_C_ALPHA | LLMR_C_DIGIT)) {
+            st->math_ops++;
+        }
+
+        break;
+
+    case '/':
+        if (p < end && (*p == '/' || *p == '*')) {
+            st->code_ops++;
+            p++;
+
+        } else if (llmr_operands(p - 1, end, last, LLMR_C_DIGIT)) {
+            st->math_ops++;
+        }
+
+        break;
+
+    case '^':
+        if (llmr_ctype[last] & LLMR_C_WORD) {
+            st->math_ops++;
+        }
+
+        break;
+
+    case '<':
+    case '>':
+        if (p < end && *p == '=') {
+            st->math_ops++;
+            p++;
+
+        } else if (c == '<' && p < end && *p == '/') {
+            st->code_ops++;
+            p++;
+        }
+
+        break;
+
+    case '&':
+    case '|':
+        if (p < end && *p == c) {
+            st->code_ops++;
+            p++;
+        }
+
+        break;
+
+    case '_':
+        /* snake_case */
+        if ((llmr_ctype[last] & LLMR_C_WORD) && p < end
+            && (llmr_ctype[*p] & LLMR_C_ALPHA))
+        {
+            st->code_ops++;
+        }
+
+        break;
+
+    case ')':
+        s->paren = 1;
+        break;
+
+    case '`':
+        if (p + 1 < end && p[0] == '`' && p[1] == '`') {
+            st->code_fences++;
+            p += 2;
+
+        } else {
+            st->code_ticks++;
+        }
+
+        break;
+
+    case '\\':
+        if (p < end && (llmr_ctype[*p] & LLMR_C_ALPHA)) {
+            st->latex++;
+        }
+
+        break;
+
+    }
+
+    s->skip = p - s->text;
+}
+
+
+/* a line starts at p: its indentation and list marker */
+
+static void
+llmr_scan_line(llmr_scan_t *s, const unsigned char *p,
+    const unsigned char *end)
+{
+    unsigned  lead;
+
+    s->paren = 0;
+
+    lead = 0;
+
+    while (p < end && (llmr_ctype[*p] & LLMR_C_SPACE)) {
+        lead += (*p == '\t') ? 4 : 1;
+        p++;
+    }
+
+    if (p < end && *p != '\n') {
+        llmr_line_start(s->st, p, end, lead);
+    }
+}
+
+
+static void
+llmr_scan_init(llmr_scan_t *s, llmr_text_stats_t *st, uint32_t *grams,
+    size_t max_grams)
+{
+    memset(st, 0, sizeof(llmr_text_stats_t));
+
+    s->st = st;
+    s->tab = llmr_kw_get();
+    s->grams = grams;
+    s->max_grams = grams ? max_grams : 0;
+    s->ngrams = 0;
+    s->all = (grams != NULL);
+}
+
 
 void
 llmr_text_scan(const char *text, size_t len, llmr_text_stats_t *st,
     uint32_t *grams, size_t max_grams, size_t *ngrams)
 {
-    size_t                wlen;
-    unsigned              c, t, lead, paren, numeric, last;
-    uint64_t              h;
+    llmr_text_scan_window(text, len, LLMR_SCAN_MAX, 0, LLMR_SCAN_MAX, 0, st,
+                          grams, max_grams, ngrams);
+}
+
+
+/*
+ * The head and the tail of a text, at most head + tail bytes: the tail
+ * starts on a new line (or at least a new word) near len - tail.  The
+ * words of the first full_head and the last full_tail bytes of that are
+ * matched against the keywords; the rest is counted.
+ */
+
+void
+llmr_text_scan_window(const char *text, size_t len, size_t head,
+    size_t tail, size_t full_head, size_t full_tail, llmr_text_stats_t *st,
+    uint32_t *grams, size_t max_grams, size_t *ngrams)
+{
+    size_t                from, i;
     llmr_scan_t           s;
-    const unsigned char  *p, *q, *end;
+    const unsigned char  *p;
 
-    memset(st, 0, sizeof(llmr_text_stats_t));
+    llmr_scan_init(&s, st, grams, max_grams);
 
-    if (ngrams) {
-        *ngrams = 0;
+    if (head > LLMR_SCAN_MAX) {
+        head = LLMR_SCAN_MAX;
+    }
+
+    if (tail > LLMR_SCAN_MAX) {
+        tail = LLMR_SCAN_MAX;
     }
 
     if (text == NULL || len == 0) {
+        if (ngrams) {
+            *ngrams = 0;
+        }
+
         return;
     }
 
-    if (len > LLMR_SCAN_MAX) {
-        len = LLMR_SCAN_MAX;
-    }
-
-    st->bytes = len;
-
-    s.st = st;
-    s.tab = llmr_kw_get();
-    s.nactive = 0;
-    s.ask = 1;
-    s.prev = 0;
-    s.grams = grams;
-    s.max_grams = grams ? max_grams : 0;
-    s.ngrams = 0;
-
     p = (const unsigned char *) text;
-    end = p + len;
 
-    while (p < end) {
+    if (len <= head + tail && len <= LLMR_SCAN_MAX) {
+        llmr_scan_part(&s, p, len, full_head, full_tail);
 
-        /* a line starts: its indentation and list marker */
-
-        lead = 0;
-
-        while (p < end && (llmr_ctype[*p] & LLMR_C_SPACE)) {
-            lead += (*p == '\t') ? 4 : 1;
-            p++;
+    } else {
+        if (len <= head + tail) {
+            head = LLMR_SCAN_MAX;
+            tail = 0;
         }
 
-        if (p < end && *p != '\n') {
-            llmr_line_start(st, p, end, lead);
+        if (head) {
+            llmr_scan_part(&s, p, head, full_head, 0);
         }
 
-        paren = 0;
-        last = 0;
+        if (tail) {
+            from = len - tail;
 
-        while (p < end) {
-            c = *p;
-            t = llmr_ctype[c];
-
-            if (t & LLMR_C_WORD) {
-                q = p;
-                h = LLMR_HASH_INIT;
-                numeric = t & LLMR_C_DIGIT;
-
-                for ( ;; ) {
-                    if (t & LLMR_C_LEAD) {
-                        llmr_scan_high(st, p, end);
-                    }
-
-                    h = h * 33 + (c | (t & LLMR_C_UPPER));
-
-                    if (++p == end) {
-                        break;
-                    }
-
-                    c = *p;
-                    t = llmr_ctype[c];
-
-                    if (t & LLMR_C_WORD) {
-                        continue;
-                    }
-
-                    if (p + 1 == end || !(llmr_ctype[p[1]] & LLMR_C_WORD)) {
-                        break;
-                    }
-
-                    if (numeric && (c == '.' || c == ',')
-                        && (llmr_ctype[p[1]] & LLMR_C_DIGIT))
-                    {
-                        /* "3.5", "1,000": the number goes on */
-                        c = *++p;
-                        t = llmr_ctype[c];
-                        continue;
-                    }
-
-                    if (c == '\'' && !numeric
-                        && (llmr_ctype[p[1]] & LLMR_C_ALPHA))
-                    {
-                        /* "don't", "what's" */
-                        continue;
-                    }
-
+            for (i = from; i < len && i < from + 256; i++) {
+                if (p[i] == '\n') {
+                    from = i + 1;
                     break;
                 }
-
-                wlen = p - q;
-                last = p[-1] | (llmr_ctype[p[-1]] & LLMR_C_UPPER);
-
-                if (!numeric) {
-                    if (wlen == 1 && last >= 'x' && last <= 'z') {
-                        /* a lone x, y or z is most likely a variable */
-                        st->math_syms++;
-                    }
-
-                    h = llmr_word_hash(h, p - 1, wlen);
-                }
-
-                llmr_scan_word(&s, h, wlen, numeric);
-                continue;
             }
 
-            p++;
-
-            if (t & LLMR_C_SPACE) {
-                continue;
-            }
-
-            if (t & LLMR_C_BREAK) {
-                s.nactive = 0;
-                s.prev = 0;
-
-                if (c != '(' && c != '"') {
-                    /* . , ; : ! ? ) and new lines open a new clause */
-                    s.ask = 1;
+            if (from == len - tail) {
+                while (from < len && (llmr_ctype[p[from]] & LLMR_C_WORD)) {
+                    from++;
                 }
             }
 
-            /* from here on p is past c */
-
-            switch (c) {
-
-            case '\n':
-                break;
-
-            case '?':
-                st->questions++;
-
-                if (llmr_sentence_end(p - 1, end)) {
-                    st->sentences++;
-                }
-
-                break;
-
-            case '!':
-                if (p < end && *p == '=') {
-                    st->code_ops++;
-                    p++;
-                    break;
-                }
-
-                /* fall through */
-
-            case '.':
-                if (llmr_sentence_end(p - 1, end)) {
-                    st->sentences++;
-                }
-
-                break;
-
-            case '=':
-                if (p < end && (*p == '=' || *p == '>')) {
-                    st->code_ops++;
-                    p++;
-
-                } else if (llmr_operands(p - 1, end, last,
-                                         LLMR_C_ALPHA | LLMR_C_DIGIT))
-                {
-                    st->math_ops++;
-                }
-
-                break;
-
-            case '-':
-                if (p < end && (*p == '>' || *p == '=')) {
-                    st->code_ops++;
-                    p++;
-
-                } else if (llmr_operands(p - 1, end, last, LLMR_C_DIGIT)) {
-                    st->math_ops++;
-                }
-
-                break;
-
-            case '+':
-                if (p < end && (*p == '+' || *p == '=')) {
-                    st->code_ops++;
-                    p++;
-
-                } else if (llmr_operands(p - 1, end, last,
-                                         LLMR_C_ALPHA | LLMR_C_DIGIT))
-                {
-                    st->math_ops++;
-                }
-
-                break;
-
-            case '*':
-                if (llmr_operands(p - 1, end, last,
-                                  LLMR_C_ALPHA | LLMR_C_DIGIT))
-                {
-                    st->math_ops++;
-                }
-
-                break;
-
-            case '/':
-                if (p < end && (*p == '/' || *p == '*')) {
-                    st->code_ops++;
-                    p++;
-
-                } else if (llmr_operands(p - 1, end, last, LLMR_C_DIGIT)) {
-                    st->math_ops++;
-                }
-
-                break;
-
-            case '^':
-                if (llmr_ctype[last] & LLMR_C_WORD) {
-                    st->math_ops++;
-                }
-
-                break;
-
-            case '<':
-            case '>':
-                if (p < end && *p == '=') {
-                    st->math_ops++;
-                    p++;
-
-                } else if (c == '<' && p < end && *p == '/') {
-                    st->code_ops++;
-                    p++;
-                }
-
-                break;
-
-            case ':':
-            case '&':
-            case '|':
-                if (p < end && *p == c) {
-                    st->code_ops++;
-                    p++;
-                }
-
-                break;
-
-            case '_':
-                /* snake_case */
-                if ((llmr_ctype[last] & LLMR_C_WORD) && p < end
-                    && (llmr_ctype[*p] & LLMR_C_ALPHA))
-                {
-                    st->code_ops++;
-                }
-
-                break;
-
-            case '{':
-            case '}':
-            case '[':
-            case ']':
-            case ';':
-                st->brackets++;
-                break;
-
-            case ')':
-                paren = 1;
-                break;
-
-            case '`':
-                if (p + 1 < end && p[0] == '`' && p[1] == '`') {
-                    st->code_fences++;
-                    p += 2;
-
-                } else {
-                    st->code_ticks++;
-                }
-
-                break;
-
-            case '\\':
-                if (p < end && (llmr_ctype[*p] & LLMR_C_ALPHA)) {
-                    st->latex++;
-                }
-
-                break;
-
-            case '$':
-                if (p < end && *p == '$') {
-                    st->latex++;
-                    p++;
-                }
-
-                break;
+            if (from < len) {
+                llmr_scan_part(&s, p + from, len - from, 0, full_tail);
             }
-
-            if (c == '\n') {
-                break;
-            }
-
-            last = c;
         }
-
-        llmr_line_end(st, last, paren);
     }
 
     if (ngrams) {
         *ngrams = s.ngrams;
     }
 }
+
 
 void
 llmr_features_extract(const llmr_request_t *req, llmr_features_t *f,
@@ -1999,12 +2854,16 @@ llmr_features_extract(const llmr_request_t *req, llmr_features_t *f,
         return;
     }
 
-    llmr_text_scan(req->last_user.data, req->last_user.len, &f->user,
-                   grams, max_grams, ngrams);
-    llmr_text_scan(req->system.data, req->system.len, &f->system,
-                   NULL, 0, NULL);
-    llmr_text_scan(req->history.data, req->history.len, &f->history,
-                   NULL, 0, NULL);
+    llmr_text_scan_window(req->last_user.data, req->last_user.len,
+                          LLMR_USER_HEAD, LLMR_USER_TAIL,
+                          LLMR_USER_FULL_HEAD, LLMR_USER_FULL_TAIL,
+                          &f->user, grams, max_grams, ngrams);
+    llmr_text_scan_window(req->system.data, req->system.len,
+                          LLMR_CONTEXT_TEXT, 0, LLMR_CONTEXT_FULL, 0,
+                          &f->system, NULL, 0, NULL);
+    llmr_text_scan_window(req->history.data, req->history.len,
+                          0, LLMR_CONTEXT_TEXT, 0, LLMR_CONTEXT_FULL,
+                          &f->history, NULL, 0, NULL);
 
     u = &f->user;
     sy = &f->system;

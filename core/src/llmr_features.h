@@ -19,11 +19,12 @@
  * regression) reads the same numbers: a request is scanned once into
  * llmr_features_t, whose dense vector x[] is then scored.
  *
- * The scan is one pass over each text, lowercasing on the fly; words are
- * hashed as they are read and looked up in a keyword table (one probe for
- * most words), multi-word phrases are followed through prefix entries.
- * Nothing is allocated and nothing global is written after the keyword
- * table is built once.
+ * The scan reads bounded windows of each text (see LLMR_USER_HEAD):
+ * counts come from bit masks made 64 bytes at a time, the words of the
+ * head and the tail of the window are matched against a keyword table
+ * (a filter bit per word, a probe for the few that pass), multi-word
+ * phrases are followed through prefix entries.  Nothing is allocated and
+ * nothing global is written after the keyword table is built once.
  *
  * A keyword "asks" when it opens a sentence, a line or a clause after a
  * request ("Design a ...", "can you review ...", "please explain ..."):
@@ -66,8 +67,26 @@
 #define LLMR_KW_REQUEST_I       12
 
 
-/* texts longer than this are scanned only up to it */
-#define LLMR_SCAN_MAX           (256 * 1024)
+/*
+ * llmr_text_scan() reads at most this much of a text, and each of the
+ * two parts of llmr_text_scan_window() is at most this long
+ */
+#define LLMR_SCAN_MAX           8192
+
+/*
+ * What a request costs at most: the first LLMR_USER_HEAD and the last
+ * LLMR_USER_TAIL bytes of the last user turn are read (the first
+ * LLMR_USER_FULL_HEAD and the last LLMR_USER_FULL_TAIL of those word by
+ * word for the keywords, the rest counted 64 bytes at a time), and
+ * LLMR_CONTEXT_TEXT bytes of the system prompt (its head) and of the
+ * history (its tail).  The lengths come from the full sizes.
+ */
+#define LLMR_USER_HEAD          6144
+#define LLMR_USER_TAIL          2048
+#define LLMR_USER_FULL_HEAD     1536
+#define LLMR_USER_FULL_TAIL     512
+#define LLMR_CONTEXT_TEXT       2048
+#define LLMR_CONTEXT_FULL       1024
 
 
 /* what one pass over one text counts */
@@ -183,6 +202,15 @@ void llmr_features_extract(const llmr_request_t *req, llmr_features_t *f,
 
 /* one text; grams as above */
 void llmr_text_scan(const char *text, size_t len, llmr_text_stats_t *st,
+    uint32_t *grams, size_t max_grams, size_t *ngrams);
+
+/*
+ * The first head and the last tail bytes of a text (all of it when it is
+ * not longer than head + tail), the words of the first full_head and the
+ * last full_tail bytes of those matched against the keywords.
+ */
+void llmr_text_scan_window(const char *text, size_t len, size_t head,
+    size_t tail, size_t full_head, size_t full_tail, llmr_text_stats_t *st,
     uint32_t *grams, size_t max_grams, size_t *ngrams);
 
 /* scores features extracted before (what llmr_classify() does after) */

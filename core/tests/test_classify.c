@@ -40,6 +40,7 @@ static void test_confidence(void);
 static void test_classifier(void);
 static void test_keywords(void);
 static void test_grams(void);
+static void test_window(void);
 
 
 static const char  code_review[] =
@@ -88,6 +89,7 @@ main(void)
     test_classifier();
     test_keywords();
     test_grams();
+    test_window();
 
     return tap_done();
 }
@@ -976,4 +978,50 @@ test_grams(void)
     llmr_features_extract(&req, &f, g3, 4, &n3);
     is_int(n3, 4, "grams stop at the buffer's end");
     ok(memcmp(g2, g3, sizeof(g3)) == 0, "a short buffer gets a prefix");
+}
+
+
+static void
+test_window(void)
+{
+    char             *buf;
+    size_t            i, n;
+    llmr_features_t   f;
+    llmr_request_t    req;
+
+    /* a long text is read in a bounded window: its head and its tail */
+
+    n = 256 * 1024;
+    buf = malloc(n + 1);
+    if (buf == NULL) {
+        ok(0, "malloc");
+        return;
+    }
+
+    for (i = 0; i < n; i++) {
+        buf[i] = "the quick brown fox jumps over the lazy dog. "[i % 45];
+    }
+
+    memcpy(buf + n - 40, "\nPlease prove the theorem rigorously.   ", 40);
+    buf[n] = '\0';
+
+    req_init(&req, buf);
+    llmr_features_extract(&req, &f, NULL, 0, NULL);
+
+    ok(f.user.bytes <= LLMR_USER_HEAD + LLMR_USER_TAIL,
+       "256 KB: %zu bytes read", f.user.bytes);
+    ok(f.user.kw[LLMR_KW_EXPERT_I] >= 1, "the tail is read");
+    ok(f.units > 40000, "the length is the full length (%.0f words)",
+       f.units);
+
+    /* words past the matched head are counted all the same */
+
+    req_init(&req, buf);
+    req.last_user.len = 4000;
+    req.last_user_bytes = 4000;
+    llmr_features_extract(&req, &f, NULL, 0, NULL);
+    ok(f.user.words >= 4000 / 45 * 9 - 9 && f.user.words <= 4000 / 45 * 9 + 9,
+       "4000 bytes: %u words", f.user.words);
+
+    free(buf);
 }

@@ -1,0 +1,2708 @@
+/*
+ * Copyright (C) ngx_llm_router authors
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_parse.h>
+
+#include <llmr/core.h>
+#include <llmr/extract.h>
+#include <llmr/usage.h>
+
+
+/*
+ * yajl keeps a token that spans two chunks in a buffer and rescans it
+ * from its start on every chunk, so a long string would cost its size in
+ * memory and quadratic time.  A string therefore reaches yajl only up to
+ * about LLMR_USAGE_STRING_MAX bytes, cut between two escapes or UTF-8
+ * sequences; the rest is skipped with memchr(), not validated, and its
+ * decoded length counted the way yajl decodes.  No key or value the
+ * reader looks into is that long, only answers are.  A number or a
+ * literal longer than LLMR_USAGE_TOKEN_MAX bytes makes the JSON invalid.
+ * The cut depends on the bytes only, never on how they were chunked.
+ */
+#define LLMR_USAGE_STRING_MAX   4096
+#define LLMR_USAGE_TOKEN_MAX    1024
+#define LLMR_USAGE_DEPTH_MAX    256
+
+/* the schemas followed are never deeper; below, values are skipped */
+#define LLMR_USAGE_FRAMES_MAX   16
+
+/* longer SSE event names are none of the known ones */
+#define LLMR_USAGE_NAME_MAX     32
+
+/*
+ * yajl's blocks: an SSE stream reads all its events with one handle, but
+ * an invalid event costs a new one.
+ */
+#define LLMR_USAGE_CACHE_BLOCKS 8
+#define LLMR_USAGE_CACHE_MAX    16384
+
+
+typedef enum {
+    LLMR_MODE_AUTO = 0,
+    LLMR_MODE_JSON,
+    LLMR_MODE_SSE
+} llmr_mode_e;
+
+
+typedef enum {
+    LLMR_SSE_BOL = 0,           /* at the beginning of a line */
+    LLMR_SSE_FIELD,             /* in a field name */
+    LLMR_SSE_DATA_SP,           /* after "data:" */
+    LLMR_SSE_DATA,
+    LLMR_SSE_EVENT_SP,          /* after "event:" */
+    LLMR_SSE_EVENT,
+    LLMR_SSE_SKIP               /* comments and other fields */
+} llmr_sse_e;
+
+
+/* how much of "[DONE]" an event's data matched; blanks aside */
+#define LLMR_SNIFF_NONE         0
+#define LLMR_SNIFF_DONE         6
+#define LLMR_SNIFF_JSON         7
+
+
+/* where the JSON lexer is */
+typedef enum {
+    LLMR_LEX_OUT = 0,           /* outside strings */
+    LLMR_LEX_STR,               /* in a string handed to yajl */
+    LLMR_LEX_WANT,              /* in a long one: cut at a boundary */
+    LLMR_LEX_ELIDE              /* skipping it up to its closing quote */
+} llmr_lex_e;
+
+#define LLMR_ESC_TYPE           5   /* after a backslash; 1-4: hex left */
+
+
+/* the counts as the providers name them */
+typedef enum {
+    LLMR_U_PROMPT = 0,          /* prompt_tokens */
+    LLMR_U_COMPLETION,          /* completion_tokens */
+    LLMR_U_INPUT,               /* input_tokens */
+    LLMR_U_OUTPUT,              /* output_tokens */
+    LLMR_U_CACHE_READ,          /* cache_read_input_tokens */
+    LLMR_U_CACHE_WRITE,         /* cache_creation_input_tokens */
+    LLMR_U_CACHED,              /* cached_tokens, prompt_cache_hit_tokens */
+    LLMR_U_REASONING,           /* reasoning_tokens */
+    LLMR_U_G_PROMPT,            /* promptTokenCount */
+    LLMR_U_G_CANDIDATES,        /* candidatesTokenCount */
+    LLMR_U_G_TOTAL,             /* totalTokenCount */
+    LLMR_U_G_CACHED,            /* cachedContentTokenCount */
+    LLMR_U_G_THOUGHTS,          /* thoughtsTokenCount */
+    LLMR_U_G_TOOL_PROMPT,       /* toolUsePromptTokenCount */
+    LLMR_U_N
+} llmr_count_e;
+
+
+typedef enum {
+    LLMR_V_NULL = 0,
+    LLMR_V_BOOL,
+    LLMR_V_NUMBER,
+    LLMR_V_STRING,
+    LLMR_V_MAP,
+    LLMR_V_ARRAY
+} llmr_value_e;
+
+
+typedef enum {
+    LLMR_UF_TOP = 0,            /* a response, a chunk, an event's data */
+    LLMR_UF_ARRAY,              /* a top-level array of chunks */
+    LLMR_UF_USAGE,              /* usage, usageMetadata, *_details */
+    LLMR_UF_CHOICES,            /* choices, candidates */
+    LLMR_UF_CHOICE,
+    LLMR_UF_MESSAGE,            /* message, delta */
+    LLMR_UF_GCONTENT,           /* a candidate's content */
+    LLMR_UF_PARTS,              /* content blocks, parts */
+    LLMR_UF_PART,
+    LLMR_UF_OUTPUT,             /* responses output items */
+    LLMR_UF_ITEM,
+    LLMR_UF_INCOMPLETE,         /* incomplete_details */
+    LLMR_UF_FEEDBACK,           /* promptFeedback */
+    LLMR_UF_TOOLS               /* tool_calls: any element is a call */
+} llmr_frame_e;
+
+
+typedef enum {
+    LLMR_K_OTHER = 0,
+    LLMR_K_USAGE,               /* usage, usageMetadata */
+    LLMR_K_CHOICES,             /* choices */
+    LLMR_K_CANDIDATES,
+    LLMR_K_CONTENT,
+    LLMR_K_OUTPUT,
+    LLMR_K_PARTS,
+    LLMR_K_STOP_REASON,         /* stop_reason, finish_reason */
+    LLMR_K_FINISH_REASON,       /* finishReason: also ends a stream */
+    LLMR_K_STATUS,
+    LLMR_K_INCOMPLETE,          /* incomplete_details */
+    LLMR_K_REASON,
+    LLMR_K_ERROR,
+    LLMR_K_TYPE,
+    LLMR_K_MESSAGE,
+    LLMR_K_RESPONSE,
+    LLMR_K_DELTA,
+    LLMR_K_FEEDBACK,            /* promptFeedback */
+    LLMR_K_BLOCK_REASON,
+    LLMR_K_TEXT,
+    LLMR_K_REFUSAL,
+    LLMR_K_INDEX,
+    LLMR_K_THOUGHT,
+    LLMR_K_TOOL_CALLS,          /* tool_calls, function_call, functionCall */
+    LLMR_K_DETAILS,             /* *_tokens_details */
+    LLMR_K_COUNT                /* + llmr_count_e */
+} llmr_key_e;
+
+
+/* the "type" of a part, a content block or an output item */
+typedef enum {
+    LLMR_P_OTHER = 0,
+    LLMR_P_TEXT,
+    LLMR_P_THOUGHT,             /* thinking, reasoning: not the answer */
+    LLMR_P_TOOL
+} llmr_part_e;
+
+
+/* the "type" of an event, as far as deltas go */
+typedef enum {
+    LLMR_T_NONE = 0,
+    LLMR_T_TEXT_DELTA,          /* response.output_text.delta */
+    LLMR_T_REFUSAL_DELTA        /* response.refusal.delta */
+} llmr_type_e;
+
+
+/* responses "status" */
+typedef enum {
+    LLMR_ST_NONE = 0,
+    LLMR_ST_COMPLETED,
+    LLMR_ST_INCOMPLETE,
+    LLMR_ST_FAILED,
+    LLMR_ST_CANCELLED
+} llmr_status_e;
+
+
+/* what a response or an event says, committed or pending */
+typedef struct {
+    uint32_t                    set;        /* count[i] reported: bit i */
+    unsigned                    finish;     /* llmr_finish_e */
+    unsigned                    flags;      /* LLMR_SIG_* */
+    int64_t                     count[LLMR_U_N];
+} llmr_signals_t;
+
+#define LLMR_SIG_DONE           0x01
+#define LLMR_SIG_ERROR          0x02
+#define LLMR_SIG_REFUSAL        0x04
+#define LLMR_SIG_TRUNCATED      0x08
+#define LLMR_SIG_TOOL           0x10
+
+
+/* the answer text so far, to take back what turns out not to be one */
+typedef struct {
+    size_t                      text_bytes;
+    size_t                      head_len;
+    unsigned                    head_full;
+} llmr_save_t;
+
+
+typedef struct {
+    unsigned char               kind;       /* llmr_frame_e */
+    unsigned char               flags;
+    unsigned char               type;       /* llmr_part_e, llmr_type_e */
+    unsigned char               sig;        /* of the event type */
+    unsigned char               status;     /* llmr_status_e */
+    unsigned char               reason;     /* finish when incomplete */
+    unsigned                    n;          /* array elements so far */
+    llmr_save_t                 save;
+} llmr_frame_t;
+
+#define LLMR_FR_NOHEAD          0x01    /* not the first choice */
+#define LLMR_FR_NOTEXT          0x02    /* copies of streamed text */
+#define LLMR_FR_THOUGHT         0x04    /* "thought": true */
+#define LLMR_FR_TYPED           0x08    /* "type" seen */
+#define LLMR_FR_DELTA           0x10    /* a "delta" string, tentative */
+#define LLMR_FR_DELTA_TEXT      0x20    /* ... not empty */
+
+
+typedef struct {
+    const char                 *name;
+    size_t                      len;
+    unsigned char               id;
+    unsigned char               sig;
+} llmr_word_t;
+
+#define llmr_word(s, id, sig)   { s, sizeof(s) - 1, id, sig }
+#define llmr_word_end           { NULL, 0, 0, 0 }
+
+
+/* the header of a block handed to yajl, keeping malloc()'s alignment */
+typedef union {
+    size_t                      size;
+    long double                 align;
+} llmr_block_t;
+
+
+struct llmr_usage_s {
+    llmr_usage_result_t         res;
+    llmr_signals_t              acc;        /* committed */
+    llmr_signals_t              ev;         /* the SSE event being read */
+    llmr_signals_t             *cur;        /* where callbacks write */
+
+    unsigned                    mode;       /* llmr_mode_e */
+    unsigned                    bom;        /* BOM bytes matched, 3: over */
+    unsigned                    hinted:1;   /* format came from the caller */
+    unsigned                    started:1;  /* mode settled */
+    unsigned                    finished:1;
+    unsigned                    failed:1;   /* a JSON body is unparsable */
+    unsigned                    closed:1;   /* the JSON value ended */
+
+    /*
+     * The answer text read so far, pending events included; the result
+     * shows what is committed (see llmr_update()).
+     */
+    size_t                      text_bytes;
+    size_t                      head_len;
+    unsigned                    head_full:1;
+
+    /* server-sent events */
+    unsigned                    state;      /* llmr_sse_e */
+    unsigned                    cr:1;       /* a CR ended the last line */
+    unsigned                    has_data:1;
+    unsigned                    ev_bad:1;
+    unsigned                    sniff;
+    unsigned                    field_len;
+    unsigned                    name_len;
+    unsigned                    name_type;  /* llmr_type_e of "event:" */
+    unsigned                    name_sig;
+    llmr_save_t                 ev_save;
+
+    /* the JSON lexer in front of yajl */
+    unsigned                    lex;        /* llmr_lex_e */
+    unsigned                    esc;        /* LLMR_ESC_TYPE, hex left */
+    unsigned                    hi;         /* surrogate pairing, elided */
+    unsigned                    hex;
+    size_t                      slen;       /* raw bytes of the string */
+    size_t                      run;        /* bytes of a number, literal */
+    size_t                      elided;     /* decoded bytes skipped */
+    size_t                      full;       /* decoded length, with them */
+
+    /* the JSON structure */
+    yajl_handle                 yajl;
+    unsigned                    values;     /* top-level values begun */
+    unsigned                    depth;
+    unsigned                    skip;       /* depth in an ignored value */
+    unsigned                    nframes;
+    unsigned                    key;        /* llmr_key_e of the last key */
+    llmr_frame_t                frames[LLMR_USAGE_FRAMES_MAX];
+
+    yajl_alloc_funcs            alloc;
+    llmr_block_t               *cache[LLMR_USAGE_CACHE_BLOCKS];
+    unsigned                    ncache;
+    size_t                      mem;
+    size_t                      peak;
+
+    unsigned char               field[5];
+    unsigned char               name[LLMR_USAGE_NAME_MAX];
+    unsigned char               head[LLMR_USAGE_HEAD_SIZE];
+};
+
+
+static int llmr_on_null(void *ctx);
+static int llmr_on_boolean(void *ctx, int b);
+static int llmr_on_number(void *ctx, const char *s, size_t len);
+static int llmr_on_string(void *ctx, const unsigned char *s, size_t len);
+static int llmr_on_start_map(void *ctx);
+static int llmr_on_map_key(void *ctx, const unsigned char *s, size_t len);
+static int llmr_on_end_map(void *ctx);
+static int llmr_on_start_array(void *ctx);
+static int llmr_on_end_array(void *ctx);
+
+
+static const yajl_callbacks  llmr_callbacks = {
+    llmr_on_null,
+    llmr_on_boolean,
+    NULL,
+    NULL,
+    llmr_on_number,
+    llmr_on_string,
+    llmr_on_start_map,
+    llmr_on_map_key,
+    llmr_on_end_map,
+    llmr_on_start_array,
+    llmr_on_end_array
+};
+
+
+/* keys grouped by length, see llmr_key() */
+
+static const llmr_word_t  llmr_keys4[] = {
+    llmr_word("text", LLMR_K_TEXT, 0),
+    llmr_word("type", LLMR_K_TYPE, 0),
+    llmr_word_end
+};
+
+static const llmr_word_t  llmr_keys5[] = {
+    llmr_word("usage", LLMR_K_USAGE, 0),
+    llmr_word("index", LLMR_K_INDEX, 0),
+    llmr_word("delta", LLMR_K_DELTA, 0),
+    llmr_word("parts", LLMR_K_PARTS, 0),
+    llmr_word("error", LLMR_K_ERROR, 0),
+    llmr_word_end
+};
+
+static const llmr_word_t  llmr_keys6[] = {
+    llmr_word("output", LLMR_K_OUTPUT, 0),
+    llmr_word("status", LLMR_K_STATUS, 0),
+    llmr_word("reason", LLMR_K_REASON, 0),
+    llmr_word_end
+};
+
+static const llmr_word_t  llmr_keys7[] = {
+    llmr_word("content", LLMR_K_CONTENT, 0),
+    llmr_word("choices", LLMR_K_CHOICES, 0),
+    llmr_word("message", LLMR_K_MESSAGE, 0),
+    llmr_word("refusal", LLMR_K_REFUSAL, 0),
+    llmr_word("thought", LLMR_K_THOUGHT, 0),
+    llmr_word_end
+};
+
+static const llmr_word_t  llmr_keys8[] = {
+    llmr_word("response", LLMR_K_RESPONSE, 0),
+    llmr_word_end
+};
+
+static const llmr_word_t  llmr_keys10[] = {
+    llmr_word("candidates", LLMR_K_CANDIDATES, 0),
+    llmr_word("tool_calls", LLMR_K_TOOL_CALLS, 0),
+    llmr_word_end
+};
+
+static const llmr_word_t  llmr_keys11[] = {
+    llmr_word("stop_reason", LLMR_K_STOP_REASON, 0),
+    llmr_word("blockReason", LLMR_K_BLOCK_REASON, 0),
+    llmr_word_end
+};
+
+static const llmr_word_t  llmr_keys12[] = {
+    llmr_word("finishReason", LLMR_K_FINISH_REASON, 0),
+    llmr_word("input_tokens", LLMR_K_COUNT + LLMR_U_INPUT, 0),
+    llmr_word("functionCall", LLMR_K_TOOL_CALLS, 0),
+    llmr_word_end
+};
+
+static const llmr_word_t  llmr_keys13[] = {
+    llmr_word("finish_reason", LLMR_K_STOP_REASON, 0),
+    llmr_word("prompt_tokens", LLMR_K_COUNT + LLMR_U_PROMPT, 0),
+    llmr_word("output_tokens", LLMR_K_COUNT + LLMR_U_OUTPUT, 0),
+    llmr_word("cached_tokens", LLMR_K_COUNT + LLMR_U_CACHED, 0),
+    llmr_word("usageMetadata", LLMR_K_USAGE, 0),
+    llmr_word("function_call", LLMR_K_TOOL_CALLS, 0),
+    llmr_word_end
+};
+
+static const llmr_word_t  llmr_keys14[] = {
+    llmr_word("promptFeedback", LLMR_K_FEEDBACK, 0),
+    llmr_word_end
+};
+
+static const llmr_word_t  llmr_keys15[] = {
+    llmr_word("totalTokenCount", LLMR_K_COUNT + LLMR_U_G_TOTAL, 0),
+    llmr_word_end
+};
+
+static const llmr_word_t  llmr_keys16[] = {
+    llmr_word("promptTokenCount", LLMR_K_COUNT + LLMR_U_G_PROMPT, 0),
+    llmr_word("reasoning_tokens", LLMR_K_COUNT + LLMR_U_REASONING, 0),
+    llmr_word_end
+};
+
+static const llmr_word_t  llmr_keys17[] = {
+    llmr_word("completion_tokens", LLMR_K_COUNT + LLMR_U_COMPLETION, 0),
+    llmr_word_end
+};
+
+static const llmr_word_t  llmr_keys18[] = {
+    llmr_word("incomplete_details", LLMR_K_INCOMPLETE, 0),
+    llmr_word("thoughtsTokenCount", LLMR_K_COUNT + LLMR_U_G_THOUGHTS, 0),
+    llmr_word_end
+};
+
+static const llmr_word_t  llmr_keys20[] = {
+    llmr_word("candidatesTokenCount", LLMR_K_COUNT + LLMR_U_G_CANDIDATES, 0),
+    llmr_word("input_tokens_details", LLMR_K_DETAILS, 0),
+    llmr_word_end
+};
+
+static const llmr_word_t  llmr_keys21[] = {
+    llmr_word("prompt_tokens_details", LLMR_K_DETAILS, 0),
+    llmr_word("output_tokens_details", LLMR_K_DETAILS, 0),
+    llmr_word_end
+};
+
+static const llmr_word_t  llmr_keys23[] = {
+    llmr_word("cache_read_input_tokens", LLMR_K_COUNT + LLMR_U_CACHE_READ, 0),
+    llmr_word("cachedContentTokenCount", LLMR_K_COUNT + LLMR_U_G_CACHED, 0),
+    llmr_word("toolUsePromptTokenCount",
+              LLMR_K_COUNT + LLMR_U_G_TOOL_PROMPT, 0),
+    llmr_word("prompt_cache_hit_tokens", LLMR_K_COUNT + LLMR_U_CACHED, 0),
+    llmr_word_end
+};
+
+static const llmr_word_t  llmr_keys25[] = {
+    llmr_word("completion_tokens_details", LLMR_K_DETAILS, 0),
+    llmr_word_end
+};
+
+static const llmr_word_t  llmr_keys27[] = {
+    llmr_word("cache_creation_input_tokens",
+              LLMR_K_COUNT + LLMR_U_CACHE_WRITE, 0),
+    llmr_word_end
+};
+
+static const llmr_word_t  *llmr_keys[] = {
+    NULL, NULL, NULL, NULL, llmr_keys4, llmr_keys5, llmr_keys6, llmr_keys7,
+    llmr_keys8, NULL, llmr_keys10, llmr_keys11, llmr_keys12, llmr_keys13,
+    llmr_keys14, llmr_keys15, llmr_keys16, llmr_keys17, llmr_keys18, NULL,
+    llmr_keys20, llmr_keys21, NULL, llmr_keys23, NULL, llmr_keys25, NULL,
+    llmr_keys27
+};
+
+
+/* event types, from "event:" lines and the data's "type" */
+static const llmr_word_t  llmr_event_types[] = {
+    llmr_word("response.output_text.delta", LLMR_T_TEXT_DELTA, 0),
+    llmr_word("message_stop", LLMR_T_NONE, LLMR_SIG_DONE),
+    llmr_word("response.completed", LLMR_T_NONE, LLMR_SIG_DONE),
+    llmr_word("response.incomplete", LLMR_T_NONE, LLMR_SIG_DONE),
+    llmr_word("response.failed", LLMR_T_NONE,
+              LLMR_SIG_DONE | LLMR_SIG_ERROR),
+    llmr_word("response.refusal.delta", LLMR_T_REFUSAL_DELTA, 0),
+    llmr_word("error", LLMR_T_NONE, LLMR_SIG_ERROR),
+    llmr_word_end
+};
+
+
+static const llmr_word_t  llmr_part_types[] = {
+    llmr_word("text", LLMR_P_TEXT, 0),
+    llmr_word("output_text", LLMR_P_TEXT, 0),
+    llmr_word("thinking", LLMR_P_THOUGHT, 0),
+    llmr_word("redacted_thinking", LLMR_P_THOUGHT, 0),
+    llmr_word("reasoning", LLMR_P_THOUGHT, 0),
+    llmr_word("reasoning_text", LLMR_P_THOUGHT, 0),
+    llmr_word("summary_text", LLMR_P_THOUGHT, 0),
+    llmr_word("tool_use", LLMR_P_TOOL, 0),
+    llmr_word("function_call", LLMR_P_TOOL, 0),
+    llmr_word("custom_tool_call", LLMR_P_TOOL, 0),
+    llmr_word_end
+};
+
+
+static const llmr_word_t  llmr_statuses[] = {
+    llmr_word("completed", LLMR_ST_COMPLETED, 0),
+    llmr_word("incomplete", LLMR_ST_INCOMPLETE, 0),
+    llmr_word("failed", LLMR_ST_FAILED, 0),
+    llmr_word("cancelled", LLMR_ST_CANCELLED, 0),
+    llmr_word_end
+};
+
+
+/* finish_reason, stop_reason, finishReason, incomplete_details.reason */
+static const llmr_word_t  llmr_finishes[] = {
+    llmr_word("stop", LLMR_FINISH_STOP, 0),
+    llmr_word("end_turn", LLMR_FINISH_STOP, 0),
+    llmr_word("stop_sequence", LLMR_FINISH_STOP, 0),
+    llmr_word("STOP", LLMR_FINISH_STOP, 0),
+    llmr_word("length", LLMR_FINISH_LENGTH, 0),
+    llmr_word("max_tokens", LLMR_FINISH_LENGTH, 0),
+    llmr_word("MAX_TOKENS", LLMR_FINISH_LENGTH, 0),
+    llmr_word("max_output_tokens", LLMR_FINISH_LENGTH, 0),
+    llmr_word("model_context_window_exceeded", LLMR_FINISH_LENGTH, 0),
+    llmr_word("tool_calls", LLMR_FINISH_TOOL_CALLS, 0),
+    llmr_word("tool_use", LLMR_FINISH_TOOL_CALLS, 0),
+    llmr_word("function_call", LLMR_FINISH_TOOL_CALLS, 0),
+    llmr_word("content_filter", LLMR_FINISH_CONTENT_FILTER, 0),
+    llmr_word("refusal", LLMR_FINISH_CONTENT_FILTER, LLMR_SIG_REFUSAL),
+    llmr_word("SAFETY", LLMR_FINISH_CONTENT_FILTER, LLMR_SIG_REFUSAL),
+    llmr_word("PROHIBITED_CONTENT", LLMR_FINISH_CONTENT_FILTER,
+              LLMR_SIG_REFUSAL),
+    llmr_word("BLOCKLIST", LLMR_FINISH_CONTENT_FILTER, LLMR_SIG_REFUSAL),
+    llmr_word("SPII", LLMR_FINISH_CONTENT_FILTER, LLMR_SIG_REFUSAL),
+    llmr_word("IMAGE_SAFETY", LLMR_FINISH_CONTENT_FILTER, LLMR_SIG_REFUSAL),
+    llmr_word("RECITATION", LLMR_FINISH_CONTENT_FILTER, 0),
+    { NULL, 0, LLMR_FINISH_OTHER, 0 }
+};
+
+
+static const char  *llmr_finish_names[LLMR_FINISH_N] = {
+    "none", "stop", "length", "tool_calls", "content_filter", "other"
+};
+
+
+/* a byte of a JSON number or literal */
+static const unsigned char  llmr_json_token[256] = {
+    ['+'] = 1, ['-'] = 1, ['.'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+    ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+    ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+    ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1
+};
+
+
+static const llmr_word_t *
+llmr_lookup(const llmr_word_t *w, const unsigned char *s, size_t len)
+{
+    for ( /* void */ ; w->name; w++) {
+        if (w->len == len && memcmp(w->name, s, len) == 0) {
+            break;
+        }
+    }
+
+    /* the sentinel when none matched */
+    return w;
+}
+
+
+/* called for every key: short keys are compared inline */
+
+static unsigned
+llmr_key(const unsigned char *s, size_t len)
+{
+    size_t              i;
+    const llmr_word_t  *w;
+
+    if (len >= sizeof(llmr_keys) / sizeof(llmr_keys[0])) {
+        return LLMR_K_OTHER;
+    }
+
+    w = llmr_keys[len];
+
+    if (w == NULL) {
+        return LLMR_K_OTHER;
+    }
+
+    for ( /* void */ ; w->name; w++) {
+        if (w->name[0] != s[0] || w->name[len - 1] != s[len - 1]) {
+            continue;
+        }
+
+        for (i = 1; i < len - 1 && w->name[i] == (char) s[i]; i++) {
+            /* void */
+        }
+
+        if (i >= len - 1) {
+            return w->id;
+        }
+    }
+
+    return LLMR_K_OTHER;
+}
+
+
+static void
+llmr_clue(llmr_usage_t *u, int format)
+{
+    if (u->res.format == LLMR_FMT_UNKNOWN) {
+        u->res.format = format;
+        return;
+    }
+
+    /* "choices" says chat; a choice's "text" says completions */
+    if (!u->hinted && format == LLMR_FMT_OPENAI_COMPLETIONS
+        && u->res.format == LLMR_FMT_OPENAI_CHAT)
+    {
+        u->res.format = format;
+    }
+}
+
+
+/* the length of the UTF-8 sequence at s, 0 when invalid (or a NUL) */
+
+static size_t
+llmr_utf8(const unsigned char *s, size_t len)
+{
+    size_t    i, n;
+    unsigned  c;
+
+    c = s[0];
+
+    if (c < 0x80) {
+        return c ? 1 : 0;
+    }
+
+    if (c < 0xc2 || c > 0xf4) {
+        return 0;
+    }
+
+    n = (c < 0xe0) ? 2 : (c < 0xf0) ? 3 : 4;
+
+    if (len < n) {
+        return 0;
+    }
+
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+    }
+
+    /* overlong forms, surrogates, beyond U+10FFFF */
+    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0)
+        || (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))
+    {
+        return 0;
+    }
+
+    return n;
+}
+
+
+static void
+llmr_save(llmr_usage_t *u, llmr_save_t *s)
+{
+    s->text_bytes = u->text_bytes;
+    s->head_len = u->head_len;
+    s->head_full = u->head_full;
+}
+
+
+static void
+llmr_restore(llmr_usage_t *u, const llmr_save_t *s)
+{
+    u->text_bytes = s->text_bytes;
+    u->head_len = s->head_len;
+    u->head_full = s->head_full;
+}
+
+
+/*
+ * Appends a decoded string to the head.  Invalid bytes become '?'; once
+ * a character does not fit, or a string was elided, the head is over, so
+ * that it always is a prefix of the answer.
+ */
+
+static void
+llmr_head_add(llmr_usage_t *u, const unsigned char *s, size_t len,
+    unsigned elided)
+{
+    size_t          i, n, k, room;
+    unsigned char  *h;
+
+    if (u->head_full) {
+        return;
+    }
+
+    h = u->head;
+    n = u->head_len;
+    room = LLMR_USAGE_HEAD_SIZE - 1 - n;
+
+    for (i = 0; i < len; i += k) {
+        k = llmr_utf8(s + i, len - i);
+
+        if (k == 0) {
+            if (room == 0) {
+                u->head_full = 1;
+                break;
+            }
+
+            h[n++] = '?';
+            room--;
+            k = 1;
+            continue;
+        }
+
+        if (k > room) {
+            u->head_full = 1;
+            break;
+        }
+
+        memcpy(h + n, s + i, k);
+        n += k;
+        room -= k;
+    }
+
+    if (elided) {
+        u->head_full = 1;
+    }
+
+    u->head_len = n;
+}
+
+
+static void
+llmr_text(llmr_usage_t *u, llmr_frame_t *f, const unsigned char *s,
+    size_t len)
+{
+    if (f->flags & LLMR_FR_NOTEXT) {
+        return;
+    }
+
+    u->text_bytes += u->full;
+
+    if (!(f->flags & LLMR_FR_NOHEAD)) {
+        llmr_head_add(u, s, len, u->full != len);
+    }
+}
+
+
+static void
+llmr_count(llmr_usage_t *u, unsigned i, const unsigned char *s, size_t len)
+{
+    size_t   k;
+    int64_t  v;
+
+    /* counts are plain non-negative integers; anything else is ignored */
+    if (len == 0 || len > 18) {
+        return;
+    }
+
+    v = 0;
+
+    for (k = 0; k < len; k++) {
+        if (s[k] < '0' || s[k] > '9') {
+            return;
+        }
+
+        v = v * 10 + (s[k] - '0');
+    }
+
+    u->cur->count[i] = v;
+    u->cur->set |= 1u << i;
+}
+
+
+static void
+llmr_finish_set(llmr_usage_t *u, unsigned finish, unsigned sig)
+{
+    u->cur->finish = finish;
+    u->cur->flags |= sig;
+
+    if (finish == LLMR_FINISH_LENGTH) {
+        u->cur->flags |= LLMR_SIG_TRUNCATED;
+    }
+}
+
+
+static void
+llmr_finish_word(llmr_usage_t *u, const unsigned char *s, size_t len)
+{
+    const llmr_word_t  *w;
+
+    w = llmr_lookup(llmr_finishes, s, len);
+    llmr_finish_set(u, w->id, w->sig);
+}
+
+
+static llmr_frame_t *
+llmr_push(llmr_usage_t *u, unsigned kind)
+{
+    unsigned       flags;
+    llmr_frame_t  *f;
+
+    if (u->nframes == LLMR_USAGE_FRAMES_MAX) {
+        u->skip = 1;
+        return NULL;
+    }
+
+    flags = 0;
+
+    if (u->nframes) {
+        flags = u->frames[u->nframes - 1].flags
+                & (LLMR_FR_NOHEAD | LLMR_FR_NOTEXT);
+    }
+
+    f = &u->frames[u->nframes++];
+
+    f->kind = (unsigned char) kind;
+    f->flags = (unsigned char) flags;
+    f->type = 0;
+    f->sig = 0;
+    f->status = LLMR_ST_NONE;
+    f->reason = 0;
+    f->n = 0;
+    llmr_save(u, &f->save);
+
+    return f;
+}
+
+
+/* a value nobody needs: containers are skipped as a whole */
+
+static int
+llmr_ignore(llmr_usage_t *u, int vt)
+{
+    if (vt == LLMR_V_MAP || vt == LLMR_V_ARRAY) {
+        u->skip = 1;
+    }
+
+    return 1;
+}
+
+
+static int
+llmr_top_value(llmr_usage_t *u, llmr_frame_t *f, int vt,
+    const unsigned char *s, size_t len)
+{
+    const llmr_word_t  *w;
+
+    switch (u->key) {
+
+    case LLMR_K_USAGE:
+        if (vt == LLMR_V_MAP) {
+            llmr_push(u, LLMR_UF_USAGE);
+            return 1;
+        }
+
+        break;
+
+    case LLMR_K_CHOICES:
+    case LLMR_K_CANDIDATES:
+        if (vt == LLMR_V_ARRAY) {
+            llmr_clue(u, (u->key == LLMR_K_CHOICES) ? LLMR_FMT_OPENAI_CHAT
+                                                    : LLMR_FMT_GEMINI);
+            llmr_push(u, LLMR_UF_CHOICES);
+            return 1;
+        }
+
+        break;
+
+    case LLMR_K_CONTENT:
+        if (vt == LLMR_V_ARRAY) {
+            llmr_clue(u, LLMR_FMT_ANTHROPIC);
+            llmr_push(u, LLMR_UF_PARTS);
+            return 1;
+        }
+
+        break;
+
+    case LLMR_K_OUTPUT:
+        if (vt == LLMR_V_ARRAY) {
+            llmr_clue(u, LLMR_FMT_OPENAI_RESPONSES);
+            f = llmr_push(u, LLMR_UF_OUTPUT);
+
+            /* a stream repeats its deltas in the final response */
+            if (f && u->mode == LLMR_MODE_SSE) {
+                f->flags |= LLMR_FR_NOTEXT;
+            }
+
+            return 1;
+        }
+
+        break;
+
+    case LLMR_K_STOP_REASON:
+        if (vt == LLMR_V_STRING) {
+            llmr_finish_word(u, s, len);
+            return 1;
+        }
+
+        break;
+
+    case LLMR_K_STATUS:
+        if (vt == LLMR_V_STRING) {
+            f->status = llmr_lookup(llmr_statuses, s, len)->id;
+            return 1;
+        }
+
+        break;
+
+    case LLMR_K_INCOMPLETE:
+        if (vt == LLMR_V_MAP) {
+            llmr_push(u, LLMR_UF_INCOMPLETE);
+            return 1;
+        }
+
+        break;
+
+    case LLMR_K_ERROR:
+        if (vt == LLMR_V_MAP || (vt == LLMR_V_STRING && len > 0)) {
+            u->cur->flags |= LLMR_SIG_ERROR;
+        }
+
+        break;
+
+    case LLMR_K_TYPE:
+        if (vt == LLMR_V_STRING) {
+            w = llmr_lookup(llmr_event_types, s, len);
+            f->type = w->id;
+            f->sig = w->sig;
+            f->flags |= LLMR_FR_TYPED;
+            return 1;
+        }
+
+        break;
+
+    case LLMR_K_MESSAGE:
+    case LLMR_K_RESPONSE:
+        /* anthropic's message_start, the responses stream's events */
+        if (vt == LLMR_V_MAP) {
+            llmr_clue(u, (u->key == LLMR_K_MESSAGE)
+                         ? LLMR_FMT_ANTHROPIC : LLMR_FMT_OPENAI_RESPONSES);
+            llmr_push(u, LLMR_UF_TOP);
+            return 1;
+        }
+
+        break;
+
+    case LLMR_K_DELTA:
+        if (vt == LLMR_V_MAP) {
+            /* anthropic's content_block_delta and message_delta */
+            llmr_clue(u, LLMR_FMT_ANTHROPIC);
+            llmr_push(u, LLMR_UF_MESSAGE);
+            return 1;
+        }
+
+        if (vt == LLMR_V_STRING) {
+            /*
+             * A responses event's delta: answer text only when the type,
+             * which may come later, is response.output_text.delta.
+             */
+            llmr_clue(u, LLMR_FMT_OPENAI_RESPONSES);
+            llmr_save(u, &f->save);
+            f->flags |= LLMR_FR_DELTA | (len ? LLMR_FR_DELTA_TEXT : 0);
+            llmr_text(u, f, s, len);
+            return 1;
+        }
+
+        break;
+
+    case LLMR_K_FEEDBACK:
+        if (vt == LLMR_V_MAP) {
+            llmr_clue(u, LLMR_FMT_GEMINI);
+            llmr_push(u, LLMR_UF_FEEDBACK);
+            return 1;
+        }
+
+        break;
+    }
+
+    return llmr_ignore(u, vt);
+}
+
+
+static int
+llmr_choice_value(llmr_usage_t *u, llmr_frame_t *f, int vt,
+    const unsigned char *s, size_t len)
+{
+    switch (u->key) {
+
+    case LLMR_K_MESSAGE:
+    case LLMR_K_DELTA:
+        if (vt == LLMR_V_MAP) {
+            llmr_push(u, LLMR_UF_MESSAGE);
+            return 1;
+        }
+
+        break;
+
+    case LLMR_K_TEXT:
+        if (vt == LLMR_V_STRING) {
+            llmr_clue(u, LLMR_FMT_OPENAI_COMPLETIONS);
+            llmr_text(u, f, s, len);
+            return 1;
+        }
+
+        break;
+
+    case LLMR_K_FINISH_REASON:
+        if (vt == LLMR_V_STRING) {
+            /* gemini's last chunk */
+            u->cur->flags |= LLMR_SIG_DONE;
+        }
+
+        /* fall through */
+
+    case LLMR_K_STOP_REASON:
+        if (vt == LLMR_V_STRING) {
+            llmr_finish_word(u, s, len);
+            return 1;
+        }
+
+        break;
+
+    case LLMR_K_CONTENT:
+        if (vt == LLMR_V_MAP) {
+            llmr_push(u, LLMR_UF_GCONTENT);
+            return 1;
+        }
+
+        break;
+
+    case LLMR_K_INDEX:
+        if (vt == LLMR_V_NUMBER) {
+            if (len == 1 && s[0] == '0') {
+                f->flags &= ~LLMR_FR_NOHEAD;
+
+            } else {
+                f->flags |= LLMR_FR_NOHEAD;
+            }
+
+            return 1;
+        }
+
+        break;
+    }
+
+    return llmr_ignore(u, vt);
+}
+
+
+static int
+llmr_message_value(llmr_usage_t *u, llmr_frame_t *f, int vt,
+    const unsigned char *s, size_t len)
+{
+    switch (u->key) {
+
+    case LLMR_K_CONTENT:
+        if (vt == LLMR_V_STRING) {
+            llmr_text(u, f, s, len);
+            return 1;
+        }
+
+        if (vt == LLMR_V_ARRAY) {
+            llmr_push(u, LLMR_UF_PARTS);
+            return 1;
+        }
+
+        break;
+
+    case LLMR_K_TEXT:
+        if (vt == LLMR_V_STRING) {
+            llmr_text(u, f, s, len);
+            return 1;
+        }
+
+        break;
+
+    case LLMR_K_REFUSAL:
+        if (vt == LLMR_V_STRING && len > 0) {
+            u->cur->flags |= LLMR_SIG_REFUSAL;
+        }
+
+        break;
+
+    case LLMR_K_TOOL_CALLS:
+        if (vt == LLMR_V_ARRAY) {
+            llmr_push(u, LLMR_UF_TOOLS);
+            return 1;
+        }
+
+        if (vt == LLMR_V_MAP) {
+            u->cur->flags |= LLMR_SIG_TOOL;
+        }
+
+        break;
+
+    case LLMR_K_STOP_REASON:
+        if (vt == LLMR_V_STRING) {
+            llmr_finish_word(u, s, len);
+            return 1;
+        }
+
+        break;
+    }
+
+    return llmr_ignore(u, vt);
+}
+
+
+static int
+llmr_part_value(llmr_usage_t *u, llmr_frame_t *f, int vt,
+    const unsigned char *s, size_t len)
+{
+    switch (u->key) {
+
+    case LLMR_K_TYPE:
+        if (vt == LLMR_V_STRING) {
+            f->type = llmr_lookup(llmr_part_types, s, len)->id;
+            return 1;
+        }
+
+        break;
+
+    case LLMR_K_TEXT:
+        if (vt == LLMR_V_STRING) {
+            llmr_text(u, f, s, len);
+            return 1;
+        }
+
+        break;
+
+    case LLMR_K_THOUGHT:
+        if (vt == LLMR_V_BOOL && len) {
+            f->flags |= LLMR_FR_THOUGHT;
+        }
+
+        break;
+
+    case LLMR_K_REFUSAL:
+        if (vt == LLMR_V_STRING && len > 0) {
+            u->cur->flags |= LLMR_SIG_REFUSAL;
+        }
+
+        break;
+
+    case LLMR_K_TOOL_CALLS:
+        if (vt == LLMR_V_MAP) {
+            u->cur->flags |= LLMR_SIG_TOOL;
+        }
+
+        break;
+    }
+
+    return llmr_ignore(u, vt);
+}
+
+
+static int
+llmr_value(llmr_usage_t *u, int vt, const unsigned char *s, size_t len)
+{
+    llmr_frame_t  *f, *g;
+
+    if (u->nframes == 0) {
+        u->values++;
+
+        if (vt == LLMR_V_MAP) {
+            llmr_push(u, LLMR_UF_TOP);
+
+        } else if (vt == LLMR_V_ARRAY) {
+            llmr_push(u, LLMR_UF_ARRAY);
+        }
+
+        return 1;
+    }
+
+    f = &u->frames[u->nframes - 1];
+
+    switch (f->kind) {
+
+    case LLMR_UF_TOP:
+        return llmr_top_value(u, f, vt, s, len);
+
+    case LLMR_UF_ARRAY:
+        if (vt == LLMR_V_MAP) {
+            llmr_push(u, LLMR_UF_TOP);
+            return 1;
+        }
+
+        break;
+
+    case LLMR_UF_USAGE:
+        if (u->key >= LLMR_K_COUNT) {
+            if (vt == LLMR_V_NUMBER) {
+                llmr_count(u, u->key - LLMR_K_COUNT, s, len);
+            }
+
+            break;
+        }
+
+        if (u->key == LLMR_K_DETAILS && vt == LLMR_V_MAP) {
+            llmr_push(u, LLMR_UF_USAGE);
+            return 1;
+        }
+
+        break;
+
+    case LLMR_UF_CHOICES:
+        if (vt == LLMR_V_MAP) {
+            g = llmr_push(u, LLMR_UF_CHOICE);
+
+            /* until its "index" says otherwise */
+            if (g && f->n++ > 0) {
+                g->flags |= LLMR_FR_NOHEAD;
+            }
+
+            return 1;
+        }
+
+        break;
+
+    case LLMR_UF_CHOICE:
+        return llmr_choice_value(u, f, vt, s, len);
+
+    case LLMR_UF_MESSAGE:
+        return llmr_message_value(u, f, vt, s, len);
+
+    case LLMR_UF_GCONTENT:
+        if (u->key == LLMR_K_PARTS && vt == LLMR_V_ARRAY) {
+            llmr_push(u, LLMR_UF_PARTS);
+            return 1;
+        }
+
+        break;
+
+    case LLMR_UF_PARTS:
+        if (vt == LLMR_V_MAP) {
+            llmr_push(u, LLMR_UF_PART);
+            return 1;
+        }
+
+        break;
+
+    case LLMR_UF_PART:
+        return llmr_part_value(u, f, vt, s, len);
+
+    case LLMR_UF_OUTPUT:
+        if (vt == LLMR_V_MAP) {
+            llmr_push(u, LLMR_UF_ITEM);
+            return 1;
+        }
+
+        break;
+
+    case LLMR_UF_ITEM:
+        if (u->key == LLMR_K_TYPE && vt == LLMR_V_STRING) {
+            f->type = llmr_lookup(llmr_part_types, s, len)->id;
+            return 1;
+        }
+
+        if (u->key == LLMR_K_CONTENT && vt == LLMR_V_ARRAY) {
+            llmr_push(u, LLMR_UF_PARTS);
+            return 1;
+        }
+
+        break;
+
+    case LLMR_UF_INCOMPLETE:
+        if (u->key == LLMR_K_REASON && vt == LLMR_V_STRING) {
+            f[-1].reason = llmr_lookup(llmr_finishes, s, len)->id;
+            return 1;
+        }
+
+        break;
+
+    case LLMR_UF_FEEDBACK:
+        if (u->key == LLMR_K_BLOCK_REASON && vt == LLMR_V_STRING) {
+            /* the prompt was blocked: no candidates will follow */
+            llmr_finish_set(u, LLMR_FINISH_CONTENT_FILTER,
+                            LLMR_SIG_REFUSAL | LLMR_SIG_DONE);
+            return 1;
+        }
+
+        break;
+
+    case LLMR_UF_TOOLS:
+        u->cur->flags |= LLMR_SIG_TOOL;
+        break;
+    }
+
+    return llmr_ignore(u, vt);
+}
+
+
+static int
+llmr_pop(llmr_usage_t *u)
+{
+    unsigned       type;
+    llmr_frame_t  *f;
+
+    f = &u->frames[--u->nframes];
+
+    switch (f->kind) {
+
+    case LLMR_UF_TOP:
+        switch (f->status) {
+
+        case LLMR_ST_COMPLETED:
+            llmr_finish_set(u, LLMR_FINISH_STOP, 0);
+            break;
+
+        case LLMR_ST_INCOMPLETE:
+            llmr_finish_set(u, f->reason ? f->reason : LLMR_FINISH_OTHER, 0);
+            break;
+
+        case LLMR_ST_FAILED:
+            llmr_finish_set(u, LLMR_FINISH_OTHER, LLMR_SIG_ERROR);
+            break;
+
+        case LLMR_ST_CANCELLED:
+            llmr_finish_set(u, LLMR_FINISH_OTHER, 0);
+            break;
+        }
+
+        u->cur->flags |= f->sig;
+
+        if (f->flags & LLMR_FR_DELTA) {
+            type = (f->flags & LLMR_FR_TYPED) ? f->type : u->name_type;
+
+            if (type != LLMR_T_TEXT_DELTA) {
+                llmr_restore(u, &f->save);
+
+                if (type == LLMR_T_REFUSAL_DELTA
+                    && (f->flags & LLMR_FR_DELTA_TEXT))
+                {
+                    u->cur->flags |= LLMR_SIG_REFUSAL;
+                }
+            }
+        }
+
+        break;
+
+    case LLMR_UF_PART:
+    case LLMR_UF_ITEM:
+        if (f->type == LLMR_P_THOUGHT || (f->flags & LLMR_FR_THOUGHT)) {
+            llmr_restore(u, &f->save);
+
+        } else if (f->type == LLMR_P_TOOL) {
+            u->cur->flags |= LLMR_SIG_TOOL;
+        }
+
+        break;
+    }
+
+    return 1;
+}
+
+
+static int
+llmr_on_null(void *ctx)
+{
+    llmr_usage_t  *u = ctx;
+
+    if (u->skip) {
+        return 1;
+    }
+
+    return llmr_value(u, LLMR_V_NULL, NULL, 0);
+}
+
+
+static int
+llmr_on_boolean(void *ctx, int b)
+{
+    llmr_usage_t  *u = ctx;
+
+    if (u->skip) {
+        return 1;
+    }
+
+    return llmr_value(u, LLMR_V_BOOL, NULL, b != 0);
+}
+
+
+static int
+llmr_on_number(void *ctx, const char *s, size_t len)
+{
+    llmr_usage_t  *u = ctx;
+
+    if (u->skip) {
+        return 1;
+    }
+
+    return llmr_value(u, LLMR_V_NUMBER, (const unsigned char *) s, len);
+}
+
+
+static int
+llmr_on_string(void *ctx, const unsigned char *s, size_t len)
+{
+    llmr_usage_t  *u = ctx;
+
+    /* the decoded length of what the lexer elided goes with its string */
+    u->full = len + u->elided;
+    u->elided = 0;
+
+    if (u->skip) {
+        return 1;
+    }
+
+    return llmr_value(u, LLMR_V_STRING, s, len);
+}
+
+
+static int
+llmr_on_map_key(void *ctx, const unsigned char *s, size_t len)
+{
+    llmr_usage_t  *u = ctx;
+
+    u->elided = 0;
+
+    if (u->skip) {
+        return 1;
+    }
+
+    u->key = llmr_key(s, len);
+
+    return 1;
+}
+
+
+static int
+llmr_on_start_map(void *ctx)
+{
+    llmr_usage_t  *u = ctx;
+
+    if (++u->depth > LLMR_USAGE_DEPTH_MAX) {
+        return 0;
+    }
+
+    if (u->skip) {
+        u->skip++;
+        return 1;
+    }
+
+    return llmr_value(u, LLMR_V_MAP, NULL, 0);
+}
+
+
+static int
+llmr_on_start_array(void *ctx)
+{
+    llmr_usage_t  *u = ctx;
+
+    if (++u->depth > LLMR_USAGE_DEPTH_MAX) {
+        return 0;
+    }
+
+    if (u->skip) {
+        u->skip++;
+        return 1;
+    }
+
+    return llmr_value(u, LLMR_V_ARRAY, NULL, 0);
+}
+
+
+static int
+llmr_on_end(llmr_usage_t *u)
+{
+    if (--u->depth == 0) {
+        u->closed = 1;
+    }
+
+    if (u->skip) {
+        u->skip--;
+        return 1;
+    }
+
+    return llmr_pop(u);
+}
+
+
+static int
+llmr_on_end_map(void *ctx)
+{
+    return llmr_on_end(ctx);
+}
+
+
+static int
+llmr_on_end_array(void *ctx)
+{
+    return llmr_on_end(ctx);
+}
+
+
+static void *
+llmr_yajl_malloc(void *ctx, size_t size)
+{
+    unsigned        i, best;
+    llmr_usage_t   *u = ctx;
+    llmr_block_t   *b;
+
+    /* yajl asks for the same few sizes for every event */
+    best = u->ncache;
+
+    for (i = 0; i < u->ncache; i++) {
+        b = u->cache[i];
+
+        if (b->size == size) {
+            best = i;
+            break;
+        }
+
+        if (b->size > size
+            && (best == u->ncache || b->size < u->cache[best]->size))
+        {
+            best = i;
+        }
+    }
+
+    if (best < u->ncache) {
+        b = u->cache[best];
+        u->cache[best] = u->cache[--u->ncache];
+        return b + 1;
+    }
+
+    b = malloc(sizeof(llmr_block_t) + size);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    b->size = size;
+
+    u->mem += sizeof(llmr_block_t) + size;
+
+    if (u->peak < u->mem) {
+        u->peak = u->mem;
+    }
+
+    return b + 1;
+}
+
+
+static void
+llmr_yajl_free(void *ctx, void *p)
+{
+    llmr_usage_t  *u = ctx;
+    llmr_block_t  *b;
+
+    if (p == NULL) {
+        return;
+    }
+
+    b = (llmr_block_t *) p - 1;
+
+    if (b->size <= LLMR_USAGE_CACHE_MAX && u->ncache < LLMR_USAGE_CACHE_BLOCKS)
+    {
+        u->cache[u->ncache++] = b;
+        return;
+    }
+
+    u->mem -= sizeof(llmr_block_t) + b->size;
+    free(b);
+}
+
+
+static void *
+llmr_yajl_realloc(void *ctx, void *p, size_t size)
+{
+    void          *n;
+    llmr_block_t  *b;
+
+    if (p == NULL) {
+        return llmr_yajl_malloc(ctx, size);
+    }
+
+    b = (llmr_block_t *) p - 1;
+
+    if (b->size >= size) {
+        return p;
+    }
+
+    n = llmr_yajl_malloc(ctx, size);
+    if (n == NULL) {
+        return NULL;
+    }
+
+    memcpy(n, p, b->size);
+    llmr_yajl_free(ctx, p);
+
+    return n;
+}
+
+
+/*
+ * A new JSON value: a body, or an event's data.  The events of a stream
+ * are parsed as one sequence of values, each checked at its dispatch.
+ */
+
+static int
+llmr_json_start(llmr_usage_t *u)
+{
+    if (u->yajl == NULL) {
+        u->yajl = yajl_alloc(&llmr_callbacks, &u->alloc, u);
+        if (u->yajl == NULL) {
+            return LLMR_ERROR;
+        }
+
+        /*
+         * Answers are not validated: a stray byte in a text must not
+         * cost the usage that follows it; the head is sanitised instead.
+         */
+        yajl_config(u->yajl, yajl_dont_validate_strings, 1);
+
+        if (u->mode == LLMR_MODE_SSE) {
+            yajl_config(u->yajl, yajl_allow_multiple_values, 1);
+        }
+    }
+
+    u->lex = LLMR_LEX_OUT;
+    u->esc = 0;
+    u->hi = 0;
+    u->slen = 0;
+    u->run = 0;
+    u->elided = 0;
+
+    u->values = 0;
+    u->depth = 0;
+    u->skip = 0;
+    u->nframes = 0;
+    u->key = LLMR_K_OTHER;
+    u->closed = 0;
+
+    return LLMR_OK;
+}
+
+
+static void
+llmr_json_end(llmr_usage_t *u)
+{
+    if (u->yajl) {
+        yajl_free(u->yajl);
+        u->yajl = NULL;
+    }
+}
+
+
+static unsigned
+llmr_hexval(unsigned c)
+{
+    if (c <= '9') {
+        return (c - '0') & 0xf;
+    }
+
+    return ((c | 0x20) - 'a' + 10) & 0xf;
+}
+
+
+/*
+ * Skips the rest of a long string up to its closing quote (returned, or
+ * end), counting the bytes yajl_string_decode() would have produced:
+ * \uXXXX is 1-3 bytes, a high surrogate and the \uXXXX after it are 4,
+ * a high surrogate without one is '?'.
+ */
+
+static const unsigned char *
+llmr_elide(llmr_usage_t *u, const unsigned char *p, const unsigned char *end)
+{
+    unsigned              c;
+    const unsigned char  *q, *b;
+
+    q = NULL;
+
+    while (p < end) {
+        c = *p;
+
+        if (u->esc == LLMR_ESC_TYPE) {
+            p++;
+
+            if (c == 'u') {
+                u->esc = 4;
+                u->hex = 0;
+
+                if (u->hi == 1) {
+                    u->hi = 2;
+                }
+
+                continue;
+            }
+
+            u->esc = 0;
+            u->elided += 1 + (u->hi != 0);
+            u->hi = 0;
+            continue;
+        }
+
+        if (u->esc) {
+            p++;
+            u->hex = (u->hex << 4) | llmr_hexval(c);
+
+            if (--u->esc) {
+                continue;
+            }
+
+            if (u->hi == 2) {
+                u->elided += 4;
+                u->hi = 0;
+
+            } else if ((u->hex & 0xfc00) == 0xd800) {
+                u->hi = 1;
+
+            } else {
+                u->elided += (u->hex < 0x80) ? 1 : (u->hex < 0x800) ? 2 : 3;
+            }
+
+            continue;
+        }
+
+        if (c == '\\') {
+            p++;
+            u->esc = LLMR_ESC_TYPE;
+            continue;
+        }
+
+        if (u->hi) {
+            u->elided++;
+            u->hi = 0;
+        }
+
+        if (c == '"') {
+            return p;
+        }
+
+        /* plain bytes up to the next quote or backslash */
+        if (q == NULL || q < p) {
+            q = memchr(p, '"', end - p);
+
+            if (q == NULL) {
+                q = end;
+            }
+        }
+
+        b = memchr(p, '\\', q - p);
+
+        if (b == NULL) {
+            b = q;
+        }
+
+        u->elided += b - p;
+        p = b;
+    }
+
+    return end;
+}
+
+
+/*
+ * Scanning 8 bytes at a time: a word has a byte equal to c when
+ * llmr_zero(w ^ llmr_bytes(c)) is not 0, and its lowest bit set marks the
+ * first such byte (there is no borrow below it).
+ */
+
+#define llmr_bytes(c)           (0x0101010101010101ULL * (c))
+#define llmr_zero(x)                                                          \
+    (((x) - llmr_bytes(1)) & ~(x) & llmr_bytes(0x80))
+
+#if (defined __GNUC__ && defined __BYTE_ORDER__                               \
+     && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+#define llmr_first(m)           (__builtin_ctzll(m) >> 3)
+#endif
+
+
+/* the first quote in [p, end), or end */
+
+static const unsigned char *
+llmr_quote(const unsigned char *p, const unsigned char *end)
+{
+    uint64_t  w, m;
+
+    while (end - p >= 8) {
+        memcpy(&w, p, 8);
+        m = llmr_zero(w ^ llmr_bytes('"'));
+
+        if (m) {
+#ifdef llmr_first
+            return p + llmr_first(m);
+#else
+            break;
+#endif
+        }
+
+        p += 8;
+    }
+
+    while (p < end && *p != '"') {
+        p++;
+    }
+
+    return p;
+}
+
+
+/* the first quote or backslash in [p, end), or end */
+
+static const unsigned char *
+llmr_plain(const unsigned char *p, const unsigned char *end)
+{
+    uint64_t  w, m;
+
+    while (end - p >= 8) {
+        memcpy(&w, p, 8);
+        m = llmr_zero(w ^ llmr_bytes('"')) | llmr_zero(w ^ llmr_bytes('\\'));
+
+        if (m) {
+#ifdef llmr_first
+            return p + llmr_first(m);
+#else
+            break;
+#endif
+        }
+
+        p += 8;
+    }
+
+    while (p < end && *p != '"' && *p != '\\') {
+        p++;
+    }
+
+    return p;
+}
+
+
+/*
+ * Hands JSON text to yajl, all of it but the tails of long strings (see
+ * LLMR_USAGE_STRING_MAX); the lexing state survives any chunking.  It is
+ * kept in locals while the buffer is scanned, and yajl's callbacks never
+ * look at it.
+ */
+
+static int
+llmr_json(llmr_usage_t *u, const unsigned char *p, size_t len)
+{
+    size_t                run, slen;
+    unsigned              c, lex, esc;
+    const unsigned char  *end, *start, *q, *t, *lim;
+
+    end = p + len;
+    lex = u->lex;
+    esc = u->esc;
+    run = u->run;
+    slen = u->slen;
+    start = (lex == LLMR_LEX_ELIDE) ? NULL : p;
+
+    while (p < end) {
+
+        if (lex == LLMR_LEX_OUT) {
+            /* structure, numbers, literals: up to the next string */
+            q = llmr_quote(p, end);
+
+            if (run + (q - p) > LLMR_USAGE_TOKEN_MAX) {
+                /* long enough to hold a long token: measure them */
+                for ( /* void */ ; p < q; p++) {
+                    run = llmr_json_token[*p] ? run + 1 : 0;
+
+                    if (run > LLMR_USAGE_TOKEN_MAX) {
+                        return LLMR_ERROR;
+                    }
+                }
+
+            } else if (q == end) {
+                /* the token that may go on in the next buffer */
+                for (t = q; t > p && llmr_json_token[t[-1]]; t--) {
+                    /* void */
+                }
+
+                run = (q - t) + ((t == p) ? run : 0);
+            }
+
+            if (q == end) {
+                break;
+            }
+
+            p = q + 1;
+            lex = LLMR_LEX_STR;
+            slen = 0;
+            run = 0;
+        }
+
+        if (lex == LLMR_LEX_STR && esc == 0 && slen < LLMR_USAGE_STRING_MAX) {
+            /* plain bytes up to a quote, a backslash or the cut */
+            lim = end;
+
+            if ((size_t) (end - p) > LLMR_USAGE_STRING_MAX - slen) {
+                lim = p + (LLMR_USAGE_STRING_MAX - slen);
+            }
+
+            q = llmr_plain(p, lim);
+
+            slen += q - p;
+            p = q;
+
+            if (p == lim) {
+                continue;
+            }
+
+            slen++;
+
+            if (*p++ == '"') {
+                lex = LLMR_LEX_OUT;
+
+            } else {
+                esc = LLMR_ESC_TYPE;
+            }
+
+            continue;
+        }
+
+        switch (lex) {
+
+        case LLMR_LEX_STR:
+            if (esc) {
+                c = *p++;
+                slen++;
+                esc = (esc == LLMR_ESC_TYPE) ? ((c == 'u') ? 4 : 0)
+                                             : esc - 1;
+
+            } else {
+                /* LLMR_USAGE_STRING_MAX bytes of it were handed over */
+                lex = LLMR_LEX_WANT;
+            }
+
+            break;
+
+        case LLMR_LEX_WANT:
+            c = *p;
+
+            if (c == '"') {
+                p++;
+                lex = LLMR_LEX_OUT;
+                break;
+            }
+
+            if ((c & 0xc0) == 0x80) {
+                /* inside a UTF-8 sequence */
+                p++;
+                break;
+            }
+
+            if (p > start && yajl_parse(u->yajl, start, p - start)
+                             != yajl_status_ok)
+            {
+                return LLMR_ERROR;
+            }
+
+            start = NULL;
+            lex = LLMR_LEX_ELIDE;
+            u->elided = 0;
+            u->hi = 0;
+            break;
+
+        default: /* LLMR_LEX_ELIDE */
+            u->esc = esc;
+            p = llmr_elide(u, p, end);
+            esc = u->esc;
+
+            if (p < end) {
+                /* the closing quote goes to yajl, which then calls back */
+                start = p++;
+                lex = LLMR_LEX_OUT;
+            }
+        }
+    }
+
+    u->lex = lex;
+    u->esc = esc;
+    u->run = run;
+    u->slen = slen;
+
+    if (start && end > start
+        && yajl_parse(u->yajl, start, end - start) != yajl_status_ok)
+    {
+        return LLMR_ERROR;
+    }
+
+    return LLMR_OK;
+}
+
+
+static void
+llmr_update(llmr_usage_t *u)
+{
+    int64_t              *c, in, out;
+    uint32_t              set;
+    unsigned              flags;
+    llmr_save_t           text;
+    llmr_usage_result_t  *r;
+
+#define llmr_has(i)     (set & (1u << (i)))
+#define llmr_get(i)     (llmr_has(i) ? c[i] : 0)
+
+    r = &u->res;
+    c = u->acc.count;
+    set = u->acc.set;
+    flags = u->acc.flags;
+
+    in = -1;
+
+    if (llmr_has(LLMR_U_PROMPT)) {
+        in = c[LLMR_U_PROMPT];
+
+    } else if (llmr_has(LLMR_U_INPUT)) {
+        /* anthropic's input_tokens leaves the cache out */
+        in = c[LLMR_U_INPUT] + llmr_get(LLMR_U_CACHE_READ)
+             + llmr_get(LLMR_U_CACHE_WRITE);
+
+    } else if (llmr_has(LLMR_U_G_PROMPT)) {
+        in = c[LLMR_U_G_PROMPT] + llmr_get(LLMR_U_G_TOOL_PROMPT);
+    }
+
+    out = -1;
+
+    if (llmr_has(LLMR_U_COMPLETION)) {
+        out = c[LLMR_U_COMPLETION];
+
+    } else if (llmr_has(LLMR_U_OUTPUT)) {
+        out = c[LLMR_U_OUTPUT];
+
+    } else if (llmr_has(LLMR_U_G_CANDIDATES)) {
+        /* gemini's thoughts are billed as output, and counted apart */
+        out = c[LLMR_U_G_CANDIDATES] + llmr_get(LLMR_U_G_THOUGHTS);
+
+    } else if (llmr_has(LLMR_U_G_TOTAL) && llmr_has(LLMR_U_G_PROMPT)) {
+        /* no candidates (blocked, or all thoughts): from the total */
+        out = c[LLMR_U_G_TOTAL] - c[LLMR_U_G_PROMPT]
+              - llmr_get(LLMR_U_G_TOOL_PROMPT);
+
+        if (out < 0) {
+            out = 0;
+        }
+    }
+
+    r->input_tokens = in;
+    r->output_tokens = out;
+
+    r->cached_tokens = llmr_has(LLMR_U_CACHED) ? c[LLMR_U_CACHED]
+                       : llmr_has(LLMR_U_CACHE_READ) ? c[LLMR_U_CACHE_READ]
+                       : llmr_has(LLMR_U_G_CACHED) ? c[LLMR_U_G_CACHED]
+                       : -1;
+
+    r->cache_write_tokens = llmr_has(LLMR_U_CACHE_WRITE)
+                            ? c[LLMR_U_CACHE_WRITE] : -1;
+
+    r->reasoning_tokens = llmr_has(LLMR_U_REASONING) ? c[LLMR_U_REASONING]
+                          : llmr_has(LLMR_U_G_THOUGHTS)
+                            ? c[LLMR_U_G_THOUGHTS] : -1;
+
+#undef llmr_has
+#undef llmr_get
+
+    r->finish = u->acc.finish;
+
+    if (r->finish == LLMR_FINISH_STOP && (flags & LLMR_SIG_TOOL)) {
+        r->finish = LLMR_FINISH_TOOL_CALLS;
+    }
+
+    r->complete = (in >= 0 && out >= 0);
+    r->stream = (u->mode == LLMR_MODE_SSE);
+    r->truncated = (flags & LLMR_SIG_TRUNCATED) != 0;
+    r->refusal = (flags & LLMR_SIG_REFUSAL) != 0;
+    r->error = (flags & LLMR_SIG_ERROR) != 0;
+
+    if (u->mode == LLMR_MODE_JSON) {
+        r->done = u->closed && !u->failed;
+
+    } else {
+        r->done = (flags & LLMR_SIG_DONE) != 0;
+    }
+
+    /* a stream shows the events dispatched, not the one being read */
+    if (u->mode == LLMR_MODE_SSE) {
+        text = u->ev_save;
+
+    } else {
+        llmr_save(u, &text);
+    }
+
+    r->text_bytes = text.text_bytes;
+    r->answer_head_len = text.head_len;
+    memcpy(r->answer_head, u->head, text.head_len);
+    r->answer_head[text.head_len] = '\0';
+}
+
+
+static void
+llmr_commit(llmr_usage_t *u)
+{
+    unsigned  i;
+    uint32_t  set;
+
+    set = u->ev.set;
+
+    for (i = 0; set; i++, set >>= 1) {
+        if (set & 1) {
+            u->acc.count[i] = u->ev.count[i];
+        }
+    }
+
+    u->acc.set |= u->ev.set;
+
+    if (u->ev.finish) {
+        u->acc.finish = u->ev.finish;
+    }
+
+    u->acc.flags |= u->ev.flags;
+}
+
+
+static void
+llmr_sse_reset(llmr_usage_t *u)
+{
+    u->has_data = 0;
+    u->ev_bad = 0;
+    u->sniff = LLMR_SNIFF_NONE;
+    u->name_type = LLMR_T_NONE;
+    u->name_sig = 0;
+
+    u->ev.set = 0;
+    u->ev.finish = LLMR_FINISH_NONE;
+    u->ev.flags = 0;
+
+    llmr_save(u, &u->ev_save);
+}
+
+
+/* a blank line: the event is complete */
+
+static void
+llmr_sse_dispatch(llmr_usage_t *u)
+{
+    unsigned  bad;
+
+    if (!u->has_data) {
+        /* no "data:" line, nothing is dispatched; the name is forgotten */
+        u->name_type = LLMR_T_NONE;
+        u->name_sig = 0;
+        return;
+    }
+
+    u->res.events++;
+
+    bad = u->ev_bad;
+
+    if (!bad) {
+        switch (u->sniff) {
+
+        case LLMR_SNIFF_NONE:
+            /* blanks only */
+            break;
+
+        case LLMR_SNIFF_DONE:
+            u->ev.flags |= LLMR_SIG_DONE;
+            break;
+
+        case LLMR_SNIFF_JSON:
+            /*
+             * One whole value is valid.  A number or a literal at the end
+             * of the data (run) is complete only when yajl sees a LF.
+             */
+            bad = u->lex != LLMR_LEX_OUT
+                  || (u->run
+                      && yajl_parse(u->yajl, (const unsigned char *) "\n", 1)
+                         != yajl_status_ok)
+                  || u->depth != 0 || u->values != 1;
+            break;
+
+        default:
+            /* a part of "[DONE]" is not JSON either */
+            bad = 1;
+        }
+    }
+
+    if (bad) {
+        llmr_restore(u, &u->ev_save);
+        u->res.bad_events++;
+        u->res.invalid = 1;
+
+        /* whatever state yajl was left in, the next event starts anew */
+        llmr_json_end(u);
+
+    } else {
+        llmr_commit(u);
+    }
+
+    /* "event: error" counts even when its data is not JSON */
+    u->acc.flags |= u->name_sig;
+
+    llmr_sse_reset(u);
+}
+
+
+static void
+llmr_sse_data(llmr_usage_t *u, const unsigned char *p, size_t n)
+{
+    unsigned  c, k;
+
+    static const unsigned char  done[] = "[DONE]";
+
+    if (u->ev_bad) {
+        return;
+    }
+
+    while (u->sniff != LLMR_SNIFF_JSON) {
+        if (n == 0) {
+            return;
+        }
+
+        c = *p;
+
+        if ((u->sniff == LLMR_SNIFF_NONE || u->sniff == LLMR_SNIFF_DONE)
+            && (c == ' ' || c == '\t' || c == '\n' || c == '\r'))
+        {
+            p++;
+            n--;
+            continue;
+        }
+
+        if (u->sniff < LLMR_SNIFF_DONE && c == done[u->sniff]) {
+            u->sniff++;
+            p++;
+            n--;
+            continue;
+        }
+
+        /* not "[DONE]": what matched of it is JSON text */
+        k = u->sniff;
+        u->sniff = LLMR_SNIFF_JSON;
+
+        if (llmr_json_start(u) != LLMR_OK
+            || (k && llmr_json(u, done, k) != LLMR_OK))
+        {
+            u->ev_bad = 1;
+            return;
+        }
+    }
+
+    if (n && llmr_json(u, p, n) != LLMR_OK) {
+        u->ev_bad = 1;
+    }
+}
+
+
+static void
+llmr_sse_data_line(llmr_usage_t *u)
+{
+    /* the lines of one event are joined with a LF */
+    if (u->has_data) {
+        llmr_sse_data(u, (const unsigned char *) "\n", 1);
+    }
+
+    u->has_data = 1;
+}
+
+
+static void
+llmr_sse_name(llmr_usage_t *u)
+{
+    const llmr_word_t  *w;
+
+    if (u->name_len > LLMR_USAGE_NAME_MAX) {
+        u->name_type = LLMR_T_NONE;
+        u->name_sig = 0;
+        return;
+    }
+
+    w = llmr_lookup(llmr_event_types, u->name, u->name_len);
+    u->name_type = w->id;
+    u->name_sig = w->sig;
+}
+
+
+/* the end of the line: a LF, or a CR and maybe a LF after it */
+
+static const unsigned char *
+llmr_eol(const unsigned char *p, const unsigned char *end)
+{
+    const unsigned char  *lf, *cr;
+
+    lf = memchr(p, '\n', end - p);
+    cr = memchr(p, '\r', (lf ? lf : end) - p);
+
+    return cr ? cr : lf;
+}
+
+
+static void
+llmr_sse(llmr_usage_t *u, const unsigned char *p, const unsigned char *end)
+{
+    size_t                n;
+    unsigned              c;
+    const unsigned char  *q;
+
+    while (p < end) {
+
+        if (u->cr) {
+            u->cr = 0;
+
+            if (*p == '\n') {
+                p++;
+                continue;
+            }
+        }
+
+        switch (u->state) {
+
+        case LLMR_SSE_BOL:
+            c = *p;
+
+            if (c == '\n' || c == '\r') {
+                p++;
+                u->cr = (c == '\r');
+                llmr_sse_dispatch(u);
+                continue;
+            }
+
+            if (c == ':') {
+                /* a comment */
+                p++;
+                u->state = LLMR_SSE_SKIP;
+                continue;
+            }
+
+            /* the usual fields, when whole in the buffer */
+
+            if (c == 'd' && end - p >= 5 && memcmp(p, "data:", 5) == 0) {
+                p += 5;
+                llmr_sse_data_line(u);
+                u->state = LLMR_SSE_DATA_SP;
+                continue;
+            }
+
+            if (c == 'e' && end - p >= 6 && memcmp(p, "event:", 6) == 0) {
+                p += 6;
+                u->name_len = 0;
+                u->state = LLMR_SSE_EVENT_SP;
+                continue;
+            }
+
+            u->field_len = 0;
+            u->state = LLMR_SSE_FIELD;
+
+            /* fall through */
+
+        case LLMR_SSE_FIELD:
+            for ( /* void */ ; p < end; p++) {
+                c = *p;
+
+                if (c == ':' || c == '\n' || c == '\r') {
+                    break;
+                }
+
+                if (u->field_len == sizeof(u->field)) {
+                    /* longer than "event": a field not read */
+                    u->state = LLMR_SSE_SKIP;
+                    break;
+                }
+
+                u->field[u->field_len++] = (unsigned char) c;
+            }
+
+            if (p == end || u->state == LLMR_SSE_SKIP) {
+                continue;
+            }
+
+            c = *p++;
+
+            if (u->field_len == 4 && memcmp(u->field, "data", 4) == 0) {
+                llmr_sse_data_line(u);
+                u->state = LLMR_SSE_DATA_SP;
+
+            } else if (u->field_len == 5
+                       && memcmp(u->field, "event", 5) == 0)
+            {
+                u->name_len = 0;
+                u->state = LLMR_SSE_EVENT_SP;
+
+            } else {
+                u->state = LLMR_SSE_SKIP;
+            }
+
+            if (c == ':') {
+                continue;
+            }
+
+            /* no colon: the value is empty, and the line is over */
+            if (u->state == LLMR_SSE_EVENT_SP) {
+                llmr_sse_name(u);
+            }
+
+            u->cr = (c == '\r');
+            u->state = LLMR_SSE_BOL;
+            continue;
+
+        case LLMR_SSE_DATA_SP:
+        case LLMR_SSE_EVENT_SP:
+            if (*p == ' ') {
+                p++;
+            }
+
+            u->state = (u->state == LLMR_SSE_DATA_SP) ? LLMR_SSE_DATA
+                                                      : LLMR_SSE_EVENT;
+            continue;
+
+        default: /* LLMR_SSE_DATA, LLMR_SSE_EVENT, LLMR_SSE_SKIP */
+            q = llmr_eol(p, end);
+            n = (q ? q : end) - p;
+
+            if (u->state == LLMR_SSE_DATA) {
+                llmr_sse_data(u, p, n);
+
+            } else if (u->state == LLMR_SSE_EVENT) {
+                if (u->name_len + n <= LLMR_USAGE_NAME_MAX) {
+                    memcpy(u->name + u->name_len, p, n);
+                    u->name_len += n;
+
+                } else {
+                    u->name_len = LLMR_USAGE_NAME_MAX + 1;
+                }
+            }
+
+            if (q == NULL) {
+                return;
+            }
+
+            if (u->state == LLMR_SSE_EVENT) {
+                llmr_sse_name(u);
+            }
+
+            u->cr = (*q == '\r');
+            u->state = LLMR_SSE_BOL;
+            p = q + 1;
+        }
+    }
+}
+
+
+static void
+llmr_mode(llmr_usage_t *u, unsigned mode)
+{
+    u->mode = mode;
+    u->started = 1;
+
+    if (mode == LLMR_MODE_SSE) {
+        u->cur = &u->ev;
+        return;
+    }
+
+    u->cur = &u->acc;
+
+    if (llmr_json_start(u) != LLMR_OK) {
+        u->failed = 1;
+        u->res.invalid = 1;
+    }
+}
+
+
+/*
+ * The first bytes: a UTF-8 BOM is skipped, then, unless the caller said,
+ * the first byte after blanks tells JSON from SSE.  Returns where the
+ * body proper starts, end while undecided.
+ */
+
+static const unsigned char *
+llmr_prelude(llmr_usage_t *u, const unsigned char *p,
+    const unsigned char *end)
+{
+    unsigned              garbage;
+    const unsigned char  *w;
+
+    static const unsigned char  bom[] = { 0xef, 0xbb, 0xbf };
+
+    garbage = 0;
+
+    while (u->bom < 3 && p < end) {
+        if (*p != bom[u->bom]) {
+            /* a broken BOM starts a line of garbage */
+            garbage = (u->bom > 0);
+            u->bom = 3;
+            break;
+        }
+
+        u->bom++;
+        p++;
+    }
+
+    if (u->bom < 3) {
+        return end;
+    }
+
+    if (u->mode == LLMR_MODE_AUTO) {
+        if (garbage) {
+            llmr_mode(u, LLMR_MODE_SSE);
+
+        } else {
+            for (w = p; w < end; w++) {
+                if (*w != ' ' && *w != '\t' && *w != '\n' && *w != '\r') {
+                    break;
+                }
+            }
+
+            /* blanks mean nothing in JSON, and in SSE only blank lines */
+            llmr_sse(u, p, w);
+            p = w;
+
+            if (p == end) {
+                return end;
+            }
+
+            llmr_mode(u, (*p == '{' || *p == '[') ? LLMR_MODE_JSON
+                                                  : LLMR_MODE_SSE);
+        }
+
+    } else {
+        llmr_mode(u, u->mode);
+    }
+
+    if (garbage) {
+        if (u->mode == LLMR_MODE_JSON) {
+            u->failed = 1;
+            u->res.invalid = 1;
+            return end;
+        }
+
+        u->state = LLMR_SSE_SKIP;
+    }
+
+    return p;
+}
+
+
+llmr_usage_t *
+llmr_usage_create(int format)
+{
+    llmr_usage_t  *u;
+
+    u = calloc(1, sizeof(llmr_usage_t));
+    if (u == NULL) {
+        return NULL;
+    }
+
+    if (format <= LLMR_FMT_UNKNOWN || format >= LLMR_FMT_N) {
+        format = LLMR_FMT_UNKNOWN;
+
+    } else {
+        u->hinted = 1;
+    }
+
+    u->res.format = format;
+    u->res.input_tokens = -1;
+    u->res.output_tokens = -1;
+    u->res.cached_tokens = -1;
+    u->res.cache_write_tokens = -1;
+    u->res.reasoning_tokens = -1;
+
+    u->mode = LLMR_MODE_AUTO;
+    u->state = LLMR_SSE_BOL;
+    u->cur = &u->acc;
+
+    u->alloc.malloc = llmr_yajl_malloc;
+    u->alloc.realloc = llmr_yajl_realloc;
+    u->alloc.free = llmr_yajl_free;
+    u->alloc.ctx = u;
+
+    u->mem = sizeof(llmr_usage_t);
+    u->peak = u->mem;
+
+    return u;
+}
+
+
+void
+llmr_usage_set_stream(llmr_usage_t *u, int sse)
+{
+    if (u->res.body_bytes == 0 && !u->finished) {
+        u->mode = sse ? LLMR_MODE_SSE : LLMR_MODE_JSON;
+    }
+}
+
+
+int
+llmr_usage_feed(llmr_usage_t *u, const unsigned char *data, size_t len)
+{
+    const unsigned char  *p, *end;
+
+    if (u->finished) {
+        return LLMR_ERROR;
+    }
+
+    u->res.body_bytes += len;
+
+    if (u->failed) {
+        return LLMR_ERROR;
+    }
+
+    if (len == 0) {
+        return LLMR_OK;
+    }
+
+    p = data;
+    end = data + len;
+
+    if (!u->started) {
+        p = llmr_prelude(u, p, end);
+    }
+
+    if (p < end) {
+        if (u->mode == LLMR_MODE_SSE) {
+            llmr_sse(u, p, end);
+
+        } else if (llmr_json(u, p, end - p) != LLMR_OK) {
+            u->failed = 1;
+            u->res.invalid = 1;
+            llmr_json_end(u);
+        }
+    }
+
+    llmr_update(u);
+
+    return u->failed ? LLMR_ERROR : LLMR_OK;
+}
+
+
+void
+llmr_usage_finish(llmr_usage_t *u)
+{
+    if (u->finished) {
+        return;
+    }
+
+    u->finished = 1;
+
+    if (u->mode == LLMR_MODE_SSE) {
+        /* an event without its blank line is not dispatched */
+        llmr_restore(u, &u->ev_save);
+        llmr_sse_reset(u);
+
+    } else if (u->mode == LLMR_MODE_JSON && u->yajl && !u->failed) {
+        /* a top-level number ends only here; a cut body never does */
+        if (yajl_complete_parse(u->yajl) == yajl_status_ok) {
+            u->closed = 1;
+        }
+    }
+
+    llmr_json_end(u);
+    llmr_update(u);
+}
+
+
+const llmr_usage_result_t *
+llmr_usage_result(const llmr_usage_t *u)
+{
+    return &u->res;
+}
+
+
+size_t
+llmr_usage_memory(const llmr_usage_t *u)
+{
+    return u->peak;
+}
+
+
+void
+llmr_usage_destroy(llmr_usage_t *u)
+{
+    unsigned  i;
+
+    if (u == NULL) {
+        return;
+    }
+
+    if (u->yajl) {
+        yajl_free(u->yajl);
+    }
+
+    for (i = 0; i < u->ncache; i++) {
+        free(u->cache[i]);
+    }
+
+    free(u);
+}
+
+
+const char *
+llmr_finish_name(int finish)
+{
+    if (finish < 0 || finish >= LLMR_FINISH_N) {
+        return "unknown";
+    }
+
+    return llmr_finish_names[finish];
+}

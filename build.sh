@@ -154,6 +154,11 @@ integration_tests() {
 cmd=${1:-build}
 shift || true
 
+# one build at a time in this tree (configure runs must not interleave)
+mkdir -p "$BUILD"
+exec 9>"$BUILD/.lock"
+flock 9
+
 case $cmd in
 build)
     build

@@ -479,7 +479,8 @@ ngx_http_llm_router_decide(ngx_http_request_t *r,
     if (rewrite) {
         m = &lmcf->registry->models[ctx->dec.model];
 
-        if (llmr_rewrite_plan(&rw, &ctx->req, m->id, ngx_strlen(m->id), 0)
+        if (llmr_rewrite_plan(&rw, &ctx->req, m->id, ngx_strlen(m->id),
+                              (int) llcf->stream_usage)
             != LLMR_OK)
         {
             return NGX_ERROR;
@@ -579,13 +580,17 @@ ngx_http_llm_router_pick(ngx_http_request_t *r, ngx_http_llm_router_ctx_t *ctx,
     ngx_int_t                         rc, probe;
     ngx_uint_t                        tries;
     ngx_http_llm_router_zone_t       *zone;
+    ngx_http_llm_router_loc_conf_t   *llcf;
     ngx_http_llm_router_main_conf_t  *lmcf;
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
     zone = lmcf->shm_zone->data;
 
+    llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_router_module);
+
     opts->exclude |= ctx->failed;
     opts->fail_open = lmcf->health.fail_open;
+    opts->profile = (int) llcf->profile;
 
     ngx_http_llm_router_health_masks(zone, &lmcf->health,
                                      lmcf->registry->n, &opts->down,
@@ -704,7 +709,8 @@ ngx_http_llm_router_fallback(ngx_http_request_t *r,
     m = &lmcf->registry->models[ctx->dec.model];
 
     if (ctx->parsed && ctx->orig_bufs) {
-        if (llmr_rewrite_plan(&rw, &ctx->req, m->id, ngx_strlen(m->id), 0)
+        if (llmr_rewrite_plan(&rw, &ctx->req, m->id, ngx_strlen(m->id),
+                              (int) llcf->stream_usage)
             != LLMR_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;

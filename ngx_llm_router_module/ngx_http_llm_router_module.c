@@ -36,6 +36,8 @@ static char *ngx_http_llm_router_set_enum(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_llm_router_default_tier(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_llm_router_profile(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_llm_router_explain(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_llm_router_check_upstreams(ngx_conf_t *cf,
@@ -149,6 +151,20 @@ static ngx_command_t  ngx_http_llm_router_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_llm_router_loc_conf_t, max_attempts),
       &ngx_http_llm_router_attempts_bounds },
+
+    { ngx_string("llm_route_stream_usage"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_router_loc_conf_t, stream_usage),
+      NULL },
+
+    { ngx_string("llm_route_profile"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_llm_router_profile,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_router_loc_conf_t, profile),
+      NULL },
 
     { ngx_string("llm_health"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
@@ -268,6 +284,8 @@ ngx_http_llm_router_create_loc_conf(ngx_conf_t *cf)
     llcf->client_model = NGX_CONF_UNSET;
     llcf->client_tier = NGX_CONF_UNSET;
     llcf->max_attempts = NGX_CONF_UNSET_UINT;
+    llcf->stream_usage = NGX_CONF_UNSET;
+    llcf->profile = NGX_CONF_UNSET;
 
     return llcf;
 }
@@ -290,6 +308,8 @@ ngx_http_llm_router_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->client_model, prev->client_model, 0);
     ngx_conf_merge_value(conf->client_tier, prev->client_tier, 1);
     ngx_conf_merge_uint_value(conf->max_attempts, prev->max_attempts, 3);
+    ngx_conf_merge_value(conf->stream_usage, prev->stream_usage, 1);
+    ngx_conf_merge_value(conf->profile, prev->profile, LLMR_PROFILE_COST);
 
     return NGX_CONF_OK;
 }
@@ -345,6 +365,10 @@ ngx_http_llm_router_postconfiguration(ngx_conf_t *cf)
      * bodies read.  Under "satisfy any" a granting module ends the access
      * phase early; the same handler in the precontent phase then routes.
      */
+
+    if (ngx_http_llm_router_filter_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     if (ngx_http_llm_router_add_handler(cf, NGX_HTTP_ACCESS_PHASE,
                                         ngx_http_llm_router_handler, 1)
@@ -639,6 +663,37 @@ ngx_http_llm_router_default_tier(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     llcf->default_tier = tier;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_llm_router_profile(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_llm_router_loc_conf_t *llcf = conf;
+
+    int         profile;
+    ngx_str_t  *value;
+
+    if (llcf->profile != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    profile = llmr_profile_parse((const char *) value[1].data, value[1].len);
+
+    if (profile < 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid profile \"%V\" in \"llm_route_profile\" "
+                           "(profiles are cost-efficiency, balanced, "
+                           "max-intelligence, speed, reasoning-first)",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    llcf->profile = profile;
 
     return NGX_CONF_OK;
 }

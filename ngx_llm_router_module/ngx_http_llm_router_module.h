@@ -18,6 +18,7 @@
 #include <llmr/registry.h>
 #include <llmr/policy.h>
 #include <llmr/rewrite.h>
+#include <llmr/usage.h>
 
 
 #define NGX_HTTP_LLM_ROUTER_VERSION     LLMR_VERSION
@@ -79,6 +80,8 @@ typedef struct {
     ngx_flag_t                      client_model;
     ngx_flag_t                      client_tier;
     ngx_uint_t                      max_attempts;
+    ngx_flag_t                      stream_usage;
+    ngx_int_t                       profile;
 } ngx_http_llm_router_loc_conf_t;
 
 
@@ -109,6 +112,9 @@ typedef struct {
     uint64_t                        failed;     /* models that failed */
     ngx_int_t                       fallback_mark;
     ngx_str_t                       failed_names;   /* $llm_failed_models */
+
+    llmr_usage_t                   *usage;      /* the answer's reader */
+    unsigned                        usage_done:1;
 } ngx_http_llm_router_ctx_t;
 
 
@@ -281,6 +287,9 @@ ngx_int_t ngx_http_llm_router_redis_init_process(ngx_cycle_t *cycle,
     ngx_http_llm_router_main_conf_t *lmcf);
 void ngx_http_llm_router_redis_exit_process(ngx_cycle_t *cycle);
 void ngx_http_llm_router_redis_kick(void);
+
+/* ngx_http_llm_router_filter.c */
+ngx_int_t ngx_http_llm_router_filter_init(ngx_conf_t *cf);
 
 /* ngx_http_llm_router_health.c */
 char *ngx_http_llm_router_health(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -518,11 +518,47 @@ double
 ngx_http_llm_router_charge(ngx_http_llm_router_ctx_t *ctx,
     const llmr_model_t *m, ngx_http_llm_router_add_t *adds)
 {
-    double   cost;
-    int64_t  in, out;
+    double                      cost;
+    int64_t                     in, out;
+    ngx_uint_t                  exact;
+    const llmr_usage_result_t  *u;
 
     in = ctx->dec.input_tokens;
     out = ctx->dec.output_tokens;
+    exact = 0;
+
+    if (ctx->usage && !ctx->usage_done) {
+
+        /* the answer never ended: an aborted client, a cut stream */
+
+        llmr_usage_finish(ctx->usage);
+        ctx->usage_done = 1;
+    }
+
+    u = ctx->usage ? llmr_usage_result(ctx->usage) : NULL;
+
+    if (u) {
+        if (u->complete) {
+            in = u->input_tokens;
+            out = u->output_tokens;
+            exact = 1;
+
+        } else {
+
+            /*
+             * No usage (a cut stream, an aborted client): what was
+             * reported, and the answer's text seen so far, about four
+             * bytes a token.
+             */
+
+            if (u->input_tokens >= 0) {
+                in = u->input_tokens;
+            }
+
+            out = (u->output_tokens >= 0) ? u->output_tokens
+                                          : (int64_t) (u->text_bytes + 3) / 4;
+        }
+    }
 
     cost = llmr_model_cost(m, in, out) * 1e6 + 0.5;
 
@@ -533,7 +569,7 @@ ngx_http_llm_router_charge(ngx_http_llm_router_ctx_t *ctx,
     adds[2].counter = NGX_HTTP_LLM_ROUTER_C_COST;
     adds[2].value = (ngx_atomic_uint_t) cost;
     adds[3].counter = NGX_HTTP_LLM_ROUTER_C_COST_EST;
-    adds[3].value = (ngx_atomic_uint_t) cost;
+    adds[3].value = exact ? 0 : (ngx_atomic_uint_t) cost;
 
     return cost;
 }

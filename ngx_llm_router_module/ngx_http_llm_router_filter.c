@@ -1,0 +1,161 @@
+
+/*
+ * Copyright (C) ngx_llm_router authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_llm_router_module.h"
+
+
+/*
+ * The response side of a routed request: every body buffer from the
+ * provider goes through the core's usage reader (JSON or SSE) on its way
+ * to the client, unchanged and unbuffered, so that the log phase can
+ * charge the tokens the provider reported.
+ */
+
+
+static ngx_int_t ngx_http_llm_router_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_llm_router_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static void ngx_http_llm_router_cleanup_usage(void *data);
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+
+
+ngx_int_t
+ngx_http_llm_router_filter_init(ngx_conf_t *cf)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_llm_router_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_llm_router_body_filter;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_router_header_filter(ngx_http_request_t *r)
+{
+    ngx_str_t                  *type;
+    llmr_usage_t               *u;
+    ngx_pool_cleanup_t         *cln;
+    ngx_http_llm_router_ctx_t  *ctx;
+
+    if (r != r->main || r->upstream == NULL || r->header_only) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_llm_router_get_ctx(r);
+
+    if (ctx == NULL || !ctx->decided || ctx->explain || ctx->gave_up) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    /*
+     * A compressed answer cannot be read: it is charged from estimates.
+     * "proxy_set_header Accept-Encoding "";" keeps provider answers plain.
+     */
+
+    if (r->headers_out.content_encoding
+        && r->headers_out.content_encoding->value.len)
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    if (ctx->usage) {
+
+        /* a fallback's answer after an intercepted error: start over */
+
+        llmr_usage_destroy(ctx->usage);
+        ctx->usage = NULL;
+    }
+
+    u = llmr_usage_create(ctx->req.format);
+    if (u == NULL) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        llmr_usage_destroy(u);
+        return ngx_http_next_header_filter(r);
+    }
+
+    cln->handler = ngx_http_llm_router_cleanup_usage;
+    cln->data = ctx;
+    ctx->usage = u;
+
+    type = &r->headers_out.content_type;
+
+    if (type->len >= sizeof("text/event-stream") - 1
+        && ngx_strncasecmp(type->data, (u_char *) "text/event-stream",
+                           sizeof("text/event-stream") - 1) == 0)
+    {
+        llmr_usage_set_stream(u, 1);
+
+    } else if (type->len >= sizeof("application/json") - 1
+               && ngx_strncasecmp(type->data, (u_char *) "application/json",
+                                  sizeof("application/json") - 1) == 0)
+    {
+        llmr_usage_set_stream(u, 0);
+    }
+
+    /* spooled upstream answers are read into memory for the reader */
+    r->filter_need_in_memory = 1;
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_http_llm_router_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_buf_t                  *b;
+    ngx_chain_t                *cl;
+    ngx_http_llm_router_ctx_t  *ctx;
+
+    if (in == NULL || r != r->main) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_llm_router_module);
+
+    if (ctx == NULL || ctx->usage == NULL || ctx->usage_done) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    for (cl = in; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b) && b->last > b->pos) {
+            (void) llmr_usage_feed(ctx->usage, b->pos, b->last - b->pos);
+        }
+
+        if (b->last_buf) {
+            llmr_usage_finish(ctx->usage);
+            ctx->usage_done = 1;
+            break;
+        }
+    }
+
+    return ngx_http_next_body_filter(r, in);
+}
+
+
+static void
+ngx_http_llm_router_cleanup_usage(void *data)
+{
+    ngx_http_llm_router_ctx_t  *ctx = data;
+
+    llmr_usage_destroy(ctx->usage);
+    ctx->usage = NULL;
+}

@@ -32,6 +32,19 @@ sub status {
     return $r->{json};
 }
 
+# the log phase of a request may end after its client got the answer:
+# counts are read once they have settled
+sub settled {
+    my ($code) = @_;
+    my $s;
+    for (1 .. 50) {
+        $s = status()->{instance};
+        return $s if $code->($s);
+        select(undef, undef, undef, 0.05);
+    }
+    return $s;
+}
+
 my $s = status(1);
 ok($s, 'status is JSON');
 is($s->{instance}{requests}, 0, 'no requests yet');
@@ -64,7 +77,7 @@ is($r->{status}, 504, 'a slow provider times out: 504');
 
 $t->http_post('/v1/chat/completions', '{"messages": 5}');
 
-$s = status(1)->{instance};
+$s = settled(sub { $_[0]{requests} >= 13 && $_[0]{rejected} >= 1 });
 is($s->{requests}, 13, 'routed requests counted once each');
 is($s->{rejected}, 1, 'the rejected request');
 is($s->{models}{'cheap-model'}{requests}, 10, 'cheap: 10');
@@ -115,12 +128,13 @@ my @old = $t->worker_pids;
 ok($t->reload($conf), 'reload');
 ok($t->pids_gone(\@old, 10), 'old workers gone');
 $t->http_post('/v1/chat/completions', chat_body('hello again'));
-$s = status(1)->{instance};
+$s = settled(sub { $_[0]{requests} >= 14 });
 is($s->{requests}, 14, 'counters survived the reload');
 is($s->{models}{'cheap-model'}{requests}, 11, 'per model too');
 
 # a model removed by a reload keeps its history; a new one appears
 
+@old = $t->worker_pids;
 ok($t->reload(router_conf(
     http => 'llm_health off;',
     location => 'proxy_read_timeout 1s;',
@@ -128,8 +142,9 @@ ok($t->reload(router_conf(
     models => "    llm_model solo provider=openai upstream=cheap_pool "
               . "tiers=trivial-expert input=1 output=2 caps=vision,tools;\n")),
    'reload with another registry');
+ok($t->pids_gone(\@old, 10), 'old workers gone');
 $t->http_post('/v1/chat/completions', chat_body('hello'));
-$s = status(1)->{instance};
+$s = settled(sub { ($_[0]{models}{solo}{requests} // 0) >= 1 });
 is($s->{models}{solo}{requests}, 1, 'the new model counts');
 is($s->{models}{'cheap-model'}{requests}, 11, 'the old one keeps its count');
 

@@ -117,7 +117,7 @@ ok($t->reload(router_conf(
     server => 'location = /llm/status { llm_status; }')), 'reload: fixed');
 ok(eventually(3, sub {
     $s = $t->http_get('/llm/status')->{json};
-    return $s->{fleet}{requests} == 10;
+    return $s->{fleet}{requests} == 10 && $s->{redis}{state} eq 'up';
 }), 'the 10 requests counted while refused reach the fleet');
 is($s->{redis}{state}, 'up', 'up');
 undef $t;
@@ -148,31 +148,31 @@ $t->start_redis(port => $t->port(6379), unixsocket => $sock,
                 unixsocketperm => 700);
 start_providers($t);
 my $models = join('', map {
-    "    llm_model model-with-a-rather-long-name-to-fill-the-reply-$_ "
+    "    llm_model model-with-a-rather-long-name-to-fill-the-reply-of-redis-$_ "
     . "provider=openai upstream=cheap_pool tiers=trivial-expert "
-    . "input=0.$_ output=1.$_ caps=vision,tools;\n" } 10 .. 49);
+    . "input=0.$_ output=1.$_ caps=vision,tools;\n" } 10 .. 59);
 $t->run(router_conf(
     http => "llm_redis unix:$sock flush=100ms;",
     models => $models,
     location => 'llm_route_client_model on;',
     server => 'location = /llm/status { llm_status; }'));
-for my $i (10 .. 49) {
+for my $i (10 .. 59) {
     $t->http_post('/v1/chat/completions', chat_body('hello',
-        model => "model-with-a-rather-long-name-to-fill-the-reply-$i"));
+        model => "model-with-a-rather-long-name-to-fill-the-reply-of-redis-$i"));
 }
 my $reply = redis_cmd($t->port(6379), 'HGETALL', '{llm}:fleet');
 my $size = 0;
 $size += length for @$reply;
 ok(eventually(3, sub {
     $s = $t->http_get('/llm/status')->{json};
-    return $s->{fleet}{requests} == 40;
+    return $s->{fleet}{requests} == 50;
 }), 'unix socket: fleet synced');
 $reply = redis_cmd($t->port(6379), 'HGETALL', '{llm}:fleet');
 $size = 0;
 $size += length for @$reply;
 ok($size > 16384, "the fleet reply is larger than 16 KB ($size bytes)");
 is(scalar(grep { $s->{fleet}{models}{$_}{requests} == 1 }
-          keys %{ $s->{fleet}{models} }), 40,
+          keys %{ $s->{fleet}{models} }), 50,
    'every model of the large reply was read');
 
 # a reply over 16 KB in one write: with edge-triggered events the module

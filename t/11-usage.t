@@ -49,7 +49,15 @@ sub cheap {
 sub delta {
     my ($before, $code) = @_;
     $code->();
-    my $after = cheap();
+
+    # the log phase may end after the client has its answer
+    my $after;
+    for (1 .. 50) {
+        $after = cheap();
+        last if $after->{requests} > $before->{requests};
+        sleep 0.05;
+    }
+
     return { map { $_ => (($after->{$_} // 0) - ($before->{$_} // 0)) }
              qw(requests input_tokens output_tokens cost_usd
                 cost_estimated_usd) };

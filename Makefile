@@ -66,3 +66,6 @@ check-valgrind: tests
 
 clean:
 	rm -rf $(BUILD)
+
+# fuzzing: make fuzz, fuzz-run SECONDS=N, fuzz-replay (fuzz/fuzz.mk)
+include fuzz/fuzz.mk

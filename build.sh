@@ -7,6 +7,7 @@
 #   ./build.sh demo       install what is missing, build, run the demo
 #   ./build.sh asan       build the module with AddressSanitizer (build/asan/)
 #   ./build.sh test-asan  run the integration suite against the ASan module
+#   ./build.sh fuzz [S]   build the libFuzzer targets (clang), run each S s (60)
 #   ./build.sh deps       only install the build and test dependencies
 #
 # The module is built the way Debian builds its own nginx modules: nginx-dev's
@@ -138,6 +139,9 @@ unit_tests() {
     say "core unit tests under AddressSanitizer + UBSan"
     make -s -C "$REPO" check-asan
 
+    say "fuzz seeds and crash inputs replayed under AddressSanitizer + UBSan"
+    make -s -C "$REPO" fuzz-replay
+
     if command -v valgrind >/dev/null; then
         say "core unit tests under valgrind"
         make -s -C "$REPO" check-valgrind
@@ -193,7 +197,13 @@ test-asan)
     (cd "$REPO" && TEST_NGINX_MODULE="$BUILD/asan/$MODULE.so" \
         TEST_NGINX_PRELOAD="$lib" prove -r t/)
     ;;
+fuzz)
+    # libFuzzer ships with clang's runtime (libclang-rt-14-dev)
+    DEPS+=(clang libclang-rt-14-dev)
+    deps
+    make -s -C "$REPO" fuzz-run SECONDS="${1:-60}"
+    ;;
 *)
-    die "unknown command \"$cmd\" (build, test, demo, asan, test-asan, deps)"
+    die "unknown command \"$cmd\" (build, test, demo, asan, test-asan, fuzz, deps)"
     ;;
 esac

@@ -11,7 +11,7 @@ CPPFLAGS    += -Icore/include -D_GNU_SOURCE
 LIBS        := -lyajl -lm
 
 BUILD       := build
-CORE_SRCS   := $(sort $(wildcard core/src/*.c))
+CORE_SRCS   := $(sort $(wildcard core/src/*.c)) $(BUILD)/gen/llmr_model_text.c
 CORE_HDRS   := $(wildcard core/include/llmr/*.h) $(wildcard core/src/*.h)
 TEST_SRCS   := $(sort $(wildcard core/tests/test_*.c))
 TESTS       := $(patsubst core/tests/test_%.c,$(BUILD)/tests/%.t,$(TEST_SRCS))
@@ -21,13 +21,41 @@ SAN         := -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 .PHONY: all llmr tests asan-tests check check-asan check-valgrind clean
 
+# the built-in classifier model: the model file as a C string, read at
+# startup by the same loader as any model file (config does the same for
+# the nginx build)
+MODEL       := core/model/default.model
+
+# make model: retrain the built-in model on ../shared/eval/dev (the
+# numbers of README.md's "Routing quality"), deterministic for the seed
+EVAL_DEV    ?= ../shared/eval/dev
+DEV_DATA    := $(EVAL_DEV)/gsm8k.jsonl,$(EVAL_DEV)/mmlu.jsonl,$\
+               $(EVAL_DEV)/mt_bench.jsonl
+DENSE       := length,sentences,numbers,questions,list_items,$\
+               number_share,word_bytes
+TRAIN_OPTS  := --epochs 8 --lr 0.02 --balance 0.5 --bags 3 --mix 10 \
+               --min-weight 0.05 --seed 1 --bits 16 --dense $(DENSE)
+
+.PHONY: model model-cv
+
+model: $(BUILD)/llmr
+	$(BUILD)/llmr train --data $(DEV_DATA) $(TRAIN_OPTS) --out $(MODEL)
+
+model-cv: $(BUILD)/llmr
+	$(BUILD)/llmr train --data $(DEV_DATA) $(TRAIN_OPTS) --cv 5
+
+$(BUILD)/gen/llmr_model_text.c: $(MODEL) core/tools/model2c.sh
+	@mkdir -p $(@D)
+	sh core/tools/model2c.sh $(MODEL) > $@.tmp
+	mv $@.tmp $@
+
 all: llmr tests
 
 llmr: $(BUILD)/llmr
 
 # only the tool fetches over HTTP: libcurl stays out of the module
 LLMR_SRCS   := core/tools/llmr.c core/tools/llmr_cmd_calibrate.c \
-               core/tools/llmr_fetch.c
+               core/tools/llmr_fetch.c core/tools/llmr_cmd_train.c
 LLMR_LIBS   := $(LIBS) -lcurl
 
 $(BUILD)/llmr: $(LLMR_SRCS) core/tools/llmr_fetch.h $(CORE_SRCS) $(CORE_HDRS)

@@ -5,6 +5,7 @@
 
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,19 +24,6 @@
 #define LLMR_MARGIN_FULL        0.1
 
 
-/*
- * The scoring layer: score = 1 / (1 + exp(-(bias + w . x))) over the
- * feature vector of llmr_features.h.  The v1 weights are set by hand; a
- * learned layer reads the same vector with its own weights.
- */
-
-struct llmr_classifier_s {
-    double                      bias;
-    double                      weight[LLMR_F_N];
-    double                      threshold[LLMR_THRESHOLDS_N];
-};
-
-
 static void llmr_reason_add(llmr_class_t *out, const char *reason);
 
 
@@ -51,7 +39,7 @@ static void llmr_reason_add(llmr_class_t *out, const char *reason);
  * the per-domain feedback to weigh.
  */
 
-static const llmr_classifier_t  llmr_classifier_builtin = {
+static const llmr_classifier_t  llmr_classifier_hand = {
     -1.00,
     {
         [LLMR_F_LENGTH] = 0.50,
@@ -90,7 +78,8 @@ static const llmr_classifier_t  llmr_classifier_builtin = {
         [LLMR_F_SHORT_OUTPUT] = -0.30,
         [LLMR_F_JSON_OUTPUT] = 0.20
     },
-    { 0.15, 0.35, 0.55, 0.75 }
+    { 0.15, 0.35, 0.55, 0.75 },
+    0, NULL, 0
 };
 
 
@@ -133,12 +122,52 @@ static const char  *const llmr_domain_reasons[LLMR_DOMAIN_N] = {
 };
 
 
-const llmr_classifier_t *
-llmr_classifier_default(void)
+/*
+ * The built-in classifier: the model file compiled in (llmr_model_text,
+ * generated at build time from core/model/default.model), read once by
+ * the same loader as any model file.  Should it ever fail to load, the
+ * hand-set v1 weights serve, and llmr_classifier_default_error() says
+ * why.
+ */
+
+static llmr_classifier_t  *llmr_classifier_dflt;
+static char                llmr_classifier_dflt_err[256];
+static pthread_once_t      llmr_classifier_once = PTHREAD_ONCE_INIT;
+
+
+static void
+llmr_classifier_default_load(void)
 {
     llmr_features_init();
 
-    return &llmr_classifier_builtin;
+    llmr_classifier_dflt = llmr_classifier_load_buffer(llmr_model_text,
+                               llmr_model_text_len, llmr_classifier_dflt_err,
+                               sizeof(llmr_classifier_dflt_err));
+}
+
+
+const llmr_classifier_t *
+llmr_classifier_default(void)
+{
+    (void) pthread_once(&llmr_classifier_once, llmr_classifier_default_load);
+
+    return llmr_classifier_dflt ? llmr_classifier_dflt : &llmr_classifier_hand;
+}
+
+
+const char *
+llmr_classifier_default_error(void)
+{
+    (void) llmr_classifier_default();
+
+    return llmr_classifier_dflt ? NULL : llmr_classifier_dflt_err;
+}
+
+
+const llmr_classifier_t *
+llmr_classifier_v1(void)
+{
+    return &llmr_classifier_hand;
 }
 
 
@@ -146,9 +175,17 @@ void
 llmr_classify(const llmr_classifier_t *cl, const llmr_request_t *req,
     llmr_class_t *out)
 {
+    llmr_grams_t     gm;
     llmr_features_t  f;
 
-    llmr_features_extract(req, &f, NULL, 0, NULL);
+    if (cl == NULL) {
+        cl = llmr_classifier_default();
+    }
+
+    gm.w = cl->gram_w;
+    gm.bits = cl->gram_bits;
+
+    llmr_features_extract(req, &f, cl->gram_w ? &gm : NULL, NULL, 0, NULL);
     llmr_classify_features(cl, &f, out);
 }
 
@@ -163,12 +200,17 @@ llmr_classify_features(const llmr_classifier_t *cl,
     const char  *reason;
 
     if (cl == NULL) {
-        cl = &llmr_classifier_builtin;
+        cl = llmr_classifier_default();
     }
 
     memset(out, 0, sizeof(llmr_class_t));
 
     z = cl->bias;
+
+    if (cl->gram_w && f->user.gram_n) {
+        z += f->user.gram_z / f->user.gram_n;
+    }
+
     up = 0;
     down = 0;
 
@@ -355,7 +397,7 @@ llmr_score_tier(const llmr_classifier_t *cl, double score)
     int  tier;
 
     if (cl == NULL) {
-        cl = &llmr_classifier_builtin;
+        cl = llmr_classifier_default();
     }
 
     for (tier = 0; tier < LLMR_THRESHOLDS_N; tier++) {
@@ -371,16 +413,34 @@ llmr_score_tier(const llmr_classifier_t *cl, double score)
 llmr_classifier_t *
 llmr_classifier_create(const llmr_classifier_t *base)
 {
+    size_t              n;
     llmr_classifier_t  *cl;
 
-    llmr_features_init();
+    if (base == NULL) {
+        base = llmr_classifier_default();
+    }
 
     cl = malloc(sizeof(llmr_classifier_t));
     if (cl == NULL) {
         return NULL;
     }
 
-    *cl = base ? *base : llmr_classifier_builtin;
+    *cl = *base;
+    cl->gram_w = NULL;
+    cl->owned = 0;
+
+    if (base->gram_w) {
+        n = (size_t) 1 << base->gram_bits;
+
+        cl->gram_w = malloc(n * sizeof(float));
+        if (cl->gram_w == NULL) {
+            free(cl);
+            return NULL;
+        }
+
+        memcpy(cl->gram_w, base->gram_w, n * sizeof(float));
+        cl->owned = 1;
+    }
 
     return cl;
 }
@@ -389,8 +449,14 @@ llmr_classifier_create(const llmr_classifier_t *base)
 void
 llmr_classifier_destroy(llmr_classifier_t *cl)
 {
-    if (cl == NULL || cl == &llmr_classifier_builtin) {
+    if (cl == NULL || cl == &llmr_classifier_hand
+        || cl == llmr_classifier_dflt)
+    {
         return;
+    }
+
+    if (cl->owned) {
+        free(cl->gram_w);
     }
 
     free(cl);
@@ -428,7 +494,7 @@ void
 llmr_classifier_thresholds(const llmr_classifier_t *cl, double *t)
 {
     if (cl == NULL) {
-        cl = &llmr_classifier_builtin;
+        cl = llmr_classifier_default();
     }
 
     memcpy(t, cl->threshold, sizeof(cl->threshold));

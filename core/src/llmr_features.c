@@ -103,14 +103,16 @@ typedef struct {
     const unsigned char        *end;
     size_t                      skip;       /* punctuation before is read */
     unsigned                    paren;      /* a ')' on this line */
-    unsigned                    all;        /* every word is matched */
     uint64_t                    active[LLMR_PHRASE_ACTIVE];
     unsigned                    active_ask[LLMR_PHRASE_ACTIVE];
     unsigned                    nactive;
-    uint64_t                    gprev;      /* the last gram's word */
-    uint32_t                   *grams;
+    uint32_t                   *grams;      /* what the grams hash to */
     size_t                      max_grams;
     size_t                      ngrams;
+    const float                *gram_w;     /* the grams' weights, or NULL */
+    unsigned                    gram_shift; /* 32 - the weights' bits */
+    float                       gram_z;     /* the grams' weights summed */
+    size_t                      gram_n;
     size_t                      nblocks;
     llmr_block_t                blocks[LLMR_SCAN_MAX / 64];
     uint64_t                    hits[LLMR_SCAN_HITS];   /* to match */
@@ -130,7 +132,6 @@ static unsigned llmr_scan_word(llmr_scan_t *s, const unsigned char *p,
     size_t len, uint64_t raw8, const unsigned char *prev, size_t prev_len,
     uint64_t prev8, unsigned ask, unsigned prev_ask);
 static unsigned llmr_scan_number(llmr_scan_t *s);
-static void llmr_scan_gram(llmr_scan_t *s, uint64_t key);
 static void llmr_scan_hits(llmr_scan_t *s, const unsigned char *text,
     size_t nh);
 static size_t llmr_next_word(const llmr_scan_t *s, size_t i);
@@ -1232,7 +1233,21 @@ static const char  *const llmr_feature_names[LLMR_F_N] = {
     [LLMR_F_CONTEXT_ASK] = "context_ask",
     [LLMR_F_LONG_OUTPUT] = "long_output",
     [LLMR_F_SHORT_OUTPUT] = "short_output",
-    [LLMR_F_JSON_OUTPUT] = "json_output"
+    [LLMR_F_JSON_OUTPUT] = "json_output",
+    [LLMR_F_SENTENCES] = "sentences",
+    [LLMR_F_QUESTIONS] = "questions",
+    [LLMR_F_LIST_ITEMS] = "list_items",
+    [LLMR_F_LINES] = "lines",
+    [LLMR_F_MATH_OPS] = "math_ops",
+    [LLMR_F_NUMBER_SHARE] = "number_share",
+    [LLMR_F_LONG_SHARE] = "long_share",
+    [LLMR_F_WORD_BYTES] = "word_bytes",
+    [LLMR_F_NONASCII_SHARE] = "nonascii_share",
+    [LLMR_F_CONDITIONS] = "conditions",
+    [LLMR_F_MATH_WORDS] = "math_words",
+    [LLMR_F_CODE_WORDS] = "code_words",
+    [LLMR_F_DOMAIN_WORDS] = "domain_words",
+    [LLMR_F_SYSTEM] = "system"
 };
 
 
@@ -1658,10 +1673,6 @@ llmr_scan_word(llmr_scan_t *s, const unsigned char *p, size_t len,
 
     key = llmr_word_key(p, len, s->end);
 
-    if (s->grams) {
-        llmr_scan_gram(s, key);
-    }
-
     classes = 0;
     n = 0;
 
@@ -1728,35 +1739,14 @@ llmr_scan_word(llmr_scan_t *s, const unsigned char *p, size_t len,
 }
 
 
-/* a number: one gram for all, and the end of any phrase */
+/* a number: the end of any phrase */
 
 static unsigned
 llmr_scan_number(llmr_scan_t *s)
 {
-    if (s->grams) {
-        llmr_scan_gram(s, LLMR_KEY_NUMBER);
-    }
-
     s->nactive = 0;
 
     return 0;
-}
-
-
-/* a word's gram, and the pair with the word before it */
-
-static void
-llmr_scan_gram(llmr_scan_t *s, uint64_t key)
-{
-    if (s->ngrams < s->max_grams) {
-        s->grams[s->ngrams++] = (uint32_t) key;
-    }
-
-    if (s->gprev && s->ngrams < s->max_grams) {
-        s->grams[s->ngrams++] = (uint32_t) llmr_key_pair(s->gprev, key);
-    }
-
-    s->gprev = key;
 }
 
 
@@ -2274,8 +2264,12 @@ static void
 llmr_scan_part(llmr_scan_t *s, const unsigned char *text, size_t len,
     size_t full_head, size_t full_tail)
 {
-    size_t                i, b, pos, e, wlen, nh, j, fh, ft;
-    uint64_t              m, x, raw8, prev8, prevs, all;
+    float                 gz;
+    size_t                i, b, pos, e, wlen, nh, j, fh, ft, gn;
+    uint32_t              gu, gb;
+    uint64_t              m, x, raw8, prev8, prevs, g8, gprev;
+    unsigned              gshift;
+    const float          *gw;
     const unsigned char  *p, *end;
     unsigned char         buf[8];
 
@@ -2321,7 +2315,12 @@ llmr_scan_part(llmr_scan_t *s, const unsigned char *text, size_t len,
     prev8 = 0;
     prevs = ((uint64_t) LLMR_NO_WORD << 16) | LLMR_NO_WORD;
     nh = 0;
-    all = s->all ? ~0ULL : 0;
+
+    gw = s->gram_w;
+    gshift = s->gram_shift;
+    gz = 0;
+    gn = 0;
+    gprev = 0;
 
     for (i = (fh ? 0 : ft); i < s->nblocks; i = (i + 1 == fh) ? ft : i + 1) {
 
@@ -2358,18 +2357,53 @@ llmr_scan_part(llmr_scan_t *s, const unsigned char *text, size_t len,
             /* breaks and numbers are looked at by llmr_scan_hits() */
 
             if (llmr_kw_filter_test(llmr_kw_first, raw8)
-                | llmr_kw_filter_test(llmr_kw_pair, llmr_pair8(prev8, raw8))
-                | all)
+                | llmr_kw_filter_test(llmr_kw_pair, llmr_pair8(prev8, raw8)))
             {
                 if (nh < LLMR_SCAN_HITS) {
                     s->hits[nh++] = (prevs << 16) | pos;
                 }
             }
 
+            /*
+             * The grams of the learned layer: the word (its first 8
+             * bytes and its length, any number alike) and the pair with
+             * the word before it, hashed to 32 bits.
+             */
+
+            g8 = ((s->blocks[i].digit >> b) & 1) ? LLMR_KEY_NUMBER
+                 : raw8 ^ ((uint64_t) (wlen < 16 ? wlen : 16) << 59);
+            gu = (uint32_t) ((g8 * 0x9e3779b97f4a7c15ULL) >> 32);
+            gb = (uint32_t) ((((gprev * 0xc4ceb9fe1a85ec53ULL) ^ g8)
+                              * 0xff51afd7ed558ccdULL) >> 32);
+
+            if (gw) {
+                gz += gw[gu >> gshift];
+                gn++;
+
+                if (gprev) {
+                    gz += gw[gb >> gshift];
+                    gn++;
+                }
+            }
+
+            if (s->grams) {
+                if (s->ngrams < s->max_grams) {
+                    s->grams[s->ngrams++] = gu;
+                }
+
+                if (gprev && s->ngrams < s->max_grams) {
+                    s->grams[s->ngrams++] = gb;
+                }
+            }
+
+            gprev = g8;
             prevs = ((prevs << 16) | pos) & 0xffffffff;
             prev8 = raw8;
         }
     }
+
+    s->gram_z += gz;
+    s->gram_n += gn;
 
     llmr_scan_hits(s, text, nh);
 }
@@ -2420,7 +2454,6 @@ llmr_scan_hits(llmr_scan_t *s, const unsigned char *text, size_t nh)
     const unsigned char  *p, *q;
 
     s->nactive = 0;
-    s->gprev = 0;
 
     last = LLMR_NO_WORD;
     last2 = LLMR_NO_WORD;
@@ -2486,10 +2519,6 @@ llmr_scan_hits(llmr_scan_t *s, const unsigned char *text, size_t nh)
         if (brk || last != prev) {
             /* no phrase goes on over a break or a word passed over */
             s->nactive = 0;
-        }
-
-        if (brk) {
-            s->gprev = 0;
         }
 
         if (llmr_ctype[*p] & LLMR_C_DIGIT) {
@@ -2730,7 +2759,10 @@ llmr_scan_init(llmr_scan_t *s, llmr_text_stats_t *st, uint32_t *grams,
     s->grams = grams;
     s->max_grams = grams ? max_grams : 0;
     s->ngrams = 0;
-    s->all = (grams != NULL);
+    s->gram_w = NULL;
+    s->gram_shift = 32;
+    s->gram_z = 0;
+    s->gram_n = 0;
 }
 
 
@@ -2738,8 +2770,8 @@ void
 llmr_text_scan(const char *text, size_t len, llmr_text_stats_t *st,
     uint32_t *grams, size_t max_grams, size_t *ngrams)
 {
-    llmr_text_scan_window(text, len, LLMR_SCAN_MAX, 0, LLMR_SCAN_MAX, 0, st,
-                          grams, max_grams, ngrams);
+    llmr_text_scan_window(text, len, LLMR_SCAN_MAX, 0, LLMR_SCAN_MAX, 0, NULL,
+                          st, grams, max_grams, ngrams);
 }
 
 
@@ -2752,14 +2784,19 @@ llmr_text_scan(const char *text, size_t len, llmr_text_stats_t *st,
 
 void
 llmr_text_scan_window(const char *text, size_t len, size_t head,
-    size_t tail, size_t full_head, size_t full_tail, llmr_text_stats_t *st,
-    uint32_t *grams, size_t max_grams, size_t *ngrams)
+    size_t tail, size_t full_head, size_t full_tail, const llmr_grams_t *gm,
+    llmr_text_stats_t *st, uint32_t *grams, size_t max_grams, size_t *ngrams)
 {
     size_t                from, i;
     llmr_scan_t           s;
     const unsigned char  *p;
 
     llmr_scan_init(&s, st, grams, max_grams);
+
+    if (gm && gm->w && gm->bits >= 1 && gm->bits <= 31) {
+        s.gram_w = gm->w;
+        s.gram_shift = 32 - gm->bits;
+    }
 
     if (head > LLMR_SCAN_MAX) {
         head = LLMR_SCAN_MAX;
@@ -2817,12 +2854,16 @@ llmr_text_scan_window(const char *text, size_t len, size_t head,
     if (ngrams) {
         *ngrams = s.ngrams;
     }
+
+    st->gram_z = s.gram_z;
+    st->gram_n = (unsigned) s.gram_n;
 }
 
 
 void
 llmr_features_extract(const llmr_request_t *req, llmr_features_t *f,
-    uint32_t *grams, size_t max_grams, size_t *ngrams)
+    const llmr_grams_t *gm, uint32_t *grams, size_t max_grams,
+    size_t *ngrams)
 {
     int                       i, best;
     double                    d[LLMR_DOMAIN_N], units, full, code, math,
@@ -2856,13 +2897,13 @@ llmr_features_extract(const llmr_request_t *req, llmr_features_t *f,
 
     llmr_text_scan_window(req->last_user.data, req->last_user.len,
                           LLMR_USER_HEAD, LLMR_USER_TAIL,
-                          LLMR_USER_FULL_HEAD, LLMR_USER_FULL_TAIL,
+                          LLMR_USER_FULL_HEAD, LLMR_USER_FULL_TAIL, gm,
                           &f->user, grams, max_grams, ngrams);
     llmr_text_scan_window(req->system.data, req->system.len,
-                          LLMR_CONTEXT_TEXT, 0, LLMR_CONTEXT_FULL, 0,
+                          LLMR_CONTEXT_TEXT, 0, LLMR_CONTEXT_FULL, 0, NULL,
                           &f->system, NULL, 0, NULL);
     llmr_text_scan_window(req->history.data, req->history.len,
-                          0, LLMR_CONTEXT_TEXT, 0, LLMR_CONTEXT_FULL,
+                          0, LLMR_CONTEXT_TEXT, 0, LLMR_CONTEXT_FULL, NULL,
                           &f->history, NULL, 0, NULL);
 
     u = &f->user;
@@ -3059,6 +3100,35 @@ llmr_features_extract(const llmr_request_t *req, llmr_features_t *f,
     f->x[LLMR_F_SHORT_OUTPUT] = (req->max_tokens > 0
                                  && req->max_tokens <= 64);
     f->x[LLMR_F_JSON_OUTPUT] = req->json_output;
+
+    /* the shape of the last turn, for the learned layer */
+
+    f->x[LLMR_F_SENTENCES] = llmr_log2p(u->sentences);
+    f->x[LLMR_F_QUESTIONS] = llmr_log2p(u->questions);
+    f->x[LLMR_F_LIST_ITEMS] = llmr_log2p(u->list_items);
+    f->x[LLMR_F_LINES] = llmr_log2p(u->lines);
+    f->x[LLMR_F_MATH_OPS] = llmr_log2p(u->math_ops);
+
+    if (u->words) {
+        f->x[LLMR_F_NUMBER_SHARE] = (double) u->numbers / u->words;
+        f->x[LLMR_F_LONG_SHARE] = (double) u->long_words / u->words;
+        f->x[LLMR_F_WORD_BYTES] = u->bytes / (8.0 * u->words);
+
+        if (f->x[LLMR_F_WORD_BYTES] > 4) {
+            f->x[LLMR_F_WORD_BYTES] = 4;
+        }
+    }
+
+    if (u->bytes) {
+        f->x[LLMR_F_NONASCII_SHARE] = (double) u->nonascii / u->bytes;
+    }
+
+    f->x[LLMR_F_CONDITIONS] = llmr_log2p(u->kw[LLMR_KW_CONSTRAINT_I]
+                                         + u->kw[LLMR_KW_STEP_I]);
+    f->x[LLMR_F_MATH_WORDS] = llmr_log2p(u->kw[LLMR_KW_MATH_I]);
+    f->x[LLMR_F_CODE_WORDS] = llmr_log2p(u->kw[LLMR_KW_CODE_I]);
+    f->x[LLMR_F_DOMAIN_WORDS] = llmr_log2p(f->domain_score);
+    f->x[LLMR_F_SYSTEM] = llmr_log2p(sy->words / 16.0);
 }
 
 

@@ -114,7 +114,17 @@ typedef struct {
     unsigned                    kw_ask[LLMR_KW_N];  /* those that ask */
     unsigned                    dom[LLMR_DOMAIN_N];     /* by domain */
     unsigned                    stakes[LLMR_DOMAIN_N];  /* high stakes */
+    unsigned                    gram_n;         /* grams weighed */
+    float                       gram_z;         /* their weights summed */
 } llmr_text_stats_t;
+
+
+/* the weights of the hashed grams: a gram's 32-bit hash >> (32 - bits) */
+
+typedef struct {
+    const float                *w;
+    unsigned                    bits;
+} llmr_grams_t;
 
 
 /*
@@ -151,8 +161,26 @@ enum {
     LLMR_F_LONG_OUTPUT,         /* log2(max_tokens / 1024), 0..4 */
     LLMR_F_SHORT_OUTPUT,        /* 0/1: max_tokens of 64 or less */
     LLMR_F_JSON_OUTPUT,         /* 0/1: JSON output asked for */
+    LLMR_F_SENTENCES,           /* log2(1 + sentences) */
+    LLMR_F_QUESTIONS,           /* log2(1 + '?') */
+    LLMR_F_LIST_ITEMS,          /* log2(1 + list items): choices, steps */
+    LLMR_F_LINES,               /* log2(1 + non-blank lines) */
+    LLMR_F_MATH_OPS,            /* log2(1 + operators between operands) */
+    LLMR_F_NUMBER_SHARE,        /* numbers / words */
+    LLMR_F_LONG_SHARE,          /* words of 10 bytes or more / words */
+    LLMR_F_WORD_BYTES,          /* bytes / words, over 8 */
+    LLMR_F_NONASCII_SHARE,      /* UTF-8 characters / bytes */
+    LLMR_F_CONDITIONS,          /* log2(1 + constraint and step words) */
+    LLMR_F_MATH_WORDS,          /* log2(1 + math vocabulary) */
+    LLMR_F_CODE_WORDS,          /* log2(1 + code vocabulary) */
+    LLMR_F_DOMAIN_WORDS,        /* log2(1 + words of the winning domain) */
+    LLMR_F_SYSTEM,              /* log2(1 + system prompt words / 16) */
     LLMR_F_N
 };
+
+
+/* the version of this vector and of the grams: a model file names it */
+#define LLMR_FEATURES_VERSION   2
 
 
 typedef struct {
@@ -174,6 +202,24 @@ typedef struct {
 } llmr_features_t;
 
 
+/*
+ * The scoring layer: score = 1 / (1 + exp(-z)) with
+ * z = bias + w . x + (sum of the grams' weights) / sqrt(grams), over the
+ * feature vector above and the hashed grams of the last user turn.  The
+ * weights are learned (llmr train) and read from a model file
+ * (llmr_model.c); the built-in model is such a file compiled in.
+ */
+
+struct llmr_classifier_s {
+    double                      bias;
+    double                      weight[LLMR_F_N];
+    double                      threshold[LLMR_THRESHOLDS_N];
+    unsigned                    gram_bits;  /* 0: no grams */
+    float                      *gram_w;     /* 1 << gram_bits, or NULL */
+    unsigned                    owned:1;    /* gram_w is ours to free */
+};
+
+
 /* a keyword as written in the source */
 
 typedef struct {
@@ -192,13 +238,16 @@ typedef struct {
 void llmr_features_init(void);
 
 /*
- * Fills f from req.  grams, when not NULL, receives the hashed word
- * unigrams and bigrams of the last user turn (numbers folded into one
- * token, light plural stemming), up to max_grams; *ngrams gets how many
- * were written.  The v1 scorer passes NULL.
+ * Fills f from req.  The grams are the words of the last user turn that
+ * are matched against the keywords (its window's head and tail), and the
+ * pairs of consecutive ones, hashed to 32 bits (case folded, any number
+ * alike): gm, when not NULL, weighs them into f->user.gram_z and
+ * gram_n; grams, when not NULL, receives their hashes (for training),
+ * up to max_grams, *ngrams how many were written.
  */
 void llmr_features_extract(const llmr_request_t *req, llmr_features_t *f,
-    uint32_t *grams, size_t max_grams, size_t *ngrams);
+    const llmr_grams_t *gm, uint32_t *grams, size_t max_grams,
+    size_t *ngrams);
 
 /* one text; grams as above */
 void llmr_text_scan(const char *text, size_t len, llmr_text_stats_t *st,
@@ -210,8 +259,15 @@ void llmr_text_scan(const char *text, size_t len, llmr_text_stats_t *st,
  * last full_tail bytes of those matched against the keywords.
  */
 void llmr_text_scan_window(const char *text, size_t len, size_t head,
-    size_t tail, size_t full_head, size_t full_tail, llmr_text_stats_t *st,
-    uint32_t *grams, size_t max_grams, size_t *ngrams);
+    size_t tail, size_t full_head, size_t full_tail, const llmr_grams_t *gm,
+    llmr_text_stats_t *st, uint32_t *grams, size_t max_grams, size_t *ngrams);
+
+/* the built-in model's text, generated at build time from the file */
+extern const char    llmr_model_text[];
+extern const size_t  llmr_model_text_len;
+
+/* the hand-set v1 weights: what the built-in model falls back to */
+const llmr_classifier_t *llmr_classifier_v1(void);
 
 /* scores features extracted before (what llmr_classify() does after) */
 void llmr_classify_features(const llmr_classifier_t *cl,

@@ -272,7 +272,7 @@ test_table(void)
         { "What is the capital of France?",
           LLMR_TIER_TRIVIAL, LLMR_TIER_SIMPLE, -1 },
         { "Explain how photosynthesis works",
-          LLMR_TIER_SIMPLE, LLMR_TIER_MODERATE, LLMR_DOMAIN_SCIENCE },
+          LLMR_TIER_TRIVIAL, LLMR_TIER_MODERATE, LLMR_DOMAIN_SCIENCE },
         { code_review, LLMR_TIER_MODERATE, LLMR_TIER_EXPERT,
           LLMR_DOMAIN_CODE },
         { design, LLMR_TIER_COMPLEX, LLMR_TIER_EXPERT, -1 },
@@ -316,7 +316,8 @@ test_table(void)
 static void
 test_reasons(void)
 {
-    llmr_class_t  c;
+    llmr_class_t    c;
+    llmr_request_t  req;
 
     classify("hi", &c);
     ok(has_reason(&c, "greeting"), "hi: greeting");
@@ -349,9 +350,12 @@ test_reasons(void)
     is_str(c.reasons[0], "high_stakes", "dosage: high_stakes comes first");
     ok(c.floor >= LLMR_TIER_COMPLEX, "dosage: floor complex+");
 
-    classify("Write a 500-word essay on the causes of the French Revolution. "
-             "It must cite at least three primary sources, avoid jargon, "
-             "and stay within a formal tone.", &c);
+    /* the reasons are the largest contributions: under the v1 weights */
+
+    req_init(&req, "Write a 500-word essay on the causes of the French "
+             "Revolution. It must cite at least three primary sources, "
+             "avoid jargon, and stay within a formal tone.");
+    llmr_classify(llmr_classifier_v1(), &req, &c);
     ok(has_reason(&c, "constraints"), "essay: constraints");
 
     classify("First, install the package. Then configure the server. Next, "
@@ -570,7 +574,7 @@ test_utf8(void)
     ok(class_ok(&c), "Chinese: a valid class");
 
     req_init(&req, chinese);
-    llmr_features_extract(&req, &f, NULL, 0, NULL);
+    llmr_features_extract(&req, &f, NULL, NULL, 0, NULL);
     ok(f.units > f.user.words, "Chinese: length from bytes, not blanks");
     ok(f.user.nonascii > 10, "Chinese: UTF-8 characters counted");
 
@@ -584,7 +588,7 @@ test_utf8(void)
 
     req_init(&req, "Solve 3 \xc3\x97 4 \xe2\x88\x92 2 \xe2\x89\xa4 x "
              "\xe2\x88\x91 \xcf\x80");
-    llmr_features_extract(&req, &f, NULL, 0, NULL);
+    llmr_features_extract(&req, &f, NULL, NULL, 0, NULL);
     ok(f.user.math_syms >= 5, "unicode math symbols counted (%u)",
        f.user.math_syms);
 }
@@ -660,23 +664,23 @@ test_asking(void)
     llmr_request_t   req;
 
     req_init(&req, "Design a new logo for the museum.");
-    llmr_features_extract(&req, &task, NULL, 0, NULL);
+    llmr_features_extract(&req, &task, NULL, NULL, 0, NULL);
 
     req_init(&req, "The design of the museum was praised by critics.");
-    llmr_features_extract(&req, &topic, NULL, 0, NULL);
+    llmr_features_extract(&req, &topic, NULL, NULL, 0, NULL);
 
     ok(task.x[LLMR_F_COMPLEX_ASK] > 0, "\"Design a ...\" asks");
     is_int(topic.x[LLMR_F_COMPLEX_ASK] == 0, 1,
            "\"The design of ...\" is a topic");
 
     req_init(&req, "Hi, can you please analyze these numbers?");
-    llmr_features_extract(&req, &task, NULL, 0, NULL);
+    llmr_features_extract(&req, &task, NULL, NULL, 0, NULL);
     is_int(task.user.kw_ask[LLMR_KW_COMPLEX_I], 1,
            "a request opens an ask");
     ok(task.task, "a request makes a task");
 
     req_init(&req, "Summarize the plot. Then, critique the ending.");
-    llmr_features_extract(&req, &task, NULL, 0, NULL);
+    llmr_features_extract(&req, &task, NULL, NULL, 0, NULL);
     is_int(task.user.kw_ask[LLMR_KW_EXPLAIN_I], 1, "a sentence opens an ask");
     is_int(task.user.kw_ask[LLMR_KW_COMPLEX_I], 1, "\"then\" opens an ask");
 }
@@ -880,7 +884,7 @@ test_classifier(void)
            "an unknown weight");
     is_int(llmr_classifier_set_weight(cl, "code", 4, NAN), LLMR_ERROR,
            "a NaN weight");
-    is_int(llmr_classifier_set_weight(cl, "bias", 4, 0), LLMR_OK, "bias");
+    is_int(llmr_classifier_set_weight(cl, "bias", 4, 5), LLMR_OK, "bias");
 
     req_init(&req, "Explain how tides work.");
     llmr_classify(NULL, &req, &a);
@@ -967,15 +971,15 @@ test_grams(void)
     llmr_request_t   req;
 
     req_init(&req, "Tom has 2 apples and buys more apples.");
-    llmr_features_extract(&req, &f, g1, 64, &n1);
+    llmr_features_extract(&req, &f, NULL, g1, 64, &n1);
     is_int(n1, 15, "8 words: 8 unigrams and 7 bigrams");
 
-    req_init(&req, "TOM has 17 apples and buys more apple!");
-    llmr_features_extract(&req, &f, g2, 64, &n2);
+    req_init(&req, "TOM has 17 apples and buys more APPLES!");
+    llmr_features_extract(&req, &f, NULL, g2, 64, &n2);
     ok(n1 == n2 && memcmp(g1, g2, n1 * sizeof(uint32_t)) == 0,
-       "grams fold case, numbers and plurals");
+       "grams fold case and numbers");
 
-    llmr_features_extract(&req, &f, g3, 4, &n3);
+    llmr_features_extract(&req, &f, NULL, g3, 4, &n3);
     is_int(n3, 4, "grams stop at the buffer's end");
     ok(memcmp(g2, g3, sizeof(g3)) == 0, "a short buffer gets a prefix");
 }
@@ -1006,7 +1010,7 @@ test_window(void)
     buf[n] = '\0';
 
     req_init(&req, buf);
-    llmr_features_extract(&req, &f, NULL, 0, NULL);
+    llmr_features_extract(&req, &f, NULL, NULL, 0, NULL);
 
     ok(f.user.bytes <= LLMR_USER_HEAD + LLMR_USER_TAIL,
        "256 KB: %zu bytes read", f.user.bytes);
@@ -1019,7 +1023,7 @@ test_window(void)
     req_init(&req, buf);
     req.last_user.len = 4000;
     req.last_user_bytes = 4000;
-    llmr_features_extract(&req, &f, NULL, 0, NULL);
+    llmr_features_extract(&req, &f, NULL, NULL, 0, NULL);
     ok(f.user.words >= 4000 / 45 * 9 - 9 && f.user.words <= 4000 / 45 * 9 + 9,
        "4000 bytes: %u words", f.user.words);
 

@@ -7,8 +7,11 @@
 /*
  * llmr: the core library on the command line.
  *
- *   llmr classify [--models FILE]     one JSON request body a line on stdin,
+ *   llmr classify [--models FILE] [--model FILE]
+ *                                     one JSON request body a line on stdin,
  *                                     one JSON decision a line on stdout
+ *   llmr train --data FILE ...        a classifier model from outcomes
+ *   llmr calibrate-thresholds ...     its score -> tier thresholds
  *   llmr route --models FILE [--body] the same, plus the rewritten body
  *   llmr bench [--iterations N]       extraction + classification cost
  *   llmr calibrate [options]          model data -> tiers, models.json,
@@ -40,6 +43,7 @@ typedef struct {
 
 
 typedef struct {
+    const char                 *model;      /* a classifier model file */
     const char                 *models;
     int                         body;
     long                        iterations;
@@ -52,6 +56,9 @@ static void llmr_usage(FILE *f);
 
 /* llmr_cmd_calibrate.c */
 int llmr_cmd_calibrate(int argc, char **argv);
+/* llmr_cmd_train.c */
+int llmr_cmd_train(int argc, char **argv);
+int llmr_cmd_calibrate_thresholds(int argc, char **argv);
 
 
 static void
@@ -158,9 +165,20 @@ main(int argc, char **argv)
         return llmr_cmd_calibrate(argc - 2, argv + 2);
     }
 
+    if (strcmp(cmd, "train") == 0) {
+        return llmr_cmd_train(argc - 2, argv + 2);
+    }
+
+    if (strcmp(cmd, "calibrate-thresholds") == 0) {
+        return llmr_cmd_calibrate_thresholds(argc - 2, argv + 2);
+    }
+
     for (i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--models") == 0 && i + 1 < argc) {
             o.models = argv[++i];
+
+        } else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) {
+            o.model = argv[++i];
 
         } else if (strcmp(argv[i], "--body") == 0) {
             o.body = 1;
@@ -215,9 +233,18 @@ llmr_usage(FILE *f)
     fprintf(f,
         "usage: llmr COMMAND [options]\n"
         "\n"
-        "  classify [--models FILE]   JSON request bodies on stdin, one a "
+        "  classify [--models FILE] [--model FILE]\n"
+        "                             JSON request bodies on stdin, one a "
         "line;\n"
-        "                             one JSON decision a line on stdout\n"
+        "                             one JSON decision a line on stdout;\n"
+        "                             --model: a classifier model file\n"
+        "  train --data FILE[,FILE] [--out MODEL] [--cv K] [--seed N] ...\n"
+        "                             learn a classifier model from "
+        "outcomes\n"
+        "                             (llmr train --help for the options)\n"
+        "  calibrate-thresholds --data FILE [--model M] [--out M]\n"
+        "            [--shares S1,..,S5 | --quality Q]\n"
+        "                             score -> tier thresholds from data\n"
         "  route --models FILE [--body]\n"
         "                             the same with the model chosen; "
         "--body adds\n"
@@ -304,11 +331,22 @@ llmr_cmd_classify(llmr_opts_t *o, int route)
     llmr_extract_t        *x;
     llmr_decision_t        d;
     llmr_registry_t       *reg;
+    llmr_classifier_t     *cl;
     llmr_route_opts_t      ropts;
     const llmr_model_t    *m;
     const llmr_request_t  *req;
 
     reg = NULL;
+    cl = NULL;
+
+    if (o->model) {
+        cl = llmr_classifier_load(o->model, err, sizeof(err));
+
+        if (cl == NULL) {
+            fprintf(stderr, "llmr: %s: %s\n", o->model, err);
+            return 1;
+        }
+    }
 
     if (o->models) {
         reg = llmr_registry_create();
@@ -353,7 +391,7 @@ llmr_cmd_classify(llmr_opts_t *o, int route)
         }
 
         req = llmr_extract_result(x);
-        llmr_classify(NULL, req, &cls);
+        llmr_classify(cl, req, &cls);
 
         if (reg == NULL) {
             llmr_decision_json(&out, req, &cls, NULL, NULL);
@@ -397,6 +435,7 @@ llmr_cmd_classify(llmr_opts_t *o, int route)
     free(out.data);
     llmr_extract_destroy(x);
     llmr_registry_destroy(reg);
+    llmr_classifier_destroy(cl);
 
     return ferror(stdin) ? 1 : 0;
 }

@@ -29,8 +29,9 @@ typedef struct {
 
 /*
  * A classifier: the weights of the scoring layer and the score -> tier
- * thresholds.  llmr_classifier_default() is the built-in one; it is never
- * freed.
+ * thresholds.  llmr_classifier_default() is the built-in one (the model
+ * compiled in, read at the first call: make it before forking); it is
+ * never freed.
  */
 typedef struct llmr_classifier_s  llmr_classifier_t;
 
@@ -63,6 +64,34 @@ void llmr_classifier_destroy(llmr_classifier_t *cl);
 int llmr_classifier_set_thresholds(llmr_classifier_t *cl, const double *t,
     size_t n);
 void llmr_classifier_thresholds(const llmr_classifier_t *cl, double *t);
+
+/*
+ * Model files (see core/src/llmr_model.c for the format).  Loading checks
+ * the format version, the feature set and dimensions, the checksum and
+ * every weight; on an error it returns NULL and writes a one-line reason
+ * into err ("line 12: gram index 70000 out of range (hash_bits=16)").
+ * The classifier is freed with llmr_classifier_destroy().
+ */
+
+#define LLMR_MODEL_VERSION      1
+#define LLMR_MODEL_BITS_MIN     8
+#define LLMR_MODEL_BITS_MAX     24
+
+llmr_classifier_t *llmr_classifier_load(const char *path, char *err,
+    size_t errlen);
+llmr_classifier_t *llmr_classifier_load_buffer(const char *data, size_t len,
+    char *err, size_t errlen);
+
+/* the model as a file's text (malloc()ed), or saved to path */
+char *llmr_classifier_dump(const llmr_classifier_t *cl, size_t *len);
+int llmr_classifier_save(const llmr_classifier_t *cl, const char *path,
+    char *err, size_t errlen);
+
+/*
+ * NULL when the built-in model loaded, else why it did not (the v1
+ * weights serve then): a build error that the unit tests catch.
+ */
+const char *llmr_classifier_default_error(void);
 
 /*
  * The weight of one feature of the scoring layer by name ("bias",

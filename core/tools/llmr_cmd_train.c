@@ -1,0 +1,419 @@
+
+/*
+ * Copyright (C) ngx_llm_router authors
+ */
+
+
+/*
+ * llmr train and llmr calibrate-thresholds: the classifier's model from
+ * recorded outcomes, and its score -> tier thresholds from data.
+ */
+
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <llmr/core.h>
+#include <llmr/classify.h>
+#include <llmr/train.h>
+
+
+int llmr_cmd_train(int argc, char **argv);
+int llmr_cmd_calibrate_thresholds(int argc, char **argv);
+
+
+static llmr_dataset_t *llmr_train_data(char *files, char *err,
+    size_t errlen);
+static int llmr_parse_list(const char *s, double *v, size_t n);
+
+
+static const char  llmr_train_usage[] =
+    "usage: llmr train --data FILE[,FILE...] [--out MODEL] [--cv K]\n"
+    "                  [--seed N] [--epochs N] [--bits N] [--lr X] [--l2 X]\n"
+    "                  [--balance X] [--scores FILE]\n"
+    "  FILE: JSONL, {\"prompt\",\"strong\",\"weak\"} or {\"prompt\","
+    "\"label\"}\n"
+    "  --cv K     K-fold cross-validation: APGR per benchmark (no model)\n"
+    "  --scores   with --cv, the out-of-fold scores as {\"id\",\"score\"}\n";
+
+
+static const char  llmr_thresholds_usage[] =
+    "usage: llmr calibrate-thresholds --data FILE[,FILE...]\n"
+    "                  [--model MODEL] [--out MODEL]\n"
+    "                  [--shares S1,S2,S3,S4,S5 | --quality Q]\n"
+    "  --shares   the share of traffic of each tier, trivial to expert\n"
+    "             (default 0.2 each)\n"
+    "  --quality  complex and expert start where sending them to the\n"
+    "             strong model keeps Q of its quality (0.95: 95%)\n";
+
+
+static llmr_dataset_t *
+llmr_train_data(char *files, char *err, size_t errlen)
+{
+    long             n;
+    char            *f, *next;
+    llmr_dataset_t  *ds;
+
+    ds = llmr_dataset_create();
+    if (ds == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+
+    for (f = files; f && *f; f = next) {
+        next = strchr(f, ',');
+
+        if (next) {
+            *next++ = '\0';
+        }
+
+        n = llmr_dataset_load_jsonl(ds, f, err, errlen);
+
+        if (n < 0) {
+            llmr_dataset_destroy(ds);
+            return NULL;
+        }
+    }
+
+    if (llmr_dataset_size(ds) == 0) {
+        snprintf(err, errlen, "no examples");
+        llmr_dataset_destroy(ds);
+        return NULL;
+    }
+
+    return ds;
+}
+
+
+static int
+llmr_parse_list(const char *s, double *v, size_t n)
+{
+    char    *e;
+    size_t   i;
+
+    for (i = 0; i < n; i++) {
+        v[i] = strtod(s, &e);
+
+        if (e == s || (i + 1 < n && *e != ',') || (i + 1 == n && *e)) {
+            return LLMR_ERROR;
+        }
+
+        s = e + 1;
+    }
+
+    return LLMR_OK;
+}
+
+
+int
+llmr_cmd_train(int argc, char **argv)
+{
+    int                 i, g, rc;
+    char               *data, *out, *scores, err[512];
+    double             *score, apgr, mean;
+    size_t              k, ngroups;
+    clock_t             t0;
+    unsigned            cv, f, nf, *folds;
+    const char         *names[LLMR_GROUPS_MAX];
+    llmr_dataset_t     *ds;
+    llmr_classifier_t  *cl;
+    llmr_train_conf_t   conf;
+
+    llmr_train_conf_init(&conf);
+
+    data = NULL;
+    out = NULL;
+    scores = NULL;
+    cv = 0;
+
+    for (i = 0; i < argc; i++) {
+        if (i + 1 < argc && strcmp(argv[i], "--data") == 0) {
+            data = argv[++i];
+
+        } else if (i + 1 < argc && strcmp(argv[i], "--out") == 0) {
+            out = argv[++i];
+
+        } else if (i + 1 < argc && strcmp(argv[i], "--scores") == 0) {
+            scores = argv[++i];
+
+        } else if (i + 1 < argc && strcmp(argv[i], "--cv") == 0) {
+            cv = (unsigned) atoi(argv[++i]);
+
+        } else if (i + 1 < argc && strcmp(argv[i], "--seed") == 0) {
+            conf.seed = strtoull(argv[++i], NULL, 10);
+
+        } else if (i + 1 < argc && strcmp(argv[i], "--epochs") == 0) {
+            conf.epochs = (unsigned) atoi(argv[++i]);
+
+        } else if (i + 1 < argc && strcmp(argv[i], "--bits") == 0) {
+            conf.hash_bits = (unsigned) atoi(argv[++i]);
+
+        } else if (i + 1 < argc && strcmp(argv[i], "--lr") == 0) {
+            conf.lr = strtod(argv[++i], NULL);
+
+        } else if (i + 1 < argc && strcmp(argv[i], "--l2") == 0) {
+            conf.l2 = strtod(argv[++i], NULL);
+
+        } else if (i + 1 < argc && strcmp(argv[i], "--balance") == 0) {
+            conf.balance = strtod(argv[++i], NULL);
+
+        } else if (i + 1 < argc && strcmp(argv[i], "--gram-l2") == 0) {
+            conf.gram_l2 = strtod(argv[++i], NULL);
+
+        } else if (strcmp(argv[i], "--prior") == 0) {
+            conf.prior = 1;
+
+        } else if (i + 1 < argc && strcmp(argv[i], "--mix") == 0) {
+            conf.mix = strtod(argv[++i], NULL);
+
+        } else if (i + 1 < argc && strcmp(argv[i], "--min-weight") == 0) {
+            conf.min_weight = strtod(argv[++i], NULL);
+
+        } else if (i + 1 < argc && strcmp(argv[i], "--bags") == 0) {
+            conf.bags = (unsigned) atoi(argv[++i]);
+
+        } else if (i + 1 < argc && strcmp(argv[i], "--dense") == 0) {
+            if (llmr_dense_mask(argv[++i], &conf.dense_mask) != LLMR_OK) {
+                fprintf(stderr, "llmr train: --dense: unknown feature in "
+                        "\"%s\"\n", argv[i]);
+                return 2;
+            }
+
+        } else {
+            fprintf(stderr, "llmr train: unknown option \"%s\"\n%s",
+                    argv[i], llmr_train_usage);
+            return 2;
+        }
+    }
+
+    if (data == NULL || (out == NULL && cv == 0)) {
+        fprintf(stderr, "%s", llmr_train_usage);
+        return 2;
+    }
+
+    if (conf.hash_bits
+        && (conf.hash_bits < LLMR_MODEL_BITS_MIN
+            || conf.hash_bits > LLMR_MODEL_BITS_MAX))
+    {
+        fprintf(stderr, "llmr train: --bits must be 0 or %d..%d\n",
+                LLMR_MODEL_BITS_MIN, LLMR_MODEL_BITS_MAX);
+        return 2;
+    }
+
+    t0 = clock();
+
+    ds = llmr_train_data(data, err, sizeof(err));
+    if (ds == NULL) {
+        fprintf(stderr, "llmr train: %s\n", err);
+        return 1;
+    }
+
+    ngroups = llmr_dataset_groups(ds, names);
+
+    fprintf(stderr, "llmr train: %zu examples, %zu benchmarks, read in "
+            "%.1f s\n", llmr_dataset_size(ds), ngroups,
+            (double) (clock() - t0) / CLOCKS_PER_SEC);
+
+    rc = 0;
+
+    if (cv) {
+        score = malloc(llmr_dataset_size(ds) * sizeof(double));
+        folds = malloc(llmr_dataset_size(ds) * sizeof(unsigned));
+
+        if (score == NULL || folds == NULL
+            || llmr_train_cv(ds, cv, &conf, score, folds) != LLMR_OK)
+        {
+            free(folds);
+            fprintf(stderr, "llmr train: cross-validation failed\n");
+            free(score);
+            llmr_dataset_destroy(ds);
+            return 1;
+        }
+
+        printf("%u-fold cross-validation (seed %llu, bits %u, epochs %u)\n",
+               cv, (unsigned long long) conf.seed, conf.hash_bits,
+               conf.epochs);
+        printf("%-16s %8s %8s %12s\n", "benchmark", "examples",
+               "APGR", "fold mean");
+
+        for (g = 0; g < (int) ngroups; g++) {
+            for (k = 0, i = 0; k < llmr_dataset_size(ds); k++) {
+                i += (llmr_dataset_group_of(ds, k) == g);
+            }
+
+            /* the pooled out-of-fold scores, and the mean of the folds' */
+
+            mean = 0;
+            nf = 0;
+
+            for (f = 0; f < cv; f++) {
+                if (llmr_apgr_fold(ds, g, score, folds, f, &apgr)
+                    == LLMR_OK)
+                {
+                    mean += apgr;
+                    nf++;
+                }
+            }
+
+            if (llmr_apgr(ds, g, score, &apgr) == LLMR_OK) {
+                printf("%-16s %8d %8.3f %12.3f\n", names[g], i, apgr,
+                       nf ? mean / nf : NAN);
+
+            } else {
+                printf("%-16s %8d %8s %12s\n", names[g], i, "n/a", "n/a");
+            }
+        }
+
+        free(folds);
+
+        if (scores
+            && llmr_dataset_write_scores(ds, scores, score, err, sizeof(err))
+               != LLMR_OK)
+        {
+            fprintf(stderr, "llmr train: %s\n", err);
+            rc = 1;
+        }
+
+        free(score);
+    }
+
+    if (out) {
+        cl = llmr_train(ds, NULL, 0, &conf, NULL);
+
+        if (cl == NULL) {
+            fprintf(stderr, "llmr train: out of memory\n");
+            llmr_dataset_destroy(ds);
+            return 1;
+        }
+
+        if (llmr_classifier_save(cl, out, err, sizeof(err)) != LLMR_OK) {
+            fprintf(stderr, "llmr train: %s\n", err);
+            rc = 1;
+
+        } else {
+            fprintf(stderr, "llmr train: wrote %s in %.1f s\n", out,
+                    (double) (clock() - t0) / CLOCKS_PER_SEC);
+        }
+
+        llmr_classifier_destroy(cl);
+    }
+
+    llmr_dataset_destroy(ds);
+
+    return rc;
+}
+
+
+int
+llmr_cmd_calibrate_thresholds(int argc, char **argv)
+{
+    int                 i, rc;
+    char               *data, *model, *out, err[512];
+    double              shares[LLMR_TIER_N], t[LLMR_THRESHOLDS_N],
+                        quality;
+    llmr_dataset_t     *ds;
+    llmr_classifier_t  *cl;
+
+    data = NULL;
+    model = NULL;
+    out = NULL;
+    quality = 0;
+
+    for (i = 0; i < LLMR_TIER_N; i++) {
+        shares[i] = 1.0 / LLMR_TIER_N;
+    }
+
+    for (i = 0; i < argc; i++) {
+        if (i + 1 < argc && strcmp(argv[i], "--data") == 0) {
+            data = argv[++i];
+
+        } else if (i + 1 < argc && strcmp(argv[i], "--model") == 0) {
+            model = argv[++i];
+
+        } else if (i + 1 < argc && strcmp(argv[i], "--out") == 0) {
+            out = argv[++i];
+
+        } else if (i + 1 < argc && strcmp(argv[i], "--shares") == 0) {
+            if (llmr_parse_list(argv[++i], shares, LLMR_TIER_N) != LLMR_OK) {
+                fprintf(stderr, "llmr calibrate-thresholds: --shares needs "
+                        "%d numbers\n", LLMR_TIER_N);
+                return 2;
+            }
+
+        } else if (i + 1 < argc && strcmp(argv[i], "--quality") == 0) {
+            quality = strtod(argv[++i], NULL);
+
+            if (!(quality > 0 && quality <= 1)) {
+                fprintf(stderr, "llmr calibrate-thresholds: --quality "
+                        "must be in (0, 1]\n");
+                return 2;
+            }
+
+        } else {
+            fprintf(stderr, "llmr calibrate-thresholds: unknown option "
+                    "\"%s\"\n%s", argv[i], llmr_thresholds_usage);
+            return 2;
+        }
+    }
+
+    if (data == NULL) {
+        fprintf(stderr, "%s", llmr_thresholds_usage);
+        return 2;
+    }
+
+    if (model) {
+        cl = llmr_classifier_load(model, err, sizeof(err));
+
+        if (cl == NULL) {
+            fprintf(stderr, "llmr calibrate-thresholds: %s: %s\n", model,
+                    err);
+            return 1;
+        }
+
+    } else {
+        cl = llmr_classifier_create(NULL);
+
+        if (cl == NULL) {
+            fprintf(stderr, "llmr calibrate-thresholds: out of memory\n");
+            return 1;
+        }
+    }
+
+    ds = llmr_train_data(data, err, sizeof(err));
+    if (ds == NULL) {
+        fprintf(stderr, "llmr calibrate-thresholds: %s\n", err);
+        llmr_classifier_destroy(cl);
+        return 1;
+    }
+
+    rc = quality > 0 ? llmr_thresholds_for_quality(ds, cl, quality, t)
+                     : llmr_thresholds_for_shares(ds, cl, shares, t);
+
+    if (rc != LLMR_OK
+        || llmr_classifier_set_thresholds(cl, t, LLMR_THRESHOLDS_N)
+           != LLMR_OK)
+    {
+        fprintf(stderr, "llmr calibrate-thresholds: no thresholds fit the "
+                "data\n");
+        llmr_dataset_destroy(ds);
+        llmr_classifier_destroy(cl);
+        return 1;
+    }
+
+    printf("thresholds %.6g,%.6g,%.6g,%.6g\n", t[0], t[1], t[2], t[3]);
+
+    rc = 0;
+
+    if (out && llmr_classifier_save(cl, out, err, sizeof(err)) != LLMR_OK) {
+        fprintf(stderr, "llmr calibrate-thresholds: %s\n", err);
+        rc = 1;
+    }
+
+    llmr_dataset_destroy(ds);
+    llmr_classifier_destroy(cl);
+
+    return rc;
+}

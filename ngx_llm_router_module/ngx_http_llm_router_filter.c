@@ -47,14 +47,30 @@ ngx_http_llm_router_header_filter(ngx_http_request_t *r)
 {
     ngx_str_t                  *type;
     llmr_usage_t               *u;
+    ngx_table_elt_t            *h;
     ngx_pool_cleanup_t         *cln;
     ngx_http_llm_router_ctx_t  *ctx;
 
-    if (r != r->main || r->upstream == NULL || r->header_only) {
+    if (r != r->main) {
         return ngx_http_next_header_filter(r);
     }
 
     ctx = ngx_http_llm_router_get_ctx(r);
+
+    if (ctx && ctx->suggested && !ctx->suggested_sent) {
+        ctx->suggested_sent = 1;
+
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h) {
+            h->hash = 1;
+            ngx_str_set(&h->key, "X-LLM-Escalation");
+            ngx_str_set(&h->value, "suggested");
+        }
+    }
+
+    if (r->upstream == NULL || r->header_only) {
+        return ngx_http_next_header_filter(r);
+    }
 
     if (ctx == NULL || !ctx->decided || ctx->explain || ctx->gave_up) {
         return ngx_http_next_header_filter(r);

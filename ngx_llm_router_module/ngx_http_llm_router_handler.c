@@ -40,6 +40,12 @@ static ngx_int_t ngx_http_llm_router_fallback(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_router_give_up(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, ngx_uint_t status, const char *what);
+static ngx_int_t ngx_http_llm_router_budgets(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, const llmr_request_t *req);
+static void ngx_http_llm_router_adjust(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, llmr_route_opts_t *opts);
+static void ngx_http_llm_router_adjust_reasons(
+    ngx_http_llm_router_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_router_send_explain(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_router_send_json(ngx_http_request_t *r,
@@ -452,7 +458,13 @@ ngx_http_llm_router_decide(ngx_http_request_t *r,
 
     llmr_classify(NULL, req, &ctx->cls);
 
+    ngx_http_llm_router_adjust(r, ctx, &opts);
+
     rc = ngx_http_llm_router_pick(r, ctx, req, &opts, &ctx->dec);
+
+    if (rc == LLMR_OK) {
+        ngx_http_llm_router_adjust_reasons(ctx);
+    }
 
     /* keep the features, not the text: the views die with the next body */
 
@@ -474,6 +486,13 @@ ngx_http_llm_router_decide(ngx_http_request_t *r,
         ctx->err_msg.len = ngx_strlen(ctx->dec.error);
 
         return NGX_DECLINED;
+    }
+
+    if (!ctx->explain) {
+        rc = ngx_http_llm_router_budgets(r, ctx, req);
+        if (rc != NGX_OK) {
+            return rc;
+        }
     }
 
     if (rewrite) {
@@ -531,6 +550,7 @@ static ngx_int_t
 ngx_http_llm_router_route_default(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, const char *why)
 {
+    ngx_int_t                         rc;
     llmr_route_opts_t                 opts;
     ngx_http_llm_router_loc_conf_t   *llcf;
 
@@ -560,6 +580,13 @@ ngx_http_llm_router_route_default(ngx_http_request_t *r,
     }
 
     ctx->defaulted = 1;
+
+    if (!ctx->explain) {
+        rc = ngx_http_llm_router_budgets(r, ctx, NULL);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
 
     return ngx_http_llm_router_finish_decision(r, ctx);
 }
@@ -730,6 +757,208 @@ ngx_http_llm_router_fallback(ngx_http_request_t *r,
     if (ngx_http_llm_router_finish_decision(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * Confidence-gated escalation and the A/B split, between the classifier
+ * and the policy: below the confidence threshold the request goes one
+ * tier up or to a named model ("always"), is only marked ("log_only"),
+ * or gets a response header suggesting it ("ask"); arm "b" of an A/B
+ * test goes one tier up (quality_first) or down (cost_first).
+ */
+
+static void
+ngx_http_llm_router_adjust(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, llmr_route_opts_t *opts)
+{
+    int                               up;
+    const llmr_model_t               *m;
+    ngx_http_llm_router_zone_t       *zone;
+    ngx_http_llm_router_loc_conf_t   *llcf;
+    ngx_http_llm_router_main_conf_t  *lmcf;
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_router_module);
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
+    zone = lmcf->shm_zone->data;
+
+    up = ngx_min(ctx->cls.tier + 1, LLMR_TIER_EXPERT);
+
+    if (llcf->escalate && opts->pinned < 0
+        && ctx->cls.confidence * 100 < (double) llcf->escalate)
+    {
+        switch (llcf->escalate_mode) {
+
+        case NGX_HTTP_LLM_ROUTER_ESCALATE_ALWAYS:
+            m = NULL;
+
+            if (llcf->escalate_to.len) {
+                m = llmr_registry_find(lmcf->registry,
+                                       (const char *) llcf->escalate_to.data,
+                                       llcf->escalate_to.len);
+            }
+
+            if (m) {
+                opts->pinned = m->index;
+
+            } else {
+                opts->min_tier = ngx_max(opts->min_tier, up);
+            }
+
+            ctx->escalated = 1;
+            (void) ngx_atomic_fetch_add(&zone->sh->escalations, 1);
+            break;
+
+        case NGX_HTTP_LLM_ROUTER_ESCALATE_ASK:
+            ctx->suggested = 1;
+            (void) ngx_atomic_fetch_add(&zone->sh->escalations_suggested, 1);
+            break;
+
+        default: /* NGX_HTTP_LLM_ROUTER_ESCALATE_LOG_ONLY */
+            ctx->low_confidence = 1;
+            break;
+        }
+    }
+
+    if (llcf->ab_split) {
+        ctx->ab = ((ngx_uint_t) ngx_random() % 10000 < llcf->ab_split) ? 2 : 1;
+
+        if (ctx->ab == 2) {
+            if (llcf->ab_strategy == NGX_HTTP_LLM_ROUTER_AB_COST_FIRST) {
+                if (ctx->cls.tier > ctx->cls.floor) {
+                    ctx->cls.tier--;
+                }
+
+            } else {
+                opts->min_tier = ngx_max(opts->min_tier, up);
+            }
+        }
+    }
+}
+
+
+static void
+ngx_http_llm_router_adjust_reasons(ngx_http_llm_router_ctx_t *ctx)
+{
+    const char  *reason;
+
+    reason = NULL;
+
+    if (ctx->escalated) {
+        reason = "escalated";
+
+    } else if (ctx->suggested) {
+        reason = "escalation_suggested";
+
+    } else if (ctx->low_confidence) {
+        reason = "low_confidence";
+
+    } else if (ctx->ab == 2) {
+        reason = "ab_variant_b";
+    }
+
+    if (reason && ctx->dec.nreasons < LLMR_POLICY_REASONS_MAX) {
+        ctx->dec.reasons[ctx->dec.nreasons++] = reason;
+    }
+}
+
+
+/*
+ * The location's budgets: near a downgrade limit the request goes to the
+ * cheapest model that can serve it, at a limit it gets a 429 with
+ * Retry-After; otherwise its estimate is reserved.  NGX_OK, or
+ * NGX_DECLINED with the error in ctx.
+ */
+
+static ngx_int_t
+ngx_http_llm_router_budgets(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, const llmr_request_t *req)
+{
+    int                               tier;
+    time_t                            retry;
+    u_char                           *p;
+    ngx_int_t                         rc;
+    ngx_uint_t                        downgrade;
+    llmr_decision_t                   d;
+    ngx_table_elt_t                  *h;
+    llmr_route_opts_t                 opts;
+    ngx_http_llm_router_zone_t       *zone;
+    ngx_http_llm_router_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
+    zone = lmcf->shm_zone->data;
+
+    rc = ngx_http_llm_router_budget_check(r, ctx, 0, &downgrade, &retry);
+
+    if (rc == NGX_OK && downgrade) {
+
+        /* the cheapest model that has what the request needs */
+
+        (void) ngx_atomic_fetch_add(&zone->sh->budget_downgrades, 1);
+
+        tier = ctx->cls.tier;
+        ctx->cls.tier = LLMR_TIER_TRIVIAL;
+
+        llmr_route_opts_init(&opts);
+
+        if (ngx_http_llm_router_pick(r, ctx, req, &opts, &d) == LLMR_OK) {
+            d.tier = ngx_max(d.tier, LLMR_TIER_TRIVIAL);
+            ctx->dec = d;
+
+            if (ctx->dec.nreasons < LLMR_POLICY_REASONS_MAX) {
+                ctx->dec.reasons[ctx->dec.nreasons++] = "budget_downgrade";
+            }
+        }
+
+        ctx->cls.tier = tier;
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_llm_router_budget_check(r, ctx, 1, &downgrade, &retry);
+    }
+
+    if (rc == NGX_OK) {
+        return NGX_OK;
+    }
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    /* NGX_BUSY: spent */
+
+    (void) ngx_atomic_fetch_add(&zone->sh->budget_rejects, 1);
+
+    h = ngx_list_push(&r->headers_out.headers);
+    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+
+    if (h == NULL || p == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Retry-After");
+    h->value.data = p;
+    h->value.len = ngx_sprintf(p, "%T", ngx_max(retry, 1)) - p;
+
+    ctx->status = NGX_HTTP_TOO_MANY_REQUESTS;
+    ctx->err_code = "llm_budget_exceeded";
+
+    p = ngx_pnalloc(r->pool, 128 + ctx->budget_hit->name.len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->err_msg.data = p;
+    ctx->err_msg.len = ngx_sprintf(p, "the budget \"%V\" is spent for this "
+                                   "period; it renews in %T s",
+                                   &ctx->budget_hit->name, ngx_max(retry, 1))
+                       - p;
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "llm_router: %V", &ctx->err_msg);
 
     return NGX_DECLINED;
 }

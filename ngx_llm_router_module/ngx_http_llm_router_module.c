@@ -166,6 +166,27 @@ static ngx_command_t  ngx_http_llm_router_commands[] = {
       offsetof(ngx_http_llm_router_loc_conf_t, profile),
       NULL },
 
+    { ngx_string("llm_route_escalate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_llm_router_escalate,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("llm_route_ab"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_llm_router_ab,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("llm_budget"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_llm_router_budget,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("llm_health"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_llm_router_health,
@@ -251,7 +272,10 @@ ngx_http_llm_router_create_main_conf(ngx_conf_t *cf)
 
     if (ngx_array_init(&lmcf->model_lines, cf->pool, 8,
                        sizeof(ngx_http_llm_router_model_line_t))
-        != NGX_OK)
+        != NGX_OK
+        || ngx_array_init(&lmcf->budgets, cf->pool, 4,
+                          sizeof(ngx_http_llm_router_budget_t *))
+           != NGX_OK)
     {
         return NULL;
     }
@@ -277,6 +301,12 @@ ngx_http_llm_router_create_loc_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     llcf->budgets = NULL;
+     */
+
     llcf->route = NGX_CONF_UNSET_UINT;
     llcf->max_body = NGX_CONF_UNSET_SIZE;
     llcf->on_error = NGX_CONF_UNSET_UINT;
@@ -286,6 +316,8 @@ ngx_http_llm_router_create_loc_conf(ngx_conf_t *cf)
     llcf->max_attempts = NGX_CONF_UNSET_UINT;
     llcf->stream_usage = NGX_CONF_UNSET;
     llcf->profile = NGX_CONF_UNSET;
+    llcf->escalate = NGX_CONF_UNSET_UINT;
+    llcf->ab_split = NGX_CONF_UNSET_UINT;
 
     return llcf;
 }
@@ -310,6 +342,23 @@ ngx_http_llm_router_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->max_attempts, prev->max_attempts, 3);
     ngx_conf_merge_value(conf->stream_usage, prev->stream_usage, 1);
     ngx_conf_merge_value(conf->profile, prev->profile, LLMR_PROFILE_COST);
+
+    if (conf->budgets == NULL) {
+        conf->budgets = prev->budgets;
+    }
+
+    if (conf->escalate == NGX_CONF_UNSET_UINT) {
+        conf->escalate = (prev->escalate == NGX_CONF_UNSET_UINT)
+                         ? 0 : prev->escalate;
+        conf->escalate_mode = prev->escalate_mode;
+        conf->escalate_to = prev->escalate_to;
+    }
+
+    if (conf->ab_split == NGX_CONF_UNSET_UINT) {
+        conf->ab_split = (prev->ab_split == NGX_CONF_UNSET_UINT)
+                         ? 0 : prev->ab_split;
+        conf->ab_strategy = prev->ab_strategy;
+    }
 
     return NGX_CONF_OK;
 }
@@ -712,6 +761,185 @@ ngx_http_llm_router_explain(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     lmcf->routed = 1;
 
     return NGX_CONF_OK;
+}
+
+
+/* a "0.6" or "60%" in [0, 1], as a percentage or per 10000 */
+
+static ngx_int_t
+ngx_http_llm_router_parse_share(u_char *p, size_t len, ngx_uint_t scale)
+{
+    char    buf[32], *end;
+    double  v;
+
+    if (len == 0 || len >= sizeof(buf)) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(buf, p, len);
+    buf[len] = '\0';
+
+    v = strtod(buf, &end);
+
+    if (*end == '%' && end[1] == '\0') {
+        v /= 100;
+
+    } else if (*end != '\0') {
+        return NGX_ERROR;
+    }
+
+    if (!(v >= 0 && v <= 1)) {
+        return NGX_ERROR;
+    }
+
+    return (ngx_int_t) (v * scale + 0.5);
+}
+
+
+/* llm_route_escalate threshold=0.6 [to=MODEL] [mode=always|log_only|ask] */
+
+char *
+ngx_http_llm_router_escalate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_llm_router_loc_conf_t *llcf = conf;
+
+    ngx_int_t    n;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    if (llcf->escalate != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
+        llcf->escalate = 0;
+        return NGX_CONF_OK;
+    }
+
+    llcf->escalate = 0;
+    llcf->escalate_mode = NGX_HTTP_LLM_ROUTER_ESCALATE_ALWAYS;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "threshold=", 10) == 0) {
+            n = ngx_http_llm_router_parse_share(value[i].data + 10,
+                                                value[i].len - 10, 100);
+            if (n == NGX_ERROR || n == 0) {
+                goto invalid;
+            }
+
+            llcf->escalate = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "to=", 3) == 0 && value[i].len > 3) {
+            llcf->escalate_to.data = value[i].data + 3;
+            llcf->escalate_to.len = value[i].len - 3;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "mode=always") == 0) {
+            llcf->escalate_mode = NGX_HTTP_LLM_ROUTER_ESCALATE_ALWAYS;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "mode=log_only") == 0) {
+            llcf->escalate_mode = NGX_HTTP_LLM_ROUTER_ESCALATE_LOG_ONLY;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "mode=ask") == 0) {
+            llcf->escalate_mode = NGX_HTTP_LLM_ROUTER_ESCALATE_ASK;
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    if (llcf->escalate == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"llm_route_escalate\" needs threshold=");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\" in \"llm_route_escalate\"",
+                       &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+/* llm_route_ab split=0.05 [strategy=quality_first|cost_first] */
+
+char *
+ngx_http_llm_router_ab(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_llm_router_loc_conf_t *llcf = conf;
+
+    ngx_int_t    n;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    if (llcf->ab_split != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
+        llcf->ab_split = 0;
+        return NGX_CONF_OK;
+    }
+
+    llcf->ab_split = 0;
+    llcf->ab_strategy = NGX_HTTP_LLM_ROUTER_AB_QUALITY_FIRST;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "split=", 6) == 0) {
+            n = ngx_http_llm_router_parse_share(value[i].data + 6,
+                                                value[i].len - 6, 10000);
+            if (n == NGX_ERROR || n == 0) {
+                goto invalid;
+            }
+
+            llcf->ab_split = n;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "strategy=quality_first") == 0) {
+            llcf->ab_strategy = NGX_HTTP_LLM_ROUTER_AB_QUALITY_FIRST;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "strategy=cost_first") == 0) {
+            llcf->ab_strategy = NGX_HTTP_LLM_ROUTER_AB_COST_FIRST;
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    if (llcf->ab_split == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"llm_route_ab\" needs split=");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\" in \"llm_route_ab\"",
+                       &value[i]);
+    return NGX_CONF_ERROR;
 }
 
 

@@ -47,6 +47,50 @@ typedef struct {
 } ngx_http_llm_router_redis_conf_t;
 
 
+#define NGX_HTTP_LLM_ROUTER_BUDGET_REJECT       0
+#define NGX_HTTP_LLM_ROUTER_BUDGET_DOWNGRADE    1
+#define NGX_HTTP_LLM_ROUTER_BUDGETS_MAX         4
+#define NGX_HTTP_LLM_ROUTER_BUDGET_ENTRIES      1024
+
+
+typedef struct {
+    ngx_str_t                       name;
+    uint64_t                        limit;          /* micro-USD */
+    time_t                          period;
+    ngx_http_complex_value_t       *key;            /* NULL: global */
+    ngx_uint_t                      mode;
+    ngx_uint_t                      downgrade_at;   /* percent */
+} ngx_http_llm_router_budget_t;
+
+
+/* a budget's key for one period, in the zone, under its mutex */
+
+typedef struct {
+    uint64_t                        id;             /* 0: free */
+    uint64_t                        keyhash;        /* 0: no key */
+    time_t                          period_start;
+    time_t                          period;
+    time_t                          last_used;
+    uint64_t                        limit;
+    int64_t                         granted;        /* leased, micro-USD */
+    int64_t                         spent;
+    int64_t                         reserved;
+    int64_t                         fleet_granted;  /* all instances */
+    u_char                          name[32];
+    size_t                          name_len;
+    unsigned                        want:1;         /* a lease is asked */
+    unsigned                        answered:1;     /* a lease came */
+} ngx_http_llm_router_budget_entry_t;
+
+
+typedef struct {
+    ngx_uint_t                      entry;
+    uint64_t                        id;
+    time_t                          period_start;
+    int64_t                         reserved;
+} ngx_http_llm_router_budget_res_t;
+
+
 typedef struct {
     ngx_flag_t                      enabled;
     ngx_uint_t                      fails;          /* consecutive */
@@ -64,6 +108,7 @@ typedef struct {
 
 typedef struct {
     llmr_registry_t                *registry;
+    ngx_array_t                     budgets;    /* every llm_budget */
     ngx_http_llm_router_health_conf_t health;
     ngx_shm_zone_t                 *shm_zone;
     ngx_http_llm_router_redis_conf_t *redis;
@@ -82,7 +127,23 @@ typedef struct {
     ngx_uint_t                      max_attempts;
     ngx_flag_t                      stream_usage;
     ngx_int_t                       profile;
+    ngx_array_t                    *budgets;    /* this location's */
+
+    ngx_uint_t                      escalate;   /* confidence %, 0: off */
+    ngx_uint_t                      escalate_mode;
+    ngx_str_t                       escalate_to;    /* a model, or tier+1 */
+
+    ngx_uint_t                      ab_split;   /* per 10000, 0: off */
+    ngx_uint_t                      ab_strategy;
 } ngx_http_llm_router_loc_conf_t;
+
+
+#define NGX_HTTP_LLM_ROUTER_ESCALATE_ALWAYS     0
+#define NGX_HTTP_LLM_ROUTER_ESCALATE_LOG_ONLY   1
+#define NGX_HTTP_LLM_ROUTER_ESCALATE_ASK        2
+
+#define NGX_HTTP_LLM_ROUTER_AB_QUALITY_FIRST    0
+#define NGX_HTTP_LLM_ROUTER_AB_COST_FIRST       1
 
 
 typedef struct {
@@ -115,6 +176,17 @@ typedef struct {
 
     llmr_usage_t                   *usage;      /* the answer's reader */
     unsigned                        usage_done:1;
+
+    ngx_http_llm_router_budget_res_t
+                                    budget_res[NGX_HTTP_LLM_ROUTER_BUDGETS_MAX];
+    ngx_uint_t                      nbudgets;
+    ngx_http_llm_router_budget_t   *budget_hit;
+
+    ngx_uint_t                      ab;         /* 0: none, 1: a, 2: b */
+    unsigned                        escalated:1;
+    unsigned                        suggested:1;    /* escalation, ask */
+    unsigned                        low_confidence:1;   /* log_only */
+    unsigned                        suggested_sent:1;
 } ngx_http_llm_router_ctx_t;
 
 
@@ -206,6 +278,12 @@ typedef struct {
     ngx_atomic_t                    rejected;
     ngx_atomic_t                    defaulted;
     ngx_atomic_t                    fallbacks;
+    ngx_atomic_t                    escalations;
+    ngx_atomic_t                    escalations_suggested;
+    ngx_atomic_t                    budget_rejects;
+    ngx_atomic_t                    budget_downgrades;
+    ngx_atomic_t                    ab_requests[2];
+    ngx_atomic_t                    ab_cost[2];     /* micro-USD */
 
     ngx_uint_t                      nslots;
     ngx_uint_t                      slots_full;     /* logged once */
@@ -222,6 +300,9 @@ typedef struct {
     ngx_uint_t                      fleet_known;
     ngx_uint_t                      redis_state;
     u_char                          redis_error[128];
+
+    ngx_http_llm_router_budget_entry_t
+                            budget_entries[NGX_HTTP_LLM_ROUTER_BUDGET_ENTRIES];
 } ngx_http_llm_router_shctx_t;
 
 
@@ -257,7 +338,9 @@ typedef struct {
     ngx_array_t                     argv;       /* char * */
     ngx_array_t                     argvlen;    /* size_t */
     uint64_t                        seq;
-    ngx_uint_t                      deltas;     /* nonzero deltas */
+    ngx_uint_t                      deltas;     /* counter pairs */
+    ngx_uint_t                      health;     /* health pairs after */
+    ngx_array_t                     leases;     /* budget_res_t */
 } ngx_http_llm_router_batch_t;
 
 
@@ -287,6 +370,23 @@ ngx_int_t ngx_http_llm_router_redis_init_process(ngx_cycle_t *cycle,
     ngx_http_llm_router_main_conf_t *lmcf);
 void ngx_http_llm_router_redis_exit_process(ngx_cycle_t *cycle);
 void ngx_http_llm_router_redis_kick(void);
+
+/* ngx_http_llm_router_budget.c */
+char *ngx_http_llm_router_budget(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_llm_router_budget_check(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, ngx_uint_t final, ngx_uint_t *downgrade,
+    time_t *retry_after);
+void ngx_http_llm_router_budget_settle(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, uint64_t cost);
+u_char *ngx_http_llm_router_budget_status(u_char *p, u_char *last,
+    ngx_http_llm_router_shctx_t *sh);
+
+/* ngx_http_llm_router_module.c */
+char *ngx_http_llm_router_escalate(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_llm_router_ab(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /* ngx_http_llm_router_filter.c */
 ngx_int_t ngx_http_llm_router_filter_init(ngx_conf_t *cf);
@@ -327,13 +427,15 @@ ngx_int_t ngx_http_llm_router_log_handler(ngx_http_request_t *r);
 #define NGX_HTTP_LLM_ROUTER_ACCOUNT_MODEL   1   /* the attempt */
 #define NGX_HTTP_LLM_ROUTER_ACCOUNT_CLIENT  2   /* the client's request */
 
-void ngx_http_llm_router_account(ngx_http_request_t *r,
+uint64_t ngx_http_llm_router_account(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, ngx_uint_t what);
 void ngx_http_llm_router_outcome(ngx_http_request_t *r,
     ngx_http_llm_router_outcome_t *o);
 ngx_msec_t ngx_http_llm_router_retry_after(ngx_http_upstream_t *u);
 double ngx_http_llm_router_charge(ngx_http_llm_router_ctx_t *ctx,
     const llmr_model_t *m, ngx_http_llm_router_add_t *adds);
+void ngx_http_llm_router_lease_granted(ngx_http_llm_router_zone_t *zone,
+    ngx_http_llm_router_budget_res_t *lease, int64_t grant, int64_t total);
 ngx_int_t ngx_http_llm_router_batch_begin(ngx_http_llm_router_zone_t *zone,
     ngx_pool_t *pool, ngx_msec_t timeout, ngx_http_llm_router_batch_t *b);
 void ngx_http_llm_router_batch_end(ngx_http_llm_router_zone_t *zone,

@@ -79,23 +79,29 @@ static void ngx_http_llm_router_redis_cleanup(void *privdata);
 
 /*
  * KEYS[1] the fleet counters, KEYS[2] this batch's marker, KEYS[3] the
- * fleet's health.  ARGV[1] now (unix ms), ARGV[2] the number of counter
- * pairs, then the field/delta pairs, then "model" "until|reason" pairs.
+ * fleet's health, KEYS[4..] the budget keys asking for a lease.
+ * ARGV[1] now (unix ms), ARGV[2] the number of counter pairs, ARGV[3] of
+ * health pairs; then the field/delta pairs, the "model" "until|reason"
+ * pairs, and a "want limit ttl" triple per budget key.
+ *
  * The deltas apply once: a resent batch finds its marker.  "down until"
- * keeps the latest value, which is idempotent anyway; entries an hour in
- * the past are dropped.  Every key shares the prefix's hash tag (one
- * Cluster slot).  Returns {counters, health}.
+ * keeps the latest value; entries an hour in the past are dropped.  A
+ * lease grants at most what is left of the limit, atomically; a lease
+ * asked again after a lost answer only leaves money unused.  Every key
+ * shares the prefix's hash tag (one Cluster slot).  Returns {counters,
+ * health, {grant, granted in total, ...}}.
  */
 
 static ngx_str_t  ngx_http_llm_router_flush_script = ngx_string(
     "local n = tonumber(ARGV[2]) "
+    "local m = tonumber(ARGV[3]) "
     "if n > 0 and redis.call('SET', KEYS[2], '1', 'NX', 'EX', 86400) then "
-    "for i = 3, 2 + 2 * n, 2 do "
+    "for i = 4, 3 + 2 * n, 2 do "
     "redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) "
     "end "
     "end "
     "local now = tonumber(ARGV[1]) "
-    "for i = 3 + 2 * n, #ARGV, 2 do "
+    "for i = 4 + 2 * n, 3 + 2 * n + 2 * m, 2 do "
     "local cur = redis.call('HGET', KEYS[3], ARGV[i]) "
     "local u = tonumber(string.match(ARGV[i + 1], '^%d+')) "
     "if not cur or tonumber(string.match(cur, '^%d+')) < u then "
@@ -108,7 +114,24 @@ static ngx_str_t  ngx_http_llm_router_flush_script = ngx_string(
     "redis.call('HDEL', KEYS[3], h[i]) "
     "end "
     "end "
-    "return {redis.call('HGETALL', KEYS[1]), h}");
+    "local grants = {} "
+    "local a = 4 + 2 * n + 2 * m "
+    "for k = 4, #KEYS do "
+    "local want = tonumber(ARGV[a]) "
+    "local limit = tonumber(ARGV[a + 1]) "
+    "local g = tonumber(redis.call('GET', KEYS[k]) or '0') "
+    "local grant = math.min(want, limit - g) "
+    "if grant > 0 then "
+    "g = redis.call('INCRBY', KEYS[k], grant) "
+    "redis.call('EXPIRE', KEYS[k], ARGV[a + 2]) "
+    "else "
+    "grant = 0 "
+    "end "
+    "table.insert(grants, grant) "
+    "table.insert(grants, g) "
+    "a = a + 3 "
+    "end "
+    "return {redis.call('HGETALL', KEYS[1]), h, grants}");
 
 
 static ngx_http_llm_router_redis_t  *ngx_http_llm_router_rd;
@@ -575,12 +598,14 @@ ngx_http_llm_router_redis_drain(ngx_event_t *ev)
 static ngx_int_t
 ngx_http_llm_router_redis_flush(ngx_http_llm_router_redis_t *rd)
 {
-    u_char                            *p;
-    char                             **argv, *av[8];
-    size_t                            *argvlen, avlen[8];
-    ngx_int_t                          rc;
-    ngx_uint_t                         argc, i;
-    ngx_http_llm_router_redis_conf_t  *conf;
+    u_char                              *p, *q;
+    char                               **argv;
+    size_t                              *argvlen;
+    ngx_int_t                            rc;
+    ngx_uint_t                           argc, i, k, nleases;
+    ngx_http_llm_router_budget_res_t    *leases;
+    ngx_http_llm_router_budget_entry_t  *e, *entries;
+    ngx_http_llm_router_redis_conf_t    *conf;
 
     conf = rd->conf;
 
@@ -598,56 +623,97 @@ ngx_http_llm_router_redis_flush(ngx_http_llm_router_redis_t *rd)
         return rc;
     }
 
-    /* EVAL script 3 counters marker health now n field delta ... */
+    /*
+     * EVAL script numkeys counters marker health budget-key... now n m
+     * field delta ... model until|reason ... want limit ttl ...
+     */
 
-    p = ngx_pnalloc(rd->pool, conf->prefix.len + 64 + 2 * NGX_INT64_LEN);
-    if (p == NULL) {
-        goto failed;
-    }
+    nleases = rd->batch.leases.nelts;
+    leases = rd->batch.leases.elts;
+    entries = rd->zone->sh->budget_entries;
 
-    av[0] = "EVAL";
-    av[1] = (char *) ngx_http_llm_router_flush_script.data;
-    av[2] = "3";
-    av[3] = (char *) conf->fleet_key.data;
-    av[5] = (char *) conf->health_key.data;
-
-    avlen[0] = 4;
-    avlen[1] = ngx_http_llm_router_flush_script.len;
-    avlen[2] = 1;
-    avlen[3] = conf->fleet_key.len;
-    avlen[5] = conf->health_key.len;
-
-    av[4] = (char *) p;
-    p = ngx_sprintf(p, "{%V}:batch:%s:%uL", &conf->prefix,
-                    rd->zone->sh->instance, rd->batch.seq);
-    avlen[4] = p - (u_char *) av[4];
-
-    av[6] = (char *) p;
-    p = ngx_sprintf(p, "%uL", ngx_http_llm_router_now_ms());
-    avlen[6] = p - (u_char *) av[6];
-
-    av[7] = (char *) p;
-    p = ngx_sprintf(p, "%ui", rd->batch.deltas);
-    avlen[7] = p - (u_char *) av[7];
-
-    argc = 8 + rd->batch.argv.nelts;
+    argc = 10 + rd->batch.argv.nelts + 4 * nleases;
 
     argv = ngx_palloc(rd->pool, argc * sizeof(char *));
     argvlen = ngx_palloc(rd->pool, argc * sizeof(size_t));
+    p = ngx_pnalloc(rd->pool, conf->prefix.len + 256
+                              + nleases * (conf->prefix.len + 160));
 
-    if (argv == NULL || argvlen == NULL) {
+    if (argv == NULL || argvlen == NULL || p == NULL) {
         goto failed;
     }
 
-    for (i = 0; i < 8; i++) {
-        argv[i] = av[i];
-        argvlen[i] = avlen[i];
+    i = 0;
+
+#define ngx_llm_arg(s, n)                                                     \
+    argv[i] = (char *) (s); argvlen[i] = (n); i++
+
+    ngx_llm_arg("EVAL", 4);
+    ngx_llm_arg(ngx_http_llm_router_flush_script.data,
+                ngx_http_llm_router_flush_script.len);
+
+    q = p;
+    p = ngx_sprintf(p, "%ui", 3 + nleases);
+    ngx_llm_arg(q, p - q);
+
+    ngx_llm_arg(conf->fleet_key.data, conf->fleet_key.len);
+
+    q = p;
+    p = ngx_sprintf(p, "{%V}:batch:%s:%uL", &conf->prefix,
+                    rd->zone->sh->instance, rd->batch.seq);
+    ngx_llm_arg(q, p - q);
+
+    ngx_llm_arg(conf->health_key.data, conf->health_key.len);
+
+    for (k = 0; k < nleases; k++) {
+        e = &entries[leases[k].entry];
+
+        q = p;
+        p = ngx_sprintf(p, "{%V}:budget:%*s:%016xL:%T", &conf->prefix,
+                        e->name_len, e->name, e->keyhash,
+                        leases[k].period_start);
+        ngx_llm_arg(q, p - q);
     }
 
-    ngx_memcpy(&argv[8], rd->batch.argv.elts,
+    q = p;
+    p = ngx_sprintf(p, "%uL", ngx_http_llm_router_now_ms());
+    ngx_llm_arg(q, p - q);
+
+    q = p;
+    p = ngx_sprintf(p, "%ui", rd->batch.deltas);
+    ngx_llm_arg(q, p - q);
+
+    q = p;
+    p = ngx_sprintf(p, "%ui", rd->batch.health);
+    ngx_llm_arg(q, p - q);
+
+    ngx_memcpy(&argv[i], rd->batch.argv.elts,
                rd->batch.argv.nelts * sizeof(char *));
-    ngx_memcpy(&argvlen[8], rd->batch.argvlen.elts,
-               rd->batch.argvlen.nelts * sizeof(size_t));
+    ngx_memcpy(&argvlen[i], rd->batch.argvlen.elts,
+               rd->batch.argv.nelts * sizeof(size_t));
+    i += rd->batch.argv.nelts;
+
+    for (k = 0; k < nleases; k++) {
+        e = &entries[leases[k].entry];
+
+        /* a twentieth of the limit a lease, at least one micro-dollar */
+
+        q = p;
+        p = ngx_sprintf(p, "%uL", ngx_max(e->limit / 20, 1));
+        ngx_llm_arg(q, p - q);
+
+        q = p;
+        p = ngx_sprintf(p, "%uL", e->limit);
+        ngx_llm_arg(q, p - q);
+
+        q = p;
+        p = ngx_sprintf(p, "%T", e->period * 2);
+        ngx_llm_arg(q, p - q);
+    }
+
+#undef ngx_llm_arg
+
+    argc = i;
 
     if (redisAsyncCommandArgv(rd->ac, ngx_http_llm_router_redis_flush_done,
                               rd, (int) argc, (const char **) argv, argvlen)
@@ -684,9 +750,11 @@ ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
 {
     ngx_http_llm_router_redis_t *rd = privdata;
 
-    uint64_t                      now;
-    ngx_uint_t                    i, full, down;
-    redisReply                   *reply, *counters, *health, *f, *v;
+    uint64_t                           now;
+    ngx_uint_t                         i, full, down;
+    redisReply                        *reply, *counters, *health, *grants;
+    redisReply                        *f, *v;
+    ngx_http_llm_router_budget_res_t  *leases;
     ngx_http_llm_router_zone_t   *zone;
     ngx_http_llm_router_shctx_t  *sh;
     u_char                        names[256];
@@ -703,9 +771,10 @@ ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
     }
 
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
-        || reply->elements != 2
+        || reply->elements != 3
         || reply->element[0]->type != REDIS_REPLY_ARRAY
-        || reply->element[1]->type != REDIS_REPLY_ARRAY)
+        || reply->element[1]->type != REDIS_REPLY_ARRAY
+        || reply->element[2]->type != REDIS_REPLY_ARRAY)
     {
         ngx_http_llm_router_batch_end(zone, &rd->batch, 0);
 
@@ -765,6 +834,21 @@ ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
         *np = '\0';
         ngx_log_error(NGX_LOG_WARN, rd->log, 0,
                       "llm_router: the fleet reports down: %s", names);
+    }
+
+    grants = reply->element[2];
+    leases = rd->batch.leases.elts;
+
+    for (i = 0; i < rd->batch.leases.nelts && 2 * i + 1 < grants->elements;
+         i++)
+    {
+        if (grants->element[2 * i]->type == REDIS_REPLY_INTEGER
+            && grants->element[2 * i + 1]->type == REDIS_REPLY_INTEGER)
+        {
+            ngx_http_llm_router_lease_granted(zone, &leases[i],
+                                         grants->element[2 * i]->integer,
+                                         grants->element[2 * i + 1]->integer);
+        }
     }
 
     ngx_http_llm_router_batch_end(zone, &rd->batch, 1);

@@ -260,6 +260,7 @@ ngx_http_llm_router_slot(ngx_http_llm_router_shctx_t *sh, u_char *name,
 ngx_int_t
 ngx_http_llm_router_log_handler(ngx_http_request_t *r)
 {
+    uint64_t                          cost;
     ngx_http_llm_router_ctx_t        *ctx;
     ngx_http_llm_router_zone_t       *zone;
     ngx_http_llm_router_main_conf_t  *lmcf;
@@ -294,11 +295,18 @@ ngx_http_llm_router_log_handler(ngx_http_request_t *r)
 
     /* after a chain that gave up, its attempts are counted already */
 
-    ngx_http_llm_router_account(r, ctx,
+    cost = ngx_http_llm_router_account(r, ctx,
                                 ctx->gave_up
                                 ? NGX_HTTP_LLM_ROUTER_ACCOUNT_CLIENT
                                 : NGX_HTTP_LLM_ROUTER_ACCOUNT_MODEL
                                   |NGX_HTTP_LLM_ROUTER_ACCOUNT_CLIENT);
+
+    ngx_http_llm_router_budget_settle(r, ctx, cost);
+
+    if (ctx->ab) {
+        (void) ngx_atomic_fetch_add(&zone->sh->ab_requests[ctx->ab - 1], 1);
+        (void) ngx_atomic_fetch_add(&zone->sh->ab_cost[ctx->ab - 1], cost);
+    }
 
     return NGX_OK;
 }
@@ -413,7 +421,7 @@ ngx_http_llm_router_retry_after(ngx_http_upstream_t *u)
 }
 
 
-void
+uint64_t
 ngx_http_llm_router_account(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, ngx_uint_t what)
 {
@@ -430,10 +438,11 @@ ngx_http_llm_router_account(ngx_http_request_t *r,
     zone = lmcf->shm_zone->data;
 
     if (ctx->dec.model < 0) {
-        return;
+        return 0;
     }
 
     ngx_http_llm_router_outcome(r, &o);
+    cost = 0;
 
     m = &lmcf->registry->models[ctx->dec.model];
     slot = zone->model_slot[ctx->dec.model];
@@ -450,9 +459,8 @@ ngx_http_llm_router_account(ngx_http_request_t *r,
 
     /* a failed attempt is not billed; a served one is charged its usage */
 
-    if (o.status < 400) {
+    if (o.status < 400 && !ctx->gave_up) {
         cost = ngx_http_llm_router_charge(ctx, m, &adds[n]);
-        (void) cost;
         n += 4;
     }
 
@@ -477,7 +485,7 @@ ngx_http_llm_router_account(ngx_http_request_t *r,
     }
 
     if (!(what & NGX_HTTP_LLM_ROUTER_ACCOUNT_MODEL)) {
-        return;
+        return (uint64_t) cost;
     }
 
     if (slot) {
@@ -497,7 +505,7 @@ ngx_http_llm_router_account(ngx_http_request_t *r,
                                           r->connection->log);
         ctx->probe = 0;
 
-        if (o.upstream && o.failed
+        if (o.upstream && o.failed && slot
             && ngx_http_llm_router_health_state(&slot->health, &lmcf->health,
                                                 ngx_http_llm_router_now_ms())
                == NGX_HTTP_LLM_ROUTER_DOWN)
@@ -506,6 +514,8 @@ ngx_http_llm_router_account(ngx_http_request_t *r,
             ngx_http_llm_router_redis_kick();
         }
     }
+
+    return (uint64_t) cost;
 }
 
 
@@ -605,25 +615,31 @@ ngx_int_t
 ngx_http_llm_router_batch_begin(ngx_http_llm_router_zone_t *zone,
     ngx_pool_t *pool, ngx_msec_t timeout, ngx_http_llm_router_batch_t *b)
 {
-    u_char                        *p;
-    char                         **argv;
-    size_t                        *argvlen;
-    uint64_t                       now;
-    ngx_int_t                      rc;
-    ngx_uint_t                     i, c;
-    ngx_http_llm_router_stat_t    *st;
-    ngx_http_llm_router_shctx_t   *sh;
-    ngx_http_llm_router_health_t  *h;
+    u_char                              *p;
+    char                               **argv;
+    size_t                              *argvlen;
+    uint64_t                             now;
+    ngx_int_t                            rc;
+    ngx_uint_t                           i, c;
+    ngx_http_llm_router_stat_t          *st;
+    ngx_http_llm_router_shctx_t         *sh;
+    ngx_http_llm_router_health_t        *h;
+    ngx_http_llm_router_budget_res_t    *lease;
+    ngx_http_llm_router_budget_entry_t  *e;
 
     sh = zone->sh;
 
     if (ngx_array_init(&b->argv, pool, 64, sizeof(char *)) != NGX_OK
-        || ngx_array_init(&b->argvlen, pool, 64, sizeof(size_t)) != NGX_OK)
+        || ngx_array_init(&b->argvlen, pool, 64, sizeof(size_t)) != NGX_OK
+        || ngx_array_init(&b->leases, pool, 4,
+                          sizeof(ngx_http_llm_router_budget_res_t))
+           != NGX_OK)
     {
         return NGX_ERROR;
     }
 
     b->deltas = 0;
+    b->health = 0;
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
@@ -706,11 +722,61 @@ ngx_http_llm_router_batch_begin(ngx_http_llm_router_zone_t *zone,
 
         argv[1] = (char *) p;
         argvlen[1] = ngx_sprintf(p, "%uL|%s", h->until, h->reason) - p;
+
+        b->health++;
+    }
+
+    /* budget keys that want a lease; the caller formats their keys */
+
+    for (i = 0; rc == NGX_OK && i < NGX_HTTP_LLM_ROUTER_BUDGET_ENTRIES; i++) {
+        e = &sh->budget_entries[i];
+
+        if (e->id == 0 || !e->want) {
+            continue;
+        }
+
+        lease = ngx_array_push(&b->leases);
+        if (lease == NULL) {
+            rc = NGX_ERROR;
+            break;
+        }
+
+        lease->entry = i;
+        lease->id = e->id;
+        lease->period_start = e->period_start;
+        lease->reserved = 0;
+
+        if (b->leases.nelts == 64) {
+            break;
+        }
     }
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
     return rc;
+}
+
+
+/* a lease answered by the fleet: grant of total granted in the period */
+
+void
+ngx_http_llm_router_lease_granted(ngx_http_llm_router_zone_t *zone,
+    ngx_http_llm_router_budget_res_t *lease, int64_t grant, int64_t total)
+{
+    ngx_http_llm_router_budget_entry_t  *e;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    e = &zone->sh->budget_entries[lease->entry];
+
+    if (e->id == lease->id && e->period_start == lease->period_start) {
+        e->granted += grant;
+        e->fleet_granted = total;
+        e->answered = 1;
+        e->want = 0;
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
 }
 
 

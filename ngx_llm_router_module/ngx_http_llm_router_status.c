@@ -49,7 +49,7 @@ ngx_http_llm_router_status_handler(ngx_http_request_t *r)
     u_char                           *p, *last;
     ngx_int_t                         rc;
     ngx_buf_t                        *b;
-    ngx_uint_t                        nslots, fleet;
+    ngx_uint_t                        nslots, fleet, i;
     ngx_chain_t                       out;
     ngx_http_llm_router_zone_t       *zone;
     ngx_http_llm_router_shctx_t      *sh;
@@ -82,6 +82,12 @@ ngx_http_llm_router_status_handler(ngx_http_request_t *r)
                   * (fleet ? 3 : 2)
                   * (NGX_HTTP_LLM_ROUTER_KEY_JSON + 6 * LLMR_NAME_MAX);
 
+    for (i = 0; i < NGX_HTTP_LLM_ROUTER_BUDGET_ENTRIES; i++) {
+        if (sh->budget_entries[i].id) {
+            size += 400;
+        }
+    }
+
     b = ngx_create_temp_buf(r->pool, size);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -104,6 +110,9 @@ ngx_http_llm_router_status_handler(ngx_http_request_t *r)
         p = ngx_http_llm_router_status_view(p, last, sh, nslots,
                                             NGX_HTTP_LLM_ROUTER_VIEW_FLEET);
     }
+
+    p = ngx_slprintf(p, last, ",\"budgets\":");
+    p = ngx_http_llm_router_budget_status(p, last, sh);
 
     p = ngx_slprintf(p, last, ",\"health\":");
     p = ngx_http_llm_router_status_health(p, last, sh, nslots, lmcf);
@@ -170,8 +179,18 @@ ngx_http_llm_router_status_view(u_char *p, u_char *last,
 
     if (view == NGX_HTTP_LLM_ROUTER_VIEW_INSTANCE) {
         p = ngx_slprintf(p, last, "\"rejected\":%uA,\"defaulted\":%uA,"
-                         "\"fallbacks\":%uA,",
-                         sh->rejected, sh->defaulted, sh->fallbacks);
+                         "\"fallbacks\":%uA,\"escalations\":%uA,"
+                         "\"escalations_suggested\":%uA,"
+                         "\"budget_rejects\":%uA,"
+                         "\"budget_downgrades\":%uA,"
+                         "\"ab\":{\"a\":{\"requests\":%uA,"
+                         "\"cost_usd\":%.6f},\"b\":{\"requests\":%uA,"
+                         "\"cost_usd\":%.6f}},",
+                         sh->rejected, sh->defaulted, sh->fallbacks,
+                         sh->escalations, sh->escalations_suggested,
+                         sh->budget_rejects, sh->budget_downgrades,
+                         sh->ab_requests[0], (double) sh->ab_cost[0] / 1e6,
+                         sh->ab_requests[1], (double) sh->ab_cost[1] / 1e6);
     }
 
     p = ngx_slprintf(p, last, "\"totals\":");

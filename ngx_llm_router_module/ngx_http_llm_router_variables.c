@@ -24,6 +24,7 @@ typedef enum {
     NGX_HTTP_LLM_ROUTER_VAR_REASON,
     NGX_HTTP_LLM_ROUTER_VAR_FORMAT,
     NGX_HTTP_LLM_ROUTER_VAR_FAILED_MODELS,
+    NGX_HTTP_LLM_ROUTER_VAR_AB_VARIANT,
     NGX_HTTP_LLM_ROUTER_VAR_INPUT_TOKENS,
     NGX_HTTP_LLM_ROUTER_VAR_OUTPUT_TOKENS,
     NGX_HTTP_LLM_ROUTER_VAR_ATTEMPT
@@ -80,6 +81,9 @@ static ngx_http_variable_t  ngx_http_llm_router_vars[] = {
 
     { ngx_string("llm_failed_models"), NULL, ngx_http_llm_router_variable,
       NGX_HTTP_LLM_ROUTER_VAR_FAILED_MODELS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("llm_ab_variant"), NULL, ngx_http_llm_router_variable,
+      NGX_HTTP_LLM_ROUTER_VAR_AB_VARIANT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -161,6 +165,15 @@ ngx_http_llm_router_variable(ngx_http_request_t *r,
         v->data = ctx->reason.data;
         v->len = ctx->reason.len;
         goto found;
+
+    case NGX_HTTP_LLM_ROUTER_VAR_AB_VARIANT:
+        if (ctx->ab == 0) {
+            v->not_found = 1;
+            return NGX_OK;
+        }
+
+        s = (ctx->ab == 2) ? "b" : "a";
+        break;
 
     case NGX_HTTP_LLM_ROUTER_VAR_FAILED_MODELS:
         v->data = ctx->failed_names.data;

@@ -185,8 +185,9 @@ my $pad = join('', map { sprintf("\$%d\r\nx|padding-%05d\r\n\$1\r\n1\r\n",
 my $stub2 = $big->start_resp_stub(port => $big->port(6391), reply => sub {
     my ($cmd) = @_;
     return "+OK\r\n" unless uc($cmd->[0]) eq 'EVAL';
-    # {counters, health}, as the flush script answers
-    return "*2\r\n*3002\r\n$pad\$10\r\na|requests\r\n\$2\r\n77\r\n*0\r\n";
+    # {counters, health, leases}, as the flush script answers
+    return "*3\r\n*3002\r\n$pad\$10\r\na|requests\r\n\$2\r\n77\r\n"
+         . "*0\r\n*0\r\n";
 });
 ok(length($pad) > 40000, 'the stub reply is ' . length($pad) . ' bytes');
 start_providers($big);

@@ -1,0 +1,592 @@
+
+/*
+ * Copyright (C) ngx_llm_router authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_llm_router_module.h"
+
+
+/*
+ * Budgets: "llm_budget 20.00/h [key=$var] [mode=reject|downgrade]".
+ *
+ * A request reserves its estimated cost when it is routed and settles
+ * the actual cost in the log phase; both happen in the shared zone under
+ * its mutex, so workers never overspend together.  Across instances the
+ * money comes in leases: a Redis script grants each instance a slice of
+ * the period's limit atomically (never more than the limit in total), an
+ * instance spends only what it was granted, and asks for the next slice
+ * when half of the last one is used.  The budget can then be exceeded
+ * only by the difference between the estimates of the requests in flight
+ * and what they really cost.  Nothing waits for Redis on the request
+ * path: a key's very first request of a period goes through while its
+ * first lease is on the way; while Redis is down an instance counts
+ * against the whole limit on its own.  Keys are stored hashed.
+ */
+
+
+#define NGX_HTTP_LLM_ROUTER_LEASE_SHARE     20      /* 1/20 of the limit */
+
+
+static ngx_http_llm_router_budget_entry_t *ngx_http_llm_router_budget_entry(
+    ngx_http_llm_router_shctx_t *sh, ngx_http_llm_router_budget_t *b,
+    uint64_t keyhash, time_t now);
+static uint64_t ngx_http_llm_router_budget_hash(ngx_str_t *s, uint32_t seed);
+
+
+char *
+ngx_http_llm_router_budget(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_llm_router_loc_conf_t *llcf = conf;
+
+    u_char                            *p, *slash;
+    char                              *end;
+    double                             amount;
+    ngx_int_t                          n;
+    ngx_str_t                         *value, s, name;
+    ngx_uint_t                         i;
+    ngx_http_llm_router_budget_t      *b, **bp;
+    ngx_http_compile_complex_value_t   ccv;
+    ngx_http_llm_router_main_conf_t   *lmcf;
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_router_module);
+    value = cf->args->elts;
+
+    b = ngx_pcalloc(cf->pool, sizeof(ngx_http_llm_router_budget_t));
+    if (b == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* AMOUNT/PERIOD: "20.00/h", "500/d", "5/30m" */
+
+    slash = (u_char *) ngx_strchr(value[1].data, '/');
+    if (slash == NULL || slash == value[1].data) {
+        goto invalid_amount;
+    }
+
+    if (value[1].data[0] < '0' || value[1].data[0] > '9') {
+        goto invalid_amount;
+    }
+
+    /* the argument is NUL-terminated: strtod() stops at the slash */
+
+    amount = strtod((char *) value[1].data, &end);
+
+    /* up to $10M a period: amounts stay exact integers in Redis' Lua */
+
+    if ((u_char *) end != slash || !(amount > 0) || amount > 1e7) {
+        goto invalid_amount;
+    }
+
+    b->limit = (uint64_t) (amount * 1e6 + 0.5);
+
+    s.data = slash + 1;
+    s.len = value[1].data + value[1].len - s.data;
+
+    if (s.len && (s.data[0] < '0' || s.data[0] > '9')) {
+        /* "h" alone is "1h" */
+        p = ngx_pnalloc(cf->pool, s.len + 1);
+        if (p == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *p = '1';
+        ngx_memcpy(p + 1, s.data, s.len);
+        s.data = p;
+        s.len++;
+    }
+
+    b->period = ngx_parse_time(&s, 1);
+
+    if (b->period == (time_t) NGX_ERROR || b->period < 1) {
+        goto invalid_amount;
+    }
+
+    b->mode = NGX_HTTP_LLM_ROUTER_BUDGET_REJECT;
+    b->downgrade_at = 80;
+    ngx_str_null(&name);
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "key=", 4) == 0) {
+            s.data = value[i].data + 4;
+            s.len = value[i].len - 4;
+
+            b->key = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+            if (b->key == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+            ccv.cf = cf;
+            ccv.value = &s;
+            ccv.complex_value = b->key;
+
+            if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "mode=reject") == 0) {
+            b->mode = NGX_HTTP_LLM_ROUTER_BUDGET_REJECT;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "mode=downgrade") == 0) {
+            b->mode = NGX_HTTP_LLM_ROUTER_BUDGET_DOWNGRADE;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "downgrade_at=", 13) == 0) {
+            s.data = value[i].data + 13;
+            s.len = value[i].len - 13;
+
+            if (s.len && s.data[s.len - 1] == '%') {
+                s.len--;
+            }
+
+            n = ngx_atoi(s.data, s.len);
+            if (n < 1 || n > 100) {
+                goto invalid;
+            }
+
+            b->downgrade_at = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "name=", 5) == 0) {
+            name.data = value[i].data + 5;
+            name.len = value[i].len - 5;
+
+            if (name.len == 0 || name.len > 32) {
+                goto invalid;
+            }
+
+            for (p = name.data; p < name.data + name.len; p++) {
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+                      || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+                {
+                    goto invalid;
+                }
+            }
+
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    /* the name identifies the budget in status, shm and Redis */
+
+    if (name.len == 0) {
+        name.data = ngx_pnalloc(cf->pool, 32);
+        if (name.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        name.len = ngx_snprintf(name.data, 32, "budget%ui",
+                                lmcf->budgets.nelts + 1)
+                   - name.data;
+    }
+
+    b->name = name;
+
+    bp = lmcf->budgets.elts;
+
+    for (i = 0; i < lmcf->budgets.nelts; i++) {
+        if (bp[i]->name.len == name.len
+            && ngx_strncmp(bp[i]->name.data, name.data, name.len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate budget name \"%V\" in "
+                               "\"llm_budget\"", &name);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (llcf->budgets == NULL) {
+        llcf->budgets = ngx_array_create(cf->pool, 2,
+                                  sizeof(ngx_http_llm_router_budget_t *));
+        if (llcf->budgets == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (llcf->budgets->nelts == NGX_HTTP_LLM_ROUTER_BUDGETS_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "too many \"llm_budget\" in one location "
+                           "(at most %d)", NGX_HTTP_LLM_ROUTER_BUDGETS_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    bp = ngx_array_push(llcf->budgets);
+    if (bp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *bp = b;
+
+    bp = ngx_array_push(&lmcf->budgets);
+    if (bp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *bp = b;
+
+    return NGX_CONF_OK;
+
+invalid_amount:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid budget \"%V\" in \"llm_budget\" (use "
+                       "AMOUNT/PERIOD in USD, e.g. 20.00/h, 500/d, 5/30m)",
+                       &value[1]);
+    return NGX_CONF_ERROR;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\" in \"llm_budget\"",
+                       &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+/*
+ * Checks the location's budgets for a routed request.  NGX_OK: within
+ * every budget, or *downgrade set when one is near its limit (the caller
+ * routes to the cheapest eligible model and calls again with
+ * final = 1); NGX_BUSY: a budget is spent, *retry_after says for how long.
+ * With final set, the estimate is reserved on every budget.
+ */
+
+ngx_int_t
+ngx_http_llm_router_budget_check(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, ngx_uint_t final, ngx_uint_t *downgrade,
+    time_t *retry_after)
+{
+    time_t                               now;
+    int64_t                              est, avail, limit, used;
+    ngx_str_t                            key;
+    ngx_uint_t                           i, redis_up, kick;
+    uint64_t                             keyhash;
+    ngx_http_llm_router_zone_t          *zone;
+    ngx_http_llm_router_shctx_t         *sh;
+    ngx_http_llm_router_budget_t       **bp, *b;
+    ngx_http_llm_router_loc_conf_t      *llcf;
+    ngx_http_llm_router_main_conf_t     *lmcf;
+    ngx_http_llm_router_budget_entry_t  *e;
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_router_module);
+
+    *downgrade = 0;
+
+    if (llcf->budgets == NULL || llcf->budgets->nelts == 0) {
+        return NGX_OK;
+    }
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
+    zone = lmcf->shm_zone->data;
+    sh = zone->sh;
+
+    now = ngx_time();
+    est = (int64_t) (ctx->dec.est_cost * 1e6 + 0.5);
+    redis_up = (lmcf->redis && sh->redis_state == NGX_HTTP_LLM_ROUTER_REDIS_UP);
+    kick = 0;
+
+    bp = llcf->budgets->elts;
+
+    for (i = 0; i < llcf->budgets->nelts; i++) {
+        b = bp[i];
+        keyhash = 0;
+
+        if (b->key) {
+            if (ngx_http_complex_value(r, b->key, &key) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            /* requests without the key are not under this budget */
+
+            if (key.len == 0) {
+                continue;
+            }
+
+            keyhash = ngx_http_llm_router_budget_hash(&key, 0x9747b28c)
+                      ^ (ngx_http_llm_router_budget_hash(&key, 0x5bd1e995)
+                         << 32);
+            keyhash |= 1;
+        }
+
+        ngx_shmtx_lock(&zone->shpool->mutex);
+
+        e = ngx_http_llm_router_budget_entry(sh, b, keyhash, now);
+
+        if (e == NULL) {
+            ngx_shmtx_unlock(&zone->shpool->mutex);
+
+            /* the table is full of live reservations: no budget kept */
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "llm_router: no room for budget \"%V\" keys in "
+                          "the zone", &b->name);
+            continue;
+        }
+
+        /*
+         * Without Redis, or while it is down, the whole limit is this
+         * instance's; otherwise what was leased to it, and the first
+         * request of a key goes through while its first lease comes.
+         */
+
+        limit = (lmcf->redis == NULL || !redis_up) ? (int64_t) b->limit
+                : (!e->answered ? (int64_t) b->limit : e->granted);
+
+        used = e->spent + e->reserved;
+        avail = limit - used;
+
+        if (lmcf->redis && redis_up
+            && (!e->answered
+                || avail < (int64_t) (b->limit
+                                      / NGX_HTTP_LLM_ROUTER_LEASE_SHARE / 2)))
+        {
+            if (!e->want) {
+                e->want = 1;
+                kick = 1;
+            }
+        }
+
+        if (est > avail && (e->answered || !redis_up || lmcf->redis == NULL))
+        {
+            *retry_after = e->period_start + b->period - now;
+            ngx_shmtx_unlock(&zone->shpool->mutex);
+
+            ctx->budget_hit = b;
+
+            if (kick) {
+                ngx_http_llm_router_redis_kick();
+            }
+
+            return NGX_BUSY;
+        }
+
+        if (!final && b->mode == NGX_HTTP_LLM_ROUTER_BUDGET_DOWNGRADE
+            && (used + est) * 100 > (int64_t) (b->limit * b->downgrade_at))
+        {
+            *downgrade = 1;
+            ctx->budget_hit = b;
+        }
+
+        if (final) {
+            e->reserved += est;
+            e->last_used = now;
+
+            ctx->budget_res[ctx->nbudgets].entry = e - sh->budget_entries;
+            ctx->budget_res[ctx->nbudgets].id = e->id;
+            ctx->budget_res[ctx->nbudgets].period_start = e->period_start;
+            ctx->budget_res[ctx->nbudgets].reserved = est;
+            ctx->nbudgets++;
+        }
+
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+    }
+
+    if (kick) {
+        ngx_http_llm_router_redis_kick();
+    }
+
+    return NGX_OK;
+}
+
+
+/* the log phase: the reservations give way to the actual cost */
+
+void
+ngx_http_llm_router_budget_settle(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, uint64_t cost)
+{
+    ngx_uint_t                           i;
+    ngx_http_llm_router_zone_t          *zone;
+    ngx_http_llm_router_budget_res_t    *res;
+    ngx_http_llm_router_main_conf_t     *lmcf;
+    ngx_http_llm_router_budget_entry_t  *e;
+
+    if (ctx->nbudgets == 0) {
+        return;
+    }
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
+    zone = lmcf->shm_zone->data;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    for (i = 0; i < ctx->nbudgets; i++) {
+        res = &ctx->budget_res[i];
+        e = &zone->sh->budget_entries[res->entry];
+
+        /* an entry recycled or a period over since: nothing to settle */
+
+        if (e->id != res->id || e->period_start != res->period_start) {
+            continue;
+        }
+
+        e->reserved -= res->reserved;
+        e->spent += cost;
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    ctx->nbudgets = 0;
+}
+
+
+/*
+ * The entry of a budget and key for the current period; the caller holds
+ * the mutex.  Open addressing over a fixed table; when it is full, the
+ * least recently used entry without reservations is recycled.
+ */
+
+static ngx_http_llm_router_budget_entry_t *
+ngx_http_llm_router_budget_entry(ngx_http_llm_router_shctx_t *sh,
+    ngx_http_llm_router_budget_t *b, uint64_t keyhash, time_t now)
+{
+    uint64_t                             id;
+    ngx_uint_t                           i, n;
+    time_t                               start;
+    ngx_http_llm_router_budget_entry_t  *e, *v;
+
+    id = ngx_http_llm_router_budget_hash(&b->name, 0x1b873593)
+         ^ (keyhash * 0x9e3779b97f4a7c15ULL);
+
+    if (id == 0) {
+        id = 1;
+    }
+
+    start = now - now % b->period;
+    v = NULL;
+
+    for (n = 0; n < NGX_HTTP_LLM_ROUTER_BUDGET_ENTRIES; n++) {
+        i = (id + n) % NGX_HTTP_LLM_ROUTER_BUDGET_ENTRIES;
+        e = &sh->budget_entries[i];
+
+        if (e->id == id) {
+            goto found;
+        }
+
+        if (e->id == 0) {
+            v = e;
+            break;
+        }
+
+        if (e->reserved == 0 && (v == NULL || e->last_used < v->last_used)) {
+            v = e;
+        }
+    }
+
+    if (v == NULL) {
+        return NULL;
+    }
+
+    e = v;
+    ngx_memzero(e, sizeof(ngx_http_llm_router_budget_entry_t));
+    e->id = id;
+    e->keyhash = keyhash;
+    e->limit = b->limit;
+    e->period = b->period;
+    e->period_start = start;
+    e->last_used = now;
+    ngx_memcpy(e->name, b->name.data, ngx_min(b->name.len, 32));
+    e->name_len = ngx_min(b->name.len, 32);
+
+    return e;
+
+found:
+
+    if (e->period_start != start) {
+
+        /* a new period: what was reserved in the last one settles there */
+
+        e->period_start = start;
+        e->granted = 0;
+        e->spent = 0;
+        e->reserved = 0;
+        e->want = 0;
+        e->answered = 0;
+        e->fleet_granted = 0;
+    }
+
+    e->limit = b->limit;
+    e->period = b->period;
+
+    return e;
+}
+
+
+/*
+ * "budgets": {"NAME" or "NAME:KEYHASH": {"spent_usd", "reserved_usd",
+ * "limit_usd", "period", "period_start", "projected_usd", "granted_usd",
+ * "fleet_granted_usd"}}; the caller holds the mutex.
+ */
+
+u_char *
+ngx_http_llm_router_budget_status(u_char *p, u_char *last,
+    ngx_http_llm_router_shctx_t *sh)
+{
+    time_t                               now, elapsed;
+    int64_t                              projected;
+    ngx_uint_t                           i, n;
+    ngx_http_llm_router_budget_entry_t  *e;
+
+    now = ngx_time();
+    n = 0;
+
+    p = ngx_slprintf(p, last, "{");
+
+    for (i = 0; i < NGX_HTTP_LLM_ROUTER_BUDGET_ENTRIES; i++) {
+        e = &sh->budget_entries[i];
+
+        if (e->id == 0 || e->period_start + e->period <= now) {
+            continue;
+        }
+
+        elapsed = ngx_max(now - e->period_start, 1);
+        projected = e->spent * e->period / elapsed;
+
+        p = ngx_slprintf(p, last, "%s\"%*s", n++ ? "," : "", e->name_len,
+                         e->name);
+
+        if (e->keyhash) {
+            p = ngx_slprintf(p, last, ":%016xL", e->keyhash);
+        }
+
+        p = ngx_slprintf(p, last, "\":{\"spent_usd\":%.6f,"
+                         "\"reserved_usd\":%.6f,\"limit_usd\":%.6f,"
+                         "\"period\":%T,\"period_start\":%T,"
+                         "\"projected_usd\":%.6f,\"granted_usd\":%.6f,"
+                         "\"fleet_granted_usd\":%.6f}",
+                         (double) e->spent / 1e6, (double) e->reserved / 1e6,
+                         (double) e->limit / 1e6, e->period, e->period_start,
+                         (double) projected / 1e6, (double) e->granted / 1e6,
+                         (double) e->fleet_granted / 1e6);
+    }
+
+    return ngx_slprintf(p, last, "}");
+}
+
+
+static uint64_t
+ngx_http_llm_router_budget_hash(ngx_str_t *s, uint32_t seed)
+{
+    uint32_t  h;
+
+    h = ngx_murmur_hash2(s->data, s->len) ^ seed;
+    h ^= h >> 13;
+    h *= 0x5bd1e995;
+    h ^= h >> 15;
+
+    return h;
+}

@@ -194,8 +194,9 @@ void
 llmr_classify_features(const llmr_classifier_t *cl,
     const llmr_features_t *f, llmr_class_t *out)
 {
-    int          i, j, k, n, tier, min_tier, word_problem, order[LLMR_F_N];
-    double       z, c[LLMR_F_N], up, down, margin, m, evidence,
+    int          i, j, k, n, tier, min_tier, word_problem,
+                 order[LLMR_F_N + 1];
+    double       z, c[LLMR_F_N + 1], up, down, margin, m, evidence,
                  agreement, conf;
     const char  *reason;
 
@@ -206,16 +207,19 @@ llmr_classify_features(const llmr_classifier_t *cl,
     memset(out, 0, sizeof(llmr_class_t));
 
     z = cl->bias;
-
-    if (cl->gram_w && f->user.gram_n) {
-        z += f->user.gram_z / f->user.gram_n;
-    }
-
     up = 0;
     down = 0;
 
-    for (i = 0; i < LLMR_F_N; i++) {
-        c[i] = cl->weight[i] * f->x[i];
+    /* c[LLMR_F_N]: the learned words, "vocabulary" in the reasons */
+
+    c[LLMR_F_N] = (cl->gram_w && f->user.gram_n)
+                  ? f->user.gram_z / f->user.gram_n : 0;
+
+    for (i = 0; i <= LLMR_F_N; i++) {
+        if (i < LLMR_F_N) {
+            c[i] = cl->weight[i] * f->x[i];
+        }
+
         z += c[i];
 
         if (c[i] > 0) {
@@ -328,7 +332,7 @@ llmr_classify_features(const llmr_classifier_t *cl,
 
     n = 0;
 
-    for (i = 0; i < LLMR_F_N; i++) {
+    for (i = 0; i <= LLMR_F_N; i++) {
         if (fabs(c[i]) >= LLMR_REASON_MIN) {
             order[n++] = i;
         }
@@ -350,7 +354,10 @@ llmr_classify_features(const llmr_classifier_t *cl,
     for (i = 0; i < n && out->nreasons < LLMR_REASONS_MAX; i++) {
         j = order[i];
 
-        if (j == LLMR_F_LENGTH) {
+        if (j == LLMR_F_N) {
+            reason = "vocabulary";
+
+        } else if (j == LLMR_F_LENGTH) {
             reason = f->empty ? NULL
                      : (f->x[j] < 0) ? "short"
                      : (f->units >= LLMR_LONG_PROMPT) ? "long_prompt"

@@ -1452,9 +1452,9 @@ llmr_kw_build(void)
     size_t                i, n, len, hl, f;
     uint64_t              key, wkey, raw8[2], prev8[2];
     unsigned              c, classes;
-    const llmr_kw_def_t  *def;
     unsigned char         buf[LLMR_KW_TEXT_MAX + 16], *p, *w,
                           form[LLMR_WORD_HASHED + 16];
+    const llmr_kw_def_t  *def;
 
     for (i = 0; i < sizeof(llmr_kw_list) / sizeof(llmr_kw_def_t); i++) {
         def = &llmr_kw_list[i];
@@ -2054,9 +2054,9 @@ llmr_part_masks(llmr_scan_t *s, const unsigned char *p, size_t n)
                         colons, words, numbers, long_words;
     uint64_t            valid, brk, ask, slow, joint, x, w, wn, prevw,
                         carry, jcarry, run, r2, rn;
+    unsigned char       pad[64];
     llmr_block_t       *bl;
     llmr_text_stats_t  *st;
-    unsigned char       pad[64];
 
     st = s->st;
     nb = (n + 63) / 64;
@@ -2270,8 +2270,8 @@ llmr_scan_part(llmr_scan_t *s, const unsigned char *text, size_t len,
     uint64_t              m, x, raw8, prev8, prevs, g8, gprev;
     unsigned              gshift;
     const float          *gw;
-    const unsigned char  *p, *end;
     unsigned char         buf[8];
+    const unsigned char  *p, *end;
 
     end = text + len;
 

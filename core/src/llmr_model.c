@@ -53,21 +53,29 @@ static int llmr_model_index(const char **p, const char *end, size_t *v);
 static void llmr_model_err(char *err, size_t errlen, const char *fmt, ...);
 
 
+/* CRC-32 (IEEE 802.3, as zlib's crc32()), a byte at a time by a table */
+
 static uint32_t
 llmr_crc32(const char *p, size_t len)
 {
     int       k;
     size_t    i;
-    uint32_t  crc;
+    uint32_t  crc, c, table[256];
+
+    for (i = 0; i < 256; i++) {
+        c = (uint32_t) i;
+
+        for (k = 0; k < 8; k++) {
+            c = (c >> 1) ^ (0xedb88320 & (0 - (c & 1)));
+        }
+
+        table[i] = c;
+    }
 
     crc = 0xffffffff;
 
     for (i = 0; i < len; i++) {
-        crc ^= (unsigned char) p[i];
-
-        for (k = 0; k < 8; k++) {
-            crc = (crc >> 1) ^ (0xedb88320 & (0 - (crc & 1)));
-        }
+        crc = table[(crc ^ (unsigned char) p[i]) & 0xff] ^ (crc >> 8);
     }
 
     return crc ^ 0xffffffff;

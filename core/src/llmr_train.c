@@ -299,8 +299,8 @@ llmr_dataset_load_jsonl(llmr_dataset_t *ds, const char *path, char *err,
     size_t errlen)
 {
     int           bad;
-    char         *line, msg[256], *name;
     long          added, lines, k;
+    char         *line, msg[256], *name;
     FILE         *f;
     double        scale[LLMR_GROUPS_MAX], gain, target;
     size_t        cap, i, nrec;
@@ -922,8 +922,8 @@ double
 llmr_dataset_score(const llmr_dataset_t *ds, size_t i,
     const llmr_classifier_t *cl)
 {
-    size_t                 j;
     float                  gz;
+    size_t                 j;
     double                 z;
     const llmr_example_t  *ex;
 

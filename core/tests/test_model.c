@@ -438,8 +438,8 @@ test_train(void)
 {
     int                 i, rc;
     char               *a, *b, err[256], prompt[256];
-    double              score[60], apgr;
     size_t              la, lb;
+    double              score[60], apgr;
     llmr_dataset_t     *ds;
     llmr_classifier_t  *c1, *c2;
     llmr_train_conf_t   conf;

@@ -113,8 +113,8 @@ llmr_cmd_train(int argc, char **argv)
 {
     int                 i, g, rc;
     char               *data, *out, *scores, err[512];
-    double             *score, apgr, mean;
     size_t              k, ngroups;
+    double             *score, apgr, mean;
     clock_t             t0;
     unsigned            cv, f, nf, *folds;
     const char         *names[LLMR_GROUPS_MAX];

@@ -42,7 +42,13 @@ LOC
         }
 SRV
 
-my @workers = $t->worker_pids;
+# the workers right after start (they may take a moment to appear)
+my @workers;
+for (1 .. 100) {
+    @workers = $t->worker_pids;
+    last if @workers;
+    select(undef, undef, undef, 0.05);
+}
 
 sub post {
     my ($uri, $body, %h) = @_;

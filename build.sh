@@ -23,7 +23,8 @@ NGINX=${NGINX:-/usr/sbin/nginx}
 MODULE=ngx_http_llm_router_module
 
 DEPS=(build-essential nginx nginx-dev libyajl-dev libhiredis-dev
-      redis-server perl wrk procps curl valgrind libcurl4-openssl-dev)
+      redis-server perl wrk procps curl valgrind libcurl4-openssl-dev
+      prometheus chromium)
 
 CC_OPT="-g -O2 -fstack-protector-strong -Wformat -Werror=format-security"
 CC_OPT="$CC_OPT -fPIC -Wdate-time -D_FORTIFY_SOURCE=2"
@@ -55,6 +56,7 @@ deps() {
     if command -v service >/dev/null; then
         service nginx stop >/dev/null 2>&1 || true
         service redis-server stop >/dev/null 2>&1 || true
+        service prometheus stop >/dev/null 2>&1 || true
     fi
 }
 
@@ -111,7 +113,24 @@ smoke_load() {
 }
 
 
+# the llm_status dashboard page as a C header, rewritten when it changed
+dashboard() {
+    local dir=$REPO/ngx_llm_router_module
+    local h=$dir/ngx_http_llm_router_dashboard.h
+
+    sh "$dir/dashboard2c.sh" "$dir/dashboard.html" >"$h.tmp"
+
+    if cmp -s "$h.tmp" "$h"; then
+        rm -f "$h.tmp"
+    else
+        mv "$h.tmp" "$h"
+    fi
+}
+
+
 build() {
+    dashboard
+
     say "building $MODULE.so"
     build_module "$BUILD/nginx" "" ""
     cp "$BUILD/nginx/$MODULE.so" "$BUILD/$MODULE.so"
@@ -124,6 +143,8 @@ build() {
 
 build_asan() {
     local san="-fsanitize=address,undefined -fno-omit-frame-pointer"
+
+    dashboard
 
     say "building $MODULE.so with AddressSanitizer"
     build_module "$BUILD/asan-nginx" "$san -O1" "$san"

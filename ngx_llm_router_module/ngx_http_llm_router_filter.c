@@ -51,6 +51,10 @@ ngx_http_llm_router_header_filter(ngx_http_request_t *r)
     ngx_pool_cleanup_t         *cln;
     ngx_http_llm_router_ctx_t  *ctx;
 
+    if (r == r->main && ngx_http_llm_router_route_header(r) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (r != r->main) {
         return ngx_http_next_header_filter(r);
     }

@@ -201,6 +201,20 @@ static ngx_command_t  ngx_http_llm_router_commands[] = {
       0,
       NULL },
 
+    { ngx_string("llm_route_explain_header"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_router_loc_conf_t, explain_header),
+      NULL },
+
+    { ngx_string("llm_reference_model"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_llm_router_main_conf_t, reference_name),
+      NULL },
+
       ngx_null_command
 };
 
@@ -318,6 +332,7 @@ ngx_http_llm_router_create_loc_conf(ngx_conf_t *cf)
     llcf->profile = NGX_CONF_UNSET;
     llcf->escalate = NGX_CONF_UNSET_UINT;
     llcf->ab_split = NGX_CONF_UNSET_UINT;
+    llcf->explain_header = NGX_CONF_UNSET;
 
     return llcf;
 }
@@ -342,6 +357,7 @@ ngx_http_llm_router_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->max_attempts, prev->max_attempts, 3);
     ngx_conf_merge_value(conf->stream_usage, prev->stream_usage, 1);
     ngx_conf_merge_value(conf->profile, prev->profile, LLMR_PROFILE_COST);
+    ngx_conf_merge_value(conf->explain_header, prev->explain_header, 0);
 
     if (conf->budgets == NULL) {
         conf->budgets = prev->budgets;
@@ -401,7 +417,9 @@ ngx_http_llm_router_postconfiguration(ngx_conf_t *cf)
         }
     }
 
-    if (ngx_http_llm_router_check_upstreams(cf, lmcf) != NGX_OK) {
+    if (ngx_http_llm_router_check_upstreams(cf, lmcf) != NGX_OK
+        || ngx_http_llm_router_status_init(cf, lmcf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

@@ -114,6 +114,9 @@ typedef struct {
     ngx_http_llm_router_redis_conf_t *redis;
     ngx_array_t                     model_lines;    /* ngx_conf_t locations */
     ngx_uint_t                      routed;         /* llm_route is used */
+    ngx_str_t                       reference_name; /* llm_reference_model */
+    ngx_int_t                       reference;      /* its index, or -1 */
+    ngx_int_t                       request_id;     /* $request_id index */
 } ngx_http_llm_router_main_conf_t;
 
 
@@ -135,6 +138,7 @@ typedef struct {
 
     ngx_uint_t                      ab_split;   /* per 10000, 0: off */
     ngx_uint_t                      ab_strategy;
+    ngx_flag_t                      explain_header;
 } ngx_http_llm_router_loc_conf_t;
 
 
@@ -207,6 +211,7 @@ enum {
     NGX_HTTP_LLM_ROUTER_C_OUTPUT_TOKENS,
     NGX_HTTP_LLM_ROUTER_C_COST,             /* micro-USD, all */
     NGX_HTTP_LLM_ROUTER_C_COST_EST,         /* micro-USD, estimated part */
+    NGX_HTTP_LLM_ROUTER_C_REF_COST,         /* micro-USD, on the reference */
     NGX_HTTP_LLM_ROUTER_C_LATENCY,          /* ms, sum */
     NGX_HTTP_LLM_ROUTER_C_HIST,             /* latency buckets follow */
     NGX_HTTP_LLM_ROUTER_C_N = NGX_HTTP_LLM_ROUTER_C_HIST + 12
@@ -264,6 +269,45 @@ typedef struct {
 } ngx_http_llm_router_slot_t;
 
 
+/*
+ * The operator surface: the instance's recent rate in steps of 10 s (the
+ * forecast and the dashboard's timeline), and the last routing decisions;
+ * both under the zone's mutex, written in the log phase.
+ */
+
+#define NGX_HTTP_LLM_ROUTER_RATE_STEP   10
+#define NGX_HTTP_LLM_ROUTER_RATE_N      60
+
+typedef struct {
+    time_t                          epoch;      /* time / step */
+    uint64_t                        requests;
+    uint64_t                        errors;
+    uint64_t                        cost;       /* micro-USD */
+    uint64_t                        ref_cost;   /* micro-USD */
+} ngx_http_llm_router_rate_t;
+
+
+#define NGX_HTTP_LLM_ROUTER_DECISIONS   256
+#define NGX_HTTP_LLM_ROUTER_ID_LEN      48
+
+typedef struct {
+    uint64_t                        msec;       /* unix ms, logged */
+    uint64_t                        cost;       /* micro-USD */
+    uint64_t                        ref_cost;
+    uint32_t                        latency;    /* ms, -1: no answer */
+    uint16_t                        status;
+    int16_t                         slot;       /* -1: not routed */
+    uint16_t                        score;      /* 1/10000 */
+    uint16_t                        confidence; /* 1/10000 */
+    uint8_t                         tier;
+    uint8_t                         domain;
+    uint8_t                         attempts;
+    uint8_t                         id_len;
+    u_char                          id[NGX_HTTP_LLM_ROUTER_ID_LEN];
+    u_char                          reason[136];    /* NUL-terminated */
+} ngx_http_llm_router_decision_t;
+
+
 typedef enum {
     NGX_HTTP_LLM_ROUTER_REDIS_OFF = 0,
     NGX_HTTP_LLM_ROUTER_REDIS_DOWN,
@@ -303,6 +347,12 @@ typedef struct {
 
     ngx_http_llm_router_budget_entry_t
                             budget_entries[NGX_HTTP_LLM_ROUTER_BUDGET_ENTRIES];
+
+    /* the operator surface, under the zone's mutex */
+    time_t                          started;        /* first request */
+    ngx_http_llm_router_rate_t      rate[NGX_HTTP_LLM_ROUTER_RATE_N];
+    uint64_t                        ndecisions;     /* ever written */
+    ngx_http_llm_router_decision_t  decisions[NGX_HTTP_LLM_ROUTER_DECISIONS];
 } ngx_http_llm_router_shctx_t;
 
 
@@ -416,6 +466,17 @@ ngx_msec_t ngx_http_llm_router_health_p95(ngx_http_llm_router_health_t *h,
 /* ngx_http_llm_router_status.c */
 char *ngx_http_llm_router_status(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+ngx_int_t ngx_http_llm_router_status_init(ngx_conf_t *cf,
+    ngx_http_llm_router_main_conf_t *lmcf);
+
+/* ngx_http_llm_router_decisions.c */
+ngx_atomic_uint_t ngx_http_llm_router_ref_cost(
+    ngx_http_llm_router_main_conf_t *lmcf, ngx_atomic_uint_t in,
+    ngx_atomic_uint_t out);
+void ngx_http_llm_router_decision_add(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, ngx_http_llm_router_outcome_t *o,
+    uint64_t cost, uint64_t ref_cost);
+ngx_int_t ngx_http_llm_router_route_header(ngx_http_request_t *r);
 
 /* ngx_http_llm_router_variables.c */
 ngx_int_t ngx_http_llm_router_add_variables(ngx_conf_t *cf);

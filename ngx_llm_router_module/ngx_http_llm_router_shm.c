@@ -33,6 +33,7 @@ ngx_str_t  ngx_http_llm_router_counter_names[] = {
     ngx_string("output_tokens"),
     ngx_string("cost_micro"),
     ngx_string("cost_estimated_micro"),
+    ngx_string("cost_reference_micro"),
     ngx_string("latency_ms_sum"),
     ngx_string("lat_le_100"),
     ngx_string("lat_le_250"),
@@ -286,6 +287,7 @@ ngx_http_llm_router_log_handler(ngx_http_request_t *r)
 
     if (!ctx->decided) {
         (void) ngx_atomic_fetch_add(&zone->sh->rejected, 1);
+        ngx_http_llm_router_decision_add(r, ctx, NULL, 0, 0);
         return NGX_OK;
     }
 
@@ -427,10 +429,11 @@ ngx_http_llm_router_account(ngx_http_request_t *r,
 {
     double                            cost;
     ngx_uint_t                        n, i;
+    ngx_atomic_uint_t                 ref;
     const llmr_model_t               *m;
     ngx_http_llm_router_zone_t       *zone;
     ngx_http_llm_router_slot_t       *slot;
-    ngx_http_llm_router_add_t         adds[8];
+    ngx_http_llm_router_add_t         adds[10];
     ngx_http_llm_router_outcome_t     o;
     ngx_http_llm_router_main_conf_t  *lmcf;
 
@@ -448,6 +451,7 @@ ngx_http_llm_router_account(ngx_http_request_t *r,
     slot = zone->model_slot[ctx->dec.model];
 
     n = 0;
+    ref = 0;
 
     adds[n].counter = NGX_HTTP_LLM_ROUTER_C_REQUESTS;
     adds[n++].value = 1;
@@ -461,7 +465,12 @@ ngx_http_llm_router_account(ngx_http_request_t *r,
 
     if (o.status < 400 && !ctx->gave_up) {
         cost = ngx_http_llm_router_charge(ctx, m, &adds[n]);
+        ref = ngx_http_llm_router_ref_cost(lmcf, adds[n].value,
+                                           adds[n + 1].value);
         n += 4;
+
+        adds[n].counter = NGX_HTTP_LLM_ROUTER_C_REF_COST;
+        adds[n++].value = ref;
     }
 
     if (o.latency != (ngx_msec_t) -1) {
@@ -482,6 +491,7 @@ ngx_http_llm_router_account(ngx_http_request_t *r,
                                      n);
         ngx_http_llm_router_stat_add(&zone->sh->domains[ctx->cls.domain],
                                      adds, n);
+        ngx_http_llm_router_decision_add(r, ctx, &o, (uint64_t) cost, ref);
     }
 
     if (!(what & NGX_HTTP_LLM_ROUTER_ACCOUNT_MODEL)) {

@@ -14,6 +14,8 @@
  *   llmr calibrate-thresholds ...     its score -> tier thresholds
  *   llmr route --models FILE [--body] the same, plus the rewritten body
  *   llmr bench [--iterations N]       extraction + classification cost
+ *   llmr explain --models FILE        why one body (stdin) goes where it
+ *                                     goes, and what the others would cost
  *   llmr calibrate [options]          model data -> tiers, models.json,
  *                                     llm_model include, MODELS.md
  *   llmr version
@@ -59,6 +61,8 @@ int llmr_cmd_calibrate(int argc, char **argv);
 /* llmr_cmd_train.c */
 int llmr_cmd_train(int argc, char **argv);
 int llmr_cmd_calibrate_thresholds(int argc, char **argv);
+/* llmr_cmd_explain.c */
+int llmr_cmd_explain(int argc, char **argv);
 
 
 static void
@@ -173,6 +177,10 @@ main(int argc, char **argv)
         return llmr_cmd_calibrate_thresholds(argc - 2, argv + 2);
     }
 
+    if (strcmp(cmd, "explain") == 0) {
+        return llmr_cmd_explain(argc - 2, argv + 2);
+    }
+
     for (i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--models") == 0 && i + 1 < argc) {
             o.models = argv[++i];
@@ -249,6 +257,12 @@ llmr_usage(FILE *f)
         "                             the same with the model chosen; "
         "--body adds\n"
         "                             the rewritten request body\n"
+        "  explain --models FILE [--path URI] [--profile NAME] [--json]\n"
+        "                             one request body on stdin: its class,"
+        " evidence,\n"
+        "                             the chosen model and the alternatives"
+        " with\n"
+        "                             their relative cost\n"
         "  bench [--iterations N]     extraction + classification cost at "
         "1, 4, 16\n"
         "                             and 128 KB bodies (best of 7 runs)\n"

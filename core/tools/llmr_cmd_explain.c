@@ -1,0 +1,566 @@
+
+/*
+ * Copyright (C) ngx_llm_router authors
+ */
+
+
+/*
+ * llmr explain: why one request body goes where it goes, as the module
+ * would route it: the request's features, the class (tier, score,
+ * confidence, domain, floor, reasons), the chosen model and the other
+ * models with their cost for this request relative to the chosen one;
+ * the models the router would fall back to are numbered in that order.
+ *
+ *   llmr explain --models FILE [--path URI] [--profile NAME]
+ *                [--min-tier T] [--json] < body.json
+ */
+
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <llmr/core.h>
+#include <llmr/extract.h>
+#include <llmr/classify.h>
+#include <llmr/registry.h>
+#include <llmr/policy.h>
+
+
+#define LLMR_EXPLAIN_MAX_BODY   (64 * 1024 * 1024)
+
+
+typedef struct {
+    int                         chain;      /* fallback order, 0: none */
+    int                         tier;       /* the tier it would serve */
+    double                      cost;       /* USD for this request */
+    const char                 *note;
+} llmr_explain_alt_t;
+
+
+int llmr_cmd_explain(int argc, char **argv);
+
+static char *llmr_explain_read(FILE *f, size_t *len);
+static void llmr_explain_chain(const llmr_registry_t *reg,
+    const llmr_request_t *req, const llmr_class_t *cls,
+    const llmr_route_opts_t *opts, const llmr_decision_t *d,
+    llmr_explain_alt_t *alt);
+static const char *llmr_explain_note(const llmr_model_t *m,
+    const llmr_decision_t *d, int tier);
+static void llmr_explain_text(const llmr_registry_t *reg,
+    const llmr_request_t *req, const llmr_class_t *cls,
+    const llmr_decision_t *d, const llmr_explain_alt_t *alt, int profile);
+static void llmr_explain_json(const llmr_registry_t *reg,
+    const llmr_request_t *req, const llmr_class_t *cls,
+    const llmr_decision_t *d, const llmr_explain_alt_t *alt, int profile);
+static void llmr_explain_str(const char *s);
+
+
+static void
+llmr_explain_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: llmr explain --models FILE [--path URI] [--profile NAME]\n"
+        "                    [--min-tier TIER] [--json] < body.json\n"
+        "\n"
+        "  --models FILE    the registry (llm_models JSON); required\n"
+        "  --path URI       the request path, for the body's format\n"
+        "                   (/v1/messages: Anthropic, ...:generateContent:\n"
+        "                   Gemini; default: from the body's keys)\n"
+        "  --profile NAME   llm_route_profile (default cost-efficiency)\n"
+        "  --min-tier TIER  as the X-LLM-Min-Tier header\n"
+        "  --json           one JSON object instead of the report\n");
+}
+
+
+int
+llmr_cmd_explain(int argc, char **argv)
+{
+    int                    i, json, rc, profile, min_tier, format;
+    char                  *body, err[LLMR_ERRSTR_SIZE];
+    size_t                 len;
+    const char            *models, *path;
+    llmr_class_t           cls;
+    llmr_extract_t        *x;
+    llmr_decision_t        d;
+    llmr_registry_t       *reg;
+    llmr_route_opts_t      opts;
+    llmr_explain_alt_t    *alt;
+    const llmr_request_t  *req;
+
+    models = NULL;
+    path = NULL;
+    json = 0;
+    profile = LLMR_PROFILE_COST;
+    min_tier = -1;
+
+    for (i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--models") == 0 && i + 1 < argc) {
+            models = argv[++i];
+
+        } else if (strcmp(argv[i], "--path") == 0 && i + 1 < argc) {
+            path = argv[++i];
+
+        } else if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc) {
+            i++;
+            profile = llmr_profile_parse(argv[i], strlen(argv[i]));
+
+            if (profile < 0) {
+                fprintf(stderr, "llmr explain: unknown profile \"%s\"\n",
+                        argv[i]);
+                return 2;
+            }
+
+        } else if (strcmp(argv[i], "--min-tier") == 0 && i + 1 < argc) {
+            i++;
+            min_tier = llmr_tier_parse(argv[i], strlen(argv[i]));
+
+            if (min_tier < 0) {
+                fprintf(stderr, "llmr explain: unknown tier \"%s\"\n",
+                        argv[i]);
+                return 2;
+            }
+
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+
+        } else if (strcmp(argv[i], "--help") == 0) {
+            llmr_explain_usage(stdout);
+            return 0;
+
+        } else {
+            fprintf(stderr, "llmr explain: unknown option \"%s\"\n",
+                    argv[i]);
+            llmr_explain_usage(stderr);
+            return 2;
+        }
+    }
+
+    if (models == NULL) {
+        fprintf(stderr, "llmr explain: --models FILE is required\n");
+        return 2;
+    }
+
+    reg = llmr_registry_create();
+
+    if (reg == NULL
+        || llmr_registry_load_file(reg, models, err, sizeof(err)) != LLMR_OK)
+    {
+        fprintf(stderr, "llmr explain: %s: %s\n", models,
+                reg ? err : "out of memory");
+        llmr_registry_destroy(reg);
+        return 1;
+    }
+
+    body = llmr_explain_read(stdin, &len);
+
+    if (body == NULL) {
+        llmr_registry_destroy(reg);
+        return 1;
+    }
+
+    x = llmr_extract_create(NULL);
+    alt = calloc(reg->n ? reg->n : 1, sizeof(llmr_explain_alt_t));
+
+    if (x == NULL || alt == NULL) {
+        fprintf(stderr, "llmr explain: out of memory\n");
+        rc = 1;
+        goto done;
+    }
+
+    format = path ? llmr_format_from_path(path, strlen(path))
+                  : LLMR_FMT_UNKNOWN;
+
+    llmr_extract_reset(x, format);
+
+    if (llmr_extract_feed(x, (unsigned char *) body, len) != LLMR_OK
+        || llmr_extract_finish(x) != LLMR_OK)
+    {
+        fprintf(stderr, "llmr explain: the body cannot be routed: %s\n",
+                llmr_extract_error(x));
+        rc = 1;
+        goto done;
+    }
+
+    req = llmr_extract_result(x);
+
+    llmr_classify(NULL, req, &cls);
+
+    llmr_route_opts_init(&opts);
+    opts.profile = profile;
+    opts.min_tier = min_tier;
+
+    if (llmr_route(reg, req, &cls, &opts, &d) != LLMR_OK) {
+        fprintf(stderr, "llmr explain: no model (HTTP %d): %s\n", d.status,
+                d.error);
+        rc = 1;
+        goto done;
+    }
+
+    llmr_explain_chain(reg, req, &cls, &opts, &d, alt);
+
+    if (json) {
+        llmr_explain_json(reg, req, &cls, &d, alt, profile);
+
+    } else {
+        llmr_explain_text(reg, req, &cls, &d, alt, profile);
+    }
+
+    rc = ferror(stdout) ? 1 : 0;
+
+done:
+
+    free(alt);
+    free(body);
+    llmr_extract_destroy(x);
+    llmr_registry_destroy(reg);
+
+    return rc;
+}
+
+
+static char *
+llmr_explain_read(FILE *f, size_t *len)
+{
+    char    *p, *q;
+    size_t   n, cap;
+
+    cap = 65536;
+    n = 0;
+
+    p = malloc(cap);
+    if (p == NULL) {
+        fprintf(stderr, "llmr explain: out of memory\n");
+        return NULL;
+    }
+
+    for ( ;; ) {
+        n += fread(p + n, 1, cap - n, f);
+
+        if (n < cap) {
+            break;
+        }
+
+        if (cap >= LLMR_EXPLAIN_MAX_BODY) {
+            fprintf(stderr, "llmr explain: the body is larger than %d "
+                    "bytes\n", LLMR_EXPLAIN_MAX_BODY);
+            free(p);
+            return NULL;
+        }
+
+        cap *= 2;
+
+        q = realloc(p, cap);
+        if (q == NULL) {
+            fprintf(stderr, "llmr explain: out of memory\n");
+            free(p);
+            return NULL;
+        }
+
+        p = q;
+    }
+
+    if (ferror(f)) {
+        fprintf(stderr, "llmr explain: cannot read the body\n");
+        free(p);
+        return NULL;
+    }
+
+    *len = n;
+
+    return p;
+}
+
+
+/*
+ * The policy's own answers: the chosen model, then, as "llm_route
+ * fallback" would, the next one with the models tried so far excluded
+ * and the served tier as a floor.  Every model gets its cost for this
+ * request's estimated tokens.
+ */
+
+static void
+llmr_explain_chain(const llmr_registry_t *reg, const llmr_request_t *req,
+    const llmr_class_t *cls, const llmr_route_opts_t *opts,
+    const llmr_decision_t *d, llmr_explain_alt_t *alt)
+{
+    int                 n;
+    unsigned            i;
+    llmr_decision_t     next;
+    llmr_route_opts_t   o;
+
+    for (i = 0; i < reg->n; i++) {
+        alt[i].cost = llmr_model_cost(&reg->models[i], d->input_tokens,
+                                      d->output_tokens);
+        alt[i].tier = -1;
+    }
+
+    alt[d->model].chain = 1;
+    alt[d->model].tier = d->tier;
+    alt[d->model].note = "chosen";
+
+    o = *opts;
+    next = *d;
+
+    for (n = 2; n <= (int) reg->n; n++) {
+        o.exclude |= (uint64_t) 1 << next.model;
+        o.min_tier = next.tier > cls->tier ? next.tier : cls->tier;
+
+        if (llmr_route(reg, req, cls, &o, &next) != LLMR_OK) {
+            break;
+        }
+
+        alt[next.model].chain = n;
+        alt[next.model].tier = next.tier;
+        alt[next.model].note = "fallback";
+    }
+
+    for (i = 0; i < reg->n; i++) {
+        if (alt[i].chain == 0) {
+            alt[i].note = llmr_explain_note(&reg->models[i], d, d->tier);
+        }
+    }
+}
+
+
+/* why a model is not in the chain at all */
+
+static const char *
+llmr_explain_note(const llmr_model_t *m, const llmr_decision_t *d, int tier)
+{
+    if ((m->caps & d->need_caps) != d->need_caps) {
+        return (d->need_caps & ~m->caps & LLMR_CAP_VISION)
+               ? "no vision" : "no tools";
+    }
+
+    if (m->context
+        && (uint64_t) (d->input_tokens + d->output_tokens) > m->context)
+    {
+        return "context window too small";
+    }
+
+    if (m->tier_hi < tier) {
+        return "serves lower tiers only";
+    }
+
+    return "not eligible";
+}
+
+
+static void
+llmr_explain_text(const llmr_registry_t *reg, const llmr_request_t *req,
+    const llmr_class_t *cls, const llmr_decision_t *d,
+    const llmr_explain_alt_t *alt, int profile)
+{
+    char                       tiers[64];
+    unsigned                   i, k, *order, tmp;
+    const llmr_model_t        *m;
+    const llmr_explain_alt_t  *a, *b;
+
+    m = &reg->models[d->model];
+
+    printf("request       %s, %u message%s (%u user, %u assistant), "
+           "%zu bytes of text\n",
+           llmr_format_name(req->format), req->messages,
+           req->messages == 1 ? "" : "s", req->user_turns,
+           req->assistant_turns, req->text_bytes);
+    printf("features      last turn %zu bytes, system %zu bytes, images %u,"
+           " tools %u, tool results %u, stream %s",
+           req->last_user_bytes, req->system_bytes, req->images, req->tools,
+           req->tool_results, req->stream ? "yes" : "no");
+
+    if (req->max_tokens >= 0) {
+        printf(", max_tokens %lld", (long long) req->max_tokens);
+    }
+
+    printf("\n");
+    printf("class         tier %s, score %.3f, confidence %.2f, domain %s, "
+           "floor %s\n",
+           llmr_tier_name(cls->tier), cls->score, cls->confidence,
+           llmr_domain_name(cls->domain), llmr_tier_name(cls->floor));
+    printf("evidence      ");
+
+    for (i = 0; i < cls->nreasons; i++) {
+        printf("%s%s", i ? ", " : "", cls->reasons[i]);
+    }
+
+    printf("%s\n", cls->nreasons ? "" : "(none)");
+    printf("tokens        %lld input, %lld output (estimated)\n",
+           (long long) d->input_tokens, (long long) d->output_tokens);
+    printf("profile       %s\n", llmr_profile_name(profile));
+    printf("chosen        %s (provider %s, upstream %s, id %s)\n", m->name,
+           m->provider, m->upstream, m->id);
+    printf("              serves %s, estimated $%.6f",
+           llmr_tier_name(d->tier), d->est_cost);
+
+    for (i = 0; i < d->nreasons; i++) {
+        printf("%s%s", i ? ", " : "; policy: ", d->reasons[i]);
+    }
+
+    printf("\n\nalternatives  (cost of this request on each model; x: "
+           "relative to the chosen)\n");
+    printf("  %-3s %-28s %-24s %12s %9s  %s\n", "#", "model", "tiers",
+           "cost USD", "x", "note");
+
+    /* the chain in order, then the others by cost */
+
+    order = malloc(reg->n * sizeof(unsigned));
+    if (order == NULL) {
+        return;
+    }
+
+    for (i = 0; i < reg->n; i++) {
+        order[i] = i;
+    }
+
+    for (i = 1; i < reg->n; i++) {
+        for (k = i; k > 0; k--) {
+            a = &alt[order[k - 1]];
+            b = &alt[order[k]];
+
+            if ((a->chain && b->chain && a->chain <= b->chain)
+                || (a->chain && !b->chain)
+                || (!a->chain && !b->chain && a->cost <= b->cost))
+            {
+                break;
+            }
+
+            tmp = order[k];
+            order[k] = order[k - 1];
+            order[k - 1] = tmp;
+        }
+    }
+
+    for (k = 0; k < reg->n; k++) {
+        i = order[k];
+        m = &reg->models[i];
+
+        snprintf(tiers, sizeof(tiers), "%s-%s", llmr_tier_name(m->tier_lo),
+                 llmr_tier_name(m->tier_hi));
+
+        if (alt[i].chain) {
+            printf("  %-3d", alt[i].chain);
+
+        } else {
+            printf("  %-3s", "-");
+        }
+
+        printf(" %-28s %-24s %12.6f ", m->name, tiers, alt[i].cost);
+
+        if (d->est_cost > 0) {
+            printf("%9.2f", alt[i].cost / d->est_cost);
+
+        } else {
+            printf("%9s", "-");
+        }
+
+        if (alt[i].chain > 1) {
+            printf("  %s (at %s)\n", alt[i].note, llmr_tier_name(alt[i].tier));
+
+        } else {
+            printf("  %s\n", alt[i].note);
+        }
+    }
+
+    free(order);
+}
+
+
+static void
+llmr_explain_json(const llmr_registry_t *reg, const llmr_request_t *req,
+    const llmr_class_t *cls, const llmr_decision_t *d,
+    const llmr_explain_alt_t *alt, int profile)
+{
+    unsigned             i;
+    const llmr_model_t  *m;
+
+    m = &reg->models[d->model];
+
+    printf("{\"tier\":\"%s\",\"class_tier\":\"%s\",\"score\":%.4f,"
+           "\"confidence\":%.4f,\"domain\":\"%s\",\"floor\":\"%s\","
+           "\"profile\":\"%s\",\"reasons\":[",
+           llmr_tier_name(d->tier), llmr_tier_name(cls->tier), cls->score,
+           cls->confidence, llmr_domain_name(cls->domain),
+           llmr_tier_name(cls->floor), llmr_profile_name(profile));
+
+    for (i = 0; i < cls->nreasons; i++) {
+        printf("%s", i ? "," : "");
+        llmr_explain_str(cls->reasons[i]);
+    }
+
+    printf("],\"policy_reasons\":[");
+
+    for (i = 0; i < d->nreasons; i++) {
+        printf("%s", i ? "," : "");
+        llmr_explain_str(d->reasons[i]);
+    }
+
+    printf("],\"features\":{\"format\":\"%s\",\"messages\":%u,"
+           "\"user_turns\":%u,\"assistant_turns\":%u,\"text_bytes\":%zu,"
+           "\"last_user_bytes\":%zu,\"system_bytes\":%zu,\"images\":%u,"
+           "\"tools\":%u,\"tool_results\":%u,\"max_tokens\":%lld,"
+           "\"stream\":%s},\"input_tokens\":%lld,\"output_tokens\":%lld,"
+           "\"chosen\":{\"model\":",
+           llmr_format_name(req->format), req->messages, req->user_turns,
+           req->assistant_turns, req->text_bytes, req->last_user_bytes,
+           req->system_bytes, req->images, req->tools, req->tool_results,
+           (long long) req->max_tokens, req->stream ? "true" : "false",
+           (long long) d->input_tokens, (long long) d->output_tokens);
+
+    llmr_explain_str(m->name);
+    printf(",\"provider\":");
+    llmr_explain_str(m->provider);
+    printf(",\"upstream\":");
+    llmr_explain_str(m->upstream);
+    printf(",\"id\":");
+    llmr_explain_str(m->id);
+    printf(",\"est_cost\":%.8f},\"alternatives\":[", d->est_cost);
+
+    for (i = 0; i < reg->n; i++) {
+        m = &reg->models[i];
+
+        printf("%s{\"model\":", i ? "," : "");
+        llmr_explain_str(m->name);
+        printf(",\"provider\":");
+        llmr_explain_str(m->provider);
+        printf(",\"tiers\":\"%s-%s\",\"est_cost\":%.8f,\"relative\":",
+               llmr_tier_name(m->tier_lo), llmr_tier_name(m->tier_hi),
+               alt[i].cost);
+
+        if (d->est_cost > 0) {
+            printf("%.4f", alt[i].cost / d->est_cost);
+
+        } else {
+            printf("null");
+        }
+
+        if (alt[i].chain) {
+            printf(",\"chain\":%d,\"tier\":\"%s\"", alt[i].chain,
+                   llmr_tier_name(alt[i].tier));
+
+        } else {
+            printf(",\"chain\":null,\"tier\":null");
+        }
+
+        printf(",\"note\":");
+        llmr_explain_str(alt[i].note);
+        printf("}");
+    }
+
+    printf("]}\n");
+}
+
+
+static void
+llmr_explain_str(const char *s)
+{
+    char    buf[6 * 256 + 1];
+    size_t  len;
+
+    len = strlen(s);
+    len = len > 256 ? 256 : len;
+
+    putchar('"');
+    fwrite(buf, 1, llmr_json_escape(buf, sizeof(buf) - 1, s, len), stdout);
+    putchar('"');
+}

@@ -67,8 +67,11 @@ build_module() {
 
     [ -x "$NGX_SRC/configure" ] || die "$NGX_SRC/configure not found (apt-get install nginx-dev)"
 
+    # file names and the model's checksum: the model's C source is
+    # generated at configure time
     srcs=$(cd "$REPO" && ls config core/src/*.c core/include/llmr/*.h \
            ngx_llm_router_module/*.[ch] 2>/dev/null | tr '\n' ' ')
+    srcs="$srcs $(cat "$REPO"/core/model/*.model 2>/dev/null | cksum)"
     stamp="$srcs|$extra_cc|$extra_ld"
 
     mkdir -p "$dir"

@@ -456,7 +456,7 @@ ngx_http_llm_router_decide(ngx_http_request_t *r,
         }
     }
 
-    llmr_classify(NULL, req, &ctx->cls);
+    llmr_classify(lmcf->classifier, req, &ctx->cls);
 
     ngx_http_llm_router_adjust(r, ctx, &opts);
 

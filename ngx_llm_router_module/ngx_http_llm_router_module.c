@@ -30,6 +30,9 @@ static char *ngx_http_llm_router_model(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_llm_router_models(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_llm_router_classifier_model(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static void ngx_http_llm_router_cleanup_classifier(void *data);
 static char *ngx_http_llm_router_route(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_llm_router_set_enum(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -78,6 +81,13 @@ static ngx_command_t  ngx_http_llm_router_commands[] = {
     { ngx_string("llm_model"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
       ngx_http_llm_router_model,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("llm_classifier_model"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_llm_router_classifier_model,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -423,8 +433,16 @@ ngx_http_llm_router_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    /* the classifier's tables are built once, here, before workers fork */
+    /* the built-in model is parsed once, here, before workers fork */
+
     (void) llmr_classifier_default();
+
+    if (llmr_classifier_default_error()) {
+        ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                      "llm_router: the built-in classifier model did not "
+                      "load (%s), the hand-set weights are used",
+                      llmr_classifier_default_error());
+    }
 
     /*
      * Routing runs at the end of the access phase, after allow/deny,
@@ -633,6 +651,56 @@ ngx_http_llm_router_models(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_llm_router_classifier_model(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_llm_router_main_conf_t *lmcf = conf;
+
+    char                 err[LLMR_ERRSTR_SIZE];
+    ngx_str_t           *value, file;
+    ngx_pool_cleanup_t  *cln;
+
+    if (lmcf->classifier) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    file = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    err[0] = '\0';
+
+    lmcf->classifier = llmr_classifier_load((const char *) file.data, err,
+                                            sizeof(err));
+    if (lmcf->classifier == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_classifier_model \"%V\": %s", &file, err);
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_llm_router_cleanup_classifier;
+    cln->data = lmcf->classifier;
+
+    return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_llm_router_cleanup_classifier(void *data)
+{
+    llmr_classifier_destroy(data);
 }
 
 

@@ -108,6 +108,7 @@ typedef struct {
 
 typedef struct {
     llmr_registry_t                *registry;
+    llmr_classifier_t              *classifier; /* NULL: the built-in */
     ngx_array_t                     budgets;    /* every llm_budget */
     ngx_http_llm_router_health_conf_t health;
     ngx_shm_zone_t                 *shm_zone;

@@ -136,7 +136,11 @@ build() {
 
     say "building $MODULE.so"
     build_module "$BUILD/nginx" "" ""
-    cp "$BUILD/nginx/$MODULE.so" "$BUILD/$MODULE.so"
+
+    # a new file, renamed into place: a running nginx keeps its own copy
+    # (overwriting a loaded .so in place crashes the workers it forks)
+    cp "$BUILD/nginx/$MODULE.so" "$BUILD/.$MODULE.so.new"
+    mv -f "$BUILD/.$MODULE.so.new" "$BUILD/$MODULE.so"
     smoke_load "$BUILD/$MODULE.so"
 
     say "building llmr and the core unit tests"
@@ -151,8 +155,9 @@ build_asan() {
 
     say "building $MODULE.so with AddressSanitizer"
     build_module "$BUILD/asan-nginx" "$san -O1" "$san"
-    cp "$BUILD/asan-nginx/$MODULE.so" "$BUILD/asan/$MODULE.so" 2>/dev/null \
-        || { mkdir -p "$BUILD/asan"; cp "$BUILD/asan-nginx/$MODULE.so" "$BUILD/asan/"; }
+    mkdir -p "$BUILD/asan"
+    cp "$BUILD/asan-nginx/$MODULE.so" "$BUILD/asan/.$MODULE.so.new"
+    mv -f "$BUILD/asan/.$MODULE.so.new" "$BUILD/asan/$MODULE.so"
 }
 
 

@@ -25,6 +25,8 @@ package LLMRouter::MockLLM;
 # Behaviour, per request header or per daemon option (header first):
 #   X-Mock-Status: N       status   => N  error in the provider's format
 #   X-Mock-Retry-After: s  retry_after    adds Retry-After to errors
+#   X-Mock-Text: s         text           the answer's text (OpenAI JSON)
+#   X-Mock-Finish: s       finish         its finish_reason (OpenAI JSON)
 #   X-Mock-Delay: s        delay          sleep before answering
 #   X-Mock-Stream: 1|0     stream         force SSE streaming on/off (else
 #                                         body "stream": true, or Gemini
@@ -286,7 +288,9 @@ sub _connection {
     my %ctx = (r => $r, json => $json, fmt => $fmt, seq => $seq,
                model => $model // ($fmt eq 'gemini' ? _gemini_model($r)
                                                     : 'mock-model'),
-               text => "Hello from $cfg->{name}", in => $in, out => $out,
+               text => $opt->('text') // "Hello from $cfg->{name}",
+               finish => $opt->('finish') // 'stop',
+               in => $in, out => $out,
                usage => !$opt->('no_usage'), cut => $opt->('cut'),
                chunk_delay => $opt->('chunk_delay'));
 
@@ -381,7 +385,7 @@ sub _answer {
     %u = (usage => _openai_usage($x)) if $x->{usage};
     return { id => "chatcmpl-mock-$x->{seq}", object => 'chat.completion',
              created => time, model => $x->{model}, %u,
-             choices => [ { index => 0, finish_reason => 'stop',
+             choices => [ { index => 0, finish_reason => $x->{finish},
                  message => { role => 'assistant',
                               content => $x->{text} } } ] };
 }

@@ -223,8 +223,13 @@ test-asan)
     build_asan
     say "integration tests against the ASan module"
     lib=$(gcc -print-file-name=libasan.so)
+    # a sanitizer report kills the worker, which fails the test (the
+    # harness checks error.log for crashed workers); UBSan would only print
     (cd "$REPO" && TEST_NGINX_MODULE="$BUILD/asan/$MODULE.so" \
-        TEST_NGINX_PRELOAD="$lib" prove -r t/)
+        TEST_NGINX_PRELOAD="$lib" \
+        ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+        UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
+        prove -r t/)
     ;;
 fuzz)
     # libFuzzer ships with clang's runtime (libclang-rt-14-dev)

@@ -66,7 +66,7 @@ if ($o{conns} + 200 > $nofile) {
     print "fd limit $nofile: --conns lowered to $o{conns}\n";
 }
 
-my $p = LLMRouter::Test->new(workers => 1);
+my $p = LLMRouter::Test->new(workers => 2);
 my $t = LLMRouter::Test->new(workers => 2);
 $SIG{__DIE__} = sub { !$^S and $_ and $_->shutdown for $t, $p };
 $SIG{INT} = sub { $_->shutdown for $t, $p; exit 130 };
@@ -77,7 +77,10 @@ my $dir = $t->testdir;
 my $rport = $t->port(6379);
 $t->start_redis(port => $rport);
 
-# fast providers: another nginx; the slow, streaming one: the Perl mock
+# fast providers: another nginx; the slow, streaming one: the Perl mock.
+# The providers keep idle connections longer than the router does, so
+# the router never sends a request on one the provider is closing (the
+# keepalive race every proxy has with an upstream that times out first)
 my %pp = map { $_ => $p->port($_) } 8081, 8082;
 my $mock = start_mock($p, name => 'big', port => $p->port(8083));
 my $answer = '{"id":"c1","object":"chat.completion","choices":[{"index":0,'
@@ -96,7 +99,7 @@ http {
         listen 127.0.0.1:$pp{8081} backlog=16384;
         listen 127.0.0.1:$pp{8082} backlog=16384;
         keepalive_requests 100000;
-        keepalive_timeout 2s;
+        keepalive_timeout 60s;
         client_max_body_size 8m;
         client_body_buffer_size 1m;
         default_type application/json;
@@ -154,10 +157,12 @@ http {
         }
 
         # the many-connections phase: opening them all takes longer than
-        # client_body_timeout
+        # client_body_timeout, and a provider on a small machine can take more
+        # than proxy_read_timeout to answer 10,000 requests at once
         location /v1/wait/ {
             llm_route on;
             client_body_timeout 120s;
+            proxy_read_timeout 120s;
             proxy_pass http://\$llm_upstream;
         }
 

@@ -57,7 +57,9 @@ system('command -v wrk >/dev/null') == 0
     or die "wrk not found (apt-get install wrk)\n";
 
 # the providers: another nginx, which the reloads do not touch (in the
-# router's own nginx, a reload would close their keepalive connections)
+# router's own nginx, a reload would close their keepalive connections);
+# they keep idle connections longer than the router (keepalive_timeout
+# 60s against 1s), or the router could reuse one they are closing
 my $p = LLMRouter::Test->new(workers => 1);
 my $t = LLMRouter::Test->new(workers => $o{workers});
 $SIG{__DIE__} = sub { !$^S and $_ and $_->shutdown for $t, $p };
@@ -161,7 +163,7 @@ EOF
     server {
         listen 127.0.0.1:$port backlog=4096;
         keepalive_requests 100000;
-        keepalive_timeout 1s;
+        keepalive_timeout 60s;
         client_max_body_size 8m;
         client_body_buffer_size 1m;
         default_type application/json;

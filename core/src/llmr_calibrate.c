@@ -18,6 +18,10 @@
 #define LLMR_CAL_NAME_MAX       LLMR_NAME_MAX
 #define LLMR_CAL_OVERRIDES_MAX  1024
 
+/* the characters llmr_registry_add() accepts in an id and an upstream */
+#define LLMR_CAL_ID_CHARS       "._:/@+-"
+#define LLMR_CAL_UPSTREAM_CHARS "._:[]-"
+
 
 /* the default bands, one a router tier (see calibrate.h) */
 
@@ -37,6 +41,7 @@ static yajl_val llmr_cal_get(yajl_val obj, const char *key);
 static int llmr_cal_number(yajl_val v, double *d);
 static int llmr_cal_depth_ok(const char *data, size_t len);
 static char *llmr_cal_clean(const char *s, const char *extra, int lower);
+static int llmr_cal_chars_ok(const char *s, size_t len, const char *extra);
 static int llmr_cal_skip(llmr_cal_t *cal, const char *name,
     const char *fmt, ...);
 static int llmr_cal_parse_entry(llmr_cal_t *cal, yajl_val e, unsigned no);
@@ -887,6 +892,20 @@ llmr_cal_parse_override(llmr_cal_t *cal, const char *name, yajl_val v,
                 goto failed;
             }
 
+            /* what the registry accepts, or --save could not write it */
+            if (key[0] != 't'
+                && !llmr_cal_chars_ok(x->u.string, strlen(x->u.string),
+                                      key[0] == 'i' ? LLMR_CAL_ID_CHARS
+                                                    : LLMR_CAL_UPSTREAM_CHARS))
+            {
+                llmr_cal_error(err, errlen, "models.%s.%s: invalid %s \"%s\" "
+                               "(letters, digits and \"%s\")", name, key, key,
+                               x->u.string,
+                               key[0] == 'i' ? LLMR_CAL_ID_CHARS
+                                             : LLMR_CAL_UPSTREAM_CHARS);
+                goto failed;
+            }
+
             if (key[0] == 'i') {
                 free(o.id);
                 o.id = llmr_cal_strndup(x->u.string, strlen(x->u.string));
@@ -1045,6 +1064,13 @@ llmr_cal_map_upstream(llmr_cal_t *cal, const char *provider, size_t plen,
         return llmr_cal_error(err, errlen, "invalid upstream mapping "
                               "\"%.*s=%.*s\"", (int) plen, provider,
                               (int) ulen, upstream);
+    }
+
+    if (!llmr_cal_chars_ok(upstream, ulen, LLMR_CAL_UPSTREAM_CHARS)) {
+        return llmr_cal_error(err, errlen, "invalid upstream \"%.*s\" for "
+                              "\"%.*s\" (letters, digits and \"%s\")",
+                              (int) ulen, upstream, (int) plen, provider,
+                              LLMR_CAL_UPSTREAM_CHARS);
     }
 
     for (i = 0; i < cal->nmap; i++) {
@@ -1752,6 +1778,26 @@ llmr_cal_depth_ok(const char *data, size_t len)
 
         default:
             break;
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+llmr_cal_chars_ok(const char *s, size_t len, const char *extra)
+{
+    size_t         i;
+    unsigned char  c;
+
+    for (i = 0; i < len; i++) {
+        c = (unsigned char) s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || (c && strchr(extra, c))))
+        {
+            return 0;
         }
     }
 

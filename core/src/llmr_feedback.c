@@ -1,0 +1,1022 @@
+
+/*
+ * Copyright (C) ngx_llm_router authors
+ */
+
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_parse.h>
+
+#include <llmr/feedback.h>
+#include <llmr/classify.h>
+#include <llmr/policy.h>
+
+
+/* explicit feedback */
+
+#define LLMR_FB_KEY_OTHER       0
+#define LLMR_FB_KEY_ID          1
+#define LLMR_FB_KEY_QUALITY     2
+#define LLMR_FB_KEY_SUCCESS     3
+#define LLMR_FB_KEY_RATING      4
+#define LLMR_FB_KEY_N           5
+
+
+typedef struct {
+    llmr_feedback_t            *fb;
+    char                       *err;
+    size_t                      errlen;
+    int                         depth;
+    int                         key;        /* of the value to come */
+    unsigned                    seen;       /* keys met, a bit each */
+    unsigned                    failed:1;   /* err is set */
+} llmr_fb_parse_t;
+
+
+static const char  *llmr_fb_keys[LLMR_FB_KEY_N] = {
+    NULL, "request_id", "quality", "success", "rating"
+};
+
+
+static int llmr_fb_fail(llmr_fb_parse_t *p, const char *fmt, ...);
+static int llmr_fb_scalar(llmr_fb_parse_t *p, const char *type);
+static int llmr_fb_null(void *ctx);
+static int llmr_fb_boolean(void *ctx, int b);
+static int llmr_fb_number(void *ctx, const char *s, size_t len);
+static int llmr_fb_string(void *ctx, const unsigned char *s, size_t len);
+static int llmr_fb_start_map(void *ctx);
+static int llmr_fb_map_key(void *ctx, const unsigned char *s, size_t len);
+static int llmr_fb_end(void *ctx);
+static int llmr_fb_start_array(void *ctx);
+
+
+static const yajl_callbacks  llmr_fb_callbacks = {
+    llmr_fb_null,
+    llmr_fb_boolean,
+    NULL,
+    NULL,
+    llmr_fb_number,
+    llmr_fb_string,
+    llmr_fb_start_map,
+    llmr_fb_map_key,
+    llmr_fb_end,
+    llmr_fb_start_array,
+    llmr_fb_end
+};
+
+
+/* the first error wins; 0 to stop the parser */
+
+static int
+llmr_fb_fail(llmr_fb_parse_t *p, const char *fmt, ...)
+{
+    size_t   n;
+    va_list  args;
+
+    if (p->failed) {
+        return 0;
+    }
+
+    p->failed = 1;
+
+    if (p->errlen == 0) {
+        return 0;
+    }
+
+    va_start(args, fmt);
+    vsnprintf(p->err, p->errlen, fmt, args);
+    va_end(args);
+
+    /* yajl's messages end with a newline */
+
+    n = strlen(p->err);
+
+    while (n && (p->err[n - 1] == '\n' || p->err[n - 1] == ' ')) {
+        p->err[--n] = '\0';
+    }
+
+    return 0;
+}
+
+
+/*
+ * A value of the body's object: the field the last key named, if it is
+ * one of ours; a value inside another value is nobody's field.
+ */
+
+static int
+llmr_fb_field(llmr_fb_parse_t *p)
+{
+    int  key;
+
+    if (p->depth != 1) {
+        return LLMR_FB_KEY_OTHER;
+    }
+
+    key = p->key;
+    p->key = LLMR_FB_KEY_OTHER;
+
+    return key;
+}
+
+
+/* a value where the body itself is expected: it must be an object */
+
+static int
+llmr_fb_scalar(llmr_fb_parse_t *p, const char *type)
+{
+    if (p->depth == 0) {
+        return llmr_fb_fail(p, "the body must be a JSON object, not %s",
+                            type);
+    }
+
+    return 1;
+}
+
+
+static int
+llmr_fb_null(void *ctx)
+{
+    int               key;
+    llmr_fb_parse_t  *p;
+
+    p = ctx;
+
+    if (!llmr_fb_scalar(p, "null")) {
+        return 0;
+    }
+
+    key = llmr_fb_field(p);
+
+    if (key == LLMR_FB_KEY_ID) {
+        return llmr_fb_fail(p, "\"%s\" must be a string",
+                            llmr_fb_keys[key]);
+    }
+
+    /* an optional field given as null is a field left out */
+
+    return 1;
+}
+
+
+static int
+llmr_fb_boolean(void *ctx, int b)
+{
+    int               key;
+    llmr_fb_parse_t  *p;
+
+    p = ctx;
+
+    if (!llmr_fb_scalar(p, "a boolean")) {
+        return 0;
+    }
+
+    key = llmr_fb_field(p);
+
+    switch (key) {
+
+    case LLMR_FB_KEY_OTHER:
+        return 1;
+
+    case LLMR_FB_KEY_SUCCESS:
+        p->fb->has_success = 1;
+        p->fb->success = b ? 1 : 0;
+        return 1;
+
+    case LLMR_FB_KEY_ID:
+        return llmr_fb_fail(p, "\"%s\" must be a string", llmr_fb_keys[key]);
+
+    case LLMR_FB_KEY_QUALITY:
+        return llmr_fb_fail(p, "\"%s\" must be a number from 0 to 1",
+                            llmr_fb_keys[key]);
+
+    default: /* LLMR_FB_KEY_RATING */
+        return llmr_fb_fail(p, "\"%s\" must be an integer from 1 to 5",
+                            llmr_fb_keys[key]);
+    }
+}
+
+
+static int
+llmr_fb_number(void *ctx, const char *s, size_t len)
+{
+    int               key;
+    char              buf[LLMR_FEEDBACK_MAX_NUMBER + 1], *end;
+    double            v;
+    llmr_fb_parse_t  *p;
+
+    p = ctx;
+
+    if (!llmr_fb_scalar(p, "a number")) {
+        return 0;
+    }
+
+    key = llmr_fb_field(p);
+
+    if (key == LLMR_FB_KEY_OTHER) {
+        return 1;
+    }
+
+    if (key == LLMR_FB_KEY_ID) {
+        return llmr_fb_fail(p, "\"%s\" must be a string", llmr_fb_keys[key]);
+    }
+
+    if (key == LLMR_FB_KEY_SUCCESS) {
+        return llmr_fb_fail(p, "\"%s\" must be true or false",
+                            llmr_fb_keys[key]);
+    }
+
+    v = NAN;
+
+    if (len <= LLMR_FEEDBACK_MAX_NUMBER) {
+        memcpy(buf, s, len);
+        buf[len] = '\0';
+        v = strtod(buf, &end);
+
+        if (end != buf + len) {
+            v = NAN;
+        }
+    }
+
+    if (key == LLMR_FB_KEY_QUALITY) {
+        if (!(v >= 0 && v <= 1)) {
+            return llmr_fb_fail(p, "\"%s\" must be a number from 0 to 1",
+                                llmr_fb_keys[key]);
+        }
+
+        p->fb->has_quality = 1;
+        p->fb->quality = v;
+        return 1;
+    }
+
+    /* LLMR_FB_KEY_RATING */
+
+    if (!(v >= 1 && v <= 5) || v != floor(v)) {
+        return llmr_fb_fail(p, "\"%s\" must be an integer from 1 to 5",
+                            llmr_fb_keys[key]);
+    }
+
+    p->fb->has_rating = 1;
+    p->fb->rating = (int) v;
+
+    return 1;
+}
+
+
+static int
+llmr_fb_string(void *ctx, const unsigned char *s, size_t len)
+{
+    int               key;
+    size_t            i;
+    unsigned char     c;
+    llmr_fb_parse_t  *p;
+
+    p = ctx;
+
+    if (!llmr_fb_scalar(p, "a string")) {
+        return 0;
+    }
+
+    key = llmr_fb_field(p);
+
+    switch (key) {
+
+    case LLMR_FB_KEY_OTHER:
+        return 1;
+
+    case LLMR_FB_KEY_QUALITY:
+        return llmr_fb_fail(p, "\"%s\" must be a number from 0 to 1",
+                            llmr_fb_keys[key]);
+
+    case LLMR_FB_KEY_SUCCESS:
+        return llmr_fb_fail(p, "\"%s\" must be true or false",
+                            llmr_fb_keys[key]);
+
+    case LLMR_FB_KEY_RATING:
+        return llmr_fb_fail(p, "\"%s\" must be an integer from 1 to 5",
+                            llmr_fb_keys[key]);
+
+    default: /* LLMR_FB_KEY_ID */
+        break;
+    }
+
+    if (len == 0) {
+        return llmr_fb_fail(p, "\"%s\" is empty", llmr_fb_keys[key]);
+    }
+
+    if (len > LLMR_FEEDBACK_MAX_ID) {
+        return llmr_fb_fail(p, "\"%s\" is longer than 64 bytes",
+                            llmr_fb_keys[key]);
+    }
+
+    for (i = 0; i < len; i++) {
+        c = s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+        {
+            return llmr_fb_fail(p, "\"%s\" may only have the characters "
+                                "A-Z a-z 0-9 . _ -", llmr_fb_keys[key]);
+        }
+    }
+
+    memcpy(p->fb->request_id, s, len);
+    p->fb->request_id[len] = '\0';
+    p->fb->id_len = len;
+
+    return 1;
+}
+
+
+static int
+llmr_fb_open(llmr_fb_parse_t *p)
+{
+    if (p->depth >= LLMR_FEEDBACK_MAX_DEPTH) {
+        return llmr_fb_fail(p, "the body nests deeper than %d levels",
+                            LLMR_FEEDBACK_MAX_DEPTH);
+    }
+
+    p->depth++;
+
+    return 1;
+}
+
+
+static int
+llmr_fb_start_map(void *ctx)
+{
+    int               key;
+    llmr_fb_parse_t  *p;
+
+    p = ctx;
+    key = llmr_fb_field(p);
+
+    if (key != LLMR_FB_KEY_OTHER) {
+        return llmr_fb_fail(p, "\"%s\" must not be an object",
+                            llmr_fb_keys[key]);
+    }
+
+    return llmr_fb_open(p);
+}
+
+
+static int
+llmr_fb_start_array(void *ctx)
+{
+    int               key;
+    llmr_fb_parse_t  *p;
+
+    p = ctx;
+
+    if (p->depth == 0) {
+        return llmr_fb_fail(p, "the body must be a JSON object, not %s",
+                            "an array");
+    }
+
+    key = llmr_fb_field(p);
+
+    if (key != LLMR_FB_KEY_OTHER) {
+        return llmr_fb_fail(p, "\"%s\" must not be an array",
+                            llmr_fb_keys[key]);
+    }
+
+    return llmr_fb_open(p);
+}
+
+
+static int
+llmr_fb_map_key(void *ctx, const unsigned char *s, size_t len)
+{
+    int               k;
+    llmr_fb_parse_t  *p;
+
+    p = ctx;
+    p->key = LLMR_FB_KEY_OTHER;
+
+    if (p->depth != 1) {
+        return 1;
+    }
+
+    for (k = 1; k < LLMR_FB_KEY_N; k++) {
+        if (strlen(llmr_fb_keys[k]) == len
+            && memcmp(llmr_fb_keys[k], s, len) == 0)
+        {
+            if (p->seen & (1u << k)) {
+                return llmr_fb_fail(p, "\"%s\" is given twice",
+                                    llmr_fb_keys[k]);
+            }
+
+            p->seen |= 1u << k;
+            p->key = k;
+            break;
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+llmr_fb_end(void *ctx)
+{
+    llmr_fb_parse_t  *p;
+
+    p = ctx;
+    p->depth--;
+
+    return 1;
+}
+
+
+int
+llmr_feedback_parse(const char *data, size_t len, llmr_feedback_t *fb,
+    char *err, size_t errlen)
+{
+    size_t            n;
+    yajl_handle       h;
+    yajl_status       st;
+    unsigned char    *msg;
+    llmr_fb_parse_t   p;
+
+    memset(fb, 0, sizeof(llmr_feedback_t));
+    memset(&p, 0, sizeof(llmr_fb_parse_t));
+
+    p.fb = fb;
+    p.err = err;
+    p.errlen = errlen;
+
+    if (errlen) {
+        err[0] = '\0';
+    }
+
+    if (len > LLMR_FEEDBACK_MAX_BODY) {
+        llmr_fb_fail(&p, "the body is larger than %d bytes",
+                     LLMR_FEEDBACK_MAX_BODY);
+        return LLMR_ERROR;
+    }
+
+    for (n = 0; n < len; n++) {
+        if (data[n] != ' ' && data[n] != '\t' && data[n] != '\r'
+            && data[n] != '\n')
+        {
+            break;
+        }
+    }
+
+    if (n == len) {
+        llmr_fb_fail(&p, "the body is empty");
+        return LLMR_ERROR;
+    }
+
+    h = yajl_alloc(&llmr_fb_callbacks, NULL, &p);
+    if (h == NULL) {
+        llmr_fb_fail(&p, "out of memory");
+        return LLMR_ERROR;
+    }
+
+    st = yajl_parse(h, (const unsigned char *) data, len);
+
+    if (st == yajl_status_ok) {
+        st = yajl_complete_parse(h);
+    }
+
+    if (st != yajl_status_ok && !p.failed) {
+        msg = yajl_get_error(h, 0, (const unsigned char *) data, len);
+
+        /* "lexical error: invalid char in json text." and the like */
+
+        llmr_fb_fail(&p, "invalid JSON: %s",
+                     msg ? (const char *) msg : "parse error");
+
+        if (msg) {
+            yajl_free_error(h, msg);
+        }
+    }
+
+    yajl_free(h);
+
+    if (p.failed) {
+        memset(fb, 0, sizeof(llmr_feedback_t));
+        return LLMR_ERROR;
+    }
+
+    if (fb->id_len == 0) {
+        llmr_fb_fail(&p, "\"%s\" is required", "request_id");
+        memset(fb, 0, sizeof(llmr_feedback_t));
+        return LLMR_ERROR;
+    }
+
+    if (!fb->has_quality && !fb->has_success && !fb->has_rating) {
+        llmr_fb_fail(&p, "one of \"quality\", \"success\" or \"rating\" "
+                     "is required");
+        memset(fb, 0, sizeof(llmr_feedback_t));
+        return LLMR_ERROR;
+    }
+
+    return LLMR_OK;
+}
+
+
+double
+llmr_feedback_quality(const llmr_feedback_t *fb)
+{
+    if (fb->has_quality) {
+        return fb->quality;
+    }
+
+    if (fb->has_success) {
+        return fb->success ? 1.0 : 0.0;
+    }
+
+    if (fb->has_rating) {
+        return (fb->rating - 1) / 4.0;
+    }
+
+    return -1;
+}
+
+
+/* implicit quality */
+
+static const char  *llmr_refusal_phrases[] = {
+    "i cannot", "i can't help", "i can't assist", "i can't provide",
+    "i'm unable", "i am unable", "i'm not able to", "i am not able to",
+    "as an ai", "as a language model", NULL
+};
+
+static const char  *llmr_uncertain_phrases[] = {
+    "i'm not sure", "i am not sure", "i'm not certain", "i am not certain",
+    "i don't know", "i do not know", "i'm uncertain", "not entirely sure",
+    "hard to say", NULL
+};
+
+static const char  *llmr_signal_names[] = {
+    "error", "truncated", "empty", "refusal", "uncertain", "short", "cut"
+};
+
+
+static int
+llmr_is_word(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+           || (c >= '0' && c <= '9') || c >= 0x80;
+}
+
+
+/*
+ * Does the phrase (lower case ASCII) start at s[0]?  Its "'" matches
+ * "'" and U+2019; the text must not go on with a word character.
+ */
+
+static int
+llmr_phrase_at(const unsigned char *s, size_t len, const char *phrase)
+{
+    size_t         i;
+    unsigned char  c;
+
+    i = 0;
+
+    for ( /* void */ ; *phrase; phrase++) {
+        if (i >= len) {
+            return 0;
+        }
+
+        if (*phrase == '\'') {
+            if (s[i] == '\'') {
+                i++;
+                continue;
+            }
+
+            if (len - i >= 3 && s[i] == 0xe2 && s[i + 1] == 0x80
+                && s[i + 2] == 0x99)
+            {
+                i += 3;
+                continue;
+            }
+
+            return 0;
+        }
+
+        c = s[i];
+
+        if (c >= 'A' && c <= 'Z') {
+            c = (unsigned char) (c + ('a' - 'A'));
+        }
+
+        if (c != (unsigned char) *phrase) {
+            return 0;
+        }
+
+        i++;
+    }
+
+    return i == len || !llmr_is_word(s[i]);
+}
+
+
+static int
+llmr_phrase_find(const char *text, size_t len, const char **phrases)
+{
+    size_t                i, k;
+    const unsigned char  *s;
+
+    s = (const unsigned char *) text;
+
+    for (i = 0; i < len; i++) {
+        if (i > 0 && llmr_is_word(s[i - 1])) {
+            continue;
+        }
+
+        for (k = 0; phrases[k]; k++) {
+            if (llmr_phrase_at(s + i, len - i, phrases[k])) {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+double
+llmr_implicit_quality(const llmr_usage_result_t *u, int http_status,
+    int tier, int64_t max_tokens, unsigned *signals)
+{
+    double    q;
+    int64_t   expect, answer;
+    unsigned  sig;
+
+    sig = 0;
+    q = 1.0;
+
+    if (http_status >= 400 || u->error) {
+        sig |= LLMR_SIG_ERROR;
+        q = -1;
+        goto done;
+    }
+
+    if (u->invalid || (!u->done && u->finish == LLMR_FINISH_NONE)) {
+        sig |= LLMR_SIG_CUT;
+        q = -1;
+        goto done;
+    }
+
+    if (u->text_bytes == 0 && u->finish != LLMR_FINISH_TOOL_CALLS) {
+        sig |= LLMR_SIG_EMPTY;
+        q = fmin(q, LLMR_IMPLICIT_EMPTY);
+    }
+
+    if (u->refusal || u->finish == LLMR_FINISH_CONTENT_FILTER
+        || llmr_phrase_find(u->answer_head, u->answer_head_len,
+                            llmr_refusal_phrases))
+    {
+        sig |= LLMR_SIG_REFUSAL;
+        q = fmin(q, LLMR_IMPLICIT_REFUSAL);
+    }
+
+    if (u->truncated || u->finish == LLMR_FINISH_LENGTH) {
+        sig |= LLMR_SIG_TRUNCATED;
+        q = fmin(q, LLMR_IMPLICIT_TRUNCATED);
+    }
+
+    if (llmr_phrase_find(u->answer_head, u->answer_head_len,
+                         llmr_uncertain_phrases))
+    {
+        sig |= LLMR_SIG_UNCERTAIN;
+        q = fmin(q, LLMR_IMPLICIT_UNCERTAIN);
+    }
+
+    if (tier >= LLMR_TIER_MODERATE && tier < LLMR_TIER_N
+        && u->text_bytes > 0 && u->finish != LLMR_FINISH_TOOL_CALLS
+        && !(sig & LLMR_SIG_TRUNCATED))
+    {
+        expect = llmr_default_output_tokens(tier);
+
+        if (max_tokens > 0 && max_tokens < expect) {
+            expect = max_tokens;
+        }
+
+        answer = (int64_t) ((u->text_bytes + 3) / 4);
+
+        if (answer * LLMR_IMPLICIT_SHORT_RATIO < expect) {
+            sig |= LLMR_SIG_SHORT;
+            q = fmin(q, LLMR_IMPLICIT_SHORT);
+        }
+    }
+
+done:
+
+    if (signals) {
+        *signals = sig;
+    }
+
+    return q;
+}
+
+
+size_t
+llmr_signals_format(unsigned signals, char *buf, size_t size)
+{
+    int     i;
+    size_t  n, l;
+
+    if (size == 0) {
+        return 0;
+    }
+
+    n = 0;
+    buf[0] = '\0';
+
+    for (i = 0; i < (int) (sizeof(llmr_signal_names) / sizeof(char *));
+         i++)
+    {
+        if (!(signals & (1u << i))) {
+            continue;
+        }
+
+        l = strlen(llmr_signal_names[i]) + (n ? 1 : 0);
+
+        if (n + l >= size) {
+            break;
+        }
+
+        n += snprintf(buf + n, size - n, "%s%s", n ? "," : "",
+                      llmr_signal_names[i]);
+    }
+
+    return n;
+}
+
+
+/* learning */
+
+int
+llmr_bucket(int domain, double score)
+{
+    int  sb;
+
+    if (domain < 0 || domain >= LLMR_DOMAIN_N) {
+        domain = LLMR_DOMAIN_GENERAL;
+    }
+
+    if (!(score > 0)) {
+        score = 0;
+
+    } else if (score > 1) {
+        score = 1;
+    }
+
+    sb = (int) (score * LLMR_SCORE_BUCKETS);
+
+    if (sb >= LLMR_SCORE_BUCKETS) {
+        sb = LLMR_SCORE_BUCKETS - 1;
+    }
+
+    return domain * LLMR_SCORE_BUCKETS + sb;
+}
+
+
+void
+llmr_bucket_parts(int bucket, int *domain, int *sbucket)
+{
+    if (bucket < 0 || bucket >= LLMR_BUCKETS) {
+        *domain = -1;
+        *sbucket = -1;
+        return;
+    }
+
+    *domain = bucket / LLMR_SCORE_BUCKETS;
+    *sbucket = bucket % LLMR_SCORE_BUCKETS;
+}
+
+
+void
+llmr_bucket_stats_add(llmr_bucket_stats_t *s, int tier, double quality,
+    double weight)
+{
+    if (tier < 0 || tier >= LLMR_TIER_N || !(quality >= 0 && quality <= 1)
+        || !(weight > 0))
+    {
+        return;
+    }
+
+    s->weight[tier] += weight;
+    s->quality[tier] += weight * quality;
+}
+
+
+void
+llmr_learn_conf_init(llmr_learn_conf_t *c)
+{
+    int  t;
+
+    memset(c, 0, sizeof(llmr_learn_conf_t));
+
+    c->min_samples = 5;
+    c->low = 0.6;
+    c->high = 0.85;
+    c->demote_samples = 20;
+    c->max_offset = 2;
+    c->explore = 0.05;
+    c->implicit_weight = 0.3;
+    c->gain = 0.1;
+
+    for (t = 0; t < LLMR_TIER_N; t++) {
+        c->group[t] = t;
+    }
+}
+
+
+void
+llmr_learn_conf_groups(llmr_learn_conf_t *c, const llmr_registry_t *reg)
+{
+    int                t;
+    llmr_class_t       cls;
+    llmr_decision_t    d;
+    llmr_route_opts_t  opts;
+
+    llmr_route_opts_init(&opts);
+
+    for (t = 0; t < LLMR_TIER_N; t++) {
+        memset(&cls, 0, sizeof(llmr_class_t));
+        cls.tier = t;
+        cls.floor = LLMR_TIER_TRIVIAL;
+
+        if (llmr_route(reg, NULL, &cls, &opts, &d) == LLMR_OK
+            && d.model >= 0)
+        {
+            c->group[t] = d.model;
+
+        } else {
+            c->group[t] = LLMR_MODELS_MAX + t;
+        }
+    }
+}
+
+
+static int
+llmr_clamp_tier(int t)
+{
+    return t < 0 ? 0 : (t >= LLMR_TIER_N ? LLMR_TIER_N - 1 : t);
+}
+
+
+/* the nearest tier above (dir 1) or below (-1) in another group, or -1 */
+
+static int
+llmr_learn_step(const llmr_learn_conf_t *c, int cur, int dir)
+{
+    int  t;
+
+    for (t = cur + dir; t >= 0 && t < LLMR_TIER_N; t += dir) {
+        if (c->group[t] != c->group[cur]) {
+            return t;
+        }
+    }
+
+    return -1;
+}
+
+
+/* the pooled evidence of t's group: its weight, and its mean in *mean */
+
+static double
+llmr_learn_pool(const llmr_learn_conf_t *c, const llmr_bucket_stats_t *s,
+    int t, double *mean)
+{
+    int     u;
+    double  w, q;
+
+    w = 0;
+    q = 0;
+
+    for (u = 0; u < LLMR_TIER_N; u++) {
+        if (c->group[u] == c->group[t]
+            && s->weight[u] > 0 && s->quality[u] >= 0)
+        {
+            w += s->weight[u];
+            q += s->quality[u];
+        }
+    }
+
+    q = (w > 0) ? q / w : 0;
+    *mean = (q < 0) ? 0 : (q > 1 ? 1 : q);
+
+    return w;
+}
+
+
+/*
+ * The standard error of the difference of two means of samples in 0..1
+ * (m (1 - m) bounds a variance there): one of it is the margin a
+ * comparison of two tiers needs before it moves anything.
+ */
+
+static double
+llmr_learn_se(double m1, double w1, double m2, double w2)
+{
+    return sqrt(m1 * (1 - m1) / w1 + m2 * (1 - m2) / w2);
+}
+
+
+int
+llmr_learn_offset(const llmr_learn_conf_t *c, const llmr_bucket_stats_t *s,
+    int base_tier, int offset)
+{
+    int     cur, up, down;
+    double  wc, mc, wu, mu, wd, md;
+
+    base_tier = llmr_clamp_tier(base_tier);
+
+    if (offset > c->max_offset) {
+        offset = c->max_offset;
+    }
+
+    if (offset < LLMR_LEARN_MIN_OFFSET) {
+        offset = LLMR_LEARN_MIN_OFFSET;
+    }
+
+    cur = llmr_clamp_tier(base_tier + offset);
+    wc = llmr_learn_pool(c, s, cur, &mc);
+
+    up = llmr_learn_step(c, cur, 1);
+
+    if (up >= 0 && up - base_tier <= c->max_offset
+        && wc >= c->min_samples
+        && mc + sqrt(mc * (1 - mc) / wc) < c->low)
+    {
+        wu = llmr_learn_pool(c, s, up, &mu);
+
+        if (!(wu >= c->min_samples
+              && mu - mc + llmr_learn_se(mu, wu, mc, wc) < c->gain))
+        {
+            return up - base_tier;
+        }
+    }
+
+    down = llmr_learn_step(c, cur, -1);
+
+    if (down >= 0 && down - base_tier >= LLMR_LEARN_MIN_OFFSET) {
+        wd = llmr_learn_pool(c, s, down, &md);
+
+        if (wd >= c->demote_samples
+            && (md - sqrt(md * (1 - md) / wd) >= c->high
+                || (wc >= c->demote_samples
+                    && mc - md + 2 * llmr_learn_se(mc, wc, md, wd)
+                       < c->gain / 2)))
+        {
+            return down - base_tier;
+        }
+    }
+
+    return offset;
+}
+
+
+int
+llmr_learn_explore(const llmr_learn_conf_t *c, int offset,
+    uint64_t request_hash)
+{
+    uint64_t  z;
+
+    if (offset <= LLMR_LEARN_MIN_OFFSET || !(c->explore > 0)) {
+        return 0;
+    }
+
+    /* splitmix64's finaliser: every bit of the hash moves the result */
+
+    z = request_hash + 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+
+    return (double) (z >> 11) * (1.0 / 9007199254740992.0) < c->explore;
+}
+
+
+int
+llmr_learn_tier(const llmr_learn_conf_t *c, int base_tier, int offset,
+    int explore)
+{
+    int  cur, down;
+
+    base_tier = llmr_clamp_tier(base_tier);
+    cur = llmr_clamp_tier(base_tier + offset);
+
+    if (!explore) {
+        return cur;
+    }
+
+    down = llmr_learn_step(c, cur, -1);
+
+    if (down >= 0 && down - base_tier >= LLMR_LEARN_MIN_OFFSET) {
+        return down;
+    }
+
+    return cur;
+}

@@ -22,6 +22,9 @@
 #define LLMR_CAL_ID_CHARS       "._:/@+-"
 #define LLMR_CAL_UPSTREAM_CHARS "._:[]-"
 
+/* the largest price, index, speed or latency llmr_registry_add() takes */
+#define LLMR_CAL_VALUE_MAX      1e6
+
 
 /* the default bands, one a router tier (see calibrate.h) */
 
@@ -400,7 +403,11 @@ llmr_cal_parse_entry(llmr_cal_t *cal, yajl_val e, unsigned no)
         goto skip;
     }
 
-    if (rc != LLMR_OK || m.intelligence < 0) {
+    /* the registry takes indexes, as prices, up to LLMR_CAL_VALUE_MAX */
+
+    if (rc != LLMR_OK || m.intelligence < 0
+        || m.intelligence > LLMR_CAL_VALUE_MAX)
+    {
         rc = llmr_cal_skip(cal, m.label, "invalid intelligence index");
         goto skip;
     }
@@ -408,14 +415,14 @@ llmr_cal_parse_entry(llmr_cal_t *cal, yajl_val e, unsigned no)
     if (YAJL_IS_OBJECT(evals)) {
         if (llmr_cal_number(llmr_cal_get(evals,
                                          "artificial_analysis_coding_index"),
-                            &d) == LLMR_OK && d >= 0)
+                            &d) == LLMR_OK && d >= 0 && d <= LLMR_CAL_VALUE_MAX)
         {
             m.coding = d;
         }
 
         if (llmr_cal_number(llmr_cal_get(evals,
                                          "artificial_analysis_math_index"),
-                            &d) == LLMR_OK && d >= 0)
+                            &d) == LLMR_OK && d >= 0 && d <= LLMR_CAL_VALUE_MAX)
         {
             m.math = d;
         }

@@ -146,10 +146,91 @@ test_calibrate_override_names(void)
 }
 
 
+/*
+ * fuzz_calibrate: a coding or math index (or an intelligence index) over
+ * 1,000,000 was taken, and written to a models.json the registry refuses
+ * ("invalid math \"5.11111e+73\""). Past the registry's bound an
+ * optional index is now unknown, and an intelligence index makes the
+ * entry skipped.
+ */
+
+static void
+test_calibrate_huge_indexes(void)
+{
+    int                   rc;
+    char                  err[LLMR_ERRSTR_SIZE];
+    char                 *json;
+    unsigned              i, skipped;
+    llmr_cal_t           *cal;
+    llmr_registry_t      *reg;
+    const llmr_model_t   *m;
+
+    static const char  data[] =
+        "[{\"name\": \"a\", \"slug\": \"a\", \"model_creator\": {\"slug\": "
+        "\"x\"}, \"evaluations\": {\"artificial_analysis_intelligence_index\":"
+        " 50, \"artificial_analysis_coding_index\": 1e7, "
+        "\"artificial_analysis_math_index\": "
+        "51111111111111111111111111111111111111111111111111111111111111111111"
+        "111111}, \"pricing\": {\"price_1m_input_tokens\": 1, "
+        "\"price_1m_output_tokens\": 2}},"
+        " {\"name\": \"b\", \"slug\": \"b\", \"model_creator\": {\"slug\": "
+        "\"x\"}, \"evaluations\": {\"artificial_analysis_intelligence_index\":"
+        " 2e6}, \"pricing\": {\"price_1m_blended_3_to_1\": 1}},"
+        " {\"name\": \"c\", \"slug\": \"c\", \"model_creator\": {\"slug\": "
+        "\"x\"}, \"evaluations\": {\"artificial_analysis_intelligence_index\":"
+        " 40, \"artificial_analysis_math_index\": 1000000}, \"pricing\": "
+        "{\"price_1m_blended_3_to_1\": 0.5}}]";
+
+    cal = llmr_cal_create();
+    err[0] = '\0';
+
+    rc = llmr_cal_parse_aa(cal, data, sizeof(data) - 1, err, sizeof(err));
+    is_int(rc, LLMR_OK, "huge indexes: the data parses (%s)", err);
+
+    skipped = 0;
+
+    for (i = 0; i < cal->nskipped; i++) {
+        if (strcmp(cal->skipped[i].name, "b") == 0
+            && strstr(cal->skipped[i].reason, "invalid intelligence index"))
+        {
+            skipped++;
+        }
+    }
+
+    is_int(skipped, 1, "an intelligence index of 2e6 is skipped");
+
+    rc = llmr_cal_run(cal, LLMR_MODELS_MAX, err, sizeof(err));
+    is_int(rc, LLMR_OK, "the run (%s)", err);
+
+    json = llmr_cal_models_json(cal);
+    reg = llmr_registry_create();
+
+    rc = llmr_registry_load_json(reg, json, strlen(json), err, sizeof(err));
+    is_int(rc, LLMR_OK, "the models.json written loads (%s)", err);
+
+    m = llmr_registry_find(reg, "a", 1);
+    ok(m != NULL && m->math_index == 0 && m->coding_index == 0
+       && m->intelligence == 50,
+       "indexes over 1,000,000 are unknown, the others kept");
+
+    for (i = 0; i < cal->n && strcmp(cal->models[i].name, "c") != 0; i++) {
+        /* void */
+    }
+
+    ok(i < cal->n && cal->models[i].math == 1000000,
+       "1,000,000 itself is kept");
+
+    llmr_registry_destroy(reg);
+    free(json);
+    llmr_cal_destroy(cal);
+}
+
+
 int
 main(void)
 {
     test_calibrate_override_names();
+    test_calibrate_huge_indexes();
 
     return tap_done();
 }

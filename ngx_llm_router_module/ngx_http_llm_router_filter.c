@@ -45,7 +45,7 @@ ngx_http_llm_router_filter_init(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_llm_router_header_filter(ngx_http_request_t *r)
 {
-    ngx_str_t                  *type;
+    ngx_str_t                  *type, id;
     llmr_usage_t               *u;
     ngx_table_elt_t            *h;
     ngx_pool_cleanup_t         *cln;
@@ -60,6 +60,21 @@ ngx_http_llm_router_header_filter(ngx_http_request_t *r)
     }
 
     ctx = ngx_http_llm_router_get_ctx(r);
+
+    if (ctx && ctx->decided && !ctx->id_sent
+        && ngx_http_llm_router_request_id(r, &id) == NGX_OK)
+    {
+        /* the id that feedback about this answer quotes */
+
+        ctx->id_sent = 1;
+
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h) {
+            h->hash = 1;
+            ngx_str_set(&h->key, "X-LLM-Request-Id");
+            h->value = id;
+        }
+    }
 
     if (ctx && ctx->suggested && !ctx->suggested_sent) {
         ctx->suggested_sent = 1;

@@ -44,6 +44,8 @@ static ngx_int_t ngx_http_llm_router_budgets(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, const llmr_request_t *req);
 static void ngx_http_llm_router_adjust(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, llmr_route_opts_t *opts);
+static void ngx_http_llm_router_learned(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, llmr_route_opts_t *opts);
 static void ngx_http_llm_router_adjust_reasons(
     ngx_http_llm_router_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_router_send_explain(ngx_http_request_t *r,
@@ -458,6 +460,7 @@ ngx_http_llm_router_decide(ngx_http_request_t *r,
 
     llmr_classify(lmcf->classifier, req, &ctx->cls);
 
+    ngx_http_llm_router_learned(r, ctx, &opts);
     ngx_http_llm_router_adjust(r, ctx, &opts);
 
     rc = ngx_http_llm_router_pick(r, ctx, req, &opts, &ctx->dec);
@@ -763,6 +766,71 @@ ngx_http_llm_router_fallback(ngx_http_request_t *r,
 
 
 /*
+ * What the fleet learned for this class of prompts (domain x tier): a
+ * tier offset, up where answers kept being poor, down where the lower
+ * tier kept answering well.  A promoted class still sends a small,
+ * deterministic share of its requests to the tier below (exploration),
+ * so that the evidence for a demotion can come in.
+ */
+
+static void
+ngx_http_llm_router_learned(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, llmr_route_opts_t *opts)
+{
+    int                               off, tier, explore;
+    uint64_t                          h;
+    ngx_str_t                         id;
+    ngx_http_llm_router_zone_t       *zone;
+    ngx_http_llm_router_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
+    zone = lmcf->shm_zone->data;
+
+    ctx->bucket = ctx->cls.domain * LLMR_TIER_N + ctx->cls.tier;
+
+    if (!lmcf->learn_enabled) {
+        return;
+    }
+
+    off = zone->sh->offset[ctx->bucket];
+
+    if (off == 0) {
+        return;
+    }
+
+    explore = 0;
+
+    if (off > 0) {
+        h = (ngx_http_llm_router_request_id(r, &id) == NGX_OK)
+            ? ngx_http_llm_router_fb_hash(id.data, id.len)
+            : (uint64_t) ngx_random();
+
+        explore = llmr_learn_explore(&lmcf->learn, off, h);
+    }
+
+    tier = llmr_learn_tier(&lmcf->learn, ctx->cls.tier, off, explore);
+
+    if (tier > ctx->cls.tier) {
+        opts->min_tier = ngx_max(opts->min_tier, tier);
+        ctx->learned = 1;
+        ctx->learned_up = 1;
+
+    } else if (tier < ctx->cls.tier && ctx->cls.tier > ctx->cls.floor) {
+        ctx->cls.tier = ngx_max(ctx->cls.floor, tier);
+        ctx->learned = 1;
+
+    } else if (explore) {
+        ctx->explore = 1;
+    }
+
+    if (explore && tier <= ctx->cls.tier) {
+        ctx->learned = 0;
+        ctx->explore = 1;
+    }
+}
+
+
+/*
  * Confidence-gated escalation and the A/B split, between the classifier
  * and the policy: below the confidence threshold the request goes one
  * tier up or to a named model ("always"), is only marked ("log_only"),
@@ -846,7 +914,13 @@ ngx_http_llm_router_adjust_reasons(ngx_http_llm_router_ctx_t *ctx)
 
     reason = NULL;
 
-    if (ctx->escalated) {
+    if (ctx->learned) {
+        reason = ctx->learned_up ? "learned_up" : "learned_down";
+
+    } else if (ctx->explore) {
+        reason = "explore";
+
+    } else if (ctx->escalated) {
         reason = "escalated";
 
     } else if (ctx->suggested) {
@@ -1059,6 +1133,72 @@ ngx_http_llm_router_client_tier(ngx_http_request_t *r, ngx_int_t *tier)
     *tier = llmr_tier_parse((const char *) v, ngx_strlen(v));
 
     return (*tier < 0) ? NGX_ERROR : NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_llm_router_header_value(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
+    u_char     *v;
+    ngx_str_t   n;
+
+    n.data = (u_char *) name;
+    n.len = ngx_strlen(name);
+
+    v = ngx_http_llm_router_header(r, &n);
+    if (v == NULL) {
+        return NGX_DECLINED;
+    }
+
+    value->data = v;
+    value->len = ngx_strlen(v);
+
+    return NGX_OK;
+}
+
+
+/* $request_id, the id clients quote when they report on an answer */
+
+ngx_int_t
+ngx_http_llm_router_request_id(ngx_http_request_t *r, ngx_str_t *id)
+{
+    ngx_http_variable_value_t        *v;
+    ngx_http_llm_router_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
+
+    if (lmcf->request_id_index == NGX_ERROR) {
+        return NGX_DECLINED;
+    }
+
+    v = ngx_http_get_indexed_variable(r->main, lmcf->request_id_index);
+
+    if (v == NULL || v->not_found || v->len == 0) {
+        return NGX_DECLINED;
+    }
+
+    id->data = v->data;
+    id->len = v->len;
+
+    return NGX_OK;
+}
+
+
+/* compares secrets in a time that does not depend on where they differ */
+
+ngx_uint_t
+ngx_http_llm_router_memeq(u_char *a, u_char *b, size_t n)
+{
+    u_char  d;
+
+    d = 0;
+
+    while (n--) {
+        d |= *a++ ^ *b++;
+    }
+
+    return d == 0;
 }
 
 

@@ -49,6 +49,9 @@ static ngx_int_t ngx_http_llm_router_add_handler(ngx_conf_t *cf,
     ngx_http_phases phase, ngx_http_handler_pt handler, ngx_uint_t first);
 
 
+static ngx_str_t  ngx_http_llm_router_rid = ngx_string("request_id");
+
+
 static ngx_conf_enum_t  ngx_http_llm_router_route_modes[] = {
     { ngx_string("off"), NGX_HTTP_LLM_ROUTER_OFF },
     { ngx_string("on"), NGX_HTTP_LLM_ROUTER_ON },
@@ -88,6 +91,20 @@ static ngx_command_t  ngx_http_llm_router_commands[] = {
     { ngx_string("llm_classifier_model"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_llm_router_classifier_model,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("llm_feedback"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_ANY,
+      ngx_http_llm_router_feedback,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("llm_feedback_learn"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_llm_router_feedback_learn,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -280,6 +297,11 @@ ngx_http_llm_router_create_main_conf(ngx_conf_t *cf)
 
     ngx_http_llm_router_health_init_conf(&lmcf->health);
 
+    llmr_learn_conf_init(&lmcf->learn);
+    lmcf->learn_enabled = 1;
+    lmcf->implicit = 1;
+    lmcf->request_id_index = NGX_ERROR;
+
     lmcf->registry = llmr_registry_create();
     if (lmcf->registry == NULL) {
         return NULL;
@@ -430,6 +452,15 @@ ngx_http_llm_router_postconfiguration(ngx_conf_t *cf)
     if (ngx_http_llm_router_check_upstreams(cf, lmcf) != NGX_OK
         || ngx_http_llm_router_status_init(cf, lmcf) != NGX_OK)
     {
+        return NGX_ERROR;
+    }
+
+    /* which model serves each tier: a learning step changes the model */
+    llmr_learn_conf_groups(&lmcf->learn, lmcf->registry);
+
+    lmcf->request_id_index = ngx_http_get_variable_index(cf,
+                                            &ngx_http_llm_router_rid);
+    if (lmcf->request_id_index == NGX_ERROR) {
         return NGX_ERROR;
     }
 

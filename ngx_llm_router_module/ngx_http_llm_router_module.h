@@ -19,6 +19,7 @@
 #include <llmr/policy.h>
 #include <llmr/rewrite.h>
 #include <llmr/usage.h>
+#include <llmr/feedback.h>
 
 
 #define NGX_HTTP_LLM_ROUTER_VERSION     LLMR_VERSION
@@ -109,6 +110,10 @@ typedef struct {
 typedef struct {
     llmr_registry_t                *registry;
     llmr_classifier_t              *classifier; /* NULL: the built-in */
+    llmr_learn_conf_t               learn;
+    ngx_flag_t                      learn_enabled;
+    ngx_flag_t                      implicit;
+    ngx_int_t                       request_id_index;
     ngx_array_t                     budgets;    /* every llm_budget */
     ngx_http_llm_router_health_conf_t health;
     ngx_shm_zone_t                 *shm_zone;
@@ -140,6 +145,8 @@ typedef struct {
     ngx_uint_t                      ab_split;   /* per 10000, 0: off */
     ngx_uint_t                      ab_strategy;
     ngx_flag_t                      explain_header;
+
+    ngx_str_t                       feedback_secret;
 } ngx_http_llm_router_loc_conf_t;
 
 
@@ -188,10 +195,15 @@ typedef struct {
     ngx_http_llm_router_budget_t   *budget_hit;
 
     ngx_uint_t                      ab;         /* 0: none, 1: a, 2: b */
+    ngx_uint_t                      bucket;     /* domain x class tier */
+    unsigned                        learned:1;  /* an offset applied */
+    unsigned                        learned_up:1;
+    unsigned                        explore:1;
     unsigned                        escalated:1;
     unsigned                        suggested:1;    /* escalation, ask */
     unsigned                        low_confidence:1;   /* log_only */
     unsigned                        suggested_sent:1;
+    unsigned                        id_sent:1;
 } ngx_http_llm_router_ctx_t;
 
 
@@ -316,6 +328,38 @@ typedef enum {
 } ngx_http_llm_router_redis_state_e;
 
 
+/*
+ * The feedback loop.  A bucket is a class of prompts: the classifier's
+ * domain and tier.  For each bucket and each tier it was served at, the
+ * weighted number of quality samples and their weighted sum (both in
+ * thousandths), with the same total/acked/pending/fleet scheme as the
+ * other counters, so that they add up exactly across the fleet.
+ */
+
+#define NGX_HTTP_LLM_ROUTER_BUCKETS     (LLMR_DOMAIN_N * LLMR_TIER_N)
+
+typedef struct {
+    ngx_atomic_t                    total[2];       /* weight, quality */
+    ngx_atomic_t                    acked[2];
+    ngx_atomic_t                    pending[2];
+    ngx_atomic_t                    fleet[2];
+} ngx_http_llm_router_learn_t;
+
+
+/* a routed request's decision, by request id, for feedback; no text */
+
+typedef struct {
+    uint64_t                        id;             /* hash of the id */
+    uint32_t                        time;
+    uint16_t                        score;          /* x 10000 */
+    uint8_t                         bucket;
+    uint8_t                         tier;           /* served */
+    uint8_t                         slot;           /* model's, +1 */
+    uint8_t                         rated:1;
+    uint8_t                         unsent:1;       /* not in Redis yet */
+} ngx_http_llm_router_fb_entry_t;
+
+
 typedef struct {
     ngx_http_llm_router_stat_t      all;
     ngx_http_llm_router_stat_t      tiers[LLMR_TIER_N];
@@ -354,6 +398,18 @@ typedef struct {
     ngx_http_llm_router_rate_t      rate[NGX_HTTP_LLM_ROUTER_RATE_N];
     uint64_t                        ndecisions;     /* ever written */
     ngx_http_llm_router_decision_t  decisions[NGX_HTTP_LLM_ROUTER_DECISIONS];
+
+    /* the feedback loop, under the zone's mutex */
+    ngx_http_llm_router_learn_t     learn[NGX_HTTP_LLM_ROUTER_BUCKETS]
+                                         [LLMR_TIER_N];
+    int8_t                          offset[NGX_HTTP_LLM_ROUTER_BUCKETS];
+    ngx_atomic_t                    feedback_explicit;
+    ngx_atomic_t                    feedback_implicit;
+    ngx_atomic_t                    feedback_duplicate;
+    ngx_atomic_t                    feedback_unknown;
+    ngx_http_llm_router_fb_entry_t *fb;             /* slab, fb_n entries */
+    ngx_uint_t                      fb_n;
+    ngx_uint_t                      learn_reset;    /* tell the fleet */
 } ngx_http_llm_router_shctx_t;
 
 
@@ -391,7 +447,10 @@ typedef struct {
     uint64_t                        seq;
     ngx_uint_t                      deltas;     /* counter pairs */
     ngx_uint_t                      health;     /* health pairs after */
+    ngx_uint_t                      decisions;  /* decision pairs after */
+    ngx_uint_t                      reset;      /* forget learned sums */
     ngx_array_t                     leases;     /* budget_res_t */
+    ngx_array_t                     sent;       /* fb entry indexes */
 } ngx_http_llm_router_batch_t;
 
 
@@ -405,6 +464,11 @@ ngx_http_llm_router_ctx_t *ngx_http_llm_router_get_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_llm_router_send_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, ngx_str_t *msg);
 ngx_int_t ngx_http_llm_router_init_extractor(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_llm_router_header_value(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
+ngx_int_t ngx_http_llm_router_request_id(ngx_http_request_t *r,
+    ngx_str_t *id);
+ngx_uint_t ngx_http_llm_router_memeq(u_char *a, u_char *b, size_t n);
 void ngx_http_llm_router_free_extractor(void);
 extern ngx_uint_t  ngx_http_llm_router_active;
 
@@ -421,6 +485,8 @@ ngx_int_t ngx_http_llm_router_redis_init_process(ngx_cycle_t *cycle,
     ngx_http_llm_router_main_conf_t *lmcf);
 void ngx_http_llm_router_redis_exit_process(ngx_cycle_t *cycle);
 void ngx_http_llm_router_redis_kick(void);
+ngx_int_t ngx_http_llm_router_redis_feedback(uint64_t id, ngx_uint_t local,
+    void *callback, void *data);
 
 /* ngx_http_llm_router_budget.c */
 char *ngx_http_llm_router_budget(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -438,6 +504,30 @@ char *ngx_http_llm_router_escalate(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_llm_router_ab(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+
+/* ngx_http_llm_router_feedback.c */
+char *ngx_http_llm_router_feedback(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_llm_router_feedback_learn(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+uint64_t ngx_http_llm_router_fb_hash(u_char *data, size_t len);
+void ngx_http_llm_router_fb_record(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, ngx_http_llm_router_zone_t *zone,
+    ngx_uint_t redis);
+void ngx_http_llm_router_learn_add(ngx_http_llm_router_zone_t *zone,
+    ngx_http_llm_router_main_conf_t *lmcf, ngx_uint_t bucket,
+    ngx_uint_t tier, double quality, double weight, ngx_log_t *log);
+void ngx_http_llm_router_learn_update(ngx_http_llm_router_zone_t *zone,
+    ngx_http_llm_router_main_conf_t *lmcf, ngx_uint_t bucket,
+    ngx_log_t *log);
+ngx_int_t ngx_http_llm_router_feedback_apply(ngx_http_request_t *r,
+    ngx_http_llm_router_zone_t *zone, ngx_http_llm_router_main_conf_t *lmcf,
+    ngx_int_t local, uint64_t id, double quality, ngx_int_t bucket,
+    ngx_int_t tier);
+ngx_int_t ngx_http_llm_router_feedback_error(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, const char *msg);
+ngx_int_t ngx_http_llm_router_feedback_answer(ngx_http_request_t *r,
+    ngx_uint_t status, const char *what);
 
 /* ngx_http_llm_router_filter.c */
 ngx_int_t ngx_http_llm_router_filter_init(ngx_conf_t *cf);

@@ -79,29 +79,40 @@ static void ngx_http_llm_router_redis_cleanup(void *privdata);
 
 /*
  * KEYS[1] the fleet counters, KEYS[2] this batch's marker, KEYS[3] the
- * fleet's health, KEYS[4..] the budget keys asking for a lease.
- * ARGV[1] now (unix ms), ARGV[2] the number of counter pairs, ARGV[3] of
- * health pairs; then the field/delta pairs, the "model" "until|reason"
- * pairs, and a "want limit ttl" triple per budget key.
+ * fleet's health, KEYS[4] this hour's decisions, KEYS[5..] the budget
+ * keys asking for a lease.  ARGV[1] now (unix ms), ARGV[2] the number of
+ * counter pairs, ARGV[3] of health pairs, ARGV[4] of decision pairs,
+ * ARGV[5] 1 to forget the learned sums; then the field/delta pairs, the
+ * "model" "until|reason" pairs, the "id" "decision" pairs, and a
+ * "want limit ttl" triple per budget key.
  *
  * The deltas apply once: a resent batch finds its marker.  "down until"
- * keeps the latest value; entries an hour in the past are dropped.  A
- * lease grants at most what is left of the limit, atomically; a lease
- * asked again after a lost answer only leaves money unused.  Every key
- * shares the prefix's hash tag (one Cluster slot).  Returns {counters,
- * health, {grant, granted in total, ...}}.
+ * keeps the latest value; entries an hour in the past are dropped.
+ * Decisions stay a day.  A lease grants at most what is left of the
+ * limit, atomically; a lease asked again after a lost answer only leaves
+ * money unused.  Every key shares the prefix's hash tag (one Cluster
+ * slot).  Returns {counters, health, {grant, granted in total, ...}}.
  */
 
 static ngx_str_t  ngx_http_llm_router_flush_script = ngx_string(
     "local n = tonumber(ARGV[2]) "
     "local m = tonumber(ARGV[3]) "
+    "local d = tonumber(ARGV[4]) "
+    "if ARGV[5] == '1' then "
+    "for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do "
+    "if string.sub(f, 1, 2) == 'q|' then "
+    "redis.call('HDEL', KEYS[1], f) "
+    "end "
+    "end "
+    "end "
     "if n > 0 and redis.call('SET', KEYS[2], '1', 'NX', 'EX', 86400) then "
-    "for i = 4, 3 + 2 * n, 2 do "
+    "for i = 6, 5 + 2 * n, 2 do "
     "redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) "
     "end "
     "end "
     "local now = tonumber(ARGV[1]) "
-    "for i = 4 + 2 * n, 3 + 2 * n + 2 * m, 2 do "
+    "local a = 6 + 2 * n "
+    "for i = a, a + 2 * m - 1, 2 do "
     "local cur = redis.call('HGET', KEYS[3], ARGV[i]) "
     "local u = tonumber(string.match(ARGV[i + 1], '^%d+')) "
     "if not cur or tonumber(string.match(cur, '^%d+')) < u then "
@@ -114,9 +125,17 @@ static ngx_str_t  ngx_http_llm_router_flush_script = ngx_string(
     "redis.call('HDEL', KEYS[3], h[i]) "
     "end "
     "end "
+    "a = a + 2 * m "
+    "if d > 0 then "
+    "local e = a + 2 * d - 1 "
+    "for i = a, e, 2000 do "
+    "redis.call('HSET', KEYS[4], unpack(ARGV, i, math.min(i + 1999, e))) "
+    "end "
+    "redis.call('EXPIRE', KEYS[4], 90000) "
+    "end "
+    "a = a + 2 * d "
     "local grants = {} "
-    "local a = 4 + 2 * n + 2 * m "
-    "for k = 4, #KEYS do "
+    "for k = 5, #KEYS do "
     "local want = tonumber(ARGV[a]) "
     "local limit = tonumber(ARGV[a + 1]) "
     "local g = tonumber(redis.call('GET', KEYS[k]) or '0') "
@@ -132,6 +151,32 @@ static ngx_str_t  ngx_http_llm_router_flush_script = ngx_string(
     "a = a + 3 "
     "end "
     "return {redis.call('HGETALL', KEYS[1]), h, grants}");
+
+
+/*
+ * A feedback report for a request id.  KEYS[1] the report's marker,
+ * KEYS[2..] the decision hashes of the last 25 hours; ARGV[1] the id,
+ * ARGV[2] 1 when this instance knows the decision.  The marker makes a
+ * report count once in the fleet.  Returns {"dup"}, {"ok"}, {"ok",
+ * decision} or {"unknown"} (then without a marker, so a report that
+ * arrives before its decision can be sent again).
+ */
+
+static ngx_str_t  ngx_http_llm_router_feedback_script = ngx_string(
+    "if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', 90000) then "
+    "return {'dup'} "
+    "end "
+    "if ARGV[2] == '1' then "
+    "return {'ok'} "
+    "end "
+    "for k = 2, #KEYS do "
+    "local v = redis.call('HGET', KEYS[k], ARGV[1]) "
+    "if v then "
+    "return {'ok', v} "
+    "end "
+    "end "
+    "redis.call('DEL', KEYS[1]) "
+    "return {'unknown'}");
 
 
 static ngx_http_llm_router_redis_t  *ngx_http_llm_router_rd;
@@ -353,6 +398,78 @@ ngx_http_llm_router_redis_kick(void)
     {
         (void) ngx_http_llm_router_redis_flush(rd);
     }
+}
+
+
+/*
+ * Looks a feedback report up in the fleet: the callback runs with the
+ * reply, or NULL if the connection goes away first.  NGX_DECLINED when
+ * there is no usable connection now.
+ */
+
+ngx_int_t
+ngx_http_llm_router_redis_feedback(uint64_t id, ngx_uint_t local,
+    void *callback, void *data)
+{
+    u_char                            *p, *q, buf[2048];
+    char                              *argv[32];
+    size_t                             argvlen[32];
+    time_t                             hour;
+    ngx_uint_t                         i, argc;
+    ngx_http_llm_router_redis_t       *rd;
+    ngx_http_llm_router_redis_conf_t  *conf;
+
+    rd = ngx_http_llm_router_rd;
+
+    if (rd == NULL || rd->ac == NULL
+        || rd->state != NGX_HTTP_LLM_ROUTER_RD_READY || rd->exiting)
+    {
+        return NGX_DECLINED;
+    }
+
+    conf = rd->conf;
+    p = buf;
+    argc = 0;
+
+    argv[argc] = "EVAL";
+    argvlen[argc++] = 4;
+    argv[argc] = (char *) ngx_http_llm_router_feedback_script.data;
+    argvlen[argc++] = ngx_http_llm_router_feedback_script.len;
+    argv[argc] = "26";
+    argvlen[argc++] = 2;
+
+    q = p;
+    p = ngx_sprintf(p, "{%V}:fb:%016xL", &conf->prefix, id);
+    argv[argc] = (char *) q;
+    argvlen[argc++] = p - q;
+
+    hour = ngx_time() / 3600;
+
+    for (i = 0; i < 25; i++) {
+        q = p;
+        p = ngx_sprintf(p, "{%V}:dec:%T", &conf->prefix, hour - i);
+        argv[argc] = (char *) q;
+        argvlen[argc++] = p - q;
+    }
+
+    q = p;
+    p = ngx_sprintf(p, "%016xL", id);
+    argv[argc] = (char *) q;
+    argvlen[argc++] = p - q;
+
+    argv[argc] = local ? "1" : "0";
+    argvlen[argc++] = 1;
+
+    /* hiredis copies the arguments into its output buffer */
+
+    if (redisAsyncCommandArgv(rd->ac, (redisCallbackFn *) callback, data,
+                              (int) argc, (const char **) argv, argvlen)
+        != REDIS_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -632,7 +749,7 @@ ngx_http_llm_router_redis_flush(ngx_http_llm_router_redis_t *rd)
     leases = rd->batch.leases.elts;
     entries = rd->zone->sh->budget_entries;
 
-    argc = 10 + rd->batch.argv.nelts + 4 * nleases;
+    argc = 12 + rd->batch.argv.nelts + 4 * nleases;
 
     argv = ngx_palloc(rd->pool, argc * sizeof(char *));
     argvlen = ngx_palloc(rd->pool, argc * sizeof(size_t));
@@ -653,7 +770,7 @@ ngx_http_llm_router_redis_flush(ngx_http_llm_router_redis_t *rd)
                 ngx_http_llm_router_flush_script.len);
 
     q = p;
-    p = ngx_sprintf(p, "%ui", 3 + nleases);
+    p = ngx_sprintf(p, "%ui", 4 + nleases);
     ngx_llm_arg(q, p - q);
 
     ngx_llm_arg(conf->fleet_key.data, conf->fleet_key.len);
@@ -664,6 +781,10 @@ ngx_http_llm_router_redis_flush(ngx_http_llm_router_redis_t *rd)
     ngx_llm_arg(q, p - q);
 
     ngx_llm_arg(conf->health_key.data, conf->health_key.len);
+
+    q = p;
+    p = ngx_sprintf(p, "{%V}:dec:%T", &conf->prefix, ngx_time() / 3600);
+    ngx_llm_arg(q, p - q);
 
     for (k = 0; k < nleases; k++) {
         e = &entries[leases[k].entry];
@@ -686,6 +807,12 @@ ngx_http_llm_router_redis_flush(ngx_http_llm_router_redis_t *rd)
     q = p;
     p = ngx_sprintf(p, "%ui", rd->batch.health);
     ngx_llm_arg(q, p - q);
+
+    q = p;
+    p = ngx_sprintf(p, "%ui", rd->batch.decisions);
+    ngx_llm_arg(q, p - q);
+
+    ngx_llm_arg(rd->batch.reset ? "1" : "0", 1);
 
     ngx_memcpy(&argv[i], rd->batch.argv.elts,
                rd->batch.argv.nelts * sizeof(char *));
@@ -853,6 +980,12 @@ ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
 
     ngx_http_llm_router_batch_end(zone, &rd->batch, 1);
     ngx_http_llm_router_redis_state(rd, NGX_HTTP_LLM_ROUTER_REDIS_UP, NULL);
+
+    /* what the whole fleet learned, with the sums just read */
+
+    for (i = 0; i < NGX_HTTP_LLM_ROUTER_BUCKETS; i++) {
+        ngx_http_llm_router_learn_update(zone, zone->lmcf, i, rd->log);
+    }
 
 done:
 

@@ -15,6 +15,9 @@ static ngx_int_t ngx_http_llm_router_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_http_llm_router_slot_t *ngx_http_llm_router_slot(
     ngx_http_llm_router_shctx_t *sh, u_char *name, size_t len);
+static void ngx_http_llm_router_implicit(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, ngx_http_llm_router_zone_t *zone,
+    ngx_http_llm_router_main_conf_t *lmcf);
 static void ngx_http_llm_router_stat_add(ngx_http_llm_router_stat_t *st,
     ngx_http_llm_router_add_t *adds, ngx_uint_t n);
 static ngx_int_t ngx_http_llm_router_batch_key(
@@ -130,7 +133,7 @@ ngx_http_llm_router_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_http_llm_router_zone_t  *ozone = data;
 
     size_t                        len;
-    ngx_uint_t                    i, full;
+    ngx_uint_t                    i, n, full;
     llmr_model_t                 *m;
     llmr_registry_t              *reg;
     ngx_http_llm_router_slot_t   *slot;
@@ -173,6 +176,26 @@ ngx_http_llm_router_init_zone(ngx_shm_zone_t *shm_zone, void *data)
                         (uint32_t) ngx_random() ^ (uint32_t) ngx_pid);
 
             zone->sh->seq = 1;
+
+            /*
+             * Decisions by request id, for feedback: as many as a quarter
+             * of the zone holds, up to 65536 (sets of four).
+             */
+
+            n = ngx_min(65536, shm_zone->shm.size / 4
+                               / sizeof(ngx_http_llm_router_fb_entry_t));
+            n &= ~(ngx_uint_t) 3;
+
+            while (n >= 64) {
+                zone->sh->fb = ngx_slab_calloc(zone->shpool,
+                                n * sizeof(ngx_http_llm_router_fb_entry_t));
+                if (zone->sh->fb) {
+                    zone->sh->fb_n = n;
+                    break;
+                }
+
+                n /= 2;
+            }
         }
     }
 
@@ -305,12 +328,54 @@ ngx_http_llm_router_log_handler(ngx_http_request_t *r)
 
     ngx_http_llm_router_budget_settle(r, ctx, cost);
 
+    if (ctx->parsed && !ctx->gave_up && ctx->dec.model >= 0) {
+        ngx_http_llm_router_fb_record(r, ctx, zone, lmcf->redis != NULL);
+        ngx_http_llm_router_implicit(r, ctx, zone, lmcf);
+    }
+
     if (ctx->ab) {
         (void) ngx_atomic_fetch_add(&zone->sh->ab_requests[ctx->ab - 1], 1);
         (void) ngx_atomic_fetch_add(&zone->sh->ab_cost[ctx->ab - 1], cost);
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * What the answer itself says about its quality (errors, truncation,
+ * refusals, uncertainty, answers far too short), weighted below explicit
+ * reports; see the core's llmr_implicit_quality().
+ */
+
+static void
+ngx_http_llm_router_implicit(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, ngx_http_llm_router_zone_t *zone,
+    ngx_http_llm_router_main_conf_t *lmcf)
+{
+    double                          q;
+    unsigned                        signals;
+    ngx_http_llm_router_outcome_t   o;
+
+    if (!lmcf->learn_enabled || !lmcf->implicit || ctx->usage == NULL) {
+        return;
+    }
+
+    ngx_http_llm_router_outcome(r, &o);
+
+    signals = 0;
+    q = llmr_implicit_quality(llmr_usage_result(ctx->usage), (int) o.status,
+                              ctx->dec.tier, ctx->req.max_tokens, &signals);
+
+    if (q < 0) {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&zone->sh->feedback_implicit, 1);
+
+    ngx_http_llm_router_learn_add(zone, lmcf, ctx->bucket, ctx->dec.tier, q,
+                                  lmcf->learn.implicit_weight,
+                                  r->connection->log);
 }
 
 
@@ -633,7 +698,10 @@ ngx_http_llm_router_batch_begin(ngx_http_llm_router_zone_t *zone,
     ngx_uint_t                           i, c;
     ngx_http_llm_router_stat_t          *st;
     ngx_http_llm_router_shctx_t         *sh;
+    ngx_uint_t                          *idx;
+    ngx_http_llm_router_learn_t         *l;
     ngx_http_llm_router_health_t        *h;
+    ngx_http_llm_router_fb_entry_t      *f;
     ngx_http_llm_router_budget_res_t    *lease;
     ngx_http_llm_router_budget_entry_t  *e;
 
@@ -643,13 +711,16 @@ ngx_http_llm_router_batch_begin(ngx_http_llm_router_zone_t *zone,
         || ngx_array_init(&b->argvlen, pool, 64, sizeof(size_t)) != NGX_OK
         || ngx_array_init(&b->leases, pool, 4,
                           sizeof(ngx_http_llm_router_budget_res_t))
-           != NGX_OK)
+           != NGX_OK
+        || ngx_array_init(&b->sent, pool, 64, sizeof(ngx_uint_t)) != NGX_OK)
     {
         return NGX_ERROR;
     }
 
     b->deltas = 0;
     b->health = 0;
+    b->decisions = 0;
+    b->reset = 0;
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
@@ -680,6 +751,14 @@ ngx_http_llm_router_batch_begin(ngx_http_llm_router_zone_t *zone,
             }
         }
 
+        for (i = 0; i < NGX_HTTP_LLM_ROUTER_BUCKETS; i++) {
+            for (c = 0; c < LLMR_TIER_N; c++) {
+                l = &sh->learn[i][c];
+                l->pending[0] = l->total[0] - l->acked[0];
+                l->pending[1] = l->total[1] - l->acked[1];
+            }
+        }
+
         sh->batch = 1;
     }
 
@@ -704,6 +783,47 @@ ngx_http_llm_router_batch_begin(ngx_http_llm_router_zone_t *zone,
                                            sh->slots[i].name,
                                            sh->slots[i].len);
     }
+
+    /* learned sums: "q|bucket|tier|w" and "q|bucket|tier|q", thousandths */
+
+    for (i = 0; rc == NGX_OK && i < NGX_HTTP_LLM_ROUTER_BUCKETS; i++) {
+        for (c = 0; c < LLMR_TIER_N; c++) {
+            l = &sh->learn[i][c];
+
+            if (l->pending[0] == 0 && l->pending[1] == 0) {
+                continue;
+            }
+
+            p = ngx_pnalloc(pool, 4 * NGX_ATOMIC_T_LEN + 32);
+            argv = ngx_array_push_n(&b->argv, 4);
+            argvlen = ngx_array_push_n(&b->argvlen, 4);
+
+            if (p == NULL || argv == NULL || argvlen == NULL) {
+                rc = NGX_ERROR;
+                break;
+            }
+
+            argv[0] = (char *) p;
+            p = ngx_sprintf(p, "q|%ui|%ui|w", i, c);
+            argvlen[0] = p - (u_char *) argv[0];
+
+            argv[1] = (char *) p;
+            p = ngx_sprintf(p, "%uA", l->pending[0]);
+            argvlen[1] = p - (u_char *) argv[1];
+
+            argv[2] = (char *) p;
+            p = ngx_sprintf(p, "q|%ui|%ui|q", i, c);
+            argvlen[2] = p - (u_char *) argv[2];
+
+            argv[3] = (char *) p;
+            p = ngx_sprintf(p, "%uA", l->pending[1]);
+            argvlen[3] = p - (u_char *) argv[3];
+
+            b->deltas += 2;
+        }
+    }
+
+    b->reset = sh->learn_reset;
 
     /* models down here, as "name" "until|reason" pairs after the deltas */
 
@@ -734,6 +854,38 @@ ngx_http_llm_router_batch_begin(ngx_http_llm_router_zone_t *zone,
         argvlen[1] = ngx_sprintf(p, "%uL|%s", h->until, h->reason) - p;
 
         b->health++;
+    }
+
+    /* decisions not in Redis yet: "idhex" -> "bucket|tier|slot|score" */
+
+    for (i = 0; rc == NGX_OK && i < sh->fb_n && b->decisions < 8192; i++) {
+        f = &sh->fb[i];
+
+        if (f->id == 0 || !f->unsent) {
+            continue;
+        }
+
+        p = ngx_pnalloc(pool, 16 + 64);
+        argv = ngx_array_push_n(&b->argv, 2);
+        argvlen = ngx_array_push_n(&b->argvlen, 2);
+        idx = ngx_array_push(&b->sent);
+
+        if (p == NULL || argv == NULL || argvlen == NULL || idx == NULL) {
+            rc = NGX_ERROR;
+            break;
+        }
+
+        argv[0] = (char *) p;
+        p = ngx_sprintf(p, "%016xL", f->id);
+        argvlen[0] = 16;
+
+        argv[1] = (char *) p;
+        argvlen[1] = ngx_sprintf(p, "%ud|%ud|%ud|%ud", f->bucket, f->tier,
+                                 f->slot, f->score)
+                     - p;
+
+        *idx = i;
+        b->decisions++;
     }
 
     /* budget keys that want a lease; the caller formats their keys */
@@ -848,7 +1000,8 @@ void
 ngx_http_llm_router_batch_end(ngx_http_llm_router_zone_t *zone,
     ngx_http_llm_router_batch_t *b, ngx_uint_t ok)
 {
-    ngx_uint_t                    i, c;
+    ngx_uint_t                    i, c, *sent;
+    ngx_http_llm_router_learn_t  *l;
     ngx_http_llm_router_stat_t   *st;
     ngx_http_llm_router_shctx_t  *sh;
 
@@ -869,6 +1022,26 @@ ngx_http_llm_router_batch_end(ngx_http_llm_router_zone_t *zone,
                 st->acked[c] += st->pending[c];
                 st->pending[c] = 0;
             }
+        }
+
+        for (i = 0; i < NGX_HTTP_LLM_ROUTER_BUCKETS; i++) {
+            for (c = 0; c < LLMR_TIER_N; c++) {
+                l = &sh->learn[i][c];
+                l->acked[0] += l->pending[0];
+                l->acked[1] += l->pending[1];
+                l->pending[0] = 0;
+                l->pending[1] = 0;
+            }
+        }
+
+        sent = b->sent.elts;
+
+        for (i = 0; i < b->sent.nelts; i++) {
+            sh->fb[sent[i]].unsent = 0;
+        }
+
+        if (b->reset) {
+            sh->learn_reset = 0;
         }
 
         sh->batch = 0;
@@ -908,6 +1081,36 @@ ngx_http_llm_router_fleet_set(ngx_http_llm_router_zone_t *zone,
 
     v = ngx_atoi(value, vlen);
     if (v == NGX_ERROR || flen < 3 || field[1] != '|') {
+        return;
+    }
+
+    if (field[0] == 'q') {
+
+        /* "q|bucket|tier|w" or "q|bucket|tier|q" */
+
+        name = field + 2;
+        p = ngx_strlchr(name, last, '|');
+        if (p == NULL) {
+            return;
+        }
+
+        idx = ngx_atoi(name, p - name);
+        name = p + 1;
+        p = ngx_strlchr(name, last, '|');
+
+        if (p == NULL || idx < 0 || idx >= NGX_HTTP_LLM_ROUTER_BUCKETS
+            || last - p != 2)
+        {
+            return;
+        }
+
+        c = ngx_atoi(name, p - name);
+
+        if (c >= LLMR_TIER_N) {
+            return;
+        }
+
+        sh->learn[idx][c].fleet[p[1] == 'w' ? 0 : 1] = (ngx_atomic_uint_t) v;
         return;
     }
 

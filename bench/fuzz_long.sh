@@ -19,7 +19,9 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT=$REPO/build/fuzz/long
 SECS=${1:-600}
 shift || true
-TARGETS=${*:-extract rewrite usage registry calibrate}
+DEFAULT="extract rewrite usage registry calibrate"
+[ -f "$REPO/core/src/llmr_feedback.c" ] && DEFAULT="$DEFAULT feedback"
+TARGETS=${*:-$DEFAULT}
 
 cd "$REPO" || exit 1
 make -s fuzz || exit 1

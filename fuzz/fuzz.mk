@@ -24,6 +24,12 @@ FUZZ_CORE     := core/src/llmr_core.c core/src/llmr_extract.c \
                  core/src/llmr_registry.c core/src/llmr_policy.c \
                  core/src/llmr_calibrate.c core/src/llmr_calibrate_out.c
 
+# the feedback endpoint's parser, once the core has it
+FUZZ_SRCS_feedback := $(wildcard core/src/llmr_feedback.c)
+ifneq ($(FUZZ_SRCS_feedback),)
+FUZZ_TARGETS  += feedback
+endif
+
 FUZZ_BINS     := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_REPLAY   := $(patsubst %,$(BUILD)/fuzz/replay_%.t,$(FUZZ_TARGETS))
 
@@ -34,16 +40,18 @@ FUZZ_OPTS     ?=
 
 fuzz: $(FUZZ_BINS)
 
-$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(FUZZ_CORE) $(CORE_HDRS)
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(FUZZ_CORE) $(CORE_HDRS) \
+                      $(FUZZ_SRCS_feedback)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< $(FUZZ_CORE) $(LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< $(FUZZ_CORE) \
+	    $(FUZZ_SRCS_$*) $(LIBS)
 
 # the same entry points with a plain main that replays files: a TAP test
 $(BUILD)/fuzz/replay_%.t: fuzz/fuzz_%.c fuzz/fuzz.h fuzz/replay.c \
-                          $(FUZZ_CORE) $(CORE_HDRS)
+                          $(FUZZ_CORE) $(CORE_HDRS) $(FUZZ_SRCS_feedback)
 	@mkdir -p $(@D)
 	$(CC) $(FUZZ_CFLAGS) $(SAN) -DFUZZ_TARGET='"$*"' -o $@ $< fuzz/replay.c \
-	    $(FUZZ_CORE) $(LIBS)
+	    $(FUZZ_CORE) $(FUZZ_SRCS_$*) $(LIBS)
 
 fuzz-replay: $(FUZZ_REPLAY)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \

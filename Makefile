@@ -87,7 +87,7 @@ check-asan: asan-tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1 prove --exec '' $(ASAN_TESTS)
 
-VALGRIND    := valgrind -q --leak-check=full --errors-for-leak-kinds=all \
+VALGRIND    := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \
                --error-exitcode=99
 
 check-valgrind: tests

@@ -934,6 +934,8 @@ test_groups(void)
         return;
     }
 
+    err[0] = '\0';
+
     for (i = 0; i < 3; i++) {
         name.data = models[i][0];
         name.len = strlen(models[i][0]);

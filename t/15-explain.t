@@ -53,8 +53,9 @@ sub run_explain {
     return ($? >> 8, $t->read_file('out'), $t->read_file('err'));
 }
 
-SKIP: {
-    skip "$llmr is not built", 24 unless -x $llmr;
+BAIL_OUT("$llmr is not built (./build.sh)") unless -x $llmr;
+
+{
 
     my $hello = json_encode(chat_body('hello'));
     my ($rc, $out, $err) = run_explain($hello, '--models', "$dir/models.json");

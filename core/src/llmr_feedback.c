@@ -967,7 +967,7 @@ llmr_learn_offset(const llmr_learn_conf_t *c, const llmr_bucket_stats_t *s,
         if (wd >= c->demote_samples
             && (md - sqrt(md * (1 - md) / wd) >= c->high
                 || (wc >= c->demote_samples
-                    && mc - md + 2 * llmr_learn_se(mc, wc, md, wd)
+                    && mc - md + llmr_learn_se(mc, wc, md, wd)
                        < c->gain / 2)))
         {
             return down - base_tier;

@@ -1053,8 +1053,8 @@ test_explore(void)
  * request, quality drawn from a fixed rate per tier by a seeded
  * generator.  Returns the number of offset changes; *final gets the
  * last offset, *reversals the number of times the direction of a change
- * was the opposite of the one before (flapping), *share the share of
- * requests that explored.
+ * was the opposite of the one before (flapping), *last the request of
+ * the last change, *share the share of requests that explored.
  */
 
 static uint64_t  rng_state;
@@ -1071,7 +1071,7 @@ rng(void)
 
 static int
 run(const llmr_learn_conf_t *c, int base, const double *rate, int requests,
-    uint64_t seed, int *final, int *reversals, double *share)
+    uint64_t seed, int *final, int *reversals, int *last, double *share)
 {
     int                  i, off, next, tier, changes, explored, dir;
     llmr_bucket_stats_t  s;
@@ -1083,6 +1083,7 @@ run(const llmr_learn_conf_t *c, int base, const double *rate, int requests,
     explored = 0;
     dir = 0;
     *reversals = 0;
+    *last = -1;
 
     for (i = 0; i < requests; i++) {
         tier = llmr_learn_tier(c, base, off,
@@ -1102,6 +1103,7 @@ run(const llmr_learn_conf_t *c, int base, const double *rate, int requests,
             }
 
             dir = (next > off) ? 1 : -1;
+            *last = i;
             changes++;
             off = next;
         }
@@ -1121,7 +1123,7 @@ static void
 test_dynamics(void)
 {
     int                seed, changes, final, worst, moved, wrong, rev,
-                       flaps;
+                       flaps, last, latest;
     double             share;
     llmr_learn_conf_t  c;
 
@@ -1143,7 +1145,7 @@ test_dynamics(void)
 
     for (seed = 1; seed <= 50; seed++) {
         changes = run(&c, LLMR_TIER_SIMPLE, poor, 5000, seed * 1000003ULL,
-                      &final, &rev, &share);
+                      &final, &rev, &last, &share);
         wrong += (final != 1);
         worst = changes > worst ? changes : worst;
         flaps += rev;
@@ -1162,7 +1164,7 @@ test_dynamics(void)
 
     for (seed = 1; seed <= 50; seed++) {
         moved += run(&c, LLMR_TIER_TRIVIAL, fine, 5000, seed * 7919ULL,
-                     &final, &rev, NULL);
+                     &final, &rev, &last, NULL);
     }
 
     is_int(moved, 0, "fine at trivial: never moved");
@@ -1172,7 +1174,7 @@ test_dynamics(void)
 
     for (seed = 1; seed <= 50; seed++) {
         run(&c, LLMR_TIER_MODERATE, fine, 5000, seed * 7919ULL, &final,
-            &rev, NULL);
+            &rev, &last, NULL);
         wrong += (final != -1);
         flaps += rev;
     }
@@ -1187,7 +1189,7 @@ test_dynamics(void)
 
     for (seed = 1; seed <= 50; seed++) {
         changes = run(&c, LLMR_TIER_SIMPLE, edge, 20000, seed * 104729ULL,
-                      &final, &rev, NULL);
+                      &final, &rev, &last, NULL);
         worst = changes > worst ? changes : worst;
         flaps = rev > flaps ? rev : flaps;
     }
@@ -1196,24 +1198,25 @@ test_dynamics(void)
        "most %d changes and %d reversal in a run", worst, flaps);
 
     /*
-     * poor at every tier: the climb is undone (a step up that buys
-     * nothing), then the bucket rests a tier below its base, as good and
-     * cheaper; one reversal at most
+     * poor at every tier: the optimistic climb is undone (the steps up
+     * buy nothing), and the bucket comes to rest a tier below its base,
+     * as good and cheaper.  While the samples are few, tiers of equal
+     * quality can trade places a few times; the evidence settles it.
      */
 
     wrong = 0;
-    flaps = 0;
+    latest = 0;
 
     for (seed = 1; seed <= 50; seed++) {
         run(&c, LLMR_TIER_SIMPLE, same, 50000, seed * 15485863ULL,
-            &final, &rev, NULL);
-        wrong += (final > 0);
-        flaps = rev > flaps ? rev : flaps;
+            &final, &rev, &last, NULL);
+        wrong += (final != -1);
+        latest = last > latest ? last : latest;
     }
 
-    ok(wrong <= 5, "poor at every tier, 50000 requests: back at or below "
-       "the base in %d of 50 runs", 50 - wrong);
-    ok(flaps <= 2, "at most %d reversals in a run", flaps);
+    is_int(wrong, 0, "poor at every tier: at -1 after 50000 requests, in "
+           "50 runs");
+    ok(latest < 40000, "settled: the last change at request %d", latest);
 }
 
 

@@ -231,7 +231,7 @@ void llmr_learn_conf_groups(llmr_learn_conf_t *c,
  *
  *   promote   to up (offset up - base_tier) when
  *               up exists and up - base_tier <= max_offset,
- *               W(cur) >= min_samples and M(cur) < low, and
+ *               W(cur) >= min_samples and M(cur) + SE(cur) < low, and
  *               not (W(up) >= min_samples and
  *                    M(up) - M(cur) + SE(up, cur) < gain):
  *             quality is poor where the bucket is served, and the step
@@ -240,17 +240,20 @@ void llmr_learn_conf_groups(llmr_learn_conf_t *c,
  *   demote    to down (offset down - base_tier) when
  *               down exists and down - base_tier >= LLMR_LEARN_MIN_OFFSET,
  *               W(down) >= demote_samples, and either
- *                 M(down) >= high (the step down answers well), or
+ *                 M(down) - SE(down) >= high (the step down answers
+ *                 well), or
  *                 W(cur) >= demote_samples and
  *                 M(cur) - M(down) + SE(cur, down) < gain / 2
  *                 (the step up is known to buy too little);
  *
  *   else      the offset stays.
  *
- * SE(a, b) = sqrt(M(a) (1 - M(a)) / W(a) + M(b) (1 - M(b)) / W(b)), the
- * standard error of the difference of the two means: a comparison of
- * two tiers counts only once the gain is below its bound by one
- * standard error, so a few noisy samples move nothing.
+ * SE(t) = sqrt(M(t) (1 - M(t)) / W(t)) is the standard error of a mean
+ * (m (1 - m) bounds the variance of samples in 0..1) and SE(a, b) =
+ * sqrt(SE(a)^2 + SE(b)^2) that of a difference: every comparison must
+ * hold by one standard error, so a few noisy samples move nothing, while
+ * samples that all agree do (5 reports of 0 promote at once, and 20 of
+ * 1 demote).
  *
  * Hysteresis: the thresholds differ (low < high, gain / 2 < gain) and a
  * demotion needs demote_samples on both sides where a promotion needs

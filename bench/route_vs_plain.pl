@@ -23,9 +23,9 @@ use List::Util qw(sum);
 use LLMRouter::Test;
 
 my %o = (rounds => 5, seconds => 5, conns => 32, threads => 1,
-         sizes => '1024,16384', workers => 1, hold => 0);
+         sizes => '1024,16384', workers => 1, hold => 0, extra => '');
 GetOptions(\%o, 'rounds=i', 'seconds=i', 'conns=i', 'threads=i', 'sizes=s',
-           'workers=i', 'hold=i') or die "bad options\n";
+           'workers=i', 'hold=i', 'extra=s') or die "bad options\n";
 
 system('command -v wrk >/dev/null') == 0
     or die "wrk not found (apt-get install wrk)\n";
@@ -38,7 +38,8 @@ die "build the module first (./build.sh)\n" unless $t->has_module;
 my $globals = $t->test_globals;
 $globals =~ s/^error_log .*$/error_log %%TESTDIR%%\/error.log warn;/m;
 
-$t->run(<<'EOF' =~ s/%%GLOBALS%%/$globals/r);
+# --extra: more http-level directives, to measure what a feature costs
+$t->run(<<'EOF' =~ s/%%GLOBALS%%/$globals/r =~ s/%%EXTRA%%/$o{extra}/r);
 %%GLOBALS%%
 %%LOAD_MODULE%%
 
@@ -52,6 +53,7 @@ http {
     error_log %%TESTDIR%%/error.log warn;
 
     llm_router_zone llm 4m;
+    %%EXTRA%%
 
     llm_model cheap provider=openai    upstream=fast tiers=trivial-simple input=0.15 output=0.6;
     llm_model mid   provider=openai    upstream=fast tiers=simple-complex input=3 output=15;

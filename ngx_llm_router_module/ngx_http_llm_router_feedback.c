@@ -45,6 +45,11 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_llm_router_feedback_handler(ngx_http_request_t *r);
+
+
+/* when this worker last ran the learning rule for a bucket */
+static ngx_msec_t  ngx_http_llm_router_learn_last[NGX_HTTP_LLM_ROUTER_BUCKETS];
+
 static void ngx_http_llm_router_feedback_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_router_feedback_list(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_router_feedback_reset(ngx_http_request_t *r);
@@ -323,6 +328,20 @@ ngx_http_llm_router_learn_add(ngx_http_llm_router_zone_t *zone,
     (void) ngx_atomic_fetch_add(&l->total[1],
                                 (ngx_atomic_uint_t) (weight * quality * 1000
                                                      + 0.5));
+
+    /*
+     * The rule runs at most every 100 ms a bucket in a worker (and after
+     * every fleet pull): evidence moves offsets in steps of samples, and
+     * answers are many.
+     */
+
+    if (weight < 1
+        && ngx_current_msec - ngx_http_llm_router_learn_last[bucket] < 100)
+    {
+        return;
+    }
+
+    ngx_http_llm_router_learn_last[bucket] = ngx_current_msec;
 
     ngx_http_llm_router_learn_update(zone, lmcf, bucket, log);
 }

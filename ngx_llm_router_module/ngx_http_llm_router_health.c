@@ -207,7 +207,8 @@ ngx_http_llm_router_health_state(ngx_http_llm_router_health_t *h,
         return h->state;
     }
 
-    p95 = ngx_http_llm_router_health_p95(h, hc, now, &req, &fail);
+    p95 = ngx_http_llm_router_health_p95(h, hc, now, &req, &fail,
+                                         hc->latency != 0);
 
     if (req >= hc->min_requests
         && (fail * 100 >= hc->degraded_rate * req
@@ -369,7 +370,10 @@ ngx_http_llm_router_health_record(ngx_http_llm_router_zone_t *zone,
         h->probes--;
     }
 
-    p95 = ngx_http_llm_router_health_p95(h, hc, now, &req, &fail);
+    /* the window's percentile only matters with a latency SLA */
+
+    p95 = ngx_http_llm_router_health_p95(h, hc, now, &req, &fail,
+                                         hc->latency != 0);
 
     if (!failed) {
         h->consecutive = 0;
@@ -516,7 +520,7 @@ done:
 ngx_msec_t
 ngx_http_llm_router_health_p95(ngx_http_llm_router_health_t *h,
     ngx_http_llm_router_health_conf_t *hc, uint64_t now, ngx_uint_t *req,
-    ngx_uint_t *fail)
+    ngx_uint_t *fail, ngx_uint_t percentile)
 {
     uint32_t    epoch;
     ngx_uint_t  i, b, n, hist[12], total;
@@ -535,6 +539,10 @@ ngx_http_llm_router_health_p95(ngx_http_llm_router_health_t *h,
 
         *req += h->win_req[i];
         *fail += h->win_fail[i];
+
+        if (!percentile) {
+            continue;
+        }
 
         for (b = 0; b < 12; b++) {
             hist[b] += h->win_hist[i][b];

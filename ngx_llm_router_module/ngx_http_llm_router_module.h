@@ -552,7 +552,7 @@ ngx_uint_t ngx_http_llm_router_health_state(
     uint64_t now);
 ngx_msec_t ngx_http_llm_router_health_p95(ngx_http_llm_router_health_t *h,
     ngx_http_llm_router_health_conf_t *hc, uint64_t now, ngx_uint_t *req,
-    ngx_uint_t *fail);
+    ngx_uint_t *fail, ngx_uint_t percentile);
 
 /* ngx_http_llm_router_status.c */
 char *ngx_http_llm_router_status(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -986,7 +986,7 @@ ngx_http_llm_router_json_health(ngx_http_llm_router_status_t *st)
         h = &slot->health;
         state = ngx_http_llm_router_health_state(h, &st->lmcf->health, now);
         p95 = ngx_http_llm_router_health_p95(h, &st->lmcf->health, now, &req,
-                                             &fail);
+                                             &fail, 1);
         until = ngx_max(h->until, h->fleet_until);
 
         if (state == NGX_HTTP_LLM_ROUTER_DOWN && until <= now) {
@@ -1783,7 +1783,7 @@ ngx_http_llm_router_prom_health(ngx_http_llm_router_status_t *st)
 
         h = &st->sh->slots[i].health;
         (void) ngx_http_llm_router_health_p95(h, &st->lmcf->health, now,
-                                              &req, &fail);
+                                              &req, &fail, 0);
 
         ngx_http_llm_router_outf(o, "llm_router_model_error_ratio");
         ngx_http_llm_router_prom_labels(st, "model", 0, i);

@@ -330,11 +330,21 @@ ngx_http_llm_router_budget_check(ngx_http_request_t *r,
         if (e == NULL) {
             ngx_shmtx_unlock(&zone->shpool->mutex);
 
-            /* the table is full of live reservations: no budget kept */
+            /*
+             * Every entry holds spending of its current period: a new key
+             * is refused rather than some key's spending forgotten.
+             */
+
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "llm_router: no room for budget \"%V\" keys in "
-                          "the zone", &b->name);
-            continue;
+                          "llm_router: no room for another key of budget "
+                          "\"%V\" (%d keys spending this period), the "
+                          "request is refused", &b->name,
+                          NGX_HTTP_LLM_ROUTER_BUDGET_ENTRIES);
+
+            *retry_after = 60;
+            ctx->budget_hit = b;
+
+            return NGX_BUSY;
         }
 
         /*
@@ -482,7 +492,16 @@ ngx_http_llm_router_budget_entry(ngx_http_llm_router_shctx_t *sh,
             break;
         }
 
-        if (e->reserved == 0 && (v == NULL || e->last_used < v->last_used)) {
+        /*
+         * Only a key with nothing spent or reserved in its current
+         * period may give way: forgetting spending would let a client
+         * that makes up keys reset any budget.
+         */
+
+        if (e->reserved == 0
+            && (e->spent == 0 || e->period_start + e->period <= now)
+            && (v == NULL || e->last_used < v->last_used))
+        {
             v = e;
         }
     }

@@ -177,6 +177,9 @@ ngx_http_llm_router_feedback_learn(ngx_conf_t *cf, ngx_command_t *cmd,
         } else if (ngx_key_is("implicit_weight") && v >= 0 && v <= 1) {
             lmcf->learn.implicit_weight = v;
 
+        } else if (ngx_key_is("gain") && v >= 0 && v <= 1) {
+            lmcf->learn.gain = v;
+
         } else {
             goto invalid;
         }
@@ -384,6 +387,11 @@ ngx_http_llm_router_learn_update(ngx_http_llm_router_zone_t *zone,
     }
 
     zone->sh->offset[bucket] = (int8_t) new;
+
+    if (lmcf->redis) {
+        /* a proposal: the fleet's value wins at the next pull */
+        zone->sh->proposed[bucket] = 1;
+    }
 
     ngx_log_error(NGX_LOG_NOTICE, log, 0,
                   "llm_router: learned: %s prompts of tier %s now go to "
@@ -1003,6 +1011,7 @@ ngx_http_llm_router_feedback_reset(ngx_http_request_t *r)
     }
 
     zone->sh->learn_reset = 1;
+    ngx_memzero(zone->sh->proposed, sizeof(zone->sh->proposed));
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 

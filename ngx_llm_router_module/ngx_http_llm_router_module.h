@@ -403,6 +403,7 @@ typedef struct {
     ngx_http_llm_router_learn_t     learn[NGX_HTTP_LLM_ROUTER_BUCKETS]
                                          [LLMR_TIER_N];
     int8_t                          offset[NGX_HTTP_LLM_ROUTER_BUCKETS];
+    uint8_t                         proposed[NGX_HTTP_LLM_ROUTER_BUCKETS];
     ngx_atomic_t                    feedback_explicit;
     ngx_atomic_t                    feedback_implicit;
     ngx_atomic_t                    feedback_duplicate;
@@ -448,6 +449,7 @@ typedef struct {
     ngx_uint_t                      deltas;     /* counter pairs */
     ngx_uint_t                      health;     /* health pairs after */
     ngx_uint_t                      decisions;  /* decision pairs after */
+    ngx_uint_t                      offsets;    /* offset pairs after */
     ngx_uint_t                      reset;      /* forget learned sums */
     ngx_array_t                     leases;     /* budget_res_t */
     ngx_array_t                     sent;       /* fb entry indexes */

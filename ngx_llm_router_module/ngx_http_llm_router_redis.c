@@ -82,8 +82,10 @@ static void ngx_http_llm_router_redis_cleanup(void *privdata);
  * fleet's health, KEYS[4] this hour's decisions, KEYS[5..] the budget
  * keys asking for a lease.  ARGV[1] now (unix ms), ARGV[2] the number of
  * counter pairs, ARGV[3] of health pairs, ARGV[4] of decision pairs,
- * ARGV[5] 1 to forget the learned sums; then the field/delta pairs, the
- * "model" "until|reason" pairs, the "id" "decision" pairs, and a
+ * ARGV[5] 1 to forget what was learned, ARGV[6] the number of learned
+ * offsets proposed; then the field/delta pairs, the "model"
+ * "until|reason" pairs, the "id" "decision" pairs, the "o|bucket" "offset"
+ * pairs (set as they are: the fleet's value is the last proposed), and a
  * "want limit ttl" triple per budget key.
  *
  * The deltas apply once: a resent batch finds its marker.  "down until"
@@ -98,20 +100,22 @@ static ngx_str_t  ngx_http_llm_router_flush_script = ngx_string(
     "local n = tonumber(ARGV[2]) "
     "local m = tonumber(ARGV[3]) "
     "local d = tonumber(ARGV[4]) "
+    "local o = tonumber(ARGV[6]) "
     "if ARGV[5] == '1' then "
     "for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do "
-    "if string.sub(f, 1, 2) == 'q|' then "
+    "local s = string.sub(f, 1, 2) "
+    "if s == 'q|' or s == 'o|' then "
     "redis.call('HDEL', KEYS[1], f) "
     "end "
     "end "
     "end "
     "if n > 0 and redis.call('SET', KEYS[2], '1', 'NX', 'EX', 86400) then "
-    "for i = 6, 5 + 2 * n, 2 do "
+    "for i = 7, 6 + 2 * n, 2 do "
     "redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) "
     "end "
     "end "
     "local now = tonumber(ARGV[1]) "
-    "local a = 6 + 2 * n "
+    "local a = 7 + 2 * n "
     "for i = a, a + 2 * m - 1, 2 do "
     "local cur = redis.call('HGET', KEYS[3], ARGV[i]) "
     "local u = tonumber(string.match(ARGV[i + 1], '^%d+')) "
@@ -134,6 +138,10 @@ static ngx_str_t  ngx_http_llm_router_flush_script = ngx_string(
     "redis.call('EXPIRE', KEYS[4], 90000) "
     "end "
     "a = a + 2 * d "
+    "if o > 0 then "
+    "redis.call('HSET', KEYS[1], unpack(ARGV, a, a + 2 * o - 1)) "
+    "end "
+    "a = a + 2 * o "
     "local grants = {} "
     "for k = 5, #KEYS do "
     "local want = tonumber(ARGV[a]) "
@@ -749,7 +757,7 @@ ngx_http_llm_router_redis_flush(ngx_http_llm_router_redis_t *rd)
     leases = rd->batch.leases.elts;
     entries = rd->zone->sh->budget_entries;
 
-    argc = 12 + rd->batch.argv.nelts + 4 * nleases;
+    argc = 13 + rd->batch.argv.nelts + 4 * nleases;
 
     argv = ngx_palloc(rd->pool, argc * sizeof(char *));
     argvlen = ngx_palloc(rd->pool, argc * sizeof(size_t));
@@ -813,6 +821,10 @@ ngx_http_llm_router_redis_flush(ngx_http_llm_router_redis_t *rd)
     ngx_llm_arg(q, p - q);
 
     ngx_llm_arg(rd->batch.reset ? "1" : "0", 1);
+
+    q = p;
+    p = ngx_sprintf(p, "%ui", rd->batch.offsets);
+    ngx_llm_arg(q, p - q);
 
     ngx_memcpy(&argv[i], rd->batch.argv.elts,
                rd->batch.argv.nelts * sizeof(char *));
@@ -923,6 +935,14 @@ ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
     ngx_shmtx_lock(&zone->shpool->mutex);
 
     full = sh->slots_full;
+
+    /* a bucket without an offset in the fleet's hash is at 0 */
+
+    for (i = 0; i < NGX_HTTP_LLM_ROUTER_BUCKETS; i++) {
+        if (!sh->proposed[i]) {
+            sh->offset[i] = 0;
+        }
+    }
 
     for (i = 0; i + 1 < counters->elements; i += 2) {
         f = counters->element[i];

@@ -720,6 +720,7 @@ ngx_http_llm_router_batch_begin(ngx_http_llm_router_zone_t *zone,
     b->deltas = 0;
     b->health = 0;
     b->decisions = 0;
+    b->offsets = 0;
     b->reset = 0;
 
     ngx_shmtx_lock(&zone->shpool->mutex);
@@ -886,6 +887,37 @@ ngx_http_llm_router_batch_begin(ngx_http_llm_router_zone_t *zone,
 
         *idx = i;
         b->decisions++;
+    }
+
+    /*
+     * Offsets moved here since the last pull, proposed to the fleet: the
+     * fleet's value is what every instance routes with, so that they all
+     * agree whatever order their evidence came in.
+     */
+
+    for (i = 0; rc == NGX_OK && i < NGX_HTTP_LLM_ROUTER_BUCKETS; i++) {
+        if (!sh->proposed[i]) {
+            continue;
+        }
+
+        p = ngx_pnalloc(pool, 32);
+        argv = ngx_array_push_n(&b->argv, 2);
+        argvlen = ngx_array_push_n(&b->argvlen, 2);
+
+        if (p == NULL || argv == NULL || argvlen == NULL) {
+            rc = NGX_ERROR;
+            break;
+        }
+
+        argv[0] = (char *) p;
+        p = ngx_sprintf(p, "o|%ui", i);
+        argvlen[0] = p - (u_char *) argv[0];
+
+        argv[1] = (char *) p;
+        argvlen[1] = ngx_sprintf(p, "%d", (int) sh->offset[i]) - p;
+
+        sh->proposed[i] = 0;
+        b->offsets++;
     }
 
     /* budget keys that want a lease; the caller formats their keys */
@@ -1079,8 +1111,32 @@ ngx_http_llm_router_fleet_set(ngx_http_llm_router_zone_t *zone,
     sh = zone->sh;
     last = field + flen;
 
+    if (flen < 3 || field[1] != '|') {
+        return;
+    }
+
     v = ngx_atoi(value, vlen);
-    if (v == NGX_ERROR || flen < 3 || field[1] != '|') {
+    if (v == NGX_ERROR && field[0] != 'o') {
+        return;
+    }
+
+    if (field[0] == 'o') {
+
+        /* "o|bucket": the fleet's offset, which this instance adopts */
+
+        idx = ngx_atoi(field + 2, last - field - 2);
+
+        if (idx >= 0 && idx < NGX_HTTP_LLM_ROUTER_BUCKETS
+            && !sh->proposed[idx])
+        {
+            v = ngx_atoi(value[0] == '-' ? value + 1 : value,
+                         value[0] == '-' ? vlen - 1 : vlen);
+
+            if (v != NGX_ERROR && v <= 8) {
+                sh->offset[idx] = (int8_t) (value[0] == '-' ? -v : v);
+            }
+        }
+
         return;
     }
 

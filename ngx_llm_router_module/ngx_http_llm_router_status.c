@@ -83,6 +83,8 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_llm_router_status_handler(ngx_http_request_t *r);
+static void ngx_http_llm_router_json_quality(
+    ngx_http_llm_router_status_t *st);
 static ngx_int_t ngx_http_llm_router_status_query(ngx_http_request_t *r,
     ngx_http_llm_router_status_t *st);
 static ngx_str_t *ngx_http_llm_router_accept(ngx_http_request_t *r);
@@ -655,10 +657,8 @@ ngx_http_llm_router_json(ngx_http_llm_router_status_t *st)
     ngx_http_llm_router_outf(o, ",\"timeline\":");
     ngx_http_llm_router_json_timeline(st);
 
-    /* filled by the feedback loop (llm_feedback) once it exists */
-
-    ngx_http_llm_router_outf(o, ",\"quality\":{\"available\":false,"
-                             "\"tiers\":{}}");
+    ngx_http_llm_router_outf(o, ",\"quality\":");
+    ngx_http_llm_router_json_quality(st);
 
     if (st->decisions) {
         ngx_http_llm_router_outf(o, ",\"decisions\":");
@@ -666,6 +666,61 @@ ngx_http_llm_router_json(ngx_http_llm_router_status_t *st)
     }
 
     ngx_http_llm_router_outf(o, "}\n");
+}
+
+
+/*
+ * Quality per tier served, from the feedback loop's sums (explicit
+ * reports and implicit signals, weighted): {"available", "source",
+ * "tiers": {TIER: {"samples", "quality"}}}.
+ */
+
+static void
+ngx_http_llm_router_json_quality(ngx_http_llm_router_status_t *st)
+{
+    double                        w, q;
+    ngx_uint_t                    k, t, n;
+    ngx_http_llm_router_out_t    *o;
+    ngx_http_llm_router_learn_t  *l;
+
+    o = &st->out;
+    n = 0;
+
+    for (k = 0; k < NGX_HTTP_LLM_ROUTER_BUCKETS; k++) {
+        for (t = 0; t < LLMR_TIER_N; t++) {
+            n += st->sh->learn[k][t].total[0] + st->sh->learn[k][t].fleet[0];
+        }
+    }
+
+    ngx_http_llm_router_outf(o, "{\"available\":%s,\"source\":\"%s\","
+                             "\"tiers\":{", n ? "true" : "false",
+                             st->fleet ? "fleet" : "instance");
+
+    n = 0;
+
+    for (t = 0; t < LLMR_TIER_N; t++) {
+        w = 0;
+        q = 0;
+
+        for (k = 0; k < NGX_HTTP_LLM_ROUTER_BUCKETS; k++) {
+            l = &st->sh->learn[k][t];
+
+            w += (double) (st->fleet ? l->fleet[0] + l->total[0] - l->acked[0]
+                                     : l->total[0]) / 1000;
+            q += (double) (st->fleet ? l->fleet[1] + l->total[1] - l->acked[1]
+                                     : l->total[1]) / 1000;
+        }
+
+        if (w <= 0) {
+            continue;
+        }
+
+        ngx_http_llm_router_outf(o, "%s\"%s\":{\"samples\":%.3f,"
+                                 "\"quality\":%.4f}", n++ ? "," : "",
+                                 llmr_tier_name(t), w, q / w);
+    }
+
+    ngx_http_llm_router_outf(o, "}}");
 }
 
 

@@ -76,7 +76,7 @@ is($s->{instance}{savings}{reference_usd}, 0, 'no cost yet');
 is($s->{instance}{savings}{saved_pct}, undef, 'no percentage without cost');
 is($s->{forecast}{rps}, 0, 'no rate yet');
 is_deeply($s->{timeline}{points}, [], 'an empty timeline');
-ok(!$s->{quality}{available}, 'quality: a placeholder until the feedback loop');
+is(ref $s->{quality}{tiers}, 'HASH', 'quality: per tier, from the feedback loop');
 
 # traffic: 4 trivial (cheap), 1 expert (big); usage 10 in, 20 out each
 

@@ -129,6 +129,12 @@ is($list->{reports}{duplicate}, 2, 'duplicates counted (the guarded report was o
 like($t->read_file('error.log'), qr/\[notice\].*learned: general prompts of tier trivial now go to tier simple/,
      'the change is logged');
 
+my $quality = $t->http_get('/llm/status')->{json}{quality};
+ok($quality->{available}, 'llm_status: quality per tier is available');
+ok($quality->{tiers}{trivial}{samples} >= 5
+   && $quality->{tiers}{trivial}{quality} < 0.6,
+   'llm_status: the trivial tier\'s poor quality');
+
 # reset is guarded
 
 $r = $t->http_request('DELETE', '/llm/feedback');

@@ -856,10 +856,8 @@ ngx_http_llm_router_feedback_list(ngx_http_request_t *r)
 {
     double                            w, q;
     u_char                           *p, *last;
-    ngx_int_t                         rc;
     ngx_buf_t                        *b;
     ngx_uint_t                        k, t, n, fleet, shown;
-    ngx_chain_t                       out;
     ngx_http_llm_router_zone_t       *zone;
     ngx_http_llm_router_learn_t      *l;
     ngx_http_llm_router_shctx_t      *sh;
@@ -938,27 +936,9 @@ ngx_http_llm_router_feedback_list(ngx_http_request_t *r)
         p = ngx_slprintf(p, last, "}}");
     }
 
-    p = ngx_slprintf(p, last, "]}\n");
+    b->last = ngx_slprintf(p, last, "]}\n");
 
-    b->last = p;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = b->last - b->pos;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_llm_router_send_json(r, NGX_HTTP_OK, b);
 }
 
 
@@ -1041,9 +1021,7 @@ ngx_int_t
 ngx_http_llm_router_feedback_answer(ngx_http_request_t *r, ngx_uint_t status,
     const char *what)
 {
-    ngx_int_t    rc;
-    ngx_buf_t   *b;
-    ngx_chain_t  out;
+    ngx_buf_t  *b;
 
     b = ngx_calloc_buf(r->pool);
     if (b == NULL) {
@@ -1053,22 +1031,6 @@ ngx_http_llm_router_feedback_answer(ngx_http_request_t *r, ngx_uint_t status,
     b->pos = (u_char *) what;
     b->last = b->pos + ngx_strlen(what);
     b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
 
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = b->last - b->pos;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_llm_router_send_json(r, status, b);
 }

@@ -50,8 +50,6 @@ static void ngx_http_llm_router_adjust_reasons(
     ngx_http_llm_router_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_router_send_explain(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx);
-static ngx_int_t ngx_http_llm_router_send_json(ngx_http_request_t *r,
-    ngx_uint_t status, ngx_buf_t *b);
 
 
 static llmr_extract_t  *ngx_http_llm_router_extractor;
@@ -1319,7 +1317,7 @@ ngx_http_llm_router_send_explain(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_llm_router_send_json(ngx_http_request_t *r, ngx_uint_t status,
     ngx_buf_t *b)
 {

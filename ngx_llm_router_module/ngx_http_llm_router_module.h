@@ -465,6 +465,8 @@ ngx_int_t ngx_http_llm_router_explain_handler(ngx_http_request_t *r);
 ngx_http_llm_router_ctx_t *ngx_http_llm_router_get_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_llm_router_send_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, ngx_str_t *msg);
+ngx_int_t ngx_http_llm_router_send_json(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_buf_t *b);
 ngx_int_t ngx_http_llm_router_init_extractor(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_llm_router_header_value(ngx_http_request_t *r,
     const char *name, ngx_str_t *value);

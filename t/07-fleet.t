@@ -48,17 +48,6 @@ sub status {
     return $t->http_get('/llm/status')->{json};
 }
 
-# poll until $code returns true, up to $secs
-sub eventually {
-    my ($secs, $code) = @_;
-    my $end = time() + $secs;
-    while (time() < $end) {
-        return 1 if $code->();
-        sleep 0.1;
-    }
-    return $code->();
-}
-
 # $n requests split over both instances from $k parallel clients; returns
 # the number of requests that did not get a 200
 sub load {

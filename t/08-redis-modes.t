@@ -16,15 +16,6 @@ use LLMRouter::Test;
 use LLMRouter::MockLLM;
 use LLMRouter::Setup;
 
-sub eventually {
-    my ($secs, $code) = @_;
-    my $end = time() + $secs;
-    while (time() < $end) {
-        return 1 if $code->();
-        sleep 0.1;
-    }
-    return $code->();
-}
 
 sub instance {
     my ($redis_line, %o) = @_;

@@ -19,15 +19,6 @@ use LLMRouter::Test;
 use LLMRouter::MockLLM;
 use LLMRouter::Setup;
 
-sub eventually {
-    my ($secs, $code) = @_;
-    my $end = time() + $secs;
-    while (time() < $end) {
-        return 1 if $code->();
-        sleep 0.05;
-    }
-    return $code->();
-}
 
 my $a = LLMRouter::Test->new->workers(2);
 my $b = LLMRouter::Test->new->workers(2);

@@ -17,15 +17,6 @@ use LLMRouter::Test;
 use LLMRouter::MockLLM;
 use LLMRouter::Setup;
 
-sub eventually {
-    my ($secs, $code) = @_;
-    my $end = time() + $secs;
-    while (time() < $end) {
-        return 1 if $code->();
-        sleep 0.05;
-    }
-    return $code->();
-}
 
 # "hello" on cheap-model: estimated 0.000078 USD (4 input tokens, 128
 # default output); the mock reports 100/100 tokens: 0.000075 USD actual

@@ -48,7 +48,8 @@ use Time::HiRes qw(alarm sleep time);
 
 use LLMRouter::RESP qw(redis_cmd redis_cmds);
 
-our @EXPORT = qw(redis_cmd redis_cmds json_decode json_encode parse_http);
+our @EXPORT = qw(redis_cmd redis_cmds json_decode json_encode parse_http
+                 eventually);
 
 our $REPO = abs_path(dirname(__FILE__) . '/../../..');
 use constant FINISH_TESTS => 3;
@@ -188,6 +189,19 @@ sub nginx_port {
 
 ###########################################################################
 # polling and process helpers
+
+# eventually($seconds, $code): true as soon as $code returns true, polled
+# every 50 ms; false (after a last try) when $seconds pass.  For what
+# settles asynchronously: counters written in the log phase, Redis syncs.
+sub eventually {
+    my ($secs, $code) = @_;
+    my $end = Time::HiRes::time() + $secs;
+    while (Time::HiRes::time() < $end) {
+        return 1 if $code->();
+        Time::HiRes::sleep(0.05);
+    }
+    return $code->() ? 1 : 0;
+}
 
 # _poll($seconds, $code): calls $code every 50 ms until it returns true.
 sub _poll {

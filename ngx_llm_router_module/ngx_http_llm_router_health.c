@@ -13,35 +13,18 @@
 
 /*
  * Passive health per model, from what the log phase and the fallbacks
- * see: a model goes down after "fails" failures in a row, an error rate
- * over "window", or a 429 with Retry-After; it stays down for "cooldown"
- * (longer each time it trips again), then lets "probes" requests through
- * (half-open) and comes back when they succeed.  Slow answers (p95 over
- * "latency") or a lesser error rate make it degraded: still used, but
- * only when no healthy model can serve the request.  The state lives in
- * the shared zone, so every worker sees it at once, and "down until" goes
- * through Redis to the rest of the fleet.
+ * see.  The state machine is the core's (llmr_health_*); here it lives in
+ * the shared zone under the mutex, so that every worker sees it at once,
+ * and "down until" goes through Redis to the rest of the fleet.
  */
-
-
-static void ngx_http_llm_router_health_bucket(ngx_http_llm_router_health_t *h,
-    ngx_http_llm_router_health_conf_t *hc, uint64_t now, ngx_uint_t *idx);
 
 
 void
 ngx_http_llm_router_health_init_conf(ngx_http_llm_router_health_conf_t *hc)
 {
     hc->enabled = 1;
-    hc->fails = 3;
-    hc->window = 30000;
-    hc->error_rate = 50;
-    hc->degraded_rate = 20;
-    hc->min_requests = 5;
-    hc->cooldown = 10000;
-    hc->max_cooldown = 300000;
-    hc->latency = 0;
-    hc->probes = 1;
     hc->fail_open = 1;
+    llmr_health_conf_init(&hc->c);
 }
 
 
@@ -54,10 +37,13 @@ ngx_http_llm_router_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_int_t                           n;
     ngx_str_t                          *value, s;
     ngx_uint_t                          i;
-    ngx_msec_t                          t, *tp;
+    uint64_t                           *tp;
+    ngx_msec_t                          t;
+    llmr_health_conf_t                 *c;
     ngx_http_llm_router_health_conf_t  *hc;
 
     hc = &lmcf->health;
+    c = &hc->c;
     value = cf->args->elts;
 
     if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
@@ -98,22 +84,22 @@ ngx_http_llm_router_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         tp = NULL;
 
         if (ngx_key_is("window")) {
-            tp = &hc->window;
+            tp = &c->window;
 
         } else if (ngx_key_is("cooldown")) {
-            tp = &hc->cooldown;
+            tp = &c->cooldown;
 
         } else if (ngx_key_is("max_cooldown")) {
-            tp = &hc->max_cooldown;
+            tp = &c->max_cooldown;
 
         } else if (ngx_key_is("latency")) {
-            tp = &hc->latency;
+            tp = &c->latency;
         }
 
         if (tp) {
             t = ngx_parse_time(&s, 0);
             if (t == (ngx_msec_t) NGX_ERROR
-                || (t < 100 && tp != &hc->latency))
+                || (t < 100 && tp != &c->latency))
             {
                 goto invalid;
             }
@@ -132,19 +118,19 @@ ngx_http_llm_router_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         if (ngx_key_is("fails") && n >= 1 && n <= 1000) {
-            hc->fails = n;
+            c->fails = n;
 
         } else if (ngx_key_is("error_rate") && n >= 1 && n <= 100) {
-            hc->error_rate = n;
+            c->error_rate = n;
 
         } else if (ngx_key_is("degraded_rate") && n >= 1 && n <= 100) {
-            hc->degraded_rate = n;
+            c->degraded_rate = n;
 
         } else if (ngx_key_is("min_requests") && n >= 1) {
-            hc->min_requests = n;
+            c->min_requests = n;
 
         } else if (ngx_key_is("probes") && n >= 1 && n <= 100) {
-            hc->probes = n;
+            c->probes = n;
 
         } else {
             goto invalid;
@@ -153,14 +139,14 @@ ngx_http_llm_router_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 #undef ngx_key_is
     }
 
-    if (hc->window < NGX_HTTP_LLM_ROUTER_WIN_N * 10) {
+    if (c->window < LLMR_HEALTH_WIN_N * 10) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"llm_health\" window is too short");
         return NGX_CONF_ERROR;
     }
 
-    if (hc->cooldown > hc->max_cooldown) {
-        hc->max_cooldown = hc->cooldown;
+    if (c->cooldown > c->max_cooldown) {
+        c->max_cooldown = c->cooldown;
     }
 
     return NGX_CONF_OK;
@@ -187,41 +173,6 @@ ngx_http_llm_router_now_ms(void)
 
 
 /*
- * The state that routing sees now.  Down may have been set by the fleet;
- * degraded holds only while the window still says so, since a model that
- * is avoided gets no traffic that could clear it.
- */
-
-ngx_uint_t
-ngx_http_llm_router_health_state(ngx_http_llm_router_health_t *h,
-    ngx_http_llm_router_health_conf_t *hc, uint64_t now)
-{
-    ngx_uint_t  req, fail;
-    ngx_msec_t  p95;
-
-    if (h->fleet_until > now) {
-        return NGX_HTTP_LLM_ROUTER_DOWN;
-    }
-
-    if (h->state != NGX_HTTP_LLM_ROUTER_DEGRADED) {
-        return h->state;
-    }
-
-    p95 = ngx_http_llm_router_health_p95(h, hc, now, &req, &fail,
-                                         hc->latency != 0);
-
-    if (req >= hc->min_requests
-        && (fail * 100 >= hc->degraded_rate * req
-            || (hc->latency && p95 > hc->latency)))
-    {
-        return NGX_HTTP_LLM_ROUTER_DEGRADED;
-    }
-
-    return NGX_HTTP_LLM_ROUTER_HEALTHY;
-}
-
-
-/*
  * Masks of this cycle's models by index.  A down model whose cooldown has
  * passed is offered again while probe slots are free; the caller then
  * claims a slot for the chosen model with health_probe().  Read without
@@ -233,10 +184,10 @@ ngx_http_llm_router_health_masks(ngx_http_llm_router_zone_t *zone,
     ngx_http_llm_router_health_conf_t *hc, ngx_uint_t n, uint64_t *down,
     uint64_t *degraded)
 {
-    uint64_t                       now;
-    ngx_uint_t                     i, state;
-    ngx_http_llm_router_slot_t    *slot;
-    ngx_http_llm_router_health_t  *h;
+    uint64_t                     now;
+    ngx_uint_t                   i;
+    llmr_health_t               *h;
+    ngx_http_llm_router_slot_t  *slot;
 
     *down = 0;
     *degraded = 0;
@@ -255,16 +206,11 @@ ngx_http_llm_router_health_masks(ngx_http_llm_router_zone_t *zone,
         }
 
         h = &slot->health;
-        state = ngx_http_llm_router_health_state(h, hc, now);
 
-        if (state == NGX_HTTP_LLM_ROUTER_DOWN) {
-            if (h->fleet_until > now || h->until > now
-                || h->probes >= hc->probes)
-            {
-                *down |= (uint64_t) 1 << i;
-            }
+        if (llmr_health_skip(h, &hc->c, now)) {
+            *down |= (uint64_t) 1 << i;
 
-        } else if (state == NGX_HTTP_LLM_ROUTER_DEGRADED) {
+        } else if (llmr_health_state(h, &hc->c, now) == LLMR_DEGRADED) {
             *degraded |= (uint64_t) 1 << i;
         }
     }
@@ -281,40 +227,23 @@ ngx_int_t
 ngx_http_llm_router_health_probe(ngx_http_llm_router_zone_t *zone,
     ngx_http_llm_router_health_conf_t *hc, ngx_int_t model)
 {
-    uint64_t                       now;
-    ngx_int_t                      rc;
-    ngx_http_llm_router_slot_t    *slot;
-    ngx_http_llm_router_health_t  *h;
+    int                          rc;
+    ngx_http_llm_router_slot_t  *slot;
 
     slot = zone->model_slot[model];
 
-    if (!hc->enabled || slot == NULL
-        || slot->health.state != NGX_HTTP_LLM_ROUTER_DOWN)
-    {
+    if (!hc->enabled || slot == NULL || slot->health.state != LLMR_DOWN) {
         return NGX_DECLINED;
     }
 
-    h = &slot->health;
-    now = ngx_http_llm_router_now_ms();
-
     ngx_shmtx_lock(&zone->shpool->mutex);
 
-    if (h->state != NGX_HTTP_LLM_ROUTER_DOWN) {
-        rc = NGX_DECLINED;
-
-    } else if (h->until > now || h->fleet_until > now
-               || h->probes >= hc->probes)
-    {
-        rc = NGX_BUSY;
-
-    } else {
-        h->probes++;
-        rc = NGX_OK;
-    }
+    rc = llmr_health_probe(&slot->health, &hc->c,
+                           ngx_http_llm_router_now_ms());
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
-    return rc;
+    return (rc == 1) ? NGX_OK : (rc == 0) ? NGX_BUSY : NGX_DECLINED;
 }
 
 
@@ -331,11 +260,11 @@ ngx_http_llm_router_health_record(ngx_http_llm_router_zone_t *zone,
     ngx_uint_t failed, ngx_msec_t latency, ngx_msec_t retry_after,
     ngx_uint_t probe, ngx_uint_t status, ngx_log_t *log)
 {
-    u_char                        reason[80];
-    uint64_t                      now, until;
-    ngx_uint_t                    idx, i, req, fail, old, new, trips;
-    ngx_msec_t                    p95, cooldown;
-    ngx_http_llm_router_health_t  *h;
+    char            reason[LLMR_HEALTH_REASON];
+    uint64_t        now, until;
+    ngx_int_t       changed;
+    ngx_uint_t      state;
+    llmr_health_t  *h;
 
     if (!hc->enabled || slot == NULL) {
         return;
@@ -343,166 +272,34 @@ ngx_http_llm_router_health_record(ngx_http_llm_router_zone_t *zone,
 
     h = &slot->health;
     now = ngx_http_llm_router_now_ms();
-    reason[0] = '\0';
-    until = 0;
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
-    old = h->state;
+    changed = llmr_health_record(h, &hc->c, now, failed != 0,
+                                 latency == (ngx_msec_t) -1
+                                 ? -1 : (int64_t) latency,
+                                 retry_after, probe != 0, status);
 
-    ngx_http_llm_router_health_bucket(h, hc, now, &idx);
-
-    h->win_req[idx]++;
-
-    if (failed) {
-        h->win_fail[idx]++;
-    }
-
-    if (latency != (ngx_msec_t) -1 && !failed) {
-        for (i = 0; latency > ngx_http_llm_router_hist_bounds[i]; i++) {
-            /* void */
-        }
-
-        h->win_hist[idx][i]++;
-    }
-
-    if (probe && h->probes) {
-        h->probes--;
-    }
-
-    /* the window's percentile only matters with a latency SLA */
-
-    p95 = ngx_http_llm_router_health_p95(h, hc, now, &req, &fail,
-                                         hc->latency != 0);
-
-    if (!failed) {
-        h->consecutive = 0;
-
-        if (h->state == NGX_HTTP_LLM_ROUTER_DOWN) {
-
-            if (probe && ++h->probe_ok >= hc->probes) {
-                h->state = NGX_HTTP_LLM_ROUTER_HEALTHY;
-                h->probe_ok = 0;
-                h->until = 0;
-                ngx_sprintf(reason, "probe succeeded%Z");
-
-                /* the failures that took it down are history now */
-                ngx_memzero(h->win_epoch, sizeof(h->win_epoch));
-            }
-
-        } else if (req >= hc->min_requests
-                   && fail * 100 >= hc->degraded_rate * req)
-        {
-            h->state = NGX_HTTP_LLM_ROUTER_DEGRADED;
-            ngx_snprintf(reason, sizeof(reason) - 1,
-                         "error rate %ui%% over %Ms%Z",
-                         fail * 100 / req, hc->window / 1000);
-
-        } else if (hc->latency && req >= hc->min_requests
-                   && p95 > hc->latency)
-        {
-            h->state = NGX_HTTP_LLM_ROUTER_DEGRADED;
-            ngx_snprintf(reason, sizeof(reason) - 1,
-                         "p95 latency %Mms over %Mms%Z", p95, hc->latency);
-
-        } else {
-            h->state = NGX_HTTP_LLM_ROUTER_HEALTHY;
-
-            if (old != NGX_HTTP_LLM_ROUTER_HEALTHY) {
-                ngx_sprintf(reason, "recovered%Z");
-            }
-        }
-
-        goto done;
-    }
-
-    h->consecutive++;
-
-    /* each trip in a row waits twice as long, up to max_cooldown */
-
-    trips = ngx_min(h->trips, 5);
-    cooldown = ngx_min(hc->cooldown << trips, hc->max_cooldown);
-
-    if (h->state == NGX_HTTP_LLM_ROUTER_DOWN) {
-
-        if (probe) {
-            until = now + cooldown;
-            h->probe_ok = 0;
-            ngx_snprintf(reason, sizeof(reason) - 1,
-                         "probe failed (HTTP %ui)%Z", status);
-        }
-
-        goto done;
-    }
-
-    if (retry_after) {
-        until = now + ngx_min(retry_after, hc->max_cooldown);
-        ngx_snprintf(reason, sizeof(reason) - 1,
-                     "HTTP %ui, Retry-After %Ms%Z", status,
-                     retry_after / 1000);
-
-    } else if (h->consecutive >= hc->fails) {
-        until = now + cooldown;
-        ngx_snprintf(reason, sizeof(reason) - 1,
-                     "%ui failures in a row (last HTTP %ui)%Z",
-                     h->consecutive, status);
-
-    } else if (req >= hc->min_requests
-               && fail * 100 >= hc->error_rate * req)
-    {
-        until = now + cooldown;
-        ngx_snprintf(reason, sizeof(reason) - 1,
-                     "error rate %ui%% over %Ms%Z", fail * 100 / req,
-                     hc->window / 1000);
-
-    } else if (req >= hc->min_requests
-               && fail * 100 >= hc->degraded_rate * req
-               && h->state == NGX_HTTP_LLM_ROUTER_HEALTHY)
-    {
-        h->state = NGX_HTTP_LLM_ROUTER_DEGRADED;
-        ngx_snprintf(reason, sizeof(reason) - 1,
-                     "error rate %ui%% over %Ms%Z", fail * 100 / req,
-                     hc->window / 1000);
-    }
-
-done:
-
-    if (until) {
-        h->state = NGX_HTTP_LLM_ROUTER_DOWN;
-        h->until = until;
-        h->trips++;
-        h->probe_ok = 0;
-    }
-
-    if (h->state == NGX_HTTP_LLM_ROUTER_HEALTHY
-        && old != NGX_HTTP_LLM_ROUTER_HEALTHY)
-    {
-        h->trips = 0;
-    }
-
-    new = h->state;
-
-    if (new != old || until) {
-        h->since = now;
-
-        if (reason[0]) {
-            ngx_cpystrn(h->reason, reason, sizeof(h->reason));
-        }
-    }
+    state = h->state;
+    until = h->until;
+    ngx_memcpy(reason, h->reason, sizeof(reason));
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
-    if (new == old && !until) {
+    if (!changed) {
         return;
     }
 
-    if (new == NGX_HTTP_LLM_ROUTER_DOWN) {
+    reason[sizeof(reason) - 1] = '\0';
+
+    if (state == LLMR_DOWN) {
         ngx_log_error(NGX_LOG_WARN, log, 0,
                       "llm_router: model \"%*s\" is down for %Ms: %s",
-                      slot->len, slot->name, (ngx_msec_t) (until - now) / 1000,
+                      slot->len, slot->name,
+                      (ngx_msec_t) (until > now ? until - now : 0) / 1000,
                       reason);
 
-    } else if (new == NGX_HTTP_LLM_ROUTER_DEGRADED) {
+    } else if (state == LLMR_DEGRADED) {
         ngx_log_error(NGX_LOG_WARN, log, 0,
                       "llm_router: model \"%*s\" is degraded: %s",
                       slot->len, slot->name, reason);
@@ -511,77 +308,5 @@ done:
         ngx_log_error(NGX_LOG_NOTICE, log, 0,
                       "llm_router: model \"%*s\" is healthy again: %s",
                       slot->len, slot->name, reason);
-    }
-}
-
-
-/* the window's request and failure counts, and its p95 latency (ms) */
-
-ngx_msec_t
-ngx_http_llm_router_health_p95(ngx_http_llm_router_health_t *h,
-    ngx_http_llm_router_health_conf_t *hc, uint64_t now, ngx_uint_t *req,
-    ngx_uint_t *fail, ngx_uint_t percentile)
-{
-    uint32_t    epoch;
-    ngx_uint_t  i, b, n, hist[12], total;
-
-    epoch = (uint32_t) (now / (hc->window / NGX_HTTP_LLM_ROUTER_WIN_N));
-
-    *req = 0;
-    *fail = 0;
-    total = 0;
-    ngx_memzero(hist, sizeof(hist));
-
-    for (i = 0; i < NGX_HTTP_LLM_ROUTER_WIN_N; i++) {
-        if (epoch - h->win_epoch[i] >= NGX_HTTP_LLM_ROUTER_WIN_N) {
-            continue;
-        }
-
-        *req += h->win_req[i];
-        *fail += h->win_fail[i];
-
-        if (!percentile) {
-            continue;
-        }
-
-        for (b = 0; b < 12; b++) {
-            hist[b] += h->win_hist[i][b];
-            total += h->win_hist[i][b];
-        }
-    }
-
-    if (total == 0) {
-        return 0;
-    }
-
-    n = 0;
-
-    for (b = 0; b < 11; b++) {
-        n += hist[b];
-
-        if (n * 100 >= total * 95) {
-            break;
-        }
-    }
-
-    return (b < 11) ? ngx_http_llm_router_hist_bounds[b]
-                    : ngx_http_llm_router_hist_bounds[10] * 2;
-}
-
-
-static void
-ngx_http_llm_router_health_bucket(ngx_http_llm_router_health_t *h,
-    ngx_http_llm_router_health_conf_t *hc, uint64_t now, ngx_uint_t *idx)
-{
-    uint32_t  epoch;
-
-    epoch = (uint32_t) (now / (hc->window / NGX_HTTP_LLM_ROUTER_WIN_N));
-    *idx = epoch % NGX_HTTP_LLM_ROUTER_WIN_N;
-
-    if (h->win_epoch[*idx] != epoch) {
-        h->win_epoch[*idx] = epoch;
-        h->win_req[*idx] = 0;
-        h->win_fail[*idx] = 0;
-        ngx_memzero(h->win_hist[*idx], sizeof(h->win_hist[0]));
     }
 }

@@ -19,6 +19,7 @@
 #include <llmr/policy.h>
 #include <llmr/rewrite.h>
 #include <llmr/usage.h>
+#include <llmr/health.h>
 #include <llmr/feedback.h>
 
 
@@ -94,16 +95,8 @@ typedef struct {
 
 typedef struct {
     ngx_flag_t                      enabled;
-    ngx_uint_t                      fails;          /* consecutive */
-    ngx_msec_t                      window;
-    ngx_uint_t                      error_rate;     /* percent: down */
-    ngx_uint_t                      degraded_rate;  /* percent */
-    ngx_uint_t                      min_requests;   /* for the rates */
-    ngx_msec_t                      cooldown;
-    ngx_msec_t                      max_cooldown;   /* Retry-After cap */
-    ngx_msec_t                      latency;        /* p95 SLA, 0: off */
-    ngx_uint_t                      probes;
     ngx_flag_t                      fail_open;
+    llmr_health_conf_t              c;
 } ngx_http_llm_router_health_conf_t;
 
 
@@ -230,7 +223,7 @@ enum {
     NGX_HTTP_LLM_ROUTER_C_N = NGX_HTTP_LLM_ROUTER_C_HIST + 12
 };
 
-#define NGX_HTTP_LLM_ROUTER_HIST_N      12
+#define NGX_HTTP_LLM_ROUTER_HIST_N      LLMR_HEALTH_HIST_N
 
 
 typedef struct {
@@ -241,36 +234,6 @@ typedef struct {
 } ngx_http_llm_router_stat_t;
 
 
-/*
- * Passive health of a model, under the zone's mutex.  "until" is absolute
- * (unix ms) so that instances can share it through Redis.
- */
-
-#define NGX_HTTP_LLM_ROUTER_HEALTHY     0
-#define NGX_HTTP_LLM_ROUTER_DEGRADED    1
-#define NGX_HTTP_LLM_ROUTER_DOWN        2
-
-#define NGX_HTTP_LLM_ROUTER_WIN_N       10
-
-typedef struct {
-    ngx_uint_t                      state;
-    ngx_uint_t                      consecutive;    /* failures in a row */
-    uint64_t                        until;          /* down until */
-    uint64_t                        since;          /* state changed */
-    uint64_t                        fleet_until;    /* down, says Redis */
-    uint64_t                        published;      /* until sent */
-    ngx_uint_t                      probes;         /* half-open, running */
-    ngx_uint_t                      probe_ok;
-    ngx_uint_t                      trips;          /* times down */
-    uint32_t                        win_epoch[NGX_HTTP_LLM_ROUTER_WIN_N];
-    uint32_t                        win_req[NGX_HTTP_LLM_ROUTER_WIN_N];
-    uint32_t                        win_fail[NGX_HTTP_LLM_ROUTER_WIN_N];
-    uint32_t                        win_hist[NGX_HTTP_LLM_ROUTER_WIN_N]
-                                            [12];
-    u_char                          reason[80];
-} ngx_http_llm_router_health_t;
-
-
 #define NGX_HTTP_LLM_ROUTER_SLOTS       128
 
 typedef struct {
@@ -278,7 +241,7 @@ typedef struct {
     size_t                          len;
     ngx_uint_t                      local;      /* configured here once */
     ngx_http_llm_router_stat_t      stat;
-    ngx_http_llm_router_health_t    health;
+    llmr_health_t                   health;     /* under the mutex */
 } ngx_http_llm_router_slot_t;
 
 
@@ -551,12 +514,6 @@ void ngx_http_llm_router_health_record(ngx_http_llm_router_zone_t *zone,
     ngx_http_llm_router_health_conf_t *hc, ngx_http_llm_router_slot_t *slot,
     ngx_uint_t failed, ngx_msec_t latency, ngx_msec_t retry_after,
     ngx_uint_t probe, ngx_uint_t status, ngx_log_t *log);
-ngx_uint_t ngx_http_llm_router_health_state(
-    ngx_http_llm_router_health_t *h, ngx_http_llm_router_health_conf_t *hc,
-    uint64_t now);
-ngx_msec_t ngx_http_llm_router_health_p95(ngx_http_llm_router_health_t *h,
-    ngx_http_llm_router_health_conf_t *hc, uint64_t now, ngx_uint_t *req,
-    ngx_uint_t *fail, ngx_uint_t percentile);
 
 /* ngx_http_llm_router_status.c */
 char *ngx_http_llm_router_status(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -605,7 +562,6 @@ void ngx_http_llm_router_redis_status(ngx_http_llm_router_zone_t *zone,
 uint64_t ngx_http_llm_router_unflushed(ngx_http_llm_router_zone_t *zone);
 void ngx_http_llm_router_slots_full(ngx_log_t *log);
 extern ngx_str_t ngx_http_llm_router_counter_names[];
-extern const ngx_msec_t ngx_http_llm_router_hist_bounds[];
 
 
 #endif /* _NGX_HTTP_LLM_ROUTER_MODULE_H_INCLUDED_ */

@@ -53,13 +53,6 @@ ngx_str_t  ngx_http_llm_router_counter_names[] = {
 };
 
 
-/* upper bounds of the latency buckets, ms; the last one is +Inf */
-const ngx_msec_t  ngx_http_llm_router_hist_bounds[] = {
-    100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 120000, 300000,
-    (ngx_msec_t) -1
-};
-
-
 char *
 ngx_http_llm_router_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -542,7 +535,7 @@ ngx_http_llm_router_account(ngx_http_request_t *r,
         adds[n].counter = NGX_HTTP_LLM_ROUTER_C_LATENCY;
         adds[n++].value = o.latency;
 
-        for (i = 0; o.latency > ngx_http_llm_router_hist_bounds[i]; i++) {
+        for (i = 0; o.latency > llmr_latency_bounds[i]; i++) {
             /* void */
         }
 
@@ -581,9 +574,9 @@ ngx_http_llm_router_account(ngx_http_request_t *r,
         ctx->probe = 0;
 
         if (o.upstream && o.failed && slot
-            && ngx_http_llm_router_health_state(&slot->health, &lmcf->health,
-                                                ngx_http_llm_router_now_ms())
-               == NGX_HTTP_LLM_ROUTER_DOWN)
+            && llmr_health_state(&slot->health, &lmcf->health.c,
+                                 ngx_http_llm_router_now_ms())
+               == LLMR_DOWN)
         {
             /* tell the fleet now rather than at the next interval */
             ngx_http_llm_router_redis_kick();
@@ -700,7 +693,7 @@ ngx_http_llm_router_batch_begin(ngx_http_llm_router_zone_t *zone,
     ngx_http_llm_router_shctx_t         *sh;
     ngx_uint_t                          *idx;
     ngx_http_llm_router_learn_t         *l;
-    ngx_http_llm_router_health_t        *h;
+    llmr_health_t                       *h;
     ngx_http_llm_router_fb_entry_t      *f;
     ngx_http_llm_router_budget_res_t    *lease;
     ngx_http_llm_router_budget_entry_t  *e;
@@ -833,7 +826,7 @@ ngx_http_llm_router_batch_begin(ngx_http_llm_router_zone_t *zone,
     for (i = 0; rc == NGX_OK && i < sh->nslots; i++) {
         h = &sh->slots[i].health;
 
-        if (h->state != NGX_HTTP_LLM_ROUTER_DOWN || h->until <= now) {
+        if (h->state != LLMR_DOWN || h->until <= now) {
             continue;
         }
 
@@ -1253,11 +1246,9 @@ ngx_uint_t
 ngx_http_llm_router_fleet_health(ngx_http_llm_router_zone_t *zone,
     u_char *name, size_t len, u_char *value, size_t vlen, uint64_t now)
 {
-    u_char                        *bar;
-    uint64_t                       until;
-    ngx_uint_t                     was;
-    ngx_http_llm_router_slot_t    *slot;
-    ngx_http_llm_router_health_t  *h;
+    u_char                      *bar;
+    uint64_t                     until;
+    ngx_http_llm_router_slot_t  *slot;
 
     bar = ngx_strlchr(value, value + vlen, '|');
 
@@ -1272,23 +1263,9 @@ ngx_http_llm_router_fleet_health(ngx_http_llm_router_zone_t *zone,
         return 0;
     }
 
-    h = &slot->health;
-    was = (h->fleet_until > now || (h->state == NGX_HTTP_LLM_ROUTER_DOWN
-                                     && h->until > now));
-
-    if (until > h->fleet_until) {
-        h->fleet_until = until;
-
-        if (bar && h->until < until) {
-            (void) ngx_snprintf(h->reason, sizeof(h->reason) - 1,
-                                "fleet: %*s%Z",
-                                ngx_min((size_t) (value + vlen - bar - 1),
-                                        sizeof(h->reason) - 10),
-                                bar + 1);
-        }
-    }
-
-    return !was;
+    return llmr_health_fleet(&slot->health, now, until,
+                             bar ? (char *) bar + 1 : NULL,
+                             bar ? (size_t) (value + vlen - bar - 1) : 0);
 }
 
 

@@ -997,13 +997,13 @@ ngx_http_llm_router_percentile(ngx_atomic_t *v, double q)
         below += v[NGX_HTTP_LLM_ROUTER_C_HIST + i];
     }
 
-    lo = i ? ngx_http_llm_router_hist_bounds[i - 1] : 0;
+    lo = i ? llmr_latency_bounds[i - 1] : 0;
 
     if (i == NGX_HTTP_LLM_ROUTER_HIST_N - 1) {
         return (ngx_int_t) lo;
     }
 
-    hi = ngx_http_llm_router_hist_bounds[i];
+    hi = llmr_latency_bounds[i];
 
     return (ngx_int_t) (lo + (hi - lo) * (target - below)
                              / v[NGX_HTTP_LLM_ROUTER_C_HIST + i] + 0.5);
@@ -1018,12 +1018,12 @@ ngx_http_llm_router_percentile(ngx_atomic_t *v, double q)
 static void
 ngx_http_llm_router_json_health(ngx_http_llm_router_status_t *st)
 {
-    uint64_t                       now, until;
-    ngx_uint_t                     i, n, req, fail, state;
-    ngx_msec_t                     p95;
+    uint64_t                       now, until, p95;
+    unsigned                       req, fail;
+    ngx_uint_t                     i, n, state;
+    llmr_health_t                 *h;
     ngx_http_llm_router_out_t     *o;
     ngx_http_llm_router_slot_t    *slot;
-    ngx_http_llm_router_health_t  *h;
 
     o = &st->out;
     now = ngx_http_llm_router_now_ms();
@@ -1039,12 +1039,11 @@ ngx_http_llm_router_json_health(ngx_http_llm_router_status_t *st)
         }
 
         h = &slot->health;
-        state = ngx_http_llm_router_health_state(h, &st->lmcf->health, now);
-        p95 = ngx_http_llm_router_health_p95(h, &st->lmcf->health, now, &req,
-                                             &fail, 1);
+        state = llmr_health_state(h, &st->lmcf->health.c, now);
+        p95 = llmr_health_window(h, &st->lmcf->health.c, now, &req, &fail, 1);
         until = ngx_max(h->until, h->fleet_until);
 
-        if (state == NGX_HTTP_LLM_ROUTER_DOWN && until <= now) {
+        if (state == LLMR_DOWN && until <= now) {
             state = 3;
         }
 
@@ -1056,11 +1055,12 @@ ngx_http_llm_router_json_health(ngx_http_llm_router_status_t *st)
 
         ngx_http_llm_router_outf(o, ":{\"state\":\"%s\",\"fails\":%ui,"
                                  "\"requests\":%ui,\"error_rate\":%.3f,"
-                                 "\"p95_ms\":%M,\"until\":%uL,"
+                                 "\"p95_ms\":%uL,\"until\":%uL,"
                                  "\"fleet_until\":%uL,\"probing\":%s,"
                                  "\"reason\":",
                                  ngx_http_llm_router_states[state],
-                                 h->consecutive, req,
+                                 (ngx_uint_t) h->consecutive,
+                                 (ngx_uint_t) req,
                                  req ? (double) fail / req : 0.0, p95,
                                  h->until > now ? h->until : (uint64_t) 0,
                                  h->fleet_until > now ? h->fleet_until
@@ -1068,8 +1068,8 @@ ngx_http_llm_router_json_health(ngx_http_llm_router_status_t *st)
                                  h->probes ? "true" : "false");
 
         if (h->reason[0]) {
-            ngx_http_llm_router_out_json(o, h->reason,
-                                         ngx_strnlen(h->reason,
+            ngx_http_llm_router_out_json(o, (u_char *) h->reason,
+                                         ngx_strnlen((u_char *) h->reason,
                                                      sizeof(h->reason)));
 
         } else {
@@ -1792,9 +1792,10 @@ static void
 ngx_http_llm_router_prom_health(ngx_http_llm_router_status_t *st)
 {
     uint64_t                       now, until;
-    ngx_uint_t                     i, s, state, req, fail;
+    unsigned                       req, fail;
+    ngx_uint_t                     i, s, state;
+    llmr_health_t                 *h;
     ngx_http_llm_router_out_t     *o;
-    ngx_http_llm_router_health_t  *h;
 
     o = &st->out;
     now = ngx_http_llm_router_now_ms();
@@ -1810,10 +1811,10 @@ ngx_http_llm_router_prom_health(ngx_http_llm_router_status_t *st)
         }
 
         h = &st->sh->slots[i].health;
-        state = ngx_http_llm_router_health_state(h, &st->lmcf->health, now);
+        state = llmr_health_state(h, &st->lmcf->health.c, now);
         until = ngx_max(h->until, h->fleet_until);
 
-        if (state == NGX_HTTP_LLM_ROUTER_DOWN && until <= now) {
+        if (state == LLMR_DOWN && until <= now) {
             state = 3;
         }
 
@@ -1837,8 +1838,8 @@ ngx_http_llm_router_prom_health(ngx_http_llm_router_status_t *st)
         }
 
         h = &st->sh->slots[i].health;
-        (void) ngx_http_llm_router_health_p95(h, &st->lmcf->health, now,
-                                              &req, &fail, 0);
+        (void) llmr_health_window(h, &st->lmcf->health.c, now, &req, &fail,
+                                  0);
 
         ngx_http_llm_router_outf(o, "llm_router_model_error_ratio");
         ngx_http_llm_router_prom_labels(st, "model", 0, i);

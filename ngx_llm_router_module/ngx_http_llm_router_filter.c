@@ -76,7 +76,7 @@ ngx_http_llm_router_header_filter(ngx_http_request_t *r)
         }
     }
 
-    if (ctx && ctx->suggested && !ctx->suggested_sent) {
+    if (ctx && ctx->adj.suggested && !ctx->suggested_sent) {
         ctx->suggested_sent = 1;
 
         h = ngx_list_push(&r->headers_out.headers);

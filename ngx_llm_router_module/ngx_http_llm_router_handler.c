@@ -44,10 +44,6 @@ static ngx_int_t ngx_http_llm_router_budgets(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, const llmr_request_t *req);
 static void ngx_http_llm_router_adjust(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, llmr_route_opts_t *opts);
-static void ngx_http_llm_router_learned(ngx_http_request_t *r,
-    ngx_http_llm_router_ctx_t *ctx, llmr_route_opts_t *opts);
-static void ngx_http_llm_router_adjust_reasons(
-    ngx_http_llm_router_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_router_send_explain(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx);
 
@@ -363,6 +359,7 @@ ngx_http_llm_router_decide(ngx_http_request_t *r,
 {
     off_t                             len;
     ngx_int_t                         rc, tier;
+    const char                       *reason;
     ngx_chain_t                      *cl;
     llmr_rewrite_t                    rw;
     const llmr_model_t               *m;
@@ -458,13 +455,16 @@ ngx_http_llm_router_decide(ngx_http_request_t *r,
 
     llmr_classify(lmcf->classifier, req, &ctx->cls);
 
-    ngx_http_llm_router_learned(r, ctx, &opts);
     ngx_http_llm_router_adjust(r, ctx, &opts);
 
     rc = ngx_http_llm_router_pick(r, ctx, req, &opts, &ctx->dec);
 
-    if (rc == LLMR_OK) {
-        ngx_http_llm_router_adjust_reasons(ctx);
+    reason = llmr_adjust_reason(&ctx->adj);
+
+    if (rc == LLMR_OK && reason
+        && ctx->dec.nreasons < LLMR_POLICY_REASONS_MAX)
+    {
+        ctx->dec.reasons[ctx->dec.nreasons++] = reason;
     }
 
     /* keep the features, not the text: the views die with the next body */
@@ -764,84 +764,19 @@ ngx_http_llm_router_fallback(ngx_http_request_t *r,
 
 
 /*
- * What the fleet learned for this class of prompts (domain x tier): a
- * tier offset, up where answers kept being poor, down where the lower
- * tier kept answering well.  A promoted class still sends a small,
- * deterministic share of its requests to the tier below (exploration),
- * so that the evidence for a demotion can come in.
- */
-
-static void
-ngx_http_llm_router_learned(ngx_http_request_t *r,
-    ngx_http_llm_router_ctx_t *ctx, llmr_route_opts_t *opts)
-{
-    int                               off, tier, explore;
-    uint64_t                          h;
-    ngx_str_t                         id;
-    ngx_http_llm_router_zone_t       *zone;
-    ngx_http_llm_router_main_conf_t  *lmcf;
-
-    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
-    zone = lmcf->shm_zone->data;
-
-    ctx->bucket = ctx->cls.domain * LLMR_TIER_N + ctx->cls.tier;
-
-    if (!lmcf->learn_enabled) {
-        return;
-    }
-
-    off = zone->sh->offset[ctx->bucket];
-
-    if (off == 0) {
-        return;
-    }
-
-    explore = 0;
-
-    if (off > 0) {
-        h = (ngx_http_llm_router_request_id(r, &id) == NGX_OK)
-            ? ngx_http_llm_router_fb_hash(id.data, id.len)
-            : (uint64_t) ngx_random();
-
-        explore = llmr_learn_explore(&lmcf->learn, off, h);
-    }
-
-    tier = llmr_learn_tier(&lmcf->learn, ctx->cls.tier, off, explore);
-
-    if (tier > ctx->cls.tier) {
-        opts->min_tier = ngx_max(opts->min_tier, tier);
-        ctx->learned = 1;
-        ctx->learned_up = 1;
-
-    } else if (tier < ctx->cls.tier && ctx->cls.tier > ctx->cls.floor) {
-        ctx->cls.tier = ngx_max(ctx->cls.floor, tier);
-        ctx->learned = 1;
-
-    } else if (explore) {
-        ctx->explore = 1;
-    }
-
-    if (explore && tier <= ctx->cls.tier) {
-        ctx->learned = 0;
-        ctx->explore = 1;
-    }
-}
-
-
-/*
- * Confidence-gated escalation and the A/B split, between the classifier
- * and the policy: below the confidence threshold the request goes one
- * tier up or to a named model ("always"), is only marked ("log_only"),
- * or gets a response header suggesting it ("ask"); arm "b" of an A/B
- * test goes one tier up (quality_first) or down (cost_first).
+ * Between the classifier and the policy (llmr_adjust_*): what the fleet
+ * learned for this class of prompts (domain x tier), with its exploration
+ * share decided by the request id's hash, then confidence-gated
+ * escalation and the A/B arm.
  */
 
 static void
 ngx_http_llm_router_adjust(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, llmr_route_opts_t *opts)
 {
-    int                               up;
-    const llmr_model_t               *m;
+    int                               off;
+    uint64_t                          h;
+    ngx_str_t                         id;
     ngx_http_llm_router_zone_t       *zone;
     ngx_http_llm_router_loc_conf_t   *llcf;
     ngx_http_llm_router_main_conf_t  *lmcf;
@@ -850,89 +785,28 @@ ngx_http_llm_router_adjust(ngx_http_request_t *r,
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
     zone = lmcf->shm_zone->data;
 
-    up = ngx_min(ctx->cls.tier + 1, LLMR_TIER_EXPERT);
+    ctx->bucket = ctx->cls.domain * LLMR_TIER_N + ctx->cls.tier;
 
-    if (llcf->escalate && opts->pinned < 0
-        && ctx->cls.confidence * 100 < (double) llcf->escalate)
-    {
-        switch (llcf->escalate_mode) {
+    off = lmcf->learn_enabled ? zone->sh->offset[ctx->bucket] : 0;
 
-        case NGX_HTTP_LLM_ROUTER_ESCALATE_ALWAYS:
-            m = NULL;
+    if (off != 0) {
+        h = (ngx_http_llm_router_request_id(r, &id) == NGX_OK)
+            ? ngx_http_llm_router_fb_hash(id.data, id.len)
+            : (uint64_t) ngx_random();
 
-            if (llcf->escalate_to.len) {
-                m = llmr_registry_find(lmcf->registry,
-                                       (const char *) llcf->escalate_to.data,
-                                       llcf->escalate_to.len);
-            }
-
-            if (m) {
-                opts->pinned = m->index;
-
-            } else {
-                opts->min_tier = ngx_max(opts->min_tier, up);
-            }
-
-            ctx->escalated = 1;
-            (void) ngx_atomic_fetch_add(&zone->sh->escalations, 1);
-            break;
-
-        case NGX_HTTP_LLM_ROUTER_ESCALATE_ASK:
-            ctx->suggested = 1;
-            (void) ngx_atomic_fetch_add(&zone->sh->escalations_suggested, 1);
-            break;
-
-        default: /* NGX_HTTP_LLM_ROUTER_ESCALATE_LOG_ONLY */
-            ctx->low_confidence = 1;
-            break;
-        }
+        llmr_adjust_learned(&lmcf->learn, off, h, &ctx->cls, opts,
+                            &ctx->adj);
     }
 
-    if (llcf->ab_split) {
-        ctx->ab = ((ngx_uint_t) ngx_random() % 10000 < llcf->ab_split) ? 2 : 1;
+    llmr_adjust_route(&llcf->adjust,
+                      (uint32_t) ((ngx_uint_t) ngx_random() % LLMR_AB_SCALE),
+                      &ctx->cls, opts, &ctx->adj);
 
-        if (ctx->ab == 2) {
-            if (llcf->ab_strategy == NGX_HTTP_LLM_ROUTER_AB_COST_FIRST) {
-                if (ctx->cls.tier > ctx->cls.floor) {
-                    ctx->cls.tier--;
-                }
+    if (ctx->adj.escalated) {
+        (void) ngx_atomic_fetch_add(&zone->sh->escalations, 1);
 
-            } else {
-                opts->min_tier = ngx_max(opts->min_tier, up);
-            }
-        }
-    }
-}
-
-
-static void
-ngx_http_llm_router_adjust_reasons(ngx_http_llm_router_ctx_t *ctx)
-{
-    const char  *reason;
-
-    reason = NULL;
-
-    if (ctx->learned) {
-        reason = ctx->learned_up ? "learned_up" : "learned_down";
-
-    } else if (ctx->explore) {
-        reason = "explore";
-
-    } else if (ctx->escalated) {
-        reason = "escalated";
-
-    } else if (ctx->suggested) {
-        reason = "escalation_suggested";
-
-    } else if (ctx->low_confidence) {
-        reason = "low_confidence";
-
-    } else if (ctx->ab == 2) {
-        reason = "ab_variant_b";
-    }
-
-    if (reason && ctx->dec.nreasons < LLMR_POLICY_REASONS_MAX) {
-        ctx->dec.reasons[ctx->dec.nreasons++] = reason;
+    } else if (ctx->adj.suggested) {
+        (void) ngx_atomic_fetch_add(&zone->sh->escalations_suggested, 1);
     }
 }
 

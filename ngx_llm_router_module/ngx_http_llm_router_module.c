@@ -376,6 +376,9 @@ ngx_http_llm_router_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_llm_router_loc_conf_t *prev = parent;
     ngx_http_llm_router_loc_conf_t *conf = child;
 
+    const llmr_model_t               *m;
+    ngx_http_llm_router_main_conf_t  *lmcf;
+
     ngx_conf_merge_uint_value(conf->route, prev->route,
                               NGX_HTTP_LLM_ROUTER_OFF);
     ngx_conf_merge_size_value(conf->max_body, prev->max_body,
@@ -406,6 +409,29 @@ ngx_http_llm_router_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->ab_split = (prev->ab_split == NGX_CONF_UNSET_UINT)
                          ? 0 : prev->ab_split;
         conf->ab_strategy = prev->ab_strategy;
+    }
+
+    llmr_adjust_conf_init(&conf->adjust);
+    conf->adjust.escalate = conf->escalate;
+    conf->adjust.escalate_mode = conf->escalate_mode;
+    conf->adjust.ab_split = conf->ab_split;
+    conf->adjust.ab_strategy = conf->ab_strategy;
+
+    if (conf->escalate && conf->escalate_to.len) {
+        lmcf = ngx_http_conf_get_module_main_conf(cf,
+                                                  ngx_http_llm_router_module);
+
+        m = llmr_registry_find(lmcf->registry,
+                               (const char *) conf->escalate_to.data,
+                               conf->escalate_to.len);
+        if (m == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "unknown model \"%V\" in \"llm_route_escalate\" "
+                               "to=", &conf->escalate_to);
+            return NGX_CONF_ERROR;
+        }
+
+        conf->adjust.escalate_to = m->index;
     }
 
     return NGX_CONF_OK;
@@ -936,7 +962,7 @@ ngx_http_llm_router_escalate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     llcf->escalate = 0;
-    llcf->escalate_mode = NGX_HTTP_LLM_ROUTER_ESCALATE_ALWAYS;
+    llcf->escalate_mode = LLMR_ESCALATE_ALWAYS;
 
     for (i = 1; i < cf->args->nelts; i++) {
 
@@ -958,17 +984,17 @@ ngx_http_llm_router_escalate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         if (ngx_strcmp(value[i].data, "mode=always") == 0) {
-            llcf->escalate_mode = NGX_HTTP_LLM_ROUTER_ESCALATE_ALWAYS;
+            llcf->escalate_mode = LLMR_ESCALATE_ALWAYS;
             continue;
         }
 
         if (ngx_strcmp(value[i].data, "mode=log_only") == 0) {
-            llcf->escalate_mode = NGX_HTTP_LLM_ROUTER_ESCALATE_LOG_ONLY;
+            llcf->escalate_mode = LLMR_ESCALATE_LOG_ONLY;
             continue;
         }
 
         if (ngx_strcmp(value[i].data, "mode=ask") == 0) {
-            llcf->escalate_mode = NGX_HTTP_LLM_ROUTER_ESCALATE_ASK;
+            llcf->escalate_mode = LLMR_ESCALATE_ASK;
             continue;
         }
 
@@ -1015,7 +1041,7 @@ ngx_http_llm_router_ab(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     llcf->ab_split = 0;
-    llcf->ab_strategy = NGX_HTTP_LLM_ROUTER_AB_QUALITY_FIRST;
+    llcf->ab_strategy = LLMR_AB_QUALITY_FIRST;
 
     for (i = 1; i < cf->args->nelts; i++) {
 
@@ -1031,12 +1057,12 @@ ngx_http_llm_router_ab(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         if (ngx_strcmp(value[i].data, "strategy=quality_first") == 0) {
-            llcf->ab_strategy = NGX_HTTP_LLM_ROUTER_AB_QUALITY_FIRST;
+            llcf->ab_strategy = LLMR_AB_QUALITY_FIRST;
             continue;
         }
 
         if (ngx_strcmp(value[i].data, "strategy=cost_first") == 0) {
-            llcf->ab_strategy = NGX_HTTP_LLM_ROUTER_AB_COST_FIRST;
+            llcf->ab_strategy = LLMR_AB_COST_FIRST;
             continue;
         }
 

@@ -20,6 +20,7 @@
 #include <llmr/rewrite.h>
 #include <llmr/usage.h>
 #include <llmr/health.h>
+#include <llmr/adjust.h>
 #include <llmr/feedback.h>
 
 
@@ -132,23 +133,17 @@ typedef struct {
     ngx_array_t                    *budgets;    /* this location's */
 
     ngx_uint_t                      escalate;   /* confidence %, 0: off */
-    ngx_uint_t                      escalate_mode;
+    ngx_uint_t                      escalate_mode;  /* LLMR_ESCALATE_* */
     ngx_str_t                       escalate_to;    /* a model, or tier+1 */
 
     ngx_uint_t                      ab_split;   /* per 10000, 0: off */
-    ngx_uint_t                      ab_strategy;
+    ngx_uint_t                      ab_strategy;    /* LLMR_AB_* */
+
+    llmr_adjust_conf_t              adjust;     /* the above, merged */
     ngx_flag_t                      explain_header;
 
     ngx_str_t                       feedback_secret;
 } ngx_http_llm_router_loc_conf_t;
-
-
-#define NGX_HTTP_LLM_ROUTER_ESCALATE_ALWAYS     0
-#define NGX_HTTP_LLM_ROUTER_ESCALATE_LOG_ONLY   1
-#define NGX_HTTP_LLM_ROUTER_ESCALATE_ASK        2
-
-#define NGX_HTTP_LLM_ROUTER_AB_QUALITY_FIRST    0
-#define NGX_HTTP_LLM_ROUTER_AB_COST_FIRST       1
 
 
 typedef struct {
@@ -187,14 +182,8 @@ typedef struct {
     ngx_uint_t                      nbudgets;
     ngx_http_llm_router_budget_t   *budget_hit;
 
-    ngx_uint_t                      ab;         /* 0: none, 1: a, 2: b */
     ngx_uint_t                      bucket;     /* domain x class tier */
-    unsigned                        learned:1;  /* an offset applied */
-    unsigned                        learned_up:1;
-    unsigned                        explore:1;
-    unsigned                        escalated:1;
-    unsigned                        suggested:1;    /* escalation, ask */
-    unsigned                        low_confidence:1;   /* log_only */
+    llmr_adjust_t                   adj;    /* learned, escalation, A/B */
     unsigned                        suggested_sent:1;
     unsigned                        id_sent:1;
 } ngx_http_llm_router_ctx_t;

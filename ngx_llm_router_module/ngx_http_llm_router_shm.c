@@ -326,9 +326,11 @@ ngx_http_llm_router_log_handler(ngx_http_request_t *r)
         ngx_http_llm_router_implicit(r, ctx, zone, lmcf);
     }
 
-    if (ctx->ab) {
-        (void) ngx_atomic_fetch_add(&zone->sh->ab_requests[ctx->ab - 1], 1);
-        (void) ngx_atomic_fetch_add(&zone->sh->ab_cost[ctx->ab - 1], cost);
+    if (ctx->adj.ab) {
+        (void) ngx_atomic_fetch_add(&zone->sh->ab_requests[ctx->adj.ab - 1],
+                                    1);
+        (void) ngx_atomic_fetch_add(&zone->sh->ab_cost[ctx->adj.ab - 1],
+                                    cost);
     }
 
     return NGX_OK;

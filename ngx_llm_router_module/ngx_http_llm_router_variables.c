@@ -167,12 +167,12 @@ ngx_http_llm_router_variable(ngx_http_request_t *r,
         goto found;
 
     case NGX_HTTP_LLM_ROUTER_VAR_AB_VARIANT:
-        if (ctx->ab == 0) {
+        if (ctx->adj.ab == 0) {
             v->not_found = 1;
             return NGX_OK;
         }
 
-        s = (ctx->ab == 2) ? "b" : "a";
+        s = (ctx->adj.ab == 2) ? "b" : "a";
         break;
 
     case NGX_HTTP_LLM_ROUTER_VAR_FAILED_MODELS:

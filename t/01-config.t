@@ -99,6 +99,13 @@ bad("bad on_error value", qr/invalid value "ignore" in "llm_route_on_error" dire
 bad('bad max body', qr/"llm_route_max_body" directive invalid value/,
     location => 'llm_route_max_body lots;');
 
+bad('escalation to an unknown model',
+    qr/unknown model "huge-model" in "llm_route_escalate" to=/,
+    location => 'llm_route_escalate threshold=0.5 to=huge-model;');
+
+bad('escalation without a threshold', qr/"llm_route_escalate" needs threshold=/,
+    location => 'llm_route_escalate to=big-model;');
+
 bad('duplicate zone', qr/"llm_router_zone" directive is duplicate/,
     http => 'llm_router_zone other 1m;');
 

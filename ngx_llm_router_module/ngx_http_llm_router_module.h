@@ -47,6 +47,7 @@ typedef struct {
     ngx_str_t                       health_key; /* "{prefix}:health" */
     ngx_msec_t                      flush;
     ngx_msec_t                      timeout;
+    size_t                          max_reply;  /* bytes of one reply */
 } ngx_http_llm_router_redis_conf_t;
 
 

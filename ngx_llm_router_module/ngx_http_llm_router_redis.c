@@ -30,6 +30,10 @@
 #define NGX_HTTP_LLM_ROUTER_RD_READY         2
 
 #define NGX_HTTP_LLM_ROUTER_READS_MAX        64
+#define NGX_HTTP_LLM_ROUTER_MAX_REPLY        (4 * 1024 * 1024)
+
+/* what a reply's objects are counted at, besides their strings */
+#define NGX_HTTP_LLM_ROUTER_REPLY_OBJECT     (sizeof(redisReply))
 
 
 typedef struct {
@@ -47,6 +51,8 @@ typedef struct {
     ngx_uint_t                          flushing;   /* a batch in flight */
     ngx_uint_t                          exiting;
     ngx_uint_t                          drain_tries;
+    size_t                              reply_size; /* the reply being read */
+    ngx_uint_t                          reply_over; /* it passed max_reply */
 } ngx_http_llm_router_redis_t;
 
 
@@ -75,6 +81,16 @@ static void ngx_http_llm_router_redis_del_read(void *privdata);
 static void ngx_http_llm_router_redis_add_write(void *privdata);
 static void ngx_http_llm_router_redis_del_write(void *privdata);
 static void ngx_http_llm_router_redis_cleanup(void *privdata);
+static ngx_int_t ngx_http_llm_router_reply_count(const redisReadTask *task,
+    size_t size);
+static void *ngx_http_llm_router_reply_string(const redisReadTask *task,
+    char *str, size_t len);
+static void *ngx_http_llm_router_reply_array(const redisReadTask *task,
+    int elements);
+static void *ngx_http_llm_router_reply_integer(const redisReadTask *task,
+    long long value);
+static void *ngx_http_llm_router_reply_nil(const redisReadTask *task);
+static void ngx_http_llm_router_reply_free(void *reply);
 
 
 /*
@@ -190,6 +206,25 @@ static ngx_str_t  ngx_http_llm_router_feedback_script = ngx_string(
 static ngx_http_llm_router_redis_t  *ngx_http_llm_router_rd;
 
 
+/*
+ * hiredis builds a reply's objects as its bytes arrive, with no limit:
+ * these wrap its own constructors and refuse a reply whose strings and
+ * objects pass max_reply (an array's size is checked before hiredis
+ * allocates it), which closes the connection; the flush is tried again
+ * on the next tick.
+ */
+
+static redisReplyObjectFunctions  *ngx_http_llm_router_reply_default;
+
+static redisReplyObjectFunctions  ngx_http_llm_router_reply_functions = {
+    ngx_http_llm_router_reply_string,
+    ngx_http_llm_router_reply_array,
+    ngx_http_llm_router_reply_integer,
+    ngx_http_llm_router_reply_nil,
+    ngx_http_llm_router_reply_free
+};
+
+
 char *
 ngx_http_llm_router_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -215,6 +250,7 @@ ngx_http_llm_router_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     rc->flush = 1000;
     rc->timeout = 1000;
+    rc->max_reply = NGX_HTTP_LLM_ROUTER_MAX_REPLY;
     ngx_str_set(&rc->prefix, "llm");
 
     if (ngx_strncmp(value[1].data, "unix:", 5) == 0) {
@@ -299,6 +335,20 @@ ngx_http_llm_router_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
             rc->flush = ngx_parse_time(&s, 0);
             if (rc->flush == (ngx_msec_t) NGX_ERROR || rc->flush < 10) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "max_reply=", 10) == 0) {
+            s.data = value[i].data + 10;
+            s.len = value[i].len - 10;
+
+            rc->max_reply = ngx_parse_size(&s);
+            if (rc->max_reply == (size_t) NGX_ERROR
+                || rc->max_reply < 65536)
+            {
                 goto invalid;
             }
 
@@ -555,6 +605,13 @@ ngx_http_llm_router_redis_connect(ngx_http_llm_router_redis_t *rd)
     rd->ac = ac;
     rd->c = c;
     rd->state = NGX_HTTP_LLM_ROUTER_RD_CONNECTING;
+    rd->reply_size = 0;
+    rd->reply_over = 0;
+
+    if (ac->c.reader->fn != &ngx_http_llm_router_reply_functions) {
+        ngx_http_llm_router_reply_default = ac->c.reader->fn;
+        ac->c.reader->fn = &ngx_http_llm_router_reply_functions;
+    }
 
     ac->data = rd;
     ac->ev.data = rd;
@@ -1085,9 +1142,18 @@ ngx_http_llm_router_redis_disconnected(const redisAsyncContext *ac,
         ngx_del_timer(&rd->timeout);
     }
 
+    if (rd->reply_over) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "llm_router: a Redis reply is larger than "
+                      "max_reply=%uz bytes, connection closed",
+                      rd->conf->max_reply);
+    }
+
     if (!ngx_exiting && !ngx_quit && !rd->exiting) {
         ngx_http_llm_router_redis_state(rd, NGX_HTTP_LLM_ROUTER_REDIS_DOWN,
-                                        status == REDIS_OK
+                                        rd->reply_over
+                                        ? "reply larger than max_reply"
+                                        : status == REDIS_OK
                                         ? "connection closed" : ac->errstr);
     }
 }
@@ -1136,6 +1202,95 @@ ngx_http_llm_router_redis_state(ngx_http_llm_router_redis_t *rd,
                   rd->conf->unix_path.len ? &rd->conf->unix_path
                                           : &rd->conf->host,
                   error ? error : "unknown error");
+}
+
+
+/* the reply's size ------------------------------------------------ */
+
+
+/*
+ * A reply's top object starts the count: an array is created before its
+ * elements, a string or an integer is the whole reply.
+ */
+
+static ngx_int_t
+ngx_http_llm_router_reply_count(const redisReadTask *task, size_t size)
+{
+    ngx_http_llm_router_redis_t  *rd;
+
+    rd = ngx_http_llm_router_rd;
+
+    if (rd == NULL) {
+        return NGX_OK;
+    }
+
+    if (task->parent == NULL) {
+        rd->reply_size = 0;
+    }
+
+    rd->reply_size += size + NGX_HTTP_LLM_ROUTER_REPLY_OBJECT;
+
+    if (rd->reply_size > rd->conf->max_reply) {
+        rd->reply_over = 1;
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_llm_router_reply_string(const redisReadTask *task, char *str,
+    size_t len)
+{
+    if (ngx_http_llm_router_reply_count(task, len) != NGX_OK) {
+        return NULL;
+    }
+
+    return ngx_http_llm_router_reply_default->createString(task, str, len);
+}
+
+
+static void *
+ngx_http_llm_router_reply_array(const redisReadTask *task, int elements)
+{
+    if (ngx_http_llm_router_reply_count(task, (size_t) elements
+                                              * sizeof(redisReply *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return ngx_http_llm_router_reply_default->createArray(task, elements);
+}
+
+
+static void *
+ngx_http_llm_router_reply_integer(const redisReadTask *task, long long value)
+{
+    if (ngx_http_llm_router_reply_count(task, 0) != NGX_OK) {
+        return NULL;
+    }
+
+    return ngx_http_llm_router_reply_default->createInteger(task, value);
+}
+
+
+static void *
+ngx_http_llm_router_reply_nil(const redisReadTask *task)
+{
+    if (ngx_http_llm_router_reply_count(task, 0) != NGX_OK) {
+        return NULL;
+    }
+
+    return ngx_http_llm_router_reply_default->createNil(task);
+}
+
+
+static void
+ngx_http_llm_router_reply_free(void *reply)
+{
+    ngx_http_llm_router_reply_default->freeObject(reply);
 }
 
 

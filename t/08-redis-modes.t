@@ -56,6 +56,10 @@ like($out, qr/invalid parameter "prefix=a\{b\}"/, 'braces in prefix=');
     http => 'llm_redis 127.0.0.1:6379 colour=blue;'));
 like($out, qr/invalid parameter "colour=blue"/, 'unknown parameter');
 ($rc, $out) = $t->test_config(router_conf(
+    http => 'llm_redis 127.0.0.1:6379 max_reply=1k;'));
+like($out, qr/invalid parameter "max_reply=1k" in "llm_redis"/,
+     'max_reply under 64k is refused');
+($rc, $out) = $t->test_config(router_conf(
     http => 'llm_redis 127.0.0.1:6379; llm_redis 127.0.0.1:6380;'));
 like($out, qr/"llm_redis" directive is duplicate/, 'duplicate');
 ($rc, $out) = $t->test_config(router_conf(
@@ -190,6 +194,48 @@ ok(eventually(3, sub {
 }), 'a 40 KB reply sent at once is read to its end');
 $big->stop;
 undef $big;
+
+# max_reply: the same 40 KB reply (3,002 elements, ~190 KB of reply
+# objects) under a 256 KB cap is read; a 200 KB one
+# and an array that announces 2^31 - 1 elements are refused before hiredis
+# builds them, the connection closed, every request still served
+
+for my $case (['fits', 1, "*3\r\n*3002\r\n$pad\$10\r\na|requests\r\n\$2\r\n"
+                          . "77\r\n*0\r\n*0\r\n"],
+              ['200 KB', 0, "*3\r\n*15002\r\n" . ($pad x 5)
+                            . "\$10\r\na|requests\r\n\$2\r\n77\r\n*0\r\n*0\r\n"],
+              ['2^31 - 1 elements', 0, "*3\r\n*2147483647\r\n\$1\r\nx\r\n"])
+{
+    my ($name, $fits, $answer) = @$case;
+    my $m = LLMRouter::Test->new->workers(1);
+    my $stub = $m->start_resp_stub(port => $m->port(6392), reply => sub {
+        return uc($_[0][0]) eq 'EVAL' ? $answer : "+OK\r\n";
+    });
+    start_providers($m);
+    $m->run(router_conf(
+        http => "llm_redis 127.0.0.1:$stub flush=100ms timeout=2s "
+                . "max_reply=256k;",
+        server => 'location = /llm/status { llm_status; }'));
+    my ($n) = served($m, 5);
+    is($n, 5, "max_reply, $name: every request served");
+
+    if ($fits) {
+        ok(eventually(3, sub {
+            return $m->http_get('/llm/status')->{json}{fleet}{requests} == 77;
+        }), "max_reply, $name: read");
+    } else {
+        ok(eventually(3, sub {
+            return ($m->http_get('/llm/status')->{json}{redis}{error} // '')
+                   =~ /reply larger than max_reply/;
+        }), "max_reply, $name: refused, and why");
+        like($m->read_file('error.log'),
+             qr/\[error\].*Redis reply is larger than max_reply=262144/,
+             "max_reply, $name: logged at error");
+    }
+
+    $m->stop;
+}
+
 
 # graceful QUIT with Redis connected: fast, no alert
 

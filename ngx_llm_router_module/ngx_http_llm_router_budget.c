@@ -29,12 +29,6 @@
  */
 
 
-#define NGX_HTTP_LLM_ROUTER_LEASE_SHARE     20      /* 1/20 of the limit */
-
-
-static ngx_http_llm_router_budget_entry_t *ngx_http_llm_router_budget_entry(
-    ngx_http_llm_router_shctx_t *sh, ngx_http_llm_router_budget_t *b,
-    uint64_t keyhash, time_t now);
 static uint64_t ngx_http_llm_router_budget_hash(ngx_str_t *s, uint32_t seed);
 
 
@@ -271,11 +265,14 @@ ngx_http_llm_router_budget_check(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, ngx_uint_t final, ngx_uint_t *downgrade,
     time_t *retry_after)
 {
+    int                                  rc;
     time_t                               now;
-    int64_t                              est, avail, limit, used;
+    int64_t                              est;
+    uint64_t                             keyhash, id;
     ngx_str_t                            key;
-    ngx_uint_t                           i, redis_up, kick;
-    uint64_t                             keyhash;
+    ngx_uint_t                           i, leased, kick;
+    llmr_budget_rule_t                   rule;
+    llmr_budget_verdict_t                v;
     ngx_http_llm_router_zone_t          *zone;
     ngx_http_llm_router_shctx_t         *sh;
     ngx_http_llm_router_budget_t       **bp, *b;
@@ -297,7 +294,9 @@ ngx_http_llm_router_budget_check(ngx_http_request_t *r,
 
     now = ngx_time();
     est = (int64_t) (ctx->dec.est_cost * 1e6 + 0.5);
-    redis_up = (lmcf->redis && sh->redis_state == NGX_HTTP_LLM_ROUTER_REDIS_UP);
+
+    /* without Redis, or while it is down, the whole limit is ours */
+    leased = (lmcf->redis && sh->redis_state == NGX_HTTP_LLM_ROUTER_REDIS_UP);
     kick = 0;
 
     bp = llcf->budgets->elts;
@@ -323,17 +322,23 @@ ngx_http_llm_router_budget_check(ngx_http_request_t *r,
             keyhash |= 1;
         }
 
+        id = ngx_http_llm_router_budget_hash(&b->name, 0x1b873593)
+             ^ (keyhash * 0x9e3779b97f4a7c15ULL);
+
+        rule.limit = b->limit;
+        rule.period = b->period;
+        rule.downgrade = (b->mode == NGX_HTTP_LLM_ROUTER_BUDGET_DOWNGRADE);
+        rule.downgrade_at = (unsigned) b->downgrade_at;
+
         ngx_shmtx_lock(&zone->shpool->mutex);
 
-        e = ngx_http_llm_router_budget_entry(sh, b, keyhash, now);
+        e = llmr_budget_entry(sh->budget_entries,
+                              NGX_HTTP_LLM_ROUTER_BUDGET_ENTRIES, id, keyhash,
+                              &rule, (const char *) b->name.data, b->name.len,
+                              now);
 
         if (e == NULL) {
             ngx_shmtx_unlock(&zone->shpool->mutex);
-
-            /*
-             * Every entry holds spending of its current period: a new key
-             * is refused rather than some key's spending forgotten.
-             */
 
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                           "llm_router: no room for another key of budget "
@@ -344,57 +349,15 @@ ngx_http_llm_router_budget_check(ngx_http_request_t *r,
             *retry_after = 60;
             ctx->budget_hit = b;
 
-            return NGX_BUSY;
+            goto busy;
         }
 
-        /*
-         * Without Redis, or while it is down, the whole limit is this
-         * instance's; otherwise what was leased to it, and the first
-         * request of a key goes through while its first lease comes.
-         */
+        rc = llmr_budget_check(e, &rule, est, (int) leased, (int) final, now,
+                               &v);
 
-        limit = (lmcf->redis == NULL || !redis_up) ? (int64_t) b->limit
-                : (!e->answered ? (int64_t) b->limit : e->granted);
+        kick |= v.kick;
 
-        used = e->spent + e->reserved;
-        avail = limit - used;
-
-        if (lmcf->redis && redis_up
-            && (!e->answered
-                || avail < (int64_t) (b->limit
-                                      / NGX_HTTP_LLM_ROUTER_LEASE_SHARE / 2)))
-        {
-            if (!e->want) {
-                e->want = 1;
-                kick = 1;
-            }
-        }
-
-        if (est > avail && (e->answered || !redis_up || lmcf->redis == NULL))
-        {
-            *retry_after = e->period_start + b->period - now;
-            ngx_shmtx_unlock(&zone->shpool->mutex);
-
-            ctx->budget_hit = b;
-
-            if (kick) {
-                ngx_http_llm_router_redis_kick();
-            }
-
-            return NGX_BUSY;
-        }
-
-        if (!final && b->mode == NGX_HTTP_LLM_ROUTER_BUDGET_DOWNGRADE
-            && (used + est) * 100 > (int64_t) (b->limit * b->downgrade_at))
-        {
-            *downgrade = 1;
-            ctx->budget_hit = b;
-        }
-
-        if (final) {
-            e->reserved += est;
-            e->last_used = now;
-
+        if (rc == LLMR_BUDGET_OK && final) {
             ctx->budget_res[ctx->nbudgets].entry = e - sh->budget_entries;
             ctx->budget_res[ctx->nbudgets].id = e->id;
             ctx->budget_res[ctx->nbudgets].period_start = e->period_start;
@@ -403,6 +366,18 @@ ngx_http_llm_router_budget_check(ngx_http_request_t *r,
         }
 
         ngx_shmtx_unlock(&zone->shpool->mutex);
+
+        if (rc == LLMR_BUDGET_SPENT) {
+            *retry_after = (time_t) v.retry_after;
+            ctx->budget_hit = b;
+
+            goto busy;
+        }
+
+        if (v.downgrade) {
+            *downgrade = 1;
+            ctx->budget_hit = b;
+        }
     }
 
     if (kick) {
@@ -410,6 +385,14 @@ ngx_http_llm_router_budget_check(ngx_http_request_t *r,
     }
 
     return NGX_OK;
+
+busy:
+
+    if (kick) {
+        ngx_http_llm_router_redis_kick();
+    }
+
+    return NGX_BUSY;
 }
 
 
@@ -423,7 +406,6 @@ ngx_http_llm_router_budget_settle(ngx_http_request_t *r,
     ngx_http_llm_router_zone_t          *zone;
     ngx_http_llm_router_budget_res_t    *res;
     ngx_http_llm_router_main_conf_t     *lmcf;
-    ngx_http_llm_router_budget_entry_t  *e;
 
     if (ctx->nbudgets == 0) {
         return;
@@ -436,112 +418,14 @@ ngx_http_llm_router_budget_settle(ngx_http_request_t *r,
 
     for (i = 0; i < ctx->nbudgets; i++) {
         res = &ctx->budget_res[i];
-        e = &zone->sh->budget_entries[res->entry];
 
-        /* an entry recycled or a period over since: nothing to settle */
-
-        if (e->id != res->id || e->period_start != res->period_start) {
-            continue;
-        }
-
-        e->reserved -= res->reserved;
-        e->spent += cost;
+        llmr_budget_settle(&zone->sh->budget_entries[res->entry], res->id,
+                           res->period_start, res->reserved, (int64_t) cost);
     }
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
     ctx->nbudgets = 0;
-}
-
-
-/*
- * The entry of a budget and key for the current period; the caller holds
- * the mutex.  Open addressing over a fixed table; when it is full, the
- * least recently used entry without reservations is recycled.
- */
-
-static ngx_http_llm_router_budget_entry_t *
-ngx_http_llm_router_budget_entry(ngx_http_llm_router_shctx_t *sh,
-    ngx_http_llm_router_budget_t *b, uint64_t keyhash, time_t now)
-{
-    uint64_t                             id;
-    ngx_uint_t                           i, n;
-    time_t                               start;
-    ngx_http_llm_router_budget_entry_t  *e, *v;
-
-    id = ngx_http_llm_router_budget_hash(&b->name, 0x1b873593)
-         ^ (keyhash * 0x9e3779b97f4a7c15ULL);
-
-    if (id == 0) {
-        id = 1;
-    }
-
-    start = now - now % b->period;
-    v = NULL;
-
-    for (n = 0; n < NGX_HTTP_LLM_ROUTER_BUDGET_ENTRIES; n++) {
-        i = (id + n) % NGX_HTTP_LLM_ROUTER_BUDGET_ENTRIES;
-        e = &sh->budget_entries[i];
-
-        if (e->id == id) {
-            goto found;
-        }
-
-        if (e->id == 0) {
-            v = e;
-            break;
-        }
-
-        /*
-         * Only a key with nothing spent or reserved in its current
-         * period may give way: forgetting spending would let a client
-         * that makes up keys reset any budget.
-         */
-
-        if (e->reserved == 0
-            && (e->spent == 0 || e->period_start + e->period <= now)
-            && (v == NULL || e->last_used < v->last_used))
-        {
-            v = e;
-        }
-    }
-
-    if (v == NULL) {
-        return NULL;
-    }
-
-    e = v;
-    ngx_memzero(e, sizeof(ngx_http_llm_router_budget_entry_t));
-    e->id = id;
-    e->keyhash = keyhash;
-    e->limit = b->limit;
-    e->period = b->period;
-    e->period_start = start;
-    e->last_used = now;
-    ngx_memcpy(e->name, b->name.data, ngx_min(b->name.len, 32));
-    e->name_len = ngx_min(b->name.len, 32);
-
-    return e;
-
-found:
-
-    if (e->period_start != start) {
-
-        /* a new period: what was reserved in the last one settles there */
-
-        e->period_start = start;
-        e->granted = 0;
-        e->spent = 0;
-        e->reserved = 0;
-        e->want = 0;
-        e->answered = 0;
-        e->fleet_granted = 0;
-    }
-
-    e->limit = b->limit;
-    e->period = b->period;
-
-    return e;
 }
 
 

@@ -22,6 +22,7 @@
 #include <llmr/health.h>
 #include <llmr/adjust.h>
 #include <llmr/feedback.h>
+#include <llmr/budget.h>
 
 
 #define NGX_HTTP_LLM_ROUTER_VERSION     LLMR_VERSION
@@ -69,22 +70,7 @@ typedef struct {
 
 /* a budget's key for one period, in the zone, under its mutex */
 
-typedef struct {
-    uint64_t                        id;             /* 0: free */
-    uint64_t                        keyhash;        /* 0: no key */
-    time_t                          period_start;
-    time_t                          period;
-    time_t                          last_used;
-    uint64_t                        limit;
-    int64_t                         granted;        /* leased, micro-USD */
-    int64_t                         spent;
-    int64_t                         reserved;
-    int64_t                         fleet_granted;  /* all instances */
-    u_char                          name[32];
-    size_t                          name_len;
-    unsigned                        want:1;         /* a lease is asked */
-    unsigned                        answered:1;     /* a lease came */
-} ngx_http_llm_router_budget_entry_t;
+typedef llmr_budget_entry_t  ngx_http_llm_router_budget_entry_t;
 
 
 typedef struct {

@@ -892,10 +892,8 @@ ngx_http_llm_router_redis_flush(ngx_http_llm_router_redis_t *rd)
     for (k = 0; k < nleases; k++) {
         e = &entries[leases[k].entry];
 
-        /* a twentieth of the limit a lease, at least one micro-dollar */
-
         q = p;
-        p = ngx_sprintf(p, "%uL", ngx_max(e->limit / 20, 1));
+        p = ngx_sprintf(p, "%L", llmr_budget_lease_size(e));
         ngx_llm_arg(q, p - q);
 
         q = p;

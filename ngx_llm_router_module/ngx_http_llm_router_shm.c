@@ -958,12 +958,7 @@ ngx_http_llm_router_lease_granted(ngx_http_llm_router_zone_t *zone,
 
     e = &zone->sh->budget_entries[lease->entry];
 
-    if (e->id == lease->id && e->period_start == lease->period_start) {
-        e->granted += grant;
-        e->fleet_granted = total;
-        e->answered = 1;
-        e->want = 0;
-    }
+    llmr_budget_granted(e, lease->id, lease->period_start, grant, total);
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 }

@@ -412,12 +412,21 @@ sub offsets {
     my $r = request($t, 'GET', '/llm/feedback');
     $r->{status} == 200 or die "GET /llm/feedback: $r->{status}\n";
     my $list = $JSON->decode($r->{content});
-    my %off;
+    my (%off, %shift);
     for my $b (@{ $list->{buckets} // [] }) {
         next unless defined $b->{offset} && defined $b->{tier};
         $off{"$b->{domain} $b->{tier}"} = $b->{offset};
+        $shift{"$b->{domain} $b->{tier}"} = $b->{shift} // 0;
     }
-    return \%off;
+    return (\%off, \%shift);
+}
+
+# the tier of a score under the classifier's thresholds
+sub score_tier {
+    my ($s) = @_;
+    my $t = 0;
+    $t++ while $t < 4 && $s >= $TH[$t];
+    return $t;
 }
 
 ###########################################################################
@@ -535,7 +544,7 @@ my $static_full;
 
 sub evaluate {
     my ($t, $epoch, $mode) = @_;
-    my $off = offsets($t);
+    my ($off, $shift) = offsets($t);
     my ($strong, $q, $mismatch) = (0, 0, 0);
 
     for my $r (@held) {
@@ -550,18 +559,29 @@ sub evaluate {
     my $share = $strong / $n * 100;
     my $quality = $q / $n;
 
-    # the learned router as a score: the classifier's score, moved by the
-    # learned offset of its class to the same place in the band of the
-    # tier it is routed to (so the threshold between the two models'
-    # tiers is the router's own decision)
+    # the learned router as a score: the classifier's score plus the
+    # learned shift of its class (llm_feedback_learn shift=), moved by the
+    # class's learned offset to the same place in the band of the tier it
+    # is routed to (so the threshold between the two models' tiers is the
+    # router's own decision)
     my $score = sub {
         my ($r) = @_;
+        my $key = "$r->{domain} $r->{tier}";
         my $base = $TIER{$r->{tier}};
-        my $o = $off->{"$r->{domain} $r->{tier}"};
-        $o = ($TIER{$r->{served}{tier}} // $base) - $base unless defined $o;
+        my $s = $r->{score};
+        if ($shift->{$key}) {
+            # the tier of the shifted score, never under a floor's tier
+            my $floored = $base > score_tier($s);
+            $s = max(0, min(0.9999, $s + $shift->{$key}));
+            $base = $floored ? max($base, score_tier($s)) : score_tier($s);
+        }
+        my $o = $off->{$key};
+        # a class not listed has learned nothing (what it was served at
+        # may be an exploration's step)
+        $o //= 0;
         my $to = max(0, min(4, $base + $o));
         my ($lo, $hi) = band($base);
-        my $pos = max(0, min(0.999, ($r->{score} - $lo) / ($hi - $lo)));
+        my $pos = max(0, min(0.999, ($s - $lo) / ($hi - $lo)));
         ($lo, $hi) = band($to);
         return $lo + $pos * ($hi - $lo);
     };
@@ -644,16 +664,22 @@ for my $mode (@modes) {
         $last_score = evaluate($t[0], $epoch, $mode);
     }
 
-    my $off = offsets($t[0]);
+    my ($off, $shift) = offsets($t[0]);
     my @learned = map { "$_ " . sprintf('%+d', $off->{$_}) }
                   grep { $off->{$_} } sort keys %$off;
     printf "%s: learned %s\n", $mode,
            @learned ? join(', ', @learned) : 'nothing';
     $results{$mode}{learned} = { map { $_ => $off->{$_} }
                                  grep { $off->{$_} } keys %$off };
+    my @shifted = map { "$_ " . sprintf('%+.3f', $shift->{$_}) }
+                  grep { abs($shift->{$_}) >= 0.0005 } sort keys %$shift;
+    printf "%s: shifts %s\n", $mode, join(', ', @shifted) if @shifted;
+    $results{$mode}{shifts} = { map { $_ => $shift->{$_} }
+                                grep { $shift->{$_} } keys %$shift };
 
     if ($n > 1) {
-        my ($a, $b) = (offsets($t[0]), offsets($t[1]));
+        my ($a) = offsets($t[0]);
+        my ($b) = offsets($t[1]);
         my @diff = grep { ($a->{$_} // 0) != ($b->{$_} // 0) }
                    keys %{ { %$a, %$b } };
         printf "two: the instances' offsets %s\n",

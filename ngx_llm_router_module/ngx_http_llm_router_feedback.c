@@ -180,6 +180,12 @@ ngx_http_llm_router_feedback_learn(ngx_conf_t *cf, ngx_command_t *cmd,
         } else if (ngx_key_is("gain") && v >= 0 && v <= 1) {
             lmcf->learn.gain = v;
 
+        } else if (ngx_key_is("shift") && v >= 0 && v <= 10) {
+            lmcf->learn.shift = v;
+
+        } else if (ngx_key_is("shift_prior") && v >= 0 && v <= 1e6) {
+            lmcf->learn.shift_prior = v;
+
         } else {
             goto invalid;
         }
@@ -347,6 +353,49 @@ ngx_http_llm_router_learn_add(ngx_http_llm_router_zone_t *zone,
     ngx_http_llm_router_learn_last[bucket] = ngx_current_msec;
 
     ngx_http_llm_router_learn_update(zone, lmcf, bucket, log);
+    ngx_http_llm_router_learn_shifts(zone, lmcf);
+}
+
+
+/*
+ * Every bucket's shift from the evidence of all of them (the fleet's once
+ * Redis has it): llmr_learn_shifts().  Lock-free like the offsets: a
+ * request reads one float.
+ */
+
+void
+ngx_http_llm_router_learn_shifts(ngx_http_llm_router_zone_t *zone,
+    ngx_http_llm_router_main_conf_t *lmcf)
+{
+    double                        shift[NGX_HTTP_LLM_ROUTER_BUCKETS];
+    ngx_uint_t                    k, t, fleet;
+    llmr_bucket_stats_t           st[NGX_HTTP_LLM_ROUTER_BUCKETS];
+    ngx_http_llm_router_learn_t  *l;
+
+    if (!lmcf->learn_enabled || !(lmcf->learn.shift > 0)) {
+        return;
+    }
+
+    fleet = (lmcf->redis && zone->sh->fleet_known);
+
+    for (k = 0; k < NGX_HTTP_LLM_ROUTER_BUCKETS; k++) {
+        for (t = 0; t < LLMR_TIER_N; t++) {
+            l = &zone->sh->learn[k][t];
+
+            st[k].weight[t] = (double) ((fleet ? l->fleet[0] + l->total[0]
+                                                 - l->acked[0]
+                                               : l->total[0])) / 1000;
+            st[k].quality[t] = (double) ((fleet ? l->fleet[1] + l->total[1]
+                                                  - l->acked[1]
+                                                : l->total[1])) / 1000;
+        }
+    }
+
+    llmr_learn_shifts(&lmcf->learn, st, NGX_HTTP_LLM_ROUTER_BUCKETS, shift);
+
+    for (k = 0; k < NGX_HTTP_LLM_ROUTER_BUCKETS; k++) {
+        zone->sh->shift[k] = (float) shift[k];
+    }
 }
 
 
@@ -906,10 +955,12 @@ ngx_http_llm_router_feedback_list(ngx_http_request_t *r)
         }
 
         p = ngx_slprintf(p, last, "%s{\"domain\":\"%s\",\"tier\":\"%s\","
-                         "\"offset\":%d,\"routes_to\":\"%s\",\"served\":{",
+                         "\"offset\":%d,\"shift\":%.4f,\"routes_to\":\"%s\","
+                         "\"served\":{",
                          shown++ ? "," : "",
                          llmr_domain_name(k / LLMR_TIER_N),
                          llmr_tier_name(k % LLMR_TIER_N), sh->offset[k],
+                         (double) sh->shift[k],
                          llmr_tier_name(ngx_max(0, ngx_min(LLMR_TIER_N - 1,
                                        (int) (k % LLMR_TIER_N)
                                        + sh->offset[k]))));
@@ -988,6 +1039,7 @@ ngx_http_llm_router_feedback_reset(ngx_http_request_t *r)
         }
 
         zone->sh->offset[k] = 0;
+        zone->sh->shift[k] = 0;
     }
 
     zone->sh->learn_reset = 1;

@@ -777,6 +777,7 @@ ngx_http_llm_router_adjust(ngx_http_request_t *r,
     int                               off;
     uint64_t                          h;
     ngx_str_t                         id;
+    ngx_uint_t                        shifts;
     ngx_http_llm_router_zone_t       *zone;
     ngx_http_llm_router_loc_conf_t   *llcf;
     ngx_http_llm_router_main_conf_t  *lmcf;
@@ -787,16 +788,37 @@ ngx_http_llm_router_adjust(ngx_http_request_t *r,
 
     ctx->bucket = ctx->cls.domain * LLMR_TIER_N + ctx->cls.tier;
 
-    off = lmcf->learn_enabled ? zone->sh->offset[ctx->bucket] : 0;
+    if (!lmcf->learn_enabled) {
+        goto route;
+    }
+
+    off = zone->sh->offset[ctx->bucket];
+    shifts = (lmcf->learn.shift > 0);
+
+    if (off == 0 && !shifts) {
+        goto route;
+    }
+
+    h = (ngx_http_llm_router_request_id(r, &id) == NGX_OK)
+        ? ngx_http_llm_router_fb_hash(id.data, id.len)
+        : (uint64_t) ngx_random();
+
+    if (shifts) {
+        llmr_adjust_shift(lmcf->classifier,
+                          (double) zone->sh->shift[ctx->bucket], &ctx->cls,
+                          &ctx->adj);
+    }
 
     if (off != 0) {
-        h = (ngx_http_llm_router_request_id(r, &id) == NGX_OK)
-            ? ngx_http_llm_router_fb_hash(id.data, id.len)
-            : (uint64_t) ngx_random();
-
         llmr_adjust_learned(&lmcf->learn, off, h, &ctx->cls, opts,
                             &ctx->adj);
     }
+
+    if (shifts) {
+        llmr_adjust_explore(&lmcf->learn, h, &ctx->cls, opts, &ctx->adj);
+    }
+
+route:
 
     llmr_adjust_route(&llcf->adjust,
                       (uint32_t) ((ngx_uint_t) ngx_random() % LLMR_AB_SCALE),

@@ -342,6 +342,7 @@ typedef struct {
     ngx_http_llm_router_learn_t     learn[NGX_HTTP_LLM_ROUTER_BUCKETS]
                                          [LLMR_TIER_N];
     int8_t                          offset[NGX_HTTP_LLM_ROUTER_BUCKETS];
+    float                           shift[NGX_HTTP_LLM_ROUTER_BUCKETS];
     uint8_t                         proposed[NGX_HTTP_LLM_ROUTER_BUCKETS];
     ngx_atomic_t                    feedback_explicit;
     ngx_atomic_t                    feedback_implicit;
@@ -463,6 +464,8 @@ void ngx_http_llm_router_learn_add(ngx_http_llm_router_zone_t *zone,
 void ngx_http_llm_router_learn_update(ngx_http_llm_router_zone_t *zone,
     ngx_http_llm_router_main_conf_t *lmcf, ngx_uint_t bucket,
     ngx_log_t *log);
+void ngx_http_llm_router_learn_shifts(ngx_http_llm_router_zone_t *zone,
+    ngx_http_llm_router_main_conf_t *lmcf);
 ngx_int_t ngx_http_llm_router_feedback_apply(ngx_http_request_t *r,
     ngx_http_llm_router_zone_t *zone, ngx_http_llm_router_main_conf_t *lmcf,
     ngx_int_t local, uint64_t id, double quality, ngx_int_t bucket,

@@ -1062,6 +1062,8 @@ ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
         ngx_http_llm_router_learn_update(zone, zone->lmcf, i, rd->log);
     }
 
+    ngx_http_llm_router_learn_shifts(zone, zone->lmcf);
+
 done:
 
     if (rd->pool) {

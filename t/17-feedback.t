@@ -203,4 +203,119 @@ ok(eventually(3, sub {
 is($c->http_get('/llm/feedback')->{json}{source}, 'fleet',
    'c lists the fleet\'s sums');
 
+# shifts: two classes of one tier, one whose answers the strong model
+# fixes and one it does not; reports to instance a (exploring both ways)
+# move the first up the score scale and the second down, on instance c
+
+my $two = "    llm_model weak   provider=openai upstream=cheap_pool "
+        . "tiers=trivial-moderate input=0.15 output=0.60;\n"
+        . "    llm_model strong provider=openai upstream=big_pool "
+        . "tiers=complex-expert input=15 output=75;\n";
+
+sub shift_conf {
+    my ($explore) = @_;
+    my $x = router_conf(models => $two, server => $server,
+        http => "llm_health off;\n    llm_redis 127.0.0.1:$rport "
+                . "flush=100ms prefix=shifts;\n    llm_feedback_learn "
+                . "shift=1 shift_prior=0 explore=$explore max_offset=0 "
+                . "implicit=off;");
+    $x =~ s/%%PORT_(808[1-3])%%/$a->port($1)/ge;
+    return $x;
+}
+
+$a->stop;
+$c->stop;
+$a->run(shift_conf('0'));
+
+# two prompts of one tier and different domains, as the classifier sees
+# them before anything is learned (and without exploration)
+
+my @cand = ('Solve for x: 3x + 7 = 22, and show the steps.',
+            'Write a short poem about autumn leaves falling in the park.',
+            'Explain how photosynthesis converts light into chemical energy.',
+            'Summarize the causes of the French Revolution in a paragraph.',
+            'Explain what a mutex is and when a program needs one.',
+            'What are the tax implications of selling stock after a year?',
+            'Describe the water cycle for a school project.',
+            'Compare the plots of two Shakespeare tragedies briefly.');
+my %seen;
+my ($pa, $pb);
+
+for my $p (@cand) {
+    my $e = $a->http_post('/llm/route', chat_body($p))->{json};
+    next unless $e && $e->{tier} && $e->{tier} ne 'trivial'
+                && $e->{tier} ne 'expert';
+    my ($other) = grep { $seen{$_}{tier} eq $e->{tier}
+                         && $seen{$_}{domain} ne $e->{domain} } keys %seen;
+    $seen{$p} = $e;
+    if (defined $other) {
+        ($pa, $pb) = ($other, $p);
+        last;
+    }
+}
+ok(defined $pb, 'two prompts of one tier, two domains')
+    or diag(explain(\%seen));
+
+$a->stop;
+$a->run(shift_conf('50%'));
+$c->run(shift_conf('50%'));
+
+my %sides;
+for my $round (1 .. 30) {
+    for my $p ($pa, $pb) {
+        my $y = $c->http_post('/v1/chat/completions', chat_body($p));
+        my $m = $y->{headers}{'x-llm-model'} // '';
+        $sides{$p}{$m}++;
+        # the strong model answers both well; the weak one fails $pa only
+        my $q = ($m eq 'strong' || $p eq $pb) ? 1 : 0;
+        eventually(3, sub {
+            return report($a, $y->{headers}{'x-llm-request-id'},
+                          quality => $q)->{status} != 404;
+        });
+    }
+}
+ok($sides{$pa}{weak} && $sides{$pa}{strong} && $sides{$pb}{weak}
+   && $sides{$pb}{strong}, 'exploration served both models each class')
+    or diag(explain(\%sides));
+
+sub shift_of {
+    my ($x, $p) = @_;
+    for my $b (@{ $x->http_get('/llm/feedback')->{json}{buckets} }) {
+        return $b->{shift} if $b->{domain} eq $seen{$p}{domain}
+                              && $b->{tier} eq $seen{$p}{tier};
+    }
+    return undef;
+}
+
+ok(eventually(3, sub {
+    my ($x, $y) = (shift_of($c, $pa), shift_of($c, $pb));
+    return defined $x && defined $y && abs($x - 0.5) < 0.01
+           && abs($y + 0.5) < 0.01;
+}), sprintf('on c: the class the strong model fixes +0.5, the other '
+            . '-0.5 (%s, %s)', shift_of($c, $pa) // 'none',
+            shift_of($c, $pb) // 'none'))
+    or diag(explain($c->http_get('/llm/feedback')->{json}, \%seen));
+
+# routing on c restarted without exploration: up to the strong model,
+# and down
+
+$c->stop;
+$c->run(shift_conf('0'));
+ok(eventually(3, sub { abs((shift_of($c, $pa) // 0) - 0.5) < 0.01 }),
+   'the shifts come back from the fleet after a restart');
+$r = $c->http_post('/v1/chat/completions', chat_body($pa));
+is($r->{headers}{'x-llm-model'}, 'strong', 'the class shifted up: strong');
+like($r->{headers}{'x-llm-reason'}, qr/shift_up/, 'reason shift_up');
+$r = $c->http_post('/v1/chat/completions', chat_body($pb));
+is($r->{headers}{'x-llm-model'}, 'weak', 'the class shifted down: weak');
+my %rank = (trivial => 0, simple => 1, moderate => 2, complex => 3,
+            expert => 4);
+ok($rank{$r->{headers}{'x-llm-tier'}} < $rank{$seen{$pb}{tier}},
+   "at a lower tier ($r->{headers}{'x-llm-tier'} < $seen{$pb}{tier})");
+like($r->{headers}{'x-llm-reason'}, qr/shift_down/, 'reason shift_down');
+
+my ($rc, $out) = $c->test_config(shift_conf('0') =~ s/shift=1 /shift=11 /r);
+like($out, qr/invalid parameter "shift=11" in "llm_feedback_learn"/,
+     'shift= over 10 is refused by nginx -t');
+
 $a->done_testing;

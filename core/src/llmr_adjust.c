@@ -59,6 +59,77 @@ llmr_adjust_learned(const llmr_learn_conf_t *lc, int offset,
 
 
 void
+llmr_adjust_shift(const llmr_classifier_t *cl, double shift,
+    llmr_class_t *cls, llmr_adjust_t *a)
+{
+    int     tier;
+    double  score;
+
+    if (shift == 0 || shift != shift) {
+        return;
+    }
+
+    if (cl == NULL) {
+        cl = llmr_classifier_default();
+    }
+
+    score = cls->score + shift;
+    score = (score < 0) ? 0 : (score > 1 ? 1 : score);
+
+    tier = llmr_score_tier(cl, score);
+
+    if (tier < cls->floor) {
+        tier = cls->floor;
+    }
+
+    if (tier == cls->tier) {
+        return;
+    }
+
+    a->shifted = 1;
+    a->shifted_up = (tier > cls->tier);
+    cls->tier = tier;
+}
+
+
+void
+llmr_adjust_explore(const llmr_learn_conf_t *lc, uint64_t request_hash,
+    llmr_class_t *cls, llmr_route_opts_t *opts, llmr_adjust_t *a)
+{
+    int  dir, cur, t;
+
+    if (a->explore) {
+        return;
+    }
+
+    dir = llmr_learn_explore_dir(lc, request_hash);
+
+    if (dir == 0) {
+        return;
+    }
+
+    cur = (opts->min_tier > cls->tier) ? opts->min_tier : cls->tier;
+
+    if (dir < 0) {
+        t = llmr_learn_step_tier(lc, cur, -1);
+
+        if (t >= 0 && t >= cls->floor && opts->min_tier <= t) {
+            cls->tier = t;
+            a->explore = 1;
+            return;
+        }
+    }
+
+    t = llmr_learn_step_tier(lc, cur, 1);
+
+    if (t >= 0) {
+        opts->min_tier = t;
+        a->explore = 1;
+    }
+}
+
+
+void
 llmr_adjust_route(const llmr_adjust_conf_t *c, uint32_t ab_draw,
     llmr_class_t *cls, llmr_route_opts_t *opts, llmr_adjust_t *a)
 {
@@ -123,6 +194,10 @@ llmr_adjust_reason(const llmr_adjust_t *a)
 
     if (a->explore) {
         return "explore";
+    }
+
+    if (a->shifted) {
+        return a->shifted_up ? "shift_up" : "shift_down";
     }
 
     if (a->escalated) {

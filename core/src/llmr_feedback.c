@@ -825,6 +825,8 @@ llmr_learn_conf_init(llmr_learn_conf_t *c)
     c->explore = 0.05;
     c->implicit_weight = 0.3;
     c->gain = 0.1;
+    c->shift = 0;
+    c->shift_prior = 20;
 
     for (t = 0; t < LLMR_TIER_N; t++) {
         c->group[t] = t;
@@ -978,24 +980,138 @@ llmr_learn_offset(const llmr_learn_conf_t *c, const llmr_bucket_stats_t *s,
 }
 
 
-int
-llmr_learn_explore(const llmr_learn_conf_t *c, int offset,
-    uint64_t request_hash)
+/* a request hash as a uniform draw in [0, 1): splitmix64's finaliser */
+
+static double
+llmr_learn_draw(uint64_t request_hash)
 {
     uint64_t  z;
-
-    if (offset <= LLMR_LEARN_MIN_OFFSET || !(c->explore > 0)) {
-        return 0;
-    }
-
-    /* splitmix64's finaliser: every bit of the hash moves the result */
 
     z = request_hash + 0x9e3779b97f4a7c15ULL;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     z ^= z >> 31;
 
-    return (double) (z >> 11) * (1.0 / 9007199254740992.0) < c->explore;
+    return (double) (z >> 11) * (1.0 / 9007199254740992.0);
+}
+
+
+int
+llmr_learn_explore(const llmr_learn_conf_t *c, int offset,
+    uint64_t request_hash)
+{
+    /* with shifts on, exploration goes both ways: llmr_learn_explore_dir */
+
+    if (offset <= LLMR_LEARN_MIN_OFFSET || !(c->explore > 0)
+        || c->shift > 0)
+    {
+        return 0;
+    }
+
+    return llmr_learn_draw(request_hash) < c->explore;
+}
+
+
+int
+llmr_learn_explore_dir(const llmr_learn_conf_t *c, uint64_t request_hash)
+{
+    double  x;
+
+    if (!(c->shift > 0) || !(c->explore > 0)) {
+        return 0;
+    }
+
+    x = llmr_learn_draw(request_hash);
+
+    if (x >= c->explore) {
+        return 0;
+    }
+
+    return (x < c->explore / 2) ? 1 : -1;
+}
+
+
+int
+llmr_learn_step_tier(const llmr_learn_conf_t *c, int tier, int dir)
+{
+    return llmr_learn_step(c, llmr_clamp_tier(tier), dir < 0 ? -1 : 1);
+}
+
+
+void
+llmr_learn_shifts(const llmr_learn_conf_t *c, const llmr_bucket_stats_t *s,
+    size_t n, double *out)
+{
+    int      base, lo, hi;
+    size_t   b;
+    double   wlo, whi, mlo, mhi, gain, weight, d, prior;
+
+    for (b = 0; b < n; b++) {
+        out[b] = 0;
+    }
+
+    if (!(c->shift > 0)) {
+        return;
+    }
+
+    prior = (c->shift_prior > 0) ? c->shift_prior : 0;
+
+    for (base = 0; base < LLMR_TIER_N; base++) {
+
+        lo = base;
+        hi = llmr_learn_step(c, base, 1);
+
+        if (hi < 0) {
+            hi = base;
+            lo = llmr_learn_step(c, base, -1);
+
+            if (lo < 0) {
+                continue;       /* one model serves every tier */
+            }
+        }
+
+        /* the mean gain of the tier's buckets seen on both sides */
+
+        gain = 0;
+        weight = 0;
+
+        for (b = (size_t) base; b < n; b += LLMR_TIER_N) {
+            wlo = llmr_learn_pool(c, &s[b], lo, &mlo);
+            whi = llmr_learn_pool(c, &s[b], hi, &mhi);
+
+            if (wlo > 0 && whi > 0) {
+                gain += (mhi - mlo) * (wlo + whi);
+                weight += wlo + whi;
+            }
+        }
+
+        if (!(weight > 0)) {
+            continue;
+        }
+
+        gain /= weight;
+
+        for (b = (size_t) base; b < n; b += LLMR_TIER_N) {
+            wlo = llmr_learn_pool(c, &s[b], lo, &mlo);
+            whi = llmr_learn_pool(c, &s[b], hi, &mhi);
+
+            if (!(wlo > 0 && whi > 0)) {
+                continue;
+            }
+
+            d = c->shift * (wlo + whi) / (wlo + whi + prior)
+                * ((mhi - mlo) - gain);
+
+            if (d > LLMR_LEARN_MAX_SHIFT) {
+                d = LLMR_LEARN_MAX_SHIFT;
+
+            } else if (d < -LLMR_LEARN_MAX_SHIFT) {
+                d = -LLMR_LEARN_MAX_SHIFT;
+            }
+
+            out[b] = d;
+        }
+    }
 }
 
 

@@ -46,7 +46,9 @@ typedef struct {
 typedef struct {
     unsigned                    learned:1;      /* an offset applied */
     unsigned                    learned_up:1;
-    unsigned                    explore:1;      /* served a step below */
+    unsigned                    explore:1;      /* served a step away */
+    unsigned                    shifted:1;      /* the shift moved the tier */
+    unsigned                    shifted_up:1;
     unsigned                    escalated:1;
     unsigned                    suggested:1;    /* escalation, ask */
     unsigned                    low_confidence:1;   /* log_only */
@@ -65,6 +67,24 @@ void llmr_adjust_conf_init(llmr_adjust_conf_t *c);
 void llmr_adjust_learned(const llmr_learn_conf_t *lc, int offset,
     uint64_t request_hash, llmr_class_t *cls, llmr_route_opts_t *opts,
     llmr_adjust_t *a);
+
+/*
+ * The learned shift of the request's class (llmr_learn_shifts; the caller
+ * reads it from wherever the fleet keeps it): the tier becomes that of
+ * score + shift under cl's thresholds (NULL: the built-in classifier's),
+ * never under cls->floor.  cls->score stays the classifier's.
+ */
+void llmr_adjust_shift(const llmr_classifier_t *cl, double shift,
+    llmr_class_t *cls, llmr_adjust_t *a);
+
+/*
+ * Exploration both ways (shifts on, llmr_learn_explore_dir): one step up
+ * raises opts->min_tier to the next group's tier, one step down lowers
+ * cls->tier to the group below (not under cls->floor; then up instead).
+ * Nothing when the request already explored.
+ */
+void llmr_adjust_explore(const llmr_learn_conf_t *lc, uint64_t request_hash,
+    llmr_class_t *cls, llmr_route_opts_t *opts, llmr_adjust_t *a);
 
 /*
  * Escalation below the confidence threshold (unless a model is pinned),

@@ -197,6 +197,16 @@ typedef struct {
     double                      gain;
 
     /*
+     * Shifts (llmr_learn_shifts): how far a bucket's score moves per unit
+     * of its gain above the fleet's, 0 (the default) for none; the
+     * weight of the fleet's mean in a bucket's (its prior, 20 samples).
+     * With shifts on, exploration goes both ways for every bucket
+     * (llmr_learn_explore_dir) instead of down for promoted ones.
+     */
+    double                      shift;
+    double                      shift_prior;
+
+    /*
      * Which model serves each tier: tiers of one group are one step of
      * the rule and pool their evidence.  Default: every tier its own
      * group (0, 1, 2, 3, 4); llmr_learn_conf_groups() fills it from a
@@ -283,6 +293,48 @@ int llmr_learn_explore(const llmr_learn_conf_t *c, int offset,
  */
 int llmr_learn_tier(const llmr_learn_conf_t *c, int base_tier, int offset,
     int explore);
+
+
+/*
+ * Shifts: where the promotion rule guards a bucket's quality, a shift
+ * re-ranks the buckets of one tier by what the step to the next model
+ * buys them, against each other: what the classifier's score already
+ * says (a higher tier gains more) is not counted twice.  For bucket b
+ * (base tier t = b % LLMR_TIER_N), lo is t's group and hi the next group
+ * up (at the top: the next group down, and t's).  A bucket with evidence
+ * on both sides has a gain g(b) = M(hi) - M(lo) and a weight w(b) =
+ * W(lo) + W(hi); G(t) is the weighted mean gain of the tier's buckets.
+ * The shift is
+ *
+ *     shift * w(b) / (w(b) + shift_prior) * (g(b) - G(t))
+ *
+ * clamped to +-LLMR_LEARN_MAX_SHIFT: a bucket whose prompts gain more
+ * from the stronger model than others of their tier moves up the score
+ * scale, one that gains less moves down, by little while its evidence is
+ * thin; a bucket seen on one side only (or alone on both in its tier)
+ * stays.  The caller adds the shift to the classifier's score
+ * (llmr_adjust_shift).  The evidence on both sides of a bucket comes from
+ * exploration both ways (llmr_learn_explore_dir).
+ *
+ * s: the evidence of n buckets; out: their n shifts (all 0 when off).
+ */
+
+#define LLMR_LEARN_MAX_SHIFT        0.5
+
+void llmr_learn_shifts(const llmr_learn_conf_t *c,
+    const llmr_bucket_stats_t *s, size_t n, double *out);
+
+/*
+ * With shifts on: 0 when a request does not explore, else the way it
+ * does, 1 (one step up) or -1 (one step down), each half of c->explore
+ * of the request hashes (mixed as in llmr_learn_explore, so the same
+ * hashes explore).  0 with shifts off.
+ */
+int llmr_learn_explore_dir(const llmr_learn_conf_t *c,
+    uint64_t request_hash);
+
+/* the nearest tier above (dir 1) or below (-1) in another group, or -1 */
+int llmr_learn_step_tier(const llmr_learn_conf_t *c, int tier, int dir);
 
 
 #endif /* _LLMR_FEEDBACK_H_INCLUDED_ */

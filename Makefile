@@ -32,7 +32,7 @@ EVAL_DEV    ?= ../shared/eval/dev
 DEV_DATA    := $(EVAL_DEV)/gsm8k.jsonl,$(EVAL_DEV)/mmlu.jsonl,$\
                $(EVAL_DEV)/mt_bench.jsonl
 DENSE       := length,sentences,numbers,questions,list_items,$\
-               number_share,word_bytes
+               number_share,word_bytes,relations
 TRAIN_OPTS  := --epochs 8 --lr 0.02 --balance 0.5 --bags 3 --mix 10 \
                --min-weight 0.05 --seed 1 --bits 16 --dense $(DENSE)
 

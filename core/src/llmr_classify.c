@@ -36,7 +36,13 @@ static void llmr_reason_add(llmr_class_t *out, const char *reason);
  * signals nudge it.  Numbers, long words and the domain itself carried
  * none beyond length there, or the wrong sign (hard subjects that both
  * models fail): they stay in the vector at 0, for the learned layer and
- * the per-domain feedback to weigh.
+ * the per-domain feedback to weigh; so do the relations between
+ * quantities, which the learned layer weighs from the word problems.
+ * Where benchmarks say little and length says the wrong thing, the
+ * shape of the ask decides: a story, a poem or a role to play is what a
+ * small model does about as well (long as such briefs are), an
+ * equation to work out and code to read are where a large one earns
+ * its price (short as they are).
  */
 
 static const llmr_classifier_t  llmr_classifier_hand = {
@@ -52,7 +58,7 @@ static const llmr_classifier_t  llmr_classifier_hand = {
         [LLMR_F_STEPS] = 0.10,
         [LLMR_F_MULTI_PART] = 0.10,
         [LLMR_F_REASON_WORDS] = 0.30,
-        [LLMR_F_CODE] = 0.40,
+        [LLMR_F_CODE] = 0.80,
         [LLMR_F_MATH] = 0.15,
         [LLMR_F_NUMBERS] = 0.00,
         [LLMR_F_VOCAB] = 0.00,
@@ -76,7 +82,10 @@ static const llmr_classifier_t  llmr_classifier_hand = {
         [LLMR_F_CONTEXT_ASK] = 0.20,
         [LLMR_F_LONG_OUTPUT] = 0.15,
         [LLMR_F_SHORT_OUTPUT] = -0.30,
-        [LLMR_F_JSON_OUTPUT] = 0.20
+        [LLMR_F_JSON_OUTPUT] = 0.20,
+        [LLMR_F_RELATIONS] = 0.00,
+        [LLMR_F_CREATIVE] = -1.50,
+        [LLMR_F_OPEN_MATH] = 1.50
     },
     { 0.15, 0.35, 0.55, 0.75 },
     0, NULL, 0
@@ -111,7 +120,10 @@ static const struct {
     [LLMR_F_CONTEXT_ASK] = { "context_signals", "context_signals" },
     [LLMR_F_LONG_OUTPUT] = { "long_output", "long_output" },
     [LLMR_F_SHORT_OUTPUT] = { "short_output", "short_output" },
-    [LLMR_F_JSON_OUTPUT] = { "json_output", "json_output" }
+    [LLMR_F_JSON_OUTPUT] = { "json_output", "json_output" },
+    [LLMR_F_RELATIONS] = { "quantity_relations", "quantity_relations" },
+    [LLMR_F_CREATIVE] = { "creative_writing", "creative_writing" },
+    [LLMR_F_OPEN_MATH] = { "math_problem", "math_problem" }
 };
 
 

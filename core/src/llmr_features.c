@@ -76,9 +76,9 @@
 
 typedef struct {
     uint32_t                    check;      /* the key's high half */
-    uint16_t                    classes;    /* LLMR_KW_* */
-    uint8_t                     domain;
-    uint8_t                     used;
+    unsigned                    classes:20; /* LLMR_KW_* */
+    unsigned                    domain:8;
+    unsigned                    used:1;
 } llmr_kw_slot_t;
 
 
@@ -254,6 +254,10 @@ static const unsigned char  llmr_ptype[256] = {
 #define RSN                     LLMR_KW_REASON
 #define REQ                     LLMR_KW_REQUEST
 #define OPN                     LLMR_KW_OPENER
+#define REL                     LLMR_KW_RELATION
+#define PER                     LLMR_KW_PERSONA
+#define GEN                     LLMR_KW_GENRE
+#define CMP                     LLMR_KW_COMPOSE
 
 /*
  * The vocabulary.  Words are matched whole, case-insensitively, with a
@@ -379,7 +383,7 @@ static const llmr_kw_def_t  llmr_kw_list[] = {
 
     /* asks of a moderate size */
     K("explain", EXP, GENERAL),
-    K("describe", EXP, GENERAL),
+    K("describe", EXP | CMP, GENERAL),
     K("summarize", EXP, GENERAL),
     K("summarise", EXP, GENERAL),
     K("summary", EXP, GENERAL),
@@ -407,8 +411,8 @@ static const llmr_kw_def_t  llmr_kw_list[] = {
     K("review", EXP, GENERAL),
     K("rewrite", EXP, GENERAL),
     K("improve", EXP, GENERAL),
-    K("write", EXP, GENERAL),
-    K("draft", EXP, GENERAL),
+    K("write", EXP | CMP, GENERAL),
+    K("draft", EXP | CMP, GENERAL),
     K("suggest", EXP, GENERAL),
     K("recommend", EXP, GENERAL),
     K("recommendation", EXP, GENERAL),
@@ -549,8 +553,8 @@ static const llmr_kw_def_t  llmr_kw_list[] = {
     K("at most", CON, GENERAL),
     K("no more than", CON, GENERAL),
     K("no less than", CON, GENERAL),
-    K("fewer than", CON, GENERAL),
-    K("less than", CON, GENERAL),
+    K("fewer than", CON | REL, GENERAL),
+    K("less than", CON | REL, GENERAL),
     K("exactly", CON, GENERAL),
     K("only", CON, GENERAL),
     K("ensure", CON, GENERAL),
@@ -613,7 +617,7 @@ static const llmr_kw_def_t  llmr_kw_list[] = {
     K("iterate", STP, GENERAL),
     K("later", STP, GENERAL),
     K("before", STP, GENERAL),
-    K("remaining", STP | MTH, MATH),
+    K("remaining", STP | MTH | REL, MATH),
 
     /* more than one ask */
     K("also", MUL | OPN, GENERAL),
@@ -631,6 +635,49 @@ static const llmr_kw_def_t  llmr_kw_list[] = {
     K("and then", MUL | OPN, GENERAL),
     K("part", MUL, GENERAL),
     K("another", MUL, GENERAL),
+
+    /*
+     * A quantity given through another one (half of, three times as
+     * many, 5 more than, the rest): each is a step of a word problem
+     * that a small model gets wrong more often.  Fractions (3/4) are
+     * counted by the scanner.
+     */
+    K("halves", REL, GENERAL),
+    K("third", REL, GENERAL),
+    K("quarter", REL, GENERAL),
+    K("fifth", REL, GENERAL),
+    K("sixth", REL, GENERAL),
+    K("seventh", REL, GENERAL),
+    K("eighth", REL, GENERAL),
+    K("ninth", REL, GENERAL),
+    K("tenth", REL, GENERAL),
+    K("thrice", REL, GENERAL),
+    K("double", REL, GENERAL),
+    K("triple", REL, GENERAL),
+    K("quadruple", REL, GENERAL),
+    K("times as", REL, GENERAL),
+    K("times more", REL, GENERAL),
+    K("times less", REL, GENERAL),
+    K("times the", REL, GENERAL),
+    K("more than", REL, GENERAL),
+    K("older than", REL, GENERAL),
+    K("younger than", REL, GENERAL),
+    K("longer than", REL, GENERAL),
+    K("shorter than", REL, GENERAL),
+    K("taller than", REL, GENERAL),
+    K("cheaper than", REL, GENERAL),
+    K("faster than", REL, GENERAL),
+    K("slower than", REL, GENERAL),
+    K("bigger than", REL, GENERAL),
+    K("smaller than", REL, GENERAL),
+    K("larger than", REL, GENERAL),
+    K("greater than", REL, GENERAL),
+    K("higher than", REL, GENERAL),
+    K("lower than", REL, GENERAL),
+    K("heavier than", REL, GENERAL),
+    K("lighter than", REL, GENERAL),
+    K("rest", REL, GENERAL),
+    K("remainder", REL, GENERAL),
 
     /* careful thinking */
     K("think carefully", RSN, GENERAL),
@@ -794,8 +841,8 @@ static const llmr_kw_def_t  llmr_kw_list[] = {
     K("how long", MTH, MATH),
     K("per", MTH, MATH),
     K("each", MTH, MATH),
-    K("twice", MTH, MATH),
-    K("half", MTH, MATH),
+    K("twice", MTH | REL, MATH),
+    K("half", MTH | REL, MATH),
     K("digit", MTH, MATH),
     K("prime", MTH, MATH),
     K("polynomial", MTH, MATH),
@@ -1113,36 +1160,76 @@ static const llmr_kw_def_t  llmr_kw_list[] = {
     K("liability account", 0, FINANCE),
 
     /* creative */
-    K("poem", 0, CREATIVE),
-    K("poetry", 0, CREATIVE),
-    K("story", 0, CREATIVE),
-    K("stories", 0, CREATIVE),
-    K("fiction", 0, CREATIVE),
-    K("novel", 0, CREATIVE),
+    K("poem", GEN, CREATIVE),
+    K("poetry", GEN, CREATIVE),
+    K("story", GEN, CREATIVE),
+    K("stories", GEN, CREATIVE),
+    K("fiction", GEN, CREATIVE),
+    K("novel", GEN, CREATIVE),
     K("character", 0, CREATIVE),
     K("plot", 0, CREATIVE),
-    K("haiku", 0, CREATIVE),
-    K("limerick", 0, CREATIVE),
-    K("lyric", 0, CREATIVE),
-    K("song", 0, CREATIVE),
-    K("rhyme", 0, CREATIVE),
-    K("sonnet", 0, CREATIVE),
-    K("screenplay", 0, CREATIVE),
-    K("dialogue", 0, CREATIVE),
-    K("creative", 0, CREATIVE),
-    K("imaginative", 0, CREATIVE),
-    K("fantasy", 0, CREATIVE),
-    K("narrative", 0, CREATIVE),
-    K("slogan", 0, CREATIVE),
-    K("tagline", 0, CREATIVE),
-    K("joke", 0, CREATIVE),
-    K("riddle", 0, CREATIVE),
+    K("haiku", GEN, CREATIVE),
+    K("limerick", GEN, CREATIVE),
+    K("lyric", GEN, CREATIVE),
+    K("song", GEN, CREATIVE),
+    K("rhyme", GEN, CREATIVE),
+    K("sonnet", GEN, CREATIVE),
+    K("screenplay", GEN, CREATIVE),
+    K("dialogue", GEN, CREATIVE),
+    K("creative", GEN, CREATIVE),
+    K("imaginative", GEN, CREATIVE),
+    K("fantasy", GEN, CREATIVE),
+    K("narrative", GEN, CREATIVE),
+    K("slogan", GEN, CREATIVE),
+    K("tagline", GEN, CREATIVE),
+    K("joke", GEN, CREATIVE),
+    K("riddle", GEN, CREATIVE),
     K("metaphor", 0, CREATIVE),
-    K("fairy tale", 0, CREATIVE),
-    K("blog post", 0, CREATIVE),
-    K("caption", 0, CREATIVE),
-    K("vivid", 0, CREATIVE),
-    K("imagery", 0, CREATIVE),
+    K("fairy tale", GEN, CREATIVE),
+    K("blog post", GEN, CREATIVE),
+    K("caption", GEN, CREATIVE),
+    K("vivid", GEN, CREATIVE),
+    K("imagery", GEN, CREATIVE),
+    K("short story", GEN, CREATIVE),
+    K("bedtime story", GEN, CREATIVE),
+    K("fan fiction", GEN, CREATIVE),
+    K("fable", GEN, CREATIVE),
+    K("ballad", GEN, CREATIVE),
+    K("verse", GEN, CREATIVE),
+    K("monologue", GEN, CREATIVE),
+    K("rhyming", GEN, CREATIVE),
+    K("whimsical", GEN, CREATIVE),
+    K("captivating", GEN, CREATIVE),
+
+    /*
+     * Creative writing and role play, which a small model does about as
+     * well as a large one: a genre counts when one of these verbs asks
+     * for it ("Write a short story ...", "Compose a poem ..."), a role
+     * when it is asked ("Pretend you are ...", "Please act as ...").
+     */
+    K("compose", CMP, GENERAL),
+    K("craft", CMP, GENERAL),
+    K("create", CMP, GENERAL),
+    K("tell", CMP, GENERAL),
+    K("invent", CMP, GENERAL),
+    K("come up with", CMP, GENERAL),
+    K("generate", CMP, GENERAL),
+    K("act as", PER, GENERAL),
+    K("pretend", PER, GENERAL),
+    K("imagine you are", PER, GENERAL),
+    K("imagine you're", PER, GENERAL),
+    K("imagine yourself", PER, GENERAL),
+    K("picture yourself", PER, GENERAL),
+    K("role play", PER, GENERAL),
+    K("roleplay", PER, GENERAL),
+    K("assume the role", PER, GENERAL),
+    K("play the role", PER, GENERAL),
+    K("take on the role", PER, GENERAL),
+    K("persona", PER, GENERAL),
+    K("embody", PER, GENERAL),
+    K("in the style of", PER, GENERAL),
+    K("stay in character", PER, GENERAL),
+    K("you are now", PER, GENERAL),
 
     /* humanities */
     K("history", 0, HUMANITIES),
@@ -1196,6 +1283,10 @@ static const llmr_kw_def_t  llmr_kw_list[] = {
 #undef RSN
 #undef REQ
 #undef OPN
+#undef REL
+#undef PER
+#undef GEN
+#undef CMP
 
 
 static const char  *const llmr_feature_names[LLMR_F_N] = {
@@ -1247,7 +1338,10 @@ static const char  *const llmr_feature_names[LLMR_F_N] = {
     [LLMR_F_MATH_WORDS] = "math_words",
     [LLMR_F_CODE_WORDS] = "code_words",
     [LLMR_F_DOMAIN_WORDS] = "domain_words",
-    [LLMR_F_SYSTEM] = "system"
+    [LLMR_F_SYSTEM] = "system",
+    [LLMR_F_RELATIONS] = "relations",
+    [LLMR_F_CREATIVE] = "creative",
+    [LLMR_F_OPEN_MATH] = "open_math"
 };
 
 
@@ -1582,7 +1676,7 @@ llmr_kw_insert(uint64_t key, unsigned classes, int domain)
             e->classes |= classes;
 
             if (e->domain == LLMR_DOMAIN_GENERAL) {
-                e->domain = (uint8_t) domain;
+                e->domain = (unsigned) domain;
             }
 
             return;
@@ -1597,8 +1691,8 @@ llmr_kw_insert(uint64_t key, unsigned classes, int domain)
     }
 
     e->check = (uint32_t) (key >> 32);
-    e->classes = (uint16_t) classes;
-    e->domain = (uint8_t) domain;
+    e->classes = classes;
+    e->domain = (unsigned) domain;
     e->used = 1;
     llmr_kw_used++;
 }
@@ -1816,7 +1910,7 @@ llmr_line_start(llmr_text_stats_t *st, const unsigned char *p,
     const unsigned char *end, unsigned lead)
 {
     size_t    i, n;
-    unsigned  c;
+    unsigned  c, letter;
 
     if (lead >= 2) {
         st->indented++;
@@ -1842,6 +1936,8 @@ llmr_line_start(llmr_text_stats_t *st, const unsigned char *p,
         return;
     }
 
+    letter = 0;
+
     if (llmr_ctype[c] & LLMR_C_DIGIT) {
         i = 1;
 
@@ -1851,12 +1947,14 @@ llmr_line_start(llmr_text_stats_t *st, const unsigned char *p,
 
     } else if (llmr_ctype[c] & LLMR_C_ALPHA) {
         i = 1;
+        letter = 1;
 
     } else if (c == '(') {
         if (n > 3 && (llmr_ctype[p[1]] & LLMR_C_WORD) && p[2] == ')'
             && p[3] == ' ')
         {
             st->list_items++;
+            st->choices += (llmr_ctype[p[1]] & LLMR_C_ALPHA) ? 1 : 0;
         }
 
         return;
@@ -1865,12 +1963,13 @@ llmr_line_start(llmr_text_stats_t *st, const unsigned char *p,
         return;
     }
 
-    /* "1. ", "12) ", "b) ", "C. " */
+    /* "1. ", "12) ", "b) ", "C. "; a lettered one may be a choice */
 
     if (i + 1 < n && (p[i] == '.' || p[i] == ')')
         && (p[i + 1] == ' ' || p[i + 1] == '\t'))
     {
         st->list_items++;
+        st->choices += letter;
     }
 }
 
@@ -2653,7 +2752,9 @@ llmr_scan_punct(llmr_scan_t *s, const unsigned char *p,
             p++;
 
         } else if (llmr_operands(p - 1, end, last, LLMR_C_DIGIT)) {
+            /* 3/4, 10 / 2 */
             st->math_ops++;
+            st->fractions++;
         }
 
         break;
@@ -3129,6 +3230,30 @@ llmr_features_extract(const llmr_request_t *req, llmr_features_t *f,
     f->x[LLMR_F_CODE_WORDS] = llmr_log2p(u->kw[LLMR_KW_CODE_I]);
     f->x[LLMR_F_DOMAIN_WORDS] = llmr_log2p(f->domain_score);
     f->x[LLMR_F_SYSTEM] = llmr_log2p(sy->words / 16.0);
+
+    /*
+     * Problem shape: quantities given through other ones; creative
+     * writing or a role asked for; math to work out with no answer
+     * choices to pick from (symbols between operators, not in code: an
+     * equation, an inequality).
+     */
+
+    f->x[LLMR_F_RELATIONS] = llmr_log2p(u->kw[LLMR_KW_RELATION_I]
+                                        + u->fractions);
+
+    if (u->choices < 2 && f->code < 2) {
+        /* not a choice ("D. Acts as a cofactor"), not code to write */
+        f->x[LLMR_F_CREATIVE] =
+            llmr_clamp01(u->kw_ask[LLMR_KW_PERSONA_I]
+                         + (u->kw_ask[LLMR_KW_COMPOSE_I]
+                            ? u->kw[LLMR_KW_GENRE_I]
+                              + u->kw[LLMR_KW_PERSONA_I]
+                            : 0));
+    }
+
+    if (u->choices < 2 && code < 2 && u->math_ops && u->math_syms) {
+        f->x[LLMR_F_OPEN_MATH] = 1;
+    }
 }
 
 

@@ -47,10 +47,14 @@
 #define LLMR_KW_STAKES          0x0400  /* high stakes in its domain */
 #define LLMR_KW_REASON          0x0800  /* think carefully, justify */
 #define LLMR_KW_REQUEST         0x1000  /* please, can you, help me */
-#define LLMR_KW_OPENER          0x2000  /* then, also: an ask may follow */
-#define LLMR_KW_PREFIX          0x8000  /* a phrase goes on (internal) */
+#define LLMR_KW_RELATION        0x2000  /* half, twice, more than */
+#define LLMR_KW_PERSONA         0x4000  /* act as, pretend, imagine you */
+#define LLMR_KW_GENRE           0x8000  /* story, poem, lyrics */
+#define LLMR_KW_COMPOSE         0x10000 /* write, compose, tell */
+#define LLMR_KW_OPENER          0x20000 /* then, also: an ask may follow */
+#define LLMR_KW_PREFIX          0x40000 /* a phrase goes on (internal) */
 
-#define LLMR_KW_N               13      /* classes counted in kw[] */
+#define LLMR_KW_N               17      /* classes counted in kw[] */
 
 #define LLMR_KW_GREETING_I      0
 #define LLMR_KW_SIMPLE_I        1
@@ -65,6 +69,10 @@
 #define LLMR_KW_STAKES_I        10
 #define LLMR_KW_REASON_I        11
 #define LLMR_KW_REQUEST_I       12
+#define LLMR_KW_RELATION_I      13
+#define LLMR_KW_PERSONA_I       14
+#define LLMR_KW_GENRE_I         15
+#define LLMR_KW_COMPOSE_I       16
 
 
 /*
@@ -109,6 +117,8 @@ typedef struct {
     unsigned                    math_ops;       /* 3 + 4, x^2, a = b */
     unsigned                    latex;          /* \frac, $$ */
     unsigned                    math_syms;      /* unicode math, x, pi */
+    unsigned                    fractions;      /* 3/4 */
+    unsigned                    choices;        /* "B. x", "(c) x" lines */
     unsigned                    nonascii;       /* UTF-8 lead bytes */
     unsigned                    kw[LLMR_KW_N];  /* keyword hits by class */
     unsigned                    kw_ask[LLMR_KW_N];  /* those that ask */
@@ -175,12 +185,15 @@ enum {
     LLMR_F_CODE_WORDS,          /* log2(1 + code vocabulary) */
     LLMR_F_DOMAIN_WORDS,        /* log2(1 + words of the winning domain) */
     LLMR_F_SYSTEM,              /* log2(1 + system prompt words / 16) */
+    LLMR_F_RELATIONS,           /* log2(1 + half, twice, more than, 3/4) */
+    LLMR_F_CREATIVE,            /* 0..1: a story, a poem, a role asked */
+    LLMR_F_OPEN_MATH,           /* 0..1: math to solve, no choices given */
     LLMR_F_N
 };
 
 
 /* the version of this vector and of the grams: a model file names it */
-#define LLMR_FEATURES_VERSION   2
+#define LLMR_FEATURES_VERSION   3
 
 
 typedef struct {

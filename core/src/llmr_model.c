@@ -8,7 +8,7 @@
  * The classifier's model file: text, one line a weight, so that a model
  * can be read, diffed and reviewed like any configuration file.
  *
- *   llmr-model 1 features=2 dense=49 hash_bits=16 \
+ *   llmr-model 1 features=3 dense=52 hash_bits=16 \
  *       thresholds=0.2,0.4,0.6,0.8 checksum=crc32:1a2b3c4d
  *   bias -1.234567
  *   d 0 0.45120001

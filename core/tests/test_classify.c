@@ -41,6 +41,7 @@ static void test_classifier(void);
 static void test_keywords(void);
 static void test_grams(void);
 static void test_window(void);
+static void test_shape(void);
 
 
 static const char  code_review[] =
@@ -90,6 +91,7 @@ main(void)
     test_keywords();
     test_grams();
     test_window();
+    test_shape();
 
     return tap_done();
 }
@@ -1028,4 +1030,93 @@ test_window(void)
        "4000 bytes: %u words", f.user.words);
 
     free(buf);
+}
+
+
+static void
+test_shape(void)
+{
+    int               n;
+    size_t            i;
+    llmr_class_t      c, d;
+    llmr_features_t   f;
+    llmr_request_t    req;
+
+    static const struct {
+        const char  *text;
+        int          creative;
+        int          open_math;
+    } table[] = {
+        { "Write a short story about a lighthouse keeper.", 1, 0 },
+        { "Could you compose a poem about the rain?", 1, 0 },
+        { "Pretend you are a pirate and describe your ship.", 1, 0 },
+        { "Please act as a travel guide for Lisbon.", 1, 0 },
+        { "Explain the plot of the story in two sentences.", 0, 0 },
+        { "A school hired a retiree to act as a crossing guard.", 0, 0 },
+        { "Which best describes the poem?\nA. sad\nB. happy\nC. angry\n"
+          "D. calm\nAnswer:", 0, 0 },
+        { "Write a function that tells a joke:\n```python\ndef joke():\n"
+          "    return random.choice(jokes)\n```", 0, 0 },
+        { "x+y = 4z, x*y = 4z^2, express x-y in z", 0, 1 },
+        { "Solve for x: 2x + 3 = 11", 0, 1 },
+        { "How many integers solve |x + 5| < 10", 0, 1 },
+        { "What is 2 + 3?", 0, 0 },
+        { "Why does this fail?\n```\nif (x == y + 1) { return x * 2; }\n"
+          "```", 0, 0 },
+        { "Solve for x.\nA. x = 1\nB. x = 2\nC. x = 3\nD. x = 4", 0, 0 }
+    };
+
+    /* quantities given through other ones, fractions counted apart */
+
+    req_init(&req, "Ann has 12 apples. Bob has twice as many, Cy has 3 more "
+             "than Bob, and Di gets a third of the rest: 3/4 of them red.");
+    llmr_features_extract(&req, &f, NULL, NULL, 0, NULL);
+    is_int(f.user.kw[LLMR_KW_RELATION_I], 4, "relations: twice, more than, "
+           "a third, the rest");
+    is_int(f.user.fractions, 1, "relations: 3/4 is a fraction");
+    ok(fabs(f.x[LLMR_F_RELATIONS] - log2(6)) < 1e-12,
+       "relations: log2(1 + 5)");
+
+    req_init(&req, "Ann has 12 apples and Bob has 7 pears.");
+    llmr_features_extract(&req, &f, NULL, NULL, 0, NULL);
+    ok(f.x[LLMR_F_RELATIONS] == 0, "no relations: 0");
+
+    /* creative asks and math to work out, and their look-alikes */
+
+    for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        req_init(&req, table[i].text);
+        llmr_features_extract(&req, &f, NULL, NULL, 0, NULL);
+
+        /* the first line in the test's name */
+        n = (int) strcspn(table[i].text, "\n");
+
+        is_int(f.x[LLMR_F_CREATIVE] > 0, table[i].creative,
+               "shape %zu: creative \"%.*s\"", i, n, table[i].text);
+        is_int(f.x[LLMR_F_OPEN_MATH] > 0, table[i].open_math,
+               "shape %zu: open math \"%.*s\"", i, n, table[i].text);
+    }
+
+    /* the hand-set weights: a story ranks below a report, an equation up */
+
+    req_init(&req, "Write a short story about a lighthouse keeper who "
+             "finds a message in a bottle.");
+    llmr_classify(llmr_classifier_v1(), &req, &c);
+    req_init(&req, "Write a short report about a lighthouse keeper who "
+             "finds a message in a bottle.");
+    llmr_classify(llmr_classifier_v1(), &req, &d);
+    ok(c.score < d.score, "v1: a story (%.3f) below a report (%.3f)",
+       c.score, d.score);
+    ok(has_reason(&c, "creative_writing"), "v1: creative_writing");
+
+    req_init(&req, "x+y = 4z, x*y = 4z^2, express x-y in z");
+    llmr_classify(llmr_classifier_v1(), &req, &c);
+    ok(has_reason(&c, "math_problem"), "v1: math_problem");
+    ok(c.score > 0.5, "v1: an equation to work out is no lookup (%.3f)",
+       c.score);
+
+    /* the built-in model weighs the relations it learned */
+
+    classify(word_problem, &c);
+    ok(has_reason(&c, "quantity_relations"),
+       "word problem: quantity_relations");
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <llmr/extract.h>
 #include <llmr/classify.h>
 #include <llmr/train.h>
 
@@ -30,6 +31,7 @@ static void test_bad(void);
 static void test_dump(void);
 static void test_apgr(void);
 static void test_train(void);
+static double serve_score(const llmr_classifier_t *cl, const char *prompt);
 
 
 int
@@ -205,7 +207,7 @@ test_load(void)
     llmr_request_t      req;
     llmr_classifier_t  *cl;
 
-    text = with_body("llmr-model 1 features=2 dense=49 hash_bits=8 "
+    text = with_body("llmr-model 1 features=3 dense=52 hash_bits=8 "
                      "thresholds=0.1,0.2,0.3,0.4 checksum=crc32:%08x",
                      "# a comment\n"
                      "bias -2.5\n"
@@ -237,7 +239,7 @@ test_load(void)
 
     /* CRLF line ends are taken as they come */
 
-    text = with_body("llmr-model 1 features=2 dense=49 hash_bits=0 "
+    text = with_body("llmr-model 1 features=3 dense=52 hash_bits=0 "
                      "thresholds=0.1,0.2,0.3,0.4 checksum=crc32:%08x\r",
                      "bias 1\r\nd 1 -2\r\n");
     cl = llmr_classifier_load_buffer(text, strlen(text), err, sizeof(err));
@@ -258,7 +260,7 @@ test_bad(void)
     char         *text, *good, *body;
     size_t        len, i;
 
-    static const char  hdr[] = "llmr-model 1 features=2 dense=49 "
+    static const char  hdr[] = "llmr-model 1 features=3 dense=52 "
                                "hash_bits=8 thresholds=0.1,0.2,0.3,0.4 "
                                "checksum=crc32:%08x";
 
@@ -267,33 +269,33 @@ test_bad(void)
         const char  *body;
         const char  *error;
     } bad[] = {
-        { "llmr-model 2 features=2 dense=49 hash_bits=8 "
+        { "llmr-model 2 features=3 dense=52 hash_bits=8 "
           "thresholds=0.1,0.2,0.3,0.4 checksum=crc32:%08x",
           "bias 0\n", "model format version 2" },
-        { "llmr-model 1 features=1 dense=49 hash_bits=8 "
+        { "llmr-model 1 features=2 dense=49 hash_bits=8 "
           "thresholds=0.1,0.2,0.3,0.4 checksum=crc32:%08x",
-          "bias 0\n", "feature set 1" },
-        { "llmr-model 1 features=2 dense=35 hash_bits=8 "
+          "bias 0\n", "feature set 2" },
+        { "llmr-model 1 features=3 dense=35 hash_bits=8 "
           "thresholds=0.1,0.2,0.3,0.4 checksum=crc32:%08x",
           "bias 0\n", "dense=35" },
-        { "llmr-model 1 features=2 dense=49 hash_bits=40 "
+        { "llmr-model 1 features=3 dense=52 hash_bits=40 "
           "thresholds=0.1,0.2,0.3,0.4 checksum=crc32:%08x",
           "bias 0\n", "hash_bits=40" },
-        { "llmr-model 1 features=2 dense=49 hash_bits=8 "
+        { "llmr-model 1 features=3 dense=52 hash_bits=8 "
           "thresholds=0.3,0.2,0.3,0.4 checksum=crc32:%08x",
           "bias 0\n", "thresholds must increase" },
-        { "llmr-model 1 features=2 dense=49 hash_bits=8 "
+        { "llmr-model 1 features=3 dense=52 hash_bits=8 "
           "thresholds=0.1,0.2,0.3 checksum=crc32:%08x",
           "bias 0\n", "invalid \"thresholds\"" },
-        { "llmr-model 1 features=2 dense=49 hash_bits=8 "
+        { "llmr-model 1 features=3 dense=52 hash_bits=8 "
           "checksum=crc32:%08x",
           "bias 0\n", "needs features=" },
-        { "llmr-model 1 features=2 dense=49 hash_bits=8 "
+        { "llmr-model 1 features=3 dense=52 hash_bits=8 "
           "thresholds=0.1,0.2,0.3,0.4 colour=red checksum=crc32:%08x",
           "bias 0\n", "unknown \"colour\"" },
         { hdr, "d 0 1\n", "no \"bias\"" },
         { hdr, "bias 0\nbias 1\n", "a second \"bias\"" },
-        { hdr, "bias 0\nd 49 1\n", "dense index 49 out of range" },
+        { hdr, "bias 0\nd 52 1\n", "dense index 52 out of range" },
         { hdr, "bias 0\nd 3 1\nd 3 2\n", "dense index 3 twice" },
         { hdr, "bias 0\nh 256 1\n", "gram index 256 out of range" },
         { hdr, "bias 0\nh 7 1\nh 7 1\n", "gram index 7 twice" },
@@ -437,9 +439,9 @@ static void
 test_train(void)
 {
     int                 i, rc;
-    char               *a, *b, err[256], prompt[256];
+    char               *a, *b, err[256], prompt[60][256];
     size_t              la, lb;
-    double              score[60], apgr;
+    double              score[60], apgr, d, maxd;
     llmr_dataset_t     *ds;
     llmr_classifier_t  *c1, *c2;
     llmr_train_conf_t   conf;
@@ -472,14 +474,15 @@ test_train(void)
 
     for (i = 0; i < 60 && rc == LLMR_OK; i++) {
         if (i % 2) {
-            snprintf(prompt, sizeof(prompt), easy[i % 3], words[i % 10]);
-            rc = llmr_dataset_add(ds, prompt, strlen(prompt), 0.5, 1, 1,
-                                  "synthetic", err, sizeof(err));
+            snprintf(prompt[i], sizeof(prompt[i]), easy[i % 3],
+                     words[i % 10]);
+            rc = llmr_dataset_add(ds, prompt[i], strlen(prompt[i]), 0.5, 1,
+                                  1, "synthetic", err, sizeof(err));
 
         } else {
-            snprintf(prompt, sizeof(prompt), hard[i % 2 / 1 ? 1 : 0],
+            snprintf(prompt[i], sizeof(prompt[i]), hard[i % 2 / 1 ? 1 : 0],
                      words[i % 10]);
-            rc = llmr_dataset_add(ds, prompt, strlen(prompt),
+            rc = llmr_dataset_add(ds, prompt[i], strlen(prompt[i]),
                                   i % 6 ? 1 : 0.5, 1, i % 6 ? 0 : 1,
                                   "synthetic", err, sizeof(err));
         }
@@ -522,5 +525,68 @@ test_train(void)
     is_int(llmr_apgr(ds, 0, score, &apgr), LLMR_OK, "its APGR");
     ok(apgr > 0.6, "learns the gap out of fold (APGR %.3f)", apgr);
 
+    /*
+     * What training scores is what serving scores: the CV numbers hold
+     * for llmr classify and the module only if the two agree.
+     */
+
+    conf.mix = 10;
+    c1 = llmr_train(ds, NULL, 0, &conf, NULL);
+    maxd = c1 ? 0 : 1;
+
+    for (i = 0; c1 && i < 60; i++) {
+        d = fabs(llmr_dataset_score(ds, i, c1) - serve_score(c1, prompt[i]));
+        maxd = d > maxd ? d : maxd;
+    }
+
+    ok(maxd < 1e-6, "training and llmr_classify() score alike (%.2g)",
+       maxd);
+
+    llmr_classifier_destroy(c1);
     llmr_dataset_destroy(ds);
+}
+
+
+/* the score of a prompt sent as llmr classify would get it */
+
+static double
+serve_score(const llmr_classifier_t *cl, const char *prompt)
+{
+    char             body[1024];
+    size_t           n, len;
+    llmr_class_t     c;
+    llmr_extract_t  *x;
+
+    static const char  head[] = "{\"messages\":[{\"role\":\"user\","
+                                "\"content\":\"";
+
+    len = strlen(prompt);
+    n = llmr_json_escaped_len(prompt, len);
+
+    if (sizeof(head) + n + 4 > sizeof(body)) {
+        return -1;
+    }
+
+    memcpy(body, head, sizeof(head) - 1);
+    n = sizeof(head) - 1;
+    n += llmr_json_escape(body + n, sizeof(body) - n, prompt, len);
+    memcpy(body + n, "\"}]}", 4);
+    n += 4;
+
+    x = llmr_extract_create(NULL);
+    if (x == NULL) {
+        return -1;
+    }
+
+    if (llmr_extract_feed(x, (unsigned char *) body, n) != LLMR_OK
+        || llmr_extract_finish(x) != LLMR_OK)
+    {
+        llmr_extract_destroy(x);
+        return -1;
+    }
+
+    llmr_classify(cl, llmr_extract_result(x), &c);
+    llmr_extract_destroy(x);
+
+    return c.score;
 }

@@ -778,6 +778,8 @@ ngx_http_llm_router_adjust(ngx_http_request_t *r,
     uint64_t                          h;
     ngx_str_t                         id;
     ngx_uint_t                        shifts;
+    llmr_learn_conf_t                 nolc;
+    const llmr_learn_conf_t          *lc;
     ngx_http_llm_router_zone_t       *zone;
     ngx_http_llm_router_loc_conf_t   *llcf;
     ngx_http_llm_router_main_conf_t  *lmcf;
@@ -803,6 +805,15 @@ ngx_http_llm_router_adjust(ngx_http_request_t *r,
         ? ngx_http_llm_router_fb_hash(id.data, id.len)
         : (uint64_t) ngx_random();
 
+    lc = &lmcf->learn;
+
+    if (ctx->explain && lc->explore > 0) {
+        /* an explanation shows the policy, not one request's exploration */
+        nolc = *lc;
+        nolc.explore = 0;
+        lc = &nolc;
+    }
+
     if (shifts) {
         llmr_adjust_shift(lmcf->classifier,
                           (double) zone->sh->shift[ctx->bucket], &ctx->cls,
@@ -810,12 +821,11 @@ ngx_http_llm_router_adjust(ngx_http_request_t *r,
     }
 
     if (off != 0) {
-        llmr_adjust_learned(&lmcf->learn, off, h, &ctx->cls, opts,
-                            &ctx->adj);
+        llmr_adjust_learned(lc, off, h, &ctx->cls, opts, &ctx->adj);
     }
 
     if (shifts) {
-        llmr_adjust_explore(&lmcf->learn, h, &ctx->cls, opts, &ctx->adj);
+        llmr_adjust_explore(lc, h, &ctx->cls, opts, &ctx->adj);
     }
 
 route:

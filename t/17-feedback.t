@@ -230,21 +230,25 @@ $a->run(shift_conf('0'));
 # two prompts of one tier and different domains, as the classifier sees
 # them before anything is learned (and without exploration)
 
-my @cand = ('Solve for x: 3x + 7 = 22, and show the steps.',
-            'Write a short poem about autumn leaves falling in the park.',
-            'Explain how photosynthesis converts light into chemical energy.',
+# (moderate: one step down stays above any domain floor)
+
+my @cand = ('Explain the difference between TCP and UDP, with an example '
+            . 'of when to use each.',
+            'Explain the main causes of inflation and how central banks '
+            . 'respond to it.',
+            'Explain how the heart pumps blood and what can go wrong with it.',
+            'Explain the rise and fall of the Roman Empire in a few '
+            . 'paragraphs.',
+            'Explain how vaccines train the immune system, step by step.',
+            'Explain how a hash table handles collisions and what it costs.',
             'Summarize the causes of the French Revolution in a paragraph.',
-            'Explain what a mutex is and when a program needs one.',
-            'What are the tax implications of selling stock after a year?',
-            'Describe the water cycle for a school project.',
-            'Compare the plots of two Shakespeare tragedies briefly.');
+            'Explain why the sky is blue and why sunsets are red.');
 my %seen;
 my ($pa, $pb);
 
 for my $p (@cand) {
     my $e = $a->http_post('/llm/route', chat_body($p))->{json};
-    next unless $e && $e->{tier} && $e->{tier} ne 'trivial'
-                && $e->{tier} ne 'expert';
+    next unless $e && ($e->{tier} // '') eq 'moderate';
     my ($other) = grep { $seen{$_}{tier} eq $e->{tier}
                          && $seen{$_}{domain} ne $e->{domain} } keys %seen;
     $seen{$p} = $e;
@@ -295,6 +299,17 @@ ok(eventually(3, sub {
             . '-0.5 (%s, %s)', shift_of($c, $pa) // 'none',
             shift_of($c, $pb) // 'none'))
     or diag(explain($c->http_get('/llm/feedback')->{json}, \%seen));
+
+# an explanation shows the policy: it never explores, whatever the share
+
+my ($explored, %tiers) = (0);
+for (1 .. 20) {
+    my $e = $a->http_post('/llm/route', chat_body($pa))->{json};
+    $tiers{$e->{tier}}++;
+    $explored++ if grep { $_ eq 'explore' } @{ $e->{reasons} };
+}
+is($explored, 0, 'llm_route_explain never explores (explore=50%)');
+is(scalar(keys %tiers), 1, 'and answers one tier for one prompt');
 
 # routing on c restarted without exploration: up to the strong model,
 # and down

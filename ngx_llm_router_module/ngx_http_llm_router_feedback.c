@@ -59,6 +59,9 @@ static void ngx_http_llm_router_feedback_redis_done(redisAsyncContext *ac,
     void *reply, void *data);
 static void ngx_http_llm_router_feedback_timeout(ngx_event_t *ev);
 static void ngx_http_llm_router_feedback_cleanup(void *data);
+static void ngx_http_llm_router_learn_stats(ngx_http_llm_router_zone_t *zone,
+    ngx_http_llm_router_main_conf_t *lmcf, ngx_uint_t bucket,
+    llmr_bucket_stats_t *st);
 static ngx_int_t ngx_http_llm_router_fb_find(ngx_http_llm_router_shctx_t *sh,
     uint64_t id);
 
@@ -357,6 +360,31 @@ ngx_http_llm_router_learn_add(ngx_http_llm_router_zone_t *zone,
 }
 
 
+/* a bucket's evidence: the fleet's sums plus what is not sent yet */
+
+static void
+ngx_http_llm_router_learn_stats(ngx_http_llm_router_zone_t *zone,
+    ngx_http_llm_router_main_conf_t *lmcf, ngx_uint_t bucket,
+    llmr_bucket_stats_t *st)
+{
+    ngx_uint_t                    t, fleet;
+    ngx_http_llm_router_learn_t  *l;
+
+    fleet = (lmcf->redis && zone->sh->fleet_known);
+
+    for (t = 0; t < LLMR_TIER_N; t++) {
+        l = &zone->sh->learn[bucket][t];
+
+        st->weight[t] = (double) (fleet ? l->fleet[0] + l->total[0]
+                                          - l->acked[0]
+                                        : l->total[0]) / 1000;
+        st->quality[t] = (double) (fleet ? l->fleet[1] + l->total[1]
+                                           - l->acked[1]
+                                         : l->total[1]) / 1000;
+    }
+}
+
+
 /*
  * Every bucket's shift from the evidence of all of them (the fleet's once
  * Redis has it): llmr_learn_shifts().  Lock-free like the offsets: a
@@ -368,27 +396,15 @@ ngx_http_llm_router_learn_shifts(ngx_http_llm_router_zone_t *zone,
     ngx_http_llm_router_main_conf_t *lmcf)
 {
     double                        shift[NGX_HTTP_LLM_ROUTER_BUCKETS];
-    ngx_uint_t                    k, t, fleet;
+    ngx_uint_t                    k;
     llmr_bucket_stats_t           st[NGX_HTTP_LLM_ROUTER_BUCKETS];
-    ngx_http_llm_router_learn_t  *l;
 
     if (!lmcf->learn_enabled || !(lmcf->learn.shift > 0)) {
         return;
     }
 
-    fleet = (lmcf->redis && zone->sh->fleet_known);
-
     for (k = 0; k < NGX_HTTP_LLM_ROUTER_BUCKETS; k++) {
-        for (t = 0; t < LLMR_TIER_N; t++) {
-            l = &zone->sh->learn[k][t];
-
-            st[k].weight[t] = (double) ((fleet ? l->fleet[0] + l->total[0]
-                                                 - l->acked[0]
-                                               : l->total[0])) / 1000;
-            st[k].quality[t] = (double) ((fleet ? l->fleet[1] + l->total[1]
-                                                  - l->acked[1]
-                                                : l->total[1])) / 1000;
-        }
+        ngx_http_llm_router_learn_stats(zone, lmcf, k, &st[k]);
     }
 
     llmr_learn_shifts(&lmcf->learn, st, NGX_HTTP_LLM_ROUTER_BUCKETS, shift);
@@ -403,29 +419,14 @@ void
 ngx_http_llm_router_learn_update(ngx_http_llm_router_zone_t *zone,
     ngx_http_llm_router_main_conf_t *lmcf, ngx_uint_t bucket, ngx_log_t *log)
 {
-    int                           old, new, base;
-    ngx_uint_t                    t, fleet;
-    llmr_bucket_stats_t           st;
-    ngx_http_llm_router_learn_t  *l;
+    int                  old, new, base;
+    llmr_bucket_stats_t  st;
 
     if (!lmcf->learn_enabled) {
         return;
     }
 
-    fleet = (lmcf->redis && zone->sh->fleet_known);
-
-    for (t = 0; t < LLMR_TIER_N; t++) {
-        l = &zone->sh->learn[bucket][t];
-
-        /* the fleet's sums plus what this instance has not sent yet */
-
-        st.weight[t] = (double) ((fleet ? l->fleet[0] + l->total[0]
-                                          - l->acked[0]
-                                        : l->total[0])) / 1000;
-        st.quality[t] = (double) ((fleet ? l->fleet[1] + l->total[1]
-                                           - l->acked[1]
-                                         : l->total[1])) / 1000;
-    }
+    ngx_http_llm_router_learn_stats(zone, lmcf, bucket, &st);
 
     base = bucket % LLMR_TIER_N;
     old = zone->sh->offset[bucket];

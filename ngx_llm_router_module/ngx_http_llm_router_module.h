@@ -116,7 +116,6 @@ typedef struct {
     ngx_uint_t                      routed;         /* llm_route is used */
     ngx_str_t                       reference_name; /* llm_reference_model */
     ngx_int_t                       reference;      /* its index, or -1 */
-    ngx_int_t                       request_id;     /* $request_id index */
 } ngx_http_llm_router_main_conf_t;
 
 

@@ -37,6 +37,8 @@ static ngx_int_t ngx_http_llm_router_route_default(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, const char *why);
 static ngx_int_t ngx_http_llm_router_finish_decision(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx);
+static u_char *ngx_http_llm_router_reason_add(u_char *p, u_char *last,
+    ngx_uint_t sep, const char *reason);
 static ngx_int_t ngx_http_llm_router_client_tier(ngx_http_request_t *r,
     ngx_int_t *tier);
 static u_char *ngx_http_llm_router_header(ngx_http_request_t *r,
@@ -984,13 +986,16 @@ ngx_http_llm_router_finish_decision(ngx_http_request_t *r,
     ctx->reason.data = p;
     last = p + NGX_HTTP_LLM_ROUTER_REASON_LEN;
 
+    /* "a,b,c", cut at the end of the buffer */
+
     for (i = 0; i < ctx->cls.nreasons; i++) {
-        p = ngx_slprintf(p, last, "%s%s", i ? "," : "", ctx->cls.reasons[i]);
+        p = ngx_http_llm_router_reason_add(p, last, i > 0,
+                                           ctx->cls.reasons[i]);
     }
 
     for (i = 0; i < ctx->dec.nreasons; i++) {
-        p = ngx_slprintf(p, last, "%s%s", p == ctx->reason.data ? "" : ",",
-                         ctx->dec.reasons[i]);
+        p = ngx_http_llm_router_reason_add(p, last, p != ctx->reason.data,
+                                           ctx->dec.reasons[i]);
     }
 
     ctx->reason.len = p - ctx->reason.data;
@@ -1004,6 +1009,22 @@ ngx_http_llm_router_finish_decision(ngx_http_request_t *r,
                    &ctx->reason);
 
     return NGX_OK;
+}
+
+
+static u_char *
+ngx_http_llm_router_reason_add(u_char *p, u_char *last, ngx_uint_t sep,
+    const char *reason)
+{
+    size_t  n;
+
+    if (sep && p < last) {
+        *p++ = ',';
+    }
+
+    n = ngx_min(ngx_strlen(reason), (size_t) (last - p));
+
+    return ngx_cpymem(p, reason, n);
 }
 
 

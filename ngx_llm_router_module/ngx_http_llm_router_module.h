@@ -486,6 +486,7 @@ ngx_int_t ngx_http_llm_router_feedback_answer(ngx_http_request_t *r,
 
 /* ngx_http_llm_router_filter.c */
 ngx_int_t ngx_http_llm_router_filter_init(ngx_conf_t *cf);
+void ngx_http_llm_router_usage_free_all(void);
 
 /* ngx_http_llm_router_health.c */
 char *ngx_http_llm_router_health(ngx_conf_t *cf, ngx_command_t *cmd,

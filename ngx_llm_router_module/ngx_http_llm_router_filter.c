@@ -89,6 +89,8 @@ ngx_http_llm_router_header_filter(ngx_http_request_t *r)
             ngx_str_set(&h->key, "X-LLM-Request-Id");
             h->value = id;
         }
+
+        ngx_http_llm_router_fb_prefetch(r, ctx, &id);
     }
 
     if (ctx && ctx->adj.suggested && !ctx->suggested_sent) {

@@ -185,6 +185,8 @@ typedef struct {
     llmr_adjust_t                   adj;    /* learned, escalation, A/B */
     unsigned                        suggested_sent:1;
     unsigned                        id_sent:1;
+
+    uint64_t                        fb_hash;    /* the id's, 0: not yet */
 } ngx_http_llm_router_ctx_t;
 
 
@@ -466,6 +468,8 @@ char *ngx_http_llm_router_feedback(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_http_llm_router_feedback_learn(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 uint64_t ngx_http_llm_router_fb_hash(u_char *data, size_t len);
+void ngx_http_llm_router_fb_prefetch(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, ngx_str_t *id);
 void ngx_http_llm_router_fb_record(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, ngx_http_llm_router_zone_t *zone,
     ngx_uint_t redis);

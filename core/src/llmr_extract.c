@@ -2179,6 +2179,11 @@ llmr_yajl_sub(llmr_extract_t *x, const unsigned char *s, size_t len,
 #define llmr_less(w, c)                                                       \
     (((w) - llmr_bytes(c)) & ~(w) & llmr_bytes(0x80))
 
+#if (defined __GNUC__ && defined __BYTE_ORDER__                               \
+     && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+#define llmr_first(m)           (__builtin_ctzll(m) >> 3)
+#endif
+
 
 /* the first quote in [p, end), or end */
 
@@ -2256,7 +2261,11 @@ llmr_str_check(const unsigned char *p, const unsigned char *end,
 
     for ( ;; ) {
 
-        /* plain bytes: no quote, backslash, control byte or bit 7 */
+        /*
+         * Plain bytes: no quote, backslash, control byte or bit 7; the
+         * first other byte's mask bit is exact (the bytes after it may be
+         * flagged for nothing).
+         */
 
 #if (defined __SSE2__)
         /* signed, a byte above 0x7f is below 0x20 too */
@@ -2264,12 +2273,14 @@ llmr_str_check(const unsigned char *p, const unsigned char *end,
         while (end - p >= 16) {
             v = _mm_loadu_si128((const __m128i *) p);
 
-            if (_mm_movemask_epi8(_mm_or_si128(
+            i = _mm_movemask_epi8(_mm_or_si128(
                     _mm_or_si128(_mm_cmpeq_epi8(v, quote),
                                  _mm_cmpeq_epi8(v, bslash)),
-                    _mm_cmplt_epi8(v, space))))
-            {
-                break;
+                    _mm_cmplt_epi8(v, space)));
+
+            if (i) {
+                p += __builtin_ctz(i);
+                goto other;
             }
 
             p += 16;
@@ -2279,15 +2290,29 @@ llmr_str_check(const unsigned char *p, const unsigned char *end,
         while (end - p >= 8) {
             memcpy(&w, p, 8);
 
-            if ((llmr_zero(w ^ llmr_bytes('"'))
+            w = (llmr_zero(w ^ llmr_bytes('"'))
                  | llmr_zero(w ^ llmr_bytes('\\'))
-                 | llmr_less(w, 0x20) | (w & llmr_bytes(0x80))))
-            {
+                 | llmr_less(w, 0x20) | (w & llmr_bytes(0x80)));
+
+            if (w) {
+#ifdef llmr_first
+                p += llmr_first(w);
+                goto other;
+#else
                 break;
+#endif
             }
 
             p += 8;
         }
+
+        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"'
+               && *p != '\\')
+        {
+            p++;
+        }
+
+    other:
 
         if (p == end) {
             *q = p;
@@ -2304,11 +2329,6 @@ llmr_str_check(const unsigned char *p, const unsigned char *end,
         if (c < 0x20) {
             *q = p;
             return LLMR_STR_BAD;
-        }
-
-        if (c < 0x80 && c != '\\') {
-            p++;
-            continue;
         }
 
         if (c == '\\') {

@@ -8,7 +8,9 @@
  * Request-body extraction (llmr_extract_*), every API format, fed in
  * chunks drawn from the input (see fuzz.h).  Properties: no memory error,
  * leak or undefined behaviour; the same result whole and in chunks; the
- * result within its caps and its anchors inside the body.
+ * result within its caps and its anchors inside the body; the same
+ * result, error messages included, as with every string through yajl
+ * (yajl_strings, the reference for the extractor's own string lexer).
  *
  * byte 0: bits 0-2 the format hint (mod LLMR_FMT_N), bit 7 small caps
  * (depth 8, 4 messages, 8 parts, a few bytes of text) to reach the limit
@@ -31,6 +33,7 @@ typedef struct {
 
 
 static llmr_extract_t  *fz_x[2];
+static llmr_extract_t  *fz_ref[2];
 
 
 static void
@@ -142,6 +145,21 @@ fz_compare(const snap_t *a, const snap_t *b)
 }
 
 
+/* s, with every string through yajl: the same, and the same message */
+
+static void
+fz_strings(llmr_extract_t *ref, int hint, const unsigned char *body,
+    size_t len, uint8_t plan, int chunked, const snap_t *s)
+{
+    snap_t  r;
+
+    fz_snap(ref, hint, body, len, plan, chunked, &r);
+    fz_compare(&r, s);
+    fz_assert(strcmp(r.error, s->error) == 0, "error \"%s\" vs \"%s\"",
+              r.error, s->error);
+}
+
+
 static void
 fz_check(const snap_t *s, const llmr_extract_conf_t *conf, size_t len)
 {
@@ -222,8 +240,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
 
+    if (fz_ref[small] == NULL) {
+        conf.yajl_strings = 1;
+        fz_ref[small] = llmr_extract_create(&conf);
+        conf.yajl_strings = 0;
+
+        if (fz_ref[small] == NULL) {
+            abort();
+        }
+    }
+
     fz_snap(fz_x[small], hint, data + 2, size - 2, data[1], 0, &whole);
     fz_check(&whole, &conf, size - 2);
+
+    fz_strings(fz_ref[small], hint, data + 2, size - 2, data[1], 0, &whole);
 
     fz_str_keep(&whole.req.last_user);
     fz_str_keep(&whole.req.system);
@@ -232,6 +262,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     fz_snap(fz_x[small], hint, data + 2, size - 2, data[1], 1, &chunked);
     fz_compare(&whole, &chunked);
+
+    fz_strings(fz_ref[small], hint, data + 2, size - 2, data[1], 1, &chunked);
 
     free((void *) whole.req.last_user.data);
     free((void *) whole.req.system.data);

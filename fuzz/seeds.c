@@ -96,6 +96,16 @@ main(int argc, char **argv)
         seed(0, (unsigned char) (i * 4 + (i % 4)), bads[i].body);
     }
 
+    /* long strings, for the extractor's own lexer (against yajl's) */
+    for (i = 0; i < sizeof(fast_pieces) / sizeof(fast_pieces[0]); i++) {
+        char  str[1024], body[4096];
+
+        fast_string(str, i, i % 4);
+        fast_body(body, fast_frames[i % (sizeof(fast_frames)
+                                         / sizeof(fast_frames[0]))], str);
+        seed(0, (unsigned char) (i * 4 + (i % 4)), body);
+    }
+
 #elif defined(SEEDS_REWRITE)
 
     for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {

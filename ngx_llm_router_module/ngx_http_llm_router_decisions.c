@@ -57,9 +57,9 @@ ngx_http_llm_router_decision_add(ngx_http_request_t *r,
 {
     u_char                           *p, *last;
     time_t                            now, epoch;
+    ngx_str_t                         id;
     ngx_uint_t                        status;
     const char                       *why;
-    ngx_http_variable_value_t        *id;
     ngx_http_llm_router_rate_t       *rate;
     ngx_http_llm_router_slot_t       *slot;
     ngx_http_llm_router_zone_t       *zone;
@@ -126,13 +126,9 @@ ngx_http_llm_router_decision_add(ngx_http_request_t *r,
 
     *p = '\0';
 
-    if (lmcf->request_id != NGX_ERROR) {
-        id = ngx_http_get_indexed_variable(r, lmcf->request_id);
-
-        if (id && !id->not_found) {
-            d.id_len = (uint8_t) ngx_min(id->len, sizeof(d.id));
-            ngx_memcpy(d.id, id->data, d.id_len);
-        }
+    if (ngx_http_llm_router_request_id(r, &id) == NGX_OK) {
+        d.id_len = (uint8_t) ngx_min(id.len, sizeof(d.id));
+        ngx_memcpy(d.id, id.data, d.id_len);
     }
 
     now = ngx_time();

@@ -30,6 +30,11 @@
 #define NGX_HTTP_LLM_ROUTER_FB_BODY_MAX   65536
 #define NGX_HTTP_LLM_ROUTER_FB_WAYS       4
 
+/* the first entry of the id hash h's set */
+#define ngx_http_llm_router_fb_set(sh, h)                                     \
+    (((h) % ((sh)->fb_n / NGX_HTTP_LLM_ROUTER_FB_WAYS))                       \
+     * NGX_HTTP_LLM_ROUTER_FB_WAYS)
+
 
 typedef struct {
     ngx_http_request_t               *r;        /* NULL: the request died */
@@ -232,6 +237,44 @@ ngx_http_llm_router_fb_hash(u_char *data, size_t len)
 
 
 /*
+ * When the id goes out with the answer's header: the request's set of the
+ * table is fetched into the cache now, for fb_record() in the log phase.
+ * The table is large and its sets random, and the load of a set (a cache
+ * miss, and a TLB miss on a zone of 4 KB pages) was most of the log
+ * phase's time.
+ */
+
+void
+ngx_http_llm_router_fb_prefetch(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, ngx_str_t *id)
+{
+    ngx_http_llm_router_zone_t       *zone;
+    ngx_http_llm_router_shctx_t      *sh;
+    ngx_http_llm_router_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
+
+    if (lmcf->shm_zone == NULL) {
+        return;
+    }
+
+    zone = lmcf->shm_zone->data;
+    sh = zone->sh;
+
+    if (sh->fb_n == 0) {
+        return;
+    }
+
+    ctx->fb_hash = ngx_http_llm_router_fb_hash(id->data, id->len);
+
+#if (defined __GNUC__)
+    __builtin_prefetch(&sh->fb[ngx_http_llm_router_fb_set(sh, ctx->fb_hash)],
+                       1);
+#endif
+}
+
+
+/*
  * The log phase: the decision behind a served request, by its id.  A
  * small set-associative table; the oldest of a set gives way.
  */
@@ -253,9 +296,11 @@ ngx_http_llm_router_fb_record(ngx_http_request_t *r,
         return;
     }
 
-    h = ngx_http_llm_router_fb_hash(id.data, id.len);
-    set = (h % (sh->fb_n / NGX_HTTP_LLM_ROUTER_FB_WAYS))
-          * NGX_HTTP_LLM_ROUTER_FB_WAYS;
+    /* the id's hash, as fb_prefetch() made it (the id never changes) */
+
+    h = ctx->fb_hash ? ctx->fb_hash
+                     : ngx_http_llm_router_fb_hash(id.data, id.len);
+    set = ngx_http_llm_router_fb_set(sh, h);
     victim = set;
 
     ngx_shmtx_lock(&zone->shpool->mutex);
@@ -301,8 +346,7 @@ ngx_http_llm_router_fb_find(ngx_http_llm_router_shctx_t *sh, uint64_t id)
         return -1;
     }
 
-    set = (id % (sh->fb_n / NGX_HTTP_LLM_ROUTER_FB_WAYS))
-          * NGX_HTTP_LLM_ROUTER_FB_WAYS;
+    set = ngx_http_llm_router_fb_set(sh, id);
 
     for (i = set; i < set + NGX_HTTP_LLM_ROUTER_FB_WAYS; i++) {
         if (sh->fb[i].id == id) {

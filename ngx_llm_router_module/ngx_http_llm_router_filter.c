@@ -19,14 +19,29 @@
  */
 
 
+/*
+ * Readers done with their response wait here for the next one, with the
+ * blocks they cached for yajl: a response costs no allocation.  A reader
+ * that grew past NGX_HTTP_LLM_ROUTER_USAGE_KEEP bytes is freed.
+ */
+#define NGX_HTTP_LLM_ROUTER_USAGE_FREE  16
+#define NGX_HTTP_LLM_ROUTER_USAGE_KEEP  32768
+
+
 static ngx_int_t ngx_http_llm_router_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_router_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
+static llmr_usage_t *ngx_http_llm_router_usage_get(int format);
+static void ngx_http_llm_router_usage_put(llmr_usage_t *u);
 static void ngx_http_llm_router_cleanup_usage(void *data);
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+
+static llmr_usage_t  *ngx_http_llm_router_usage_free
+                                    [NGX_HTTP_LLM_ROUTER_USAGE_FREE];
+static ngx_uint_t     ngx_http_llm_router_usage_nfree;
 
 
 ngx_int_t
@@ -74,6 +89,8 @@ ngx_http_llm_router_header_filter(ngx_http_request_t *r)
             ngx_str_set(&h->key, "X-LLM-Request-Id");
             h->value = id;
         }
+
+        ngx_http_llm_router_fb_prefetch(r, ctx, &id);
     }
 
     if (ctx && ctx->adj.suggested && !ctx->suggested_sent) {
@@ -110,24 +127,25 @@ ngx_http_llm_router_header_filter(ngx_http_request_t *r)
 
         /* a fallback's answer after an intercepted error: start over */
 
-        llmr_usage_destroy(ctx->usage);
-        ctx->usage = NULL;
-    }
+        llmr_usage_reset(ctx->usage, ctx->req.format);
+        ctx->usage_done = 0;
+        u = ctx->usage;
 
-    u = llmr_usage_create(ctx->req.format);
-    if (u == NULL) {
-        return ngx_http_next_header_filter(r);
-    }
+    } else {
+        cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (cln == NULL) {
+            return ngx_http_next_header_filter(r);
+        }
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        llmr_usage_destroy(u);
-        return ngx_http_next_header_filter(r);
-    }
+        u = ngx_http_llm_router_usage_get(ctx->req.format);
+        if (u == NULL) {
+            return ngx_http_next_header_filter(r);
+        }
 
-    cln->handler = ngx_http_llm_router_cleanup_usage;
-    cln->data = ctx;
-    ctx->usage = u;
+        cln->handler = ngx_http_llm_router_cleanup_usage;
+        cln->data = ctx;
+        ctx->usage = u;
+    }
 
     type = &r->headers_out.content_type;
 
@@ -186,11 +204,53 @@ ngx_http_llm_router_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 }
 
 
+static llmr_usage_t *
+ngx_http_llm_router_usage_get(int format)
+{
+    llmr_usage_t  *u;
+
+    if (ngx_http_llm_router_usage_nfree == 0) {
+        return llmr_usage_create(format);
+    }
+
+    u = ngx_http_llm_router_usage_free[--ngx_http_llm_router_usage_nfree];
+    llmr_usage_reset(u, format);
+
+    return u;
+}
+
+
+static void
+ngx_http_llm_router_usage_put(llmr_usage_t *u)
+{
+    if (ngx_http_llm_router_usage_nfree == NGX_HTTP_LLM_ROUTER_USAGE_FREE
+        || llmr_usage_memory(u) > NGX_HTTP_LLM_ROUTER_USAGE_KEEP)
+    {
+        llmr_usage_destroy(u);
+        return;
+    }
+
+    ngx_http_llm_router_usage_free[ngx_http_llm_router_usage_nfree++] = u;
+}
+
+
+void
+ngx_http_llm_router_usage_free_all(void)
+{
+    while (ngx_http_llm_router_usage_nfree) {
+        llmr_usage_destroy(
+            ngx_http_llm_router_usage_free[--ngx_http_llm_router_usage_nfree]);
+    }
+}
+
+
 static void
 ngx_http_llm_router_cleanup_usage(void *data)
 {
     ngx_http_llm_router_ctx_t  *ctx = data;
 
-    llmr_usage_destroy(ctx->usage);
-    ctx->usage = NULL;
+    if (ctx->usage) {
+        ngx_http_llm_router_usage_put(ctx->usage);
+        ctx->usage = NULL;
+    }
 }

@@ -10,6 +10,14 @@
 
 #include "ngx_http_llm_router_module.h"
 
+#if (NGX_LINUX)
+#include <sys/random.h>
+#endif
+
+
+/* the random bytes of one getrandom() call: 16 request ids */
+#define NGX_HTTP_LLM_ROUTER_ID_POOL     256
+
 
 static ngx_http_llm_router_ctx_t *ngx_http_llm_router_create_ctx(
     ngx_http_request_t *r);
@@ -29,6 +37,8 @@ static ngx_int_t ngx_http_llm_router_route_default(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, const char *why);
 static ngx_int_t ngx_http_llm_router_finish_decision(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx);
+static u_char *ngx_http_llm_router_reason_add(u_char *p, u_char *last,
+    ngx_uint_t sep, const char *reason);
 static ngx_int_t ngx_http_llm_router_client_tier(ngx_http_request_t *r,
     ngx_int_t *tier);
 static u_char *ngx_http_llm_router_header(ngx_http_request_t *r,
@@ -46,12 +56,19 @@ static void ngx_http_llm_router_adjust(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, llmr_route_opts_t *opts);
 static ngx_int_t ngx_http_llm_router_send_explain(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx);
+static void ngx_http_llm_router_make_id(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v);
 
 
 static llmr_extract_t  *ngx_http_llm_router_extractor;
 
 /* routed requests alive in this worker (a graceful exit waits for them) */
 ngx_uint_t  ngx_http_llm_router_active;
+
+#if (NGX_LINUX)
+static u_char      ngx_http_llm_router_id_pool[NGX_HTTP_LLM_ROUTER_ID_POOL];
+#endif
+static ngx_uint_t  ngx_http_llm_router_id_left;
 
 
 static ngx_str_t  ngx_http_llm_router_min_tier_header =
@@ -254,6 +271,9 @@ ngx_http_llm_router_body_handler(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_llm_router_init_extractor(ngx_cycle_t *cycle)
 {
+    /* no request id bytes are shared with another process */
+    ngx_http_llm_router_id_left = 0;
+
     ngx_http_llm_router_extractor = llmr_extract_create(NULL);
 
     if (ngx_http_llm_router_extractor == NULL) {
@@ -998,13 +1018,16 @@ ngx_http_llm_router_finish_decision(ngx_http_request_t *r,
     ctx->reason.data = p;
     last = p + NGX_HTTP_LLM_ROUTER_REASON_LEN;
 
+    /* "a,b,c", cut at the end of the buffer */
+
     for (i = 0; i < ctx->cls.nreasons; i++) {
-        p = ngx_slprintf(p, last, "%s%s", i ? "," : "", ctx->cls.reasons[i]);
+        p = ngx_http_llm_router_reason_add(p, last, i > 0,
+                                           ctx->cls.reasons[i]);
     }
 
     for (i = 0; i < ctx->dec.nreasons; i++) {
-        p = ngx_slprintf(p, last, "%s%s", p == ctx->reason.data ? "" : ",",
-                         ctx->dec.reasons[i]);
+        p = ngx_http_llm_router_reason_add(p, last, p != ctx->reason.data,
+                                           ctx->dec.reasons[i]);
     }
 
     ctx->reason.len = p - ctx->reason.data;
@@ -1018,6 +1041,22 @@ ngx_http_llm_router_finish_decision(ngx_http_request_t *r,
                    &ctx->reason);
 
     return NGX_OK;
+}
+
+
+static u_char *
+ngx_http_llm_router_reason_add(u_char *p, u_char *last, ngx_uint_t sep,
+    const char *reason)
+{
+    size_t  n;
+
+    if (sep && p < last) {
+        *p++ = ',';
+    }
+
+    n = ngx_min(ngx_strlen(reason), (size_t) (last - p));
+
+    return ngx_cpymem(p, reason, n);
 }
 
 
@@ -1076,6 +1115,12 @@ ngx_http_llm_router_request_id(ngx_http_request_t *r, ngx_str_t *id)
         return NGX_DECLINED;
     }
 
+    v = &r->main->variables[lmcf->request_id_index];
+
+    if (!v->valid && !v->not_found) {
+        ngx_http_llm_router_make_id(r->main, v);
+    }
+
     v = ngx_http_get_indexed_variable(r->main, lmcf->request_id_index);
 
     if (v == NULL || v->not_found || v->len == 0) {
@@ -1086,6 +1131,58 @@ ngx_http_llm_router_request_id(ngx_http_request_t *r, ngx_str_t *id)
     id->len = v->len;
 
     return NGX_OK;
+}
+
+
+/*
+ * $request_id as nginx makes it, 16 random bytes in hex, but with the
+ * bytes of one getrandom() call for 16 requests: nginx's handler calls
+ * RAND_bytes() for each, which costs OpenSSL 3 about a microsecond (the
+ * DRBG's lookup, locks, a cipher set-up and getpid()).  The variable is
+ * cached for the request, so the logs see this id.  Without random bytes
+ * at hand (not Linux, an entropy pool not ready yet) v is left alone and
+ * nginx's own handler makes the id.
+ */
+
+static void
+ngx_http_llm_router_make_id(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v)
+{
+#if (NGX_LINUX)
+    u_char  *id, *p;
+
+    if (ngx_http_llm_router_id_left < 16) {
+
+        /* up to 256 bytes, getrandom() is never cut short by a signal */
+
+        if (getrandom(ngx_http_llm_router_id_pool,
+                      NGX_HTTP_LLM_ROUTER_ID_POOL, GRND_NONBLOCK)
+            != NGX_HTTP_LLM_ROUTER_ID_POOL)
+        {
+            return;
+        }
+
+        ngx_http_llm_router_id_left = NGX_HTTP_LLM_ROUTER_ID_POOL;
+    }
+
+    id = ngx_pnalloc(r->pool, 32);
+    if (id == NULL) {
+        return;
+    }
+
+    p = ngx_http_llm_router_id_pool + NGX_HTTP_LLM_ROUTER_ID_POOL
+        - ngx_http_llm_router_id_left;
+
+    ngx_hex_dump(id, p, 16);
+    ngx_memzero(p, 16);
+    ngx_http_llm_router_id_left -= 16;
+
+    v->len = 32;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    v->data = id;
+#endif
 }
 
 

@@ -1111,4 +1111,5 @@ ngx_http_llm_router_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_llm_router_redis_exit_process(cycle);
     ngx_http_llm_router_free_extractor();
+    ngx_http_llm_router_usage_free_all();
 }

@@ -103,7 +103,6 @@ typedef struct {
     ngx_uint_t                      routed;         /* llm_route is used */
     ngx_str_t                       reference_name; /* llm_reference_model */
     ngx_int_t                       reference;      /* its index, or -1 */
-    ngx_int_t                       request_id;     /* $request_id index */
 } ngx_http_llm_router_main_conf_t;
 
 
@@ -173,6 +172,8 @@ typedef struct {
     llmr_adjust_t                   adj;    /* learned, escalation, A/B */
     unsigned                        suggested_sent:1;
     unsigned                        id_sent:1;
+
+    uint64_t                        fb_hash;    /* the id's, 0: not yet */
 } ngx_http_llm_router_ctx_t;
 
 
@@ -455,6 +456,8 @@ char *ngx_http_llm_router_feedback(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_http_llm_router_feedback_learn(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 uint64_t ngx_http_llm_router_fb_hash(u_char *data, size_t len);
+void ngx_http_llm_router_fb_prefetch(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, ngx_str_t *id);
 void ngx_http_llm_router_fb_record(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, ngx_http_llm_router_zone_t *zone,
     ngx_uint_t redis);
@@ -477,6 +480,7 @@ ngx_int_t ngx_http_llm_router_feedback_answer(ngx_http_request_t *r,
 
 /* ngx_http_llm_router_filter.c */
 ngx_int_t ngx_http_llm_router_filter_init(ngx_conf_t *cf);
+void ngx_http_llm_router_usage_free_all(void);
 
 /* ngx_http_llm_router_health.c */
 char *ngx_http_llm_router_health(ngx_conf_t *cf, ngx_command_t *cmd,

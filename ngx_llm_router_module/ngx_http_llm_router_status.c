@@ -180,22 +180,14 @@ ngx_http_llm_router_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 /*
  * Postconfiguration: the reference model of the savings (llm_reference_model,
- * else the most expensive one registered) and $request_id's index for the
- * decision ring.
+ * else the most expensive one registered).
  */
 
 ngx_int_t
 ngx_http_llm_router_status_init(ngx_conf_t *cf,
     ngx_http_llm_router_main_conf_t *lmcf)
 {
-    ngx_str_t            name = ngx_string("request_id");
     const llmr_model_t  *m;
-
-    lmcf->request_id = ngx_http_get_variable_index(cf, &name);
-
-    if (lmcf->request_id == NGX_ERROR) {
-        return NGX_ERROR;
-    }
 
     if (lmcf->reference_name.len) {
         m = llmr_registry_find(lmcf->registry,

@@ -42,6 +42,8 @@ my $server = <<'EOF';
         location /plain/ {
             llm_route on;
             llm_route_explain_header off;
+            set $early_id $request_id;
+            add_header X-Early-Id $early_id;
             proxy_pass http://$llm_upstream;
         }
 
@@ -264,6 +266,28 @@ for my $args ('?decisions=256', '?format=prometheus',
     my $body = $t->http_get("/llm/status$args")->{content};
     unlike($body, qr/zebra|umbrella|4242/, "no prompt text in $args");
 }
+
+# request ids: $request_id (16 random bytes in hex), the one the client,
+# the logs and the ring see; new for every request, across more than one
+# getrandom() batch of the module; one that nginx made before is kept
+
+my (%seen, $same);
+$same = 0;
+for my $i (1 .. 40) {
+    $r = $t->http_post('/v1/chat/completions', chat_body("hi $i"));
+    my $id = $r->{headers}{'x-llm-request-id'} // '';
+    $same++ if $id =~ /^[0-9a-f]{32}$/
+               && $id eq ($r->{headers}{'x-request-id'} // '');
+    $seen{$id}++;
+}
+is($same, 40, 'X-LLM-Request-Id is $request_id, 32 hex digits');
+is(scalar(keys %seen), 40, 'a new id for every request');
+
+$r = $t->http_post('/plain/chat/completions', chat_body('hi'));
+like($r->{headers}{'x-early-id'} // '', qr/^[0-9a-f]{32}$/,
+     '$request_id taken before routing');
+is($r->{headers}{'x-llm-request-id'}, $r->{headers}{'x-early-id'},
+   '  is the id of the routed request');
 
 # llm_reference_model: another reference; an unknown one is refused
 

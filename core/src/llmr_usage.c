@@ -307,6 +307,7 @@ struct llmr_usage_s {
 };
 
 
+static void llmr_usage_init(llmr_usage_t *u, int format);
 static int llmr_on_null(void *ctx);
 static int llmr_on_boolean(void *ctx, int b);
 static int llmr_on_number(void *ctx, const char *s, size_t len);
@@ -2554,6 +2555,42 @@ llmr_usage_create(int format)
         return NULL;
     }
 
+    llmr_usage_init(u, format);
+
+    return u;
+}
+
+
+void
+llmr_usage_reset(llmr_usage_t *u, int format)
+{
+    unsigned       n;
+    llmr_block_t  *cache[LLMR_USAGE_CACHE_BLOCKS];
+
+    /* yajl's blocks go to the cache, which the new body keeps */
+    llmr_json_end(u);
+
+    n = u->ncache;
+    memcpy(cache, u->cache, n * sizeof(llmr_block_t *));
+
+    memset(u, 0, sizeof(llmr_usage_t));
+
+    memcpy(u->cache, cache, n * sizeof(llmr_block_t *));
+    u->ncache = n;
+
+    llmr_usage_init(u, format);
+
+    while (n--) {
+        u->mem += sizeof(llmr_block_t) + cache[n]->size;
+    }
+
+    u->peak = u->mem;
+}
+
+
+static void
+llmr_usage_init(llmr_usage_t *u, int format)
+{
     if (format <= LLMR_FMT_UNKNOWN || format >= LLMR_FMT_N) {
         format = LLMR_FMT_UNKNOWN;
 
@@ -2579,8 +2616,6 @@ llmr_usage_create(int format)
 
     u->mem = sizeof(llmr_usage_t);
     u->peak = u->mem;
-
-    return u;
 }
 
 

@@ -1289,6 +1289,205 @@ test_reuse(void)
 }
 
 
+/*
+ * Long strings are checked and decoded by the extractor itself, short
+ * ones and everything else by yajl (LLMR_FAST_MIN, 64 bytes): the result
+ * must be the one of yajl alone (yajl_strings), field by field and error
+ * message by message (offsets included), however the body is cut.  The
+ * strings mix every escape, \u form and UTF-8 sequence yajl accepts, and
+ * every way to break them, in long and short strings, values and keys.
+ */
+
+static const char  *fast_pieces[] = {
+    "plain text, ",
+    "\\n", "\\\"", "\\\\", "\\/", "\\b\\f\\r\\t",
+    "\\u0041", "\\u00e9", "\\u00E9", "\\u4e2d", "\\u0000", "\\u07ff",
+    "\\uffff", "\\ud83d\\ude00", "\\uD83D\\uDE00", "\\udbff\\udfff",
+    "\\ud83d\\u0041", "\\udc00",
+    "\\ud83dx", "\\ud83d\\n", "\\ud83d",
+    "\xc3\xa9", "\xe4\xb8\xad", "\xf0\x9f\x98\x80", "\xc0\x80",
+    "\xed\xa0\x80", "\xf7\xbf\xbf\xbf", "\x7f",
+    "\xc3\x41", "\xff", "\x80", "\xf8\x80\x80\x80", "\xe4\xb8",
+    "\xe4", "\x01", "\x1f", "\t", "\\x", "\\u12G4", "\\u12", "\\",
+    "\\u00", "\\ud83d\\u00"
+};
+
+
+static const char  *fast_frames[] = {
+    "{'model':'m','messages':[{'role':'user','content':@}]}",
+    "{'messages':[{'role':'system','content':@},"
+    "{'content':[{'type':'text','text':@}],'role':'user'}],'model':@}",
+    "{@:1,'prompt':'x'}",
+    "{'model':'m' @}",
+    "{'prompt':'x','a':1 @}",
+    "{'prompt':'x','a':[1 @]}",
+    "{'prompt':'x','a':1@}",
+    "{'prompt':'x','a':123456789012345678901234567890@}",
+    "{'prompt':'x','a':1e999@}",
+    "{'prompt':'x','a':true@}",
+    "{'prompt':'x'} @",
+    "{'prompt':'x'}@",
+    "[@]",
+    "@",
+    "{'prompt':@",
+    "{'prompt':'x','a':{@ @}}"
+};
+
+
+/* piece i with another: first, in the middle, last, alone, and short */
+
+static void
+fast_string(char *str, size_t i, size_t k)
+{
+    size_t       j, n;
+    const char  *piece, *other;
+
+    n = sizeof(fast_pieces) / sizeof(fast_pieces[0]);
+    piece = fast_pieces[i];
+    other = fast_pieces[(i * 7 + 3) % n];
+
+    switch (k) {
+
+    case 0:
+        sprintf(str, "%s%s%s", piece, "abcdefghijklmnopqrstuvwxyz"
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", other);
+        break;
+
+    case 1:
+        sprintf(str, "%s%s%s%s", "0123456789abcdefghijklmnopqrst", piece,
+                other, "uvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
+        break;
+
+    case 2:
+        sprintf(str, "%s%s%s", "The quick brown fox jumps over the lazy "
+                "dog, again and again: ", other, piece);
+        break;
+
+    case 3:
+        str[0] = '\0';
+
+        for (j = 0; j < 40; j++) {
+            strcat(str, piece);
+        }
+
+        break;
+
+    default:
+        sprintf(str, "%s%s", piece, other);
+    }
+}
+
+
+static void
+fast_body(char *out, const char *frame, const char *str)
+{
+    char        *o;
+    const char  *f;
+
+    o = out;
+
+    for (f = frame; *f; f++) {
+        if (*f == '@') {
+            o += sprintf(o, "\"%s\"", str);
+
+        } else {
+            *o++ = (*f == '\'') ? '"' : *f;
+        }
+    }
+
+    *o = '\0';
+}
+
+
+/* one body, reference and fast, cut in two everywhere and in pieces */
+
+static size_t
+fast_compare(llmr_extract_t *ref, llmr_extract_t *fast, const char *body,
+    size_t *runs)
+{
+    size_t       len, i, bad;
+    snap_t       a, b;
+    const char  *d;
+
+    static const size_t  chunks[] = { 1, 2, 3, 7, 13, 64 };
+
+    len = strlen(body);
+    bad = 0;
+
+    for (i = 0; i <= len + sizeof(chunks) / sizeof(chunks[0]); i++) {
+        if (i <= len) {
+            run(ref, LLMR_FMT_UNKNOWN, body, len, i, 0, &a);
+            run(fast, LLMR_FMT_UNKNOWN, body, len, i, 0, &b);
+
+        } else {
+            run(ref, LLMR_FMT_UNKNOWN, body, len, 0, chunks[i - len - 1],
+                &a);
+            run(fast, LLMR_FMT_UNKNOWN, body, len, 0, chunks[i - len - 1],
+                &b);
+        }
+
+        d = snap_diff(&a, &b);
+        (*runs)++;
+
+        if (d && bad++ < 3) {
+            printf("# fast strings: cut %zu of %zu differs in %s: %s\n", i,
+                   len, d, body);
+            printf("#   yajl: rc=%d err=%d '%s' user='%s'\n", a.rc, a.err,
+                   a.error, a.last_user);
+            printf("#   fast: rc=%d err=%d '%s' user='%s'\n", b.rc, b.err,
+                   b.error, b.last_user);
+        }
+
+        snap_free(&a);
+        snap_free(&b);
+    }
+
+    return bad;
+}
+
+
+static void
+test_fast_strings(void)
+{
+    char                  str[1024], body[4096];
+    size_t                i, j, k, n, bad, bodies, runs;
+    llmr_extract_conf_t   conf;
+    llmr_extract_t       *ref, *fast;
+
+    llmr_extract_conf_init(&conf);
+    conf.yajl_strings = 1;
+
+    ref = llmr_extract_create(&conf);
+    fast = llmr_extract_create(NULL);
+
+    bad = 0;
+    bodies = 0;
+    runs = 0;
+
+    n = sizeof(fast_pieces) / sizeof(fast_pieces[0]);
+
+    for (i = 0; i < n; i++) {
+        for (k = 0; k < 5; k++) {
+            fast_string(str, i, k);
+
+            for (j = 0; j < sizeof(fast_frames) / sizeof(fast_frames[0]);
+                 j++)
+            {
+                fast_body(body, fast_frames[j], str);
+                bad += (fast_compare(ref, fast, body, &runs) != 0);
+                bodies++;
+            }
+        }
+    }
+
+    ok(bad == 0, "long strings: the same as yajl alone for %zu of %zu "
+       "bodies (%zu cuts)", bodies - bad, bodies, runs);
+
+    llmr_extract_destroy(ref);
+    llmr_extract_destroy(fast);
+}
+
+
 static void
 test_paths(void)
 {
@@ -1356,6 +1555,7 @@ main(void)
     test_big();
     test_lifecycle();
     test_reuse();
+    test_fast_strings();
     test_paths();
 
     return tap_done();

@@ -1751,6 +1751,73 @@ test_lifecycle(void)
 }
 
 
+/*
+ * One reader reset for every case, in every state a response can leave it
+ * (finished or not, failed, a stream cut in an event), reads each case as
+ * a new reader does, and allocates nothing once its blocks are cached.
+ */
+
+static void
+test_reset(void)
+{
+    char          *body;
+    size_t         i, j, len, bad, mem;
+    snap_t         one, s;
+    llmr_usage_t  *u;
+    const case_t  *c;
+
+    u = llmr_usage_create(FMT_NONE);
+    bad = 0;
+    mem = 0;
+
+    for (j = 0; j < 3; j++) {
+        for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            c = &cases[(i * 7 + j) % (sizeof(cases) / sizeof(cases[0]))];
+            body = json(c->body);
+            len = strlen(body);
+
+            run(c->hint, c->stream, body, len, len, 0, &one);
+
+            llmr_usage_reset(u, c->hint);
+
+            if (c->stream != S_AUTO) {
+                llmr_usage_set_stream(u, c->stream);
+            }
+
+            s.rc = feed_copy(u, body, len);
+            llmr_usage_finish(u);
+            s.r = *llmr_usage_result(u);
+
+            if (snap_diff(&one, &s, 1) != NULL) {
+                diag(c->name, "reset reader", j, snap_diff(&one, &s, 1),
+                     &one, &s);
+                bad++;
+            }
+
+            /* every other one is reset in the middle of a body */
+
+            if ((i + j) % 2) {
+                llmr_usage_reset(u, FMT_NONE);
+                (void) feed_copy(u, body, len / 2);
+            }
+
+            if (j == 2 && i == 0) {
+                mem = llmr_usage_memory(u);
+            }
+
+            free(body);
+        }
+    }
+
+    is_int(bad, 0, "a reset reader reads every case as a new one");
+    ok(mem > 0 && llmr_usage_memory(u) <= 4 * mem,
+       "a reset reader keeps its blocks, bounded (%zu, %zu bytes)", mem,
+       llmr_usage_memory(u));
+
+    llmr_usage_destroy(u);
+}
+
+
 int
 main(void)
 {
@@ -1761,6 +1828,7 @@ main(void)
     test_bounds();
     test_throughput();
     test_lifecycle();
+    test_reset();
 
     return tap_done();
 }

@@ -63,6 +63,9 @@ typedef struct {
     size_t                      max_user_text;  /* default 16384 bytes */
     size_t                      max_system_text;  /* default 4096 */
     size_t                      max_history_text; /* default 4096 */
+    unsigned                    yajl_strings;   /* 1: long strings through
+                                                   yajl's lexer too (tests:
+                                                   the reference path) */
 } llmr_extract_conf_t;
 
 

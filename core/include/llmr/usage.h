@@ -129,6 +129,13 @@ typedef struct llmr_usage_s  llmr_usage_t;
 llmr_usage_t *llmr_usage_create(int format);
 
 /*
+ * Makes u a new reader, as llmr_usage_create(format) would, keeping the
+ * blocks it cached for yajl: a reader can serve one response after
+ * another without allocating.
+ */
+void llmr_usage_reset(llmr_usage_t *u, int format);
+
+/*
  * From the response's Content-Type: text/event-stream is 1, JSON is 0.
  * Without a call the body tells: '{' or '[' first (after blanks) is JSON,
  * anything else SSE.  Ignored once bytes were fed.

@@ -17,6 +17,8 @@
 #include <llmr/core.h>
 #include <llmr/extract.h>
 
+#include "llmr_swar.h"
+
 
 /*
  * Frames describe the containers whose meaning we know; everything else is
@@ -2164,49 +2166,6 @@ llmr_yajl_sub(llmr_extract_t *x, const unsigned char *s, size_t len,
     x->sub_set = 0;
 
     return rc;
-}
-
-
-/*
- * Scanning 8 bytes at a time: a word has a byte equal to c when
- * llmr_zero(w ^ llmr_bytes(c)) is not 0, a byte below c (c <= 0x80) when
- * llmr_less(w, c) is not 0.
- */
-
-#define llmr_bytes(c)           (0x0101010101010101ULL * (c))
-#define llmr_zero(w)                                                          \
-    (((w) - llmr_bytes(1)) & ~(w) & llmr_bytes(0x80))
-#define llmr_less(w, c)                                                       \
-    (((w) - llmr_bytes(c)) & ~(w) & llmr_bytes(0x80))
-
-#if (defined __GNUC__ && defined __BYTE_ORDER__                               \
-     && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
-#define llmr_first(m)           (__builtin_ctzll(m) >> 3)
-#endif
-
-
-/* the first quote in [p, end), or end */
-
-static const unsigned char *
-llmr_quote(const unsigned char *p, const unsigned char *end)
-{
-    uint64_t  w;
-
-    while (end - p >= 8) {
-        memcpy(&w, p, 8);
-
-        if (llmr_zero(w ^ llmr_bytes('"'))) {
-            break;
-        }
-
-        p += 8;
-    }
-
-    while (p < end && *p != '"') {
-        p++;
-    }
-
-    return p;
 }
 
 

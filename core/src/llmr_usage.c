@@ -12,6 +12,8 @@
 #include <llmr/extract.h>
 #include <llmr/usage.h>
 
+#include "llmr_swar.h"
+
 
 /*
  * yajl keeps a token that spans two chunks in a buffer and rescans it
@@ -1759,52 +1761,6 @@ llmr_elide(llmr_usage_t *u, const unsigned char *p, const unsigned char *end)
     }
 
     return end;
-}
-
-
-/*
- * Scanning 8 bytes at a time: a word has a byte equal to c when
- * llmr_zero(w ^ llmr_bytes(c)) is not 0, and its lowest bit set marks the
- * first such byte (there is no borrow below it).
- */
-
-#define llmr_bytes(c)           (0x0101010101010101ULL * (c))
-#define llmr_zero(x)                                                          \
-    (((x) - llmr_bytes(1)) & ~(x) & llmr_bytes(0x80))
-
-#if (defined __GNUC__ && defined __BYTE_ORDER__                               \
-     && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
-#define llmr_first(m)           (__builtin_ctzll(m) >> 3)
-#endif
-
-
-/* the first quote in [p, end), or end */
-
-static const unsigned char *
-llmr_quote(const unsigned char *p, const unsigned char *end)
-{
-    uint64_t  w, m;
-
-    while (end - p >= 8) {
-        memcpy(&w, p, 8);
-        m = llmr_zero(w ^ llmr_bytes('"'));
-
-        if (m) {
-#ifdef llmr_first
-            return p + llmr_first(m);
-#else
-            break;
-#endif
-        }
-
-        p += 8;
-    }
-
-    while (p < end && *p != '"') {
-        p++;
-    }
-
-    return p;
 }
 
 

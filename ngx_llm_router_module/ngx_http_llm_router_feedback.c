@@ -265,7 +265,9 @@ ngx_http_llm_router_fb_prefetch(ngx_http_request_t *r,
         return;
     }
 
-    ctx->fb_hash = ngx_http_llm_router_fb_hash(id->data, id->len);
+    if (ctx->fb_hash == 0) {
+        ctx->fb_hash = ngx_http_llm_router_fb_hash(id->data, id->len);
+    }
 
 #if (defined __GNUC__)
     __builtin_prefetch(&sh->fb[ngx_http_llm_router_fb_set(sh, ctx->fb_hash)],
@@ -296,7 +298,7 @@ ngx_http_llm_router_fb_record(ngx_http_request_t *r,
         return;
     }
 
-    /* the id's hash, as fb_prefetch() made it (the id never changes) */
+    /* the id's hash, as the adjustment or fb_prefetch() made it */
 
     h = ctx->fb_hash ? ctx->fb_hash
                      : ngx_http_llm_router_fb_hash(id.data, id.len);

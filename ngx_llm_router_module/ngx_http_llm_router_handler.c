@@ -821,9 +821,16 @@ ngx_http_llm_router_adjust(ngx_http_request_t *r,
         goto route;
     }
 
-    h = (ngx_http_llm_router_request_id(r, &id) == NGX_OK)
-        ? ngx_http_llm_router_fb_hash(id.data, id.len)
-        : (uint64_t) ngx_random();
+    if (ngx_http_llm_router_request_id(r, &id) == NGX_OK) {
+        if (ctx->fb_hash == 0) {
+            ctx->fb_hash = ngx_http_llm_router_fb_hash(id.data, id.len);
+        }
+
+        h = ctx->fb_hash;
+
+    } else {
+        h = (uint64_t) ngx_random();
+    }
 
     lc = &lmcf->learn;
 

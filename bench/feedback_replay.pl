@@ -11,13 +11,17 @@
 # again and scored the way ../shared/eval/route_eval.py scores a router.
 #
 #   perl bench/feedback_replay.pl [--epochs 4] [--holdout 30]
-#       [--classifier builtin|split|v1|FILE] [--modes one,two]
+#       [--classifier builtin|split|without:BENCH|v1|FILE]
+#       [--modes one,two]
 #       [--learn 'min_samples=5 low=0.6 ...'] [--limit N] [--seed 1]
 #       [--json FILE] [--eval DIR]
 #
 # --classifier: builtin (the model compiled in: trained on all of dev, so
 # in-sample on the held-out part), split (a model `llmr train` fits on the
-# reported part only: an out-of-sample static router), v1 (the hand-set
+# reported part only: an out-of-sample static router), without:BENCH
+# (BENCH gsm8k, mmlu or mt_bench: split's recipe on the reported part of
+# the other benchmarks only, a router trained offline on other traffic
+# than it serves: drift; the replay is still all of dev), v1 (the hand-set
 # weights, no outcome training: a cold start), or a model file.
 # --modes: one (one instance sees all the traffic), two (two instances
 # sharing Redis, the traffic alternating between them).
@@ -32,6 +36,9 @@
 #              route_eval.py does: APGR (11 points, RouteLLM's), calls@95%
 #              and the saving there (full curve); the threshold between
 #              the two models' tiers is the router's own decision
+#   by bench   the same, per benchmark, at epoch 0 and the last epoch:
+#              held-out APGR, strong calls and quality (mt_bench is too
+#              small to score, 14 prompts held out)
 #   static@x   what epoch 0's curve reaches at the routed share of strong
 #              calls: a learned point above it beats moving the static
 #              threshold
@@ -125,8 +132,15 @@ sub classifier_model {
     return undef if $c eq 'builtin';
     return $c if -f $c;
 
+    # without:BENCH: the benchmark the router will serve but was not
+    # trained on; its reports still reach the feedback loop
+    my ($without) = $c =~ /^without:(gsm8k|mmlu|mt_bench)$/;
+    $c =~ /^without:/ && !defined $without
+        and die "--classifier without:BENCH: gsm8k, mmlu or mt_bench\n";
+
     my @files;
-    for my $bench (qw(gsm8k mmlu mt_bench)) {
+    for my $bench (grep { !defined $without || $_ ne $without }
+                   qw(gsm8k mmlu mt_bench)) {
         my $f = "$work/train_$bench.jsonl";
         open(my $fh, '>:raw', $f) or die "$f: $!\n";
         for my $r (grep { $_->{bench} eq $bench } @train) {
@@ -143,14 +157,16 @@ sub classifier_model {
     # v1: no epoch of weight, the hand-set weights as they are
     my $dense = 'length,sentences,numbers,questions,list_items,'
                 . 'number_share,word_bytes';
-    my @args = $c eq 'split'
+    my @args = $c eq 'split' || defined $without
         ? (qw(--epochs 8 --lr 0.02 --balance 0.5 --bags 3 --mix 10
               --min-weight 0.05 --seed 1 --bits 16 --dense), $dense)
         : $c eq 'v1'
         ? qw(--epochs 1 --mix 0.000001 --bits 0 --seed 1)
-        : die "--classifier: builtin, split, v1 or a model file\n";
+        : die "--classifier: builtin, split, without:BENCH, v1 or a "
+              . "model file\n";
 
-    my $out = "$work/$c.model";
+    (my $name = $c) =~ s/\W/_/g;
+    my $out = "$work/$name.model";
     system($LLMR, 'train', '--data', join(',', @files), @args, '--out',
            $out) == 0 or die "llmr train failed\n";
     return $out;
@@ -588,10 +604,21 @@ sub evaluate {
     my $m = metrics(\@held, $score);
     $static_full //= $m->{full};
 
+    # per benchmark: with without:BENCH the benchmark left out of the
+    # classifier's training is where the drift is, and the whole's APGR
+    # is mostly MMLU's (mt_bench's 14 held-out prompts make no curve)
     my %by;
     for my $b (qw(gsm8k mmlu)) {
         my @rb = grep { $_->{bench} eq $b } @held;
-        $by{$b} = metrics(\@rb, $score)->{apgr} if @rb > 10;
+        next unless @rb > 10;
+        my $k = grep { $_->{served}{model} eq 'strong' } @rb;
+        $by{$b} = {
+            n => scalar @rb,
+            apgr => metrics(\@rb, $score)->{apgr},
+            strong_share => $k / @rb * 100,
+            quality => sum(map { $_->{served}{model} eq 'strong'
+                                 ? $_->{strong} : $_->{weak} } @rb) / @rb,
+        };
     }
 
     my $row = {
@@ -604,7 +631,9 @@ sub evaluate {
         static_at => curve_at($static_full, $share),
         up => scalar(grep { $_ > 0 } values %$off),
         down => scalar(grep { $_ < 0 } values %$off),
-        apgr_gsm8k => $by{gsm8k}, apgr_mmlu => $by{mmlu},
+        apgr_gsm8k => ($by{gsm8k} // {})->{apgr},
+        apgr_mmlu => ($by{mmlu} // {})->{apgr},
+        by_bench => \%by,
         score_mismatch => $mismatch,
     };
     push @{ $results{$mode}{epochs} }, $row;
@@ -662,6 +691,16 @@ for my $mode (@modes) {
         train_epoch(\@t, $epoch);
         sleep 0.5 if $n > 1;            # a flush and a pull of the fleet
         $last_score = evaluate($t[0], $epoch, $mode);
+    }
+
+    my $e = $results{$mode}{epochs};
+    for my $b (sort keys %{ $e->[0]{by_bench} }) {
+        my ($s, $l) = map { $_->{by_bench}{$b} } $e->[0], $e->[-1];
+        printf "%s: %-5s (%d held out) epoch 0 -> %d: APGR %.3f -> %.3f, "
+               . "strong %.1f%% -> %.1f%%, quality %.4f -> %.4f\n",
+               $mode, $b, $s->{n}, $e->[-1]{epoch}, $s->{apgr}, $l->{apgr},
+               $s->{strong_share}, $l->{strong_share}, $s->{quality},
+               $l->{quality};
     }
 
     my ($off, $shift) = offsets($t[0]);

@@ -421,12 +421,10 @@ ngx_http_llm_router_learn_stats(ngx_http_llm_router_zone_t *zone,
     for (t = 0; t < LLMR_TIER_N; t++) {
         l = &zone->sh->learn[bucket][t];
 
-        st->weight[t] = (double) (fleet ? l->fleet[0] + l->total[0]
-                                          - l->acked[0]
-                                        : l->total[0]) / 1000;
-        st->quality[t] = (double) (fleet ? l->fleet[1] + l->total[1]
-                                           - l->acked[1]
-                                         : l->total[1]) / 1000;
+        st->weight[t] = (double) ngx_http_llm_router_learn_sum(l, 0, fleet)
+                        / 1000;
+        st->quality[t] = (double) ngx_http_llm_router_learn_sum(l, 1, fleet)
+                         / 1000;
     }
 }
 
@@ -993,8 +991,7 @@ ngx_http_llm_router_feedback_list(ngx_http_request_t *r)
 
         for (t = 0; t < LLMR_TIER_N; t++) {
             l = &sh->learn[k][t];
-            n += fleet ? l->fleet[0] + l->total[0] - l->acked[0]
-                       : l->total[0];
+            n += ngx_http_llm_router_learn_sum(l, 0, fleet);
         }
 
         if (n == 0 && sh->offset[k] == 0) {
@@ -1017,10 +1014,8 @@ ngx_http_llm_router_feedback_list(ngx_http_request_t *r)
         for (t = 0; t < LLMR_TIER_N; t++) {
             l = &sh->learn[k][t];
 
-            w = (double) (fleet ? l->fleet[0] + l->total[0] - l->acked[0]
-                                : l->total[0]) / 1000;
-            q = (double) (fleet ? l->fleet[1] + l->total[1] - l->acked[1]
-                                : l->total[1]) / 1000;
+            w = (double) ngx_http_llm_router_learn_sum(l, 0, fleet) / 1000;
+            q = (double) ngx_http_llm_router_learn_sum(l, 1, fleet) / 1000;
 
             if (w <= 0) {
                 continue;

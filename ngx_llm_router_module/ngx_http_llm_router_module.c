@@ -109,6 +109,13 @@ static ngx_command_t  ngx_http_llm_router_commands[] = {
       0,
       NULL },
 
+    { ngx_string("llm_feedback_state"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_llm_router_feedback_state,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("llm_redis"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_llm_router_redis,
@@ -457,6 +464,23 @@ ngx_http_llm_router_postconfiguration(ngx_conf_t *cf)
                       "\"llm_redis\" requires \"llm_router_zone\" "
                       "in the http block");
         return NGX_ERROR;
+    }
+
+    if (lmcf->state.len) {
+        if (lmcf->redis) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"llm_feedback_state\" cannot be used with "
+                          "\"llm_redis\": the fleet's learned state is "
+                          "kept in Redis");
+            return NGX_ERROR;
+        }
+
+        if (lmcf->shm_zone == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"llm_feedback_state\" requires "
+                          "\"llm_router_zone\" in the http block");
+            return NGX_ERROR;
+        }
     }
 
     if (lmcf->routed) {
@@ -1098,7 +1122,9 @@ ngx_http_llm_router_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    if (ngx_http_llm_router_init_extractor(cycle) != NGX_OK) {
+    if (ngx_http_llm_router_init_extractor(cycle) != NGX_OK
+        || ngx_http_llm_router_state_init_process(cycle, lmcf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -1110,6 +1136,7 @@ static void
 ngx_http_llm_router_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_llm_router_redis_exit_process(cycle);
+    ngx_http_llm_router_state_exit_process(cycle);
     ngx_http_llm_router_free_extractor();
     ngx_http_llm_router_usage_free_all();
 }

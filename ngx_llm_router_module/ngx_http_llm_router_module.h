@@ -103,6 +103,8 @@ typedef struct {
     ngx_uint_t                      routed;         /* llm_route is used */
     ngx_str_t                       reference_name; /* llm_reference_model */
     ngx_int_t                       reference;      /* its index, or -1 */
+    ngx_str_t                       state;          /* llm_feedback_state */
+    ngx_msec_t                      state_interval;
 } ngx_http_llm_router_main_conf_t;
 
 
@@ -286,6 +288,21 @@ typedef struct {
 } ngx_http_llm_router_learn_t;
 
 
+/*
+ * A bucket's sum at a tier (c: 0 the weight, 1 the quality), in
+ * thousandths: the fleet's once Redis has answered (fleet), plus what
+ * this instance has counted and Redis has not acknowledged.  Without
+ * Redis nothing is acknowledged but by a reset, which marks every sum so.
+ */
+
+static ngx_inline uint64_t
+ngx_http_llm_router_learn_sum(ngx_http_llm_router_learn_t *l, ngx_uint_t c,
+    ngx_uint_t fleet)
+{
+    return (fleet ? l->fleet[c] : 0) + l->total[c] - l->acked[c];
+}
+
+
 /* a routed request's decision, by request id, for feedback; no text */
 
 typedef struct {
@@ -432,6 +449,15 @@ void ngx_http_llm_router_redis_exit_process(ngx_cycle_t *cycle);
 void ngx_http_llm_router_redis_kick(void);
 ngx_int_t ngx_http_llm_router_redis_feedback(uint64_t id, ngx_uint_t local,
     void *callback, void *data);
+
+/* ngx_http_llm_router_state.c */
+char *ngx_http_llm_router_feedback_state(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void ngx_http_llm_router_state_load(ngx_http_llm_router_zone_t *zone,
+    ngx_log_t *log);
+ngx_int_t ngx_http_llm_router_state_init_process(ngx_cycle_t *cycle,
+    ngx_http_llm_router_main_conf_t *lmcf);
+void ngx_http_llm_router_state_exit_process(ngx_cycle_t *cycle);
 
 /* ngx_http_llm_router_budget.c */
 char *ngx_http_llm_router_budget(ngx_conf_t *cf, ngx_command_t *cmd,

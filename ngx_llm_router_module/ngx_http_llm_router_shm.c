@@ -126,7 +126,7 @@ ngx_http_llm_router_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_http_llm_router_zone_t  *ozone = data;
 
     size_t                        len;
-    ngx_uint_t                    i, n, full;
+    ngx_uint_t                    i, n, full, fresh;
     llmr_model_t                 *m;
     llmr_registry_t              *reg;
     ngx_http_llm_router_slot_t   *slot;
@@ -134,6 +134,7 @@ ngx_http_llm_router_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_http_llm_router_shctx_t  *sh;
 
     zone = shm_zone->data;
+    fresh = 0;
 
     if (ozone) {
         zone->sh = ozone->sh;
@@ -169,6 +170,7 @@ ngx_http_llm_router_init_zone(ngx_shm_zone_t *shm_zone, void *data)
                         (uint32_t) ngx_random() ^ (uint32_t) ngx_pid);
 
             zone->sh->seq = 1;
+            fresh = 1;
 
             /*
              * Decisions by request id, for feedback: as many as a quarter
@@ -216,6 +218,10 @@ ngx_http_llm_router_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     if (full) {
         ngx_http_llm_router_slots_full(shm_zone->shm.log);
+    }
+
+    if (fresh) {
+        ngx_http_llm_router_state_load(zone, shm_zone->shm.log);
     }
 
     return NGX_OK;

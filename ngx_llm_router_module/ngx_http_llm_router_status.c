@@ -680,7 +680,8 @@ ngx_http_llm_router_json_quality(ngx_http_llm_router_status_t *st)
 
     for (k = 0; k < NGX_HTTP_LLM_ROUTER_BUCKETS; k++) {
         for (t = 0; t < LLMR_TIER_N; t++) {
-            n += st->sh->learn[k][t].total[0] + st->sh->learn[k][t].fleet[0];
+            n += ngx_http_llm_router_learn_sum(&st->sh->learn[k][t], 0,
+                                               st->fleet);
         }
     }
 
@@ -697,10 +698,10 @@ ngx_http_llm_router_json_quality(ngx_http_llm_router_status_t *st)
         for (k = 0; k < NGX_HTTP_LLM_ROUTER_BUCKETS; k++) {
             l = &st->sh->learn[k][t];
 
-            w += (double) (st->fleet ? l->fleet[0] + l->total[0] - l->acked[0]
-                                     : l->total[0]) / 1000;
-            q += (double) (st->fleet ? l->fleet[1] + l->total[1] - l->acked[1]
-                                     : l->total[1]) / 1000;
+            w += (double) ngx_http_llm_router_learn_sum(l, 0, st->fleet)
+                 / 1000;
+            q += (double) ngx_http_llm_router_learn_sum(l, 1, st->fleet)
+                 / 1000;
         }
 
         if (w <= 0) {

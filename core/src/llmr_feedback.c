@@ -4,6 +4,7 @@
  */
 
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1135,4 +1136,311 @@ llmr_learn_tier(const llmr_learn_conf_t *c, int base_tier, int offset,
     }
 
     return cur;
+}
+
+
+/* a number that reads back the same, as short as that allows */
+
+static int
+llmr_state_number(char *p, size_t size, int t, double v)
+{
+    int   n;
+
+    n = snprintf(p, size, "%s%.15g", t ? "," : "", v);
+
+    if (strtod(p + (t != 0), NULL) != v) {
+        n = snprintf(p, size, "%s%.17g", t ? "," : "", v);
+    }
+
+    return n;
+}
+
+
+size_t
+llmr_learn_state_print(char *buf, size_t size, const llmr_bucket_stats_t *s,
+    const int *offset, size_t n)
+{
+    int      k, t, any;
+    size_t   b, len;
+    char     line[LLMR_LEARN_STATE_LINE];
+
+    len = 0;
+
+#define llmr_state_out(str, l)                                                \
+    do {                                                                      \
+        if (len + 1 < size) {                                                 \
+            memcpy(buf + len, str,                                            \
+                   (l) < size - 1 - len ? (l) : size - 1 - len);              \
+        }                                                                     \
+        len += (l);                                                           \
+    } while (0)
+
+    llmr_state_out(LLMR_LEARN_STATE_HEADER "\n",
+                   sizeof(LLMR_LEARN_STATE_HEADER "\n") - 1);
+
+    for (b = 0; b < n; b++) {
+        any = (offset[b] != 0);
+
+        for (t = 0; t < LLMR_TIER_N; t++) {
+            any |= (s[b].weight[t] > 0);
+        }
+
+        if (!any) {
+            continue;
+        }
+
+        k = snprintf(line, sizeof(line), "%s %s offset=%d weight=",
+                     llmr_domain_name((int) (b / LLMR_TIER_N)),
+                     llmr_tier_name((int) (b % LLMR_TIER_N)), offset[b]);
+
+        for (t = 0; t < LLMR_TIER_N; t++) {
+            k += llmr_state_number(line + k, sizeof(line) - k, t,
+                                   s[b].weight[t]);
+        }
+
+        k += snprintf(line + k, sizeof(line) - k, " quality=");
+
+        for (t = 0; t < LLMR_TIER_N; t++) {
+            k += llmr_state_number(line + k, sizeof(line) - k, t,
+                                   s[b].quality[t]);
+        }
+
+        k += snprintf(line + k, sizeof(line) - k, "\n");
+
+        llmr_state_out(line, (size_t) k);
+    }
+
+#undef llmr_state_out
+
+    if (size) {
+        buf[len < size ? len : size - 1] = '\0';
+    }
+
+    return len;
+}
+
+
+/* "name=v,...": LLMR_TIER_N numbers, each >= 0 and finite; 0 if so */
+
+static int
+llmr_state_list(const char *p, const char *name, double *v)
+{
+    int      t;
+    char    *end;
+    size_t   n;
+
+    n = strlen(name);
+
+    if (strncmp(p, name, n) != 0 || p[n] != '=') {
+        return -1;
+    }
+
+    p += n + 1;
+
+    for (t = 0; t < LLMR_TIER_N; t++) {
+        if (t && *p++ != ',') {
+            return -1;
+        }
+
+        if (!((*p >= '0' && *p <= '9') || *p == '.')) {
+            return -1;      /* no sign, no space, no "inf" or "nan" */
+        }
+
+        v[t] = strtod(p, &end);
+
+        if (end == p || !(v[t] >= 0 && v[t] <= 1e15)) {
+            return -1;
+        }
+
+        p = end;
+    }
+
+    return (*p == '\0') ? 0 : -1;
+}
+
+
+static int
+llmr_state_error(char *err, size_t errlen, size_t line, const char *why)
+{
+    if (errlen) {
+        if (line) {
+            snprintf(err, errlen, "line %zu: %s", line, why);
+
+        } else {
+            snprintf(err, errlen, "%s", why);
+        }
+    }
+
+    return -1;
+}
+
+
+int
+llmr_learn_state_parse(const char *text, size_t len, llmr_bucket_stats_t *s,
+    int *offset, size_t n, size_t *skipped, char *err, size_t errlen)
+{
+    int                   t, domain, tier, read, off;
+    char                  buf[LLMR_LEARN_STATE_LINE], *tok[5], *p, *end;
+    long                  v;
+    size_t                l, line, ntok, b;
+    uint64_t              seen[(LLMR_BUCKETS + 63) / 64];
+    const char           *q, *nl;
+    llmr_bucket_stats_t   st;
+
+    memset(s, 0, n * sizeof(llmr_bucket_stats_t));
+    memset(offset, 0, n * sizeof(int));
+
+    if (skipped) {
+        *skipped = 0;
+    }
+
+    memset(seen, 0, sizeof(seen));
+
+    read = 0;
+    line = 0;
+    q = text;
+
+    while (q < text + len) {
+        nl = memchr(q, '\n', text + len - q);
+        l = (nl ? nl : text + len) - q;
+        line++;
+
+        if (l >= sizeof(buf) || memchr(q, '\0', l) != NULL) {
+            read = llmr_state_error(err, errlen, line, "the line is too long "
+                                    "or holds a NUL byte");
+            goto failed;
+        }
+
+        memcpy(buf, q, l);
+        buf[l] = '\0';
+        q += l + (nl != NULL);
+
+        if (l && buf[l - 1] == '\r') {
+            buf[--l] = '\0';
+        }
+
+        if (line == 1) {
+            if (strcmp(buf, LLMR_LEARN_STATE_HEADER) != 0) {
+                read = llmr_state_error(err, errlen, line, "not a learned "
+                                        "state (no \"" LLMR_LEARN_STATE_HEADER
+                                        "\" header line)");
+                goto failed;
+            }
+
+            continue;
+        }
+
+        if (l == 0 || buf[0] == '#') {
+            continue;
+        }
+
+        /* the fields, split on blanks */
+
+        ntok = 0;
+
+        for (p = buf; *p; /* void */ ) {
+            while (*p == ' ' || *p == '\t') {
+                *p++ = '\0';
+            }
+
+            if (*p == '\0') {
+                break;
+            }
+
+            if (ntok == 5) {
+                ntok++;
+                break;
+            }
+
+            tok[ntok++] = p;
+
+            while (*p && *p != ' ' && *p != '\t') {
+                p++;
+            }
+        }
+
+        if (ntok != 5 || strncmp(tok[2], "offset=", 7) != 0) {
+            read = llmr_state_error(err, errlen, line, "expected \"DOMAIN "
+                                    "TIER offset=N weight=W,... "
+                                    "quality=Q,...\"");
+            goto failed;
+        }
+
+        errno = 0;
+        v = strtol(tok[2] + 7, &end, 10);
+
+        if (end == tok[2] + 7 || *end != '\0' || errno
+            || v <= -LLMR_TIER_N || v >= LLMR_TIER_N)
+        {
+            read = llmr_state_error(err, errlen, line, "offset= is not a "
+                                    "number of tiers");
+            goto failed;
+        }
+
+        off = (int) v;
+
+        memset(&st, 0, sizeof(st));
+
+        if (llmr_state_list(tok[3], "weight", st.weight) != 0
+            || llmr_state_list(tok[4], "quality", st.quality) != 0)
+        {
+            read = llmr_state_error(err, errlen, line, "weight= and quality= "
+                                    "need a number at or above 0 for each "
+                                    "tier, comma-separated");
+            goto failed;
+        }
+
+        for (t = 0; t < LLMR_TIER_N; t++) {
+            if (st.quality[t] > st.weight[t] * (1 + 1e-9) + 1e-9) {
+                read = llmr_state_error(err, errlen, line, "a quality sum is "
+                                        "over its weight");
+                goto failed;
+            }
+        }
+
+        domain = llmr_domain_parse(tok[0], strlen(tok[0]));
+        tier = llmr_tier_parse(tok[1], strlen(tok[1]));
+
+        if (domain < 0 || tier < 0) {
+            if (skipped) {
+                (*skipped)++;
+            }
+
+            continue;
+        }
+
+        b = (size_t) domain * LLMR_TIER_N + (size_t) tier;
+
+        if (b >= n || b >= LLMR_BUCKETS) {
+            if (skipped) {
+                (*skipped)++;
+            }
+
+            continue;
+        }
+
+        if (seen[b / 64] & ((uint64_t) 1 << (b % 64))) {
+            read = llmr_state_error(err, errlen, line, "the bucket is listed "
+                                    "twice");
+            goto failed;
+        }
+
+        seen[b / 64] |= (uint64_t) 1 << (b % 64);
+        s[b] = st;
+        offset[b] = off;
+        read++;
+    }
+
+    if (line == 0) {
+        return llmr_state_error(err, errlen, 0, "empty");
+    }
+
+    return read;
+
+failed:
+
+    memset(s, 0, n * sizeof(llmr_bucket_stats_t));
+    memset(offset, 0, n * sizeof(int));
+
+    return -1;
 }

@@ -1220,6 +1220,144 @@ test_dynamics(void)
 }
 
 
+/*
+ * The learned state as text: a round trip of every bucket with evidence
+ * (exact, %.17g), buckets with nothing left out, names not indexes, and
+ * every kind of bad file refused whole with the line that is wrong.
+ */
+
+static void
+test_state(void)
+{
+    int                   off[LLMR_BUCKETS], off2[LLMR_BUCKETS], r, i, t;
+    char                  buf[8192], err[256], small[16];
+    size_t                n, skipped, b;
+    llmr_bucket_stats_t   st[LLMR_BUCKETS], st2[LLMR_BUCKETS];
+
+    static const char  crlf[] =
+        LLMR_LEARN_STATE_HEADER "\r\n# note\r\n\r\n"
+        "math moderate offset=2 weight=0,0,4,0,0 quality=0,0,1.5,0,0\r\n"
+        "astrology moderate offset=1 weight=1,0,0,0,0 quality=1,0,0,0,0\n"
+        "math legendary offset=1 weight=1,0,0,0,0 quality=1,0,0,0,0\n"
+        "code simple offset=0 weight=2,.5,0,0,0 quality=1,0.25,0,0,0";
+
+    static const struct {
+        const char  *text;
+        const char  *why;
+    }  bad[] = {
+        { "", "empty" },
+        { "math moderate offset=1 weight=1,1,1,1,1 quality=0,0,0,0,0\n",
+          "line 1: not a learned state" },
+        { "# ngx_llm_router learned state 2\n", "line 1: not a learned" },
+        { LLMR_LEARN_STATE_HEADER "\nmath moderate offset=1\n",
+          "line 2: expected" },
+        { LLMR_LEARN_STATE_HEADER "\nmath moderate offset=1 weight=1,1,1,1,1 "
+          "quality=0,0,0,0,0 more\n", "line 2: expected" },
+        { LLMR_LEARN_STATE_HEADER "\nmath moderate off=1 weight=1,1,1,1,1 "
+          "quality=0,0,0,0,0\n", "line 2: expected" },
+        { LLMR_LEARN_STATE_HEADER "\nmath moderate offset=9 weight=1,1,1,1,1 "
+          "quality=0,0,0,0,0\n", "line 2: offset=" },
+        { LLMR_LEARN_STATE_HEADER "\nmath moderate offset=x weight=1,1,1,1,1 "
+          "quality=0,0,0,0,0\n", "line 2: offset=" },
+        { LLMR_LEARN_STATE_HEADER "\nmath moderate offset=0 weight=1,1,1,1 "
+          "quality=0,0,0,0\n", "line 2: weight=" },
+        { LLMR_LEARN_STATE_HEADER "\nmath moderate offset=0 "
+          "weight=1,1,-1,1,1 quality=0,0,0,0,0\n", "line 2: weight=" },
+        { LLMR_LEARN_STATE_HEADER "\nmath moderate offset=0 "
+          "weight=1,1,nan,1,1 quality=0,0,0,0,0\n", "line 2: weight=" },
+        { LLMR_LEARN_STATE_HEADER "\nmath moderate offset=0 "
+          "weight=1,1,1e300,1,1 quality=0,0,0,0,0\n", "line 2: weight=" },
+        { LLMR_LEARN_STATE_HEADER "\nmath moderate offset=0 "
+          "weight=1,1,1,1,1 quality=0,0,2,0,0\n", "line 2: a quality sum" },
+        { LLMR_LEARN_STATE_HEADER "\n\n# a note\nmath moderate offset=0 "
+          "weight=1,1,1,1,1 quality=0,0,0,0,0\nmath moderate offset=1 "
+          "weight=0,0,0,0,0 quality=0,0,0,0,0\n", "line 5: the bucket is "
+          "listed twice" },
+    };
+
+    memset(st, 0, sizeof(st));
+    memset(off, 0, sizeof(off));
+
+    b = LLMR_DOMAIN_MATH * LLMR_TIER_N + LLMR_TIER_MODERATE;
+    llmr_bucket_stats_add(&st[b], LLMR_TIER_MODERATE, 0.3, 1);
+    llmr_bucket_stats_add(&st[b], LLMR_TIER_MODERATE, 0.1, 0.3);
+    llmr_bucket_stats_add(&st[b], LLMR_TIER_COMPLEX, 1.0 / 3, 1);
+    off[b] = 1;
+
+    off[LLMR_DOMAIN_CODE * LLMR_TIER_N + LLMR_TIER_EXPERT] = -1;
+
+    llmr_bucket_stats_add(&st[LLMR_BUCKETS - 1], LLMR_TIER_TRIVIAL, 0.9, 7);
+
+    n = llmr_learn_state_print(buf, sizeof(buf), st, off, LLMR_BUCKETS);
+    ok(n == strlen(buf), "print: the length it wrote (%zu)", n);
+    ok(strncmp(buf, LLMR_LEARN_STATE_HEADER "\n",
+               sizeof(LLMR_LEARN_STATE_HEADER)) == 0, "print: the header");
+    ok(strstr(buf, "\nmath moderate offset=1 weight=0,0,1.3") != NULL,
+       "print: by names: %s", buf);
+    ok(strstr(buf, "\ncode expert offset=-1 weight=0,0,0,0,0 "
+                   "quality=0,0,0,0,0\n") != NULL,
+       "print: an offset without evidence is kept");
+
+    for (i = 0, t = 0; buf[i]; i++) {
+        t += (buf[i] == '\n');
+    }
+
+    is_int(t, 4, "print: the header and 3 buckets, nothing for the others");
+
+    is_int((int) llmr_learn_state_print(small, sizeof(small), st, off,
+                                        LLMR_BUCKETS), (int) n,
+           "print: a short buffer gets the length needed");
+    is_int((int) strlen(small), (int) sizeof(small) - 1,
+           "print: and what fits, terminated");
+
+    r = llmr_learn_state_parse(buf, n, st2, off2, LLMR_BUCKETS, &skipped,
+                               err, sizeof(err));
+    is_int(r, 3, "parse: 3 buckets");
+    is_int((int) skipped, 0, "parse: none skipped");
+    ok(memcmp(st, st2, sizeof(st)) == 0, "parse: the sums exactly");
+    ok(memcmp(off, off2, sizeof(off)) == 0, "parse: the offsets");
+
+    /* CRLF, comments, blanks, unknown names, no final newline */
+
+    r = llmr_learn_state_parse(crlf, sizeof(crlf) - 1, st2, off2,
+                               LLMR_BUCKETS, &skipped, err, sizeof(err));
+    is_int(r, 2, "parse: CRLF, comments, the last line without a newline "
+           "(%s)", r < 0 ? err : "");
+    is_int((int) skipped, 2, "parse: an unknown domain and tier skipped");
+    is_int(off2[b], 2, "parse: offset 2");
+    ok(st2[b].weight[LLMR_TIER_MODERATE] == 4
+       && st2[b].quality[LLMR_TIER_MODERATE] == 1.5, "parse: the sums");
+    ok(st2[LLMR_DOMAIN_CODE * LLMR_TIER_N + LLMR_TIER_SIMPLE]
+       .weight[LLMR_TIER_SIMPLE] == 0.5, "parse: .5");
+
+    for (i = 0; i < (int) (sizeof(bad) / sizeof(bad[0])); i++) {
+        off2[b] = 7;
+        st2[b].weight[0] = 7;
+        err[0] = '\0';
+
+        r = llmr_learn_state_parse(bad[i].text, strlen(bad[i].text), st2,
+                                   off2, LLMR_BUCKETS, NULL, err,
+                                   sizeof(err));
+        ok(r == -1 && strncmp(err, bad[i].why, strlen(bad[i].why)) == 0
+           && off2[b] == 0 && st2[b].weight[0] == 0,
+           "bad state %d refused, nothing kept: %s", i, err);
+    }
+
+    memset(buf, 'a', sizeof(buf));
+    memcpy(buf, LLMR_LEARN_STATE_HEADER "\n",
+           sizeof(LLMR_LEARN_STATE_HEADER));
+    r = llmr_learn_state_parse(buf, sizeof(buf), st2, off2, LLMR_BUCKETS,
+                               NULL, err, sizeof(err));
+    ok(r == -1 && strstr(err, "line 2: the line is too long") != NULL,
+       "a line longer than %d bytes: %s", LLMR_LEARN_STATE_LINE, err);
+
+    r = llmr_learn_state_parse(LLMR_LEARN_STATE_HEADER "\nmath\0 x", 40,
+                               st2, off2, LLMR_BUCKETS, NULL, err,
+                               sizeof(err));
+    ok(r == -1 && strstr(err, "NUL") != NULL, "a NUL byte: %s", err);
+}
+
+
 int
 main(void)
 {
@@ -1233,6 +1371,7 @@ main(void)
     test_groups();
     test_explore();
     test_dynamics();
+    test_state();
 
     return tap_done();
 }

@@ -337,4 +337,45 @@ int llmr_learn_explore_dir(const llmr_learn_conf_t *c,
 int llmr_learn_step_tier(const llmr_learn_conf_t *c, int tier, int dir);
 
 
+
+/*
+ * What an instance without Redis has learned, as text, to keep it across
+ * restarts: a header line, then one line a bucket that has evidence or
+ * an offset, by names (bucket b is domain b / LLMR_TIER_N and tier
+ * b % LLMR_TIER_N):
+ *
+ *     # ngx_llm_router learned state 1
+ *     math moderate offset=1 weight=0,0,12.5,3,0 quality=0,0,4.25,2.5,0
+ *
+ * weight and quality are the bucket's sums by the tier that served
+ * (llmr_bucket_stats_t), trivial to expert.  Blank lines and lines that
+ * start with '#' after the header are ignored.
+ */
+
+#define LLMR_LEARN_STATE_HEADER     "# ngx_llm_router learned state 1"
+#define LLMR_LEARN_STATE_LINE       512     /* the longest line read */
+
+/*
+ * Writes the state of n buckets (offset: n values) into buf, at most
+ * size bytes with the NUL; returns the length the whole text needs, as
+ * snprintf() does.
+ */
+size_t llmr_learn_state_print(char *buf, size_t size,
+    const llmr_bucket_stats_t *s, const int *offset, size_t n);
+
+/*
+ * Reads a state into n buckets, which it zeroes first.  Returns the
+ * number of buckets read, or -1 with err set (the line and what is wrong
+ * with it) and the buckets zeroed: a missing or other header, a line
+ * that is not as above, a number out of range (a weight under 0, a
+ * quality sum outside 0..weight, an offset past the tiers), a bucket
+ * twice.  A line that names a domain or a tier this build does not know
+ * is skipped and counted in *skipped (a file of a build with more
+ * domains still loads).
+ */
+int llmr_learn_state_parse(const char *text, size_t len,
+    llmr_bucket_stats_t *s, int *offset, size_t n, size_t *skipped,
+    char *err, size_t errlen);
+
+
 #endif /* _LLMR_FEEDBACK_H_INCLUDED_ */

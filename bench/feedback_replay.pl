@@ -515,7 +515,9 @@ sub metrics {
     }
     my $c95 = first_crossing(\@full, 0.95 * $sq);
 
-    return { apgr => ($auc - $wauc) / ($sauc - $wauc),
+    # no gap between the models (a few prompts): no APGR to speak of
+    return { apgr => $sauc != $wauc ? ($auc - $wauc) / ($sauc - $wauc)
+                                    : undef,
              calls95 => $c95,
              saving95 => defined $c95 ? saving($c95) : undef,
              strong_mean => $sq, weak_mean => $wq, full => \@full };
@@ -602,6 +604,10 @@ sub evaluate {
         return $lo + $pos * ($hi - $lo);
     };
     my $m = metrics(\@held, $score);
+    defined $m->{apgr}
+        or die "the strong and the weak model score the same on the "
+               . scalar(@held) . " held-out prompts: no curve (a larger "
+               . "--limit?)\n";
     $static_full //= $m->{full};
 
     # per benchmark: with without:BENCH the benchmark left out of the
@@ -610,7 +616,7 @@ sub evaluate {
     my %by;
     for my $b (qw(gsm8k mmlu)) {
         my @rb = grep { $_->{bench} eq $b } @held;
-        next unless @rb > 10;
+        next unless @rb > 10 && defined metrics(\@rb, $score)->{apgr};
         my $k = grep { $_->{served}{model} eq 'strong' } @rb;
         $by{$b} = {
             n => scalar @rb,

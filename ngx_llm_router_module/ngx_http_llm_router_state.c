@@ -247,9 +247,12 @@ ngx_http_llm_router_state_init_process(ngx_cycle_t *cycle,
     ev->log = cycle->log;
     ev->cancelable = 1;
 
-    /* what was loaded is what the file holds */
+    /*
+     * The first tick writes whatever the zone holds: after a reload or a
+     * respawned worker 0 it may be newer than the file.
+     */
+
     ngx_http_llm_router_state_saved = 0;
-    (void) ngx_http_llm_router_state_save(NULL, lmcf);
 
     ngx_add_timer(ev, lmcf->state_interval);
 
@@ -291,10 +294,7 @@ ngx_http_llm_router_state_timer(ngx_event_t *ev)
 }
 
 
-/*
- * Writes the state if it changed since the last write.  With no cycle it
- * only takes note of the state as it is (the one just loaded).
- */
+/* writes the state if it changed since this process last wrote it */
 
 static ngx_int_t
 ngx_http_llm_router_state_save(ngx_cycle_t *cycle,
@@ -335,11 +335,6 @@ ngx_http_llm_router_state_save(ngx_cycle_t *cycle,
            ^ ngx_http_llm_router_fb_hash((u_char *) off, sizeof(off));
 
     if (hash == ngx_http_llm_router_state_saved) {
-        return NGX_OK;
-    }
-
-    if (cycle == NULL) {
-        ngx_http_llm_router_state_saved = hash;
         return NGX_OK;
     }
 

@@ -119,6 +119,18 @@ unlike(file(), qr/^(?!#|general trivial )/m,
 my @tmp = glob("$state.*");
 is(scalar @tmp, 0, 'no temporary file left');
 
+# a respawned worker 0, and the new one of a reload, write the zone's
+# state at their first tick, whatever the file holds
+
+unlink $state;
+is($t->kill_workers, 2, 'both workers killed');
+ok(eventually(4, sub { file() =~ /^general trivial offset=1 /m }),
+   'written again by a respawned worker 0');
+unlink $state;
+ok($t->reload, 'reload');
+ok(eventually(4, sub { file() =~ /^general trivial offset=1 /m }),
+   'written again after a reload');
+
 # a full stop and start: the state comes back
 
 $t->stop;

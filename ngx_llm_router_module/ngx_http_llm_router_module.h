@@ -369,6 +369,8 @@ typedef struct {
     ngx_http_llm_router_fb_entry_t *fb;             /* slab, fb_n entries */
     ngx_uint_t                      fb_n;
     ngx_uint_t                      learn_reset;    /* tell the fleet */
+    time_t                          state_saved;    /* llm_feedback_state */
+    u_char                          state_error[160];
 } ngx_http_llm_router_shctx_t;
 
 

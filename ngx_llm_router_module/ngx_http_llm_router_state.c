@@ -30,6 +30,10 @@ static ngx_int_t ngx_http_llm_router_state_save(ngx_cycle_t *cycle,
 static void ngx_http_llm_router_state_timer(ngx_event_t *ev);
 
 
+static void ngx_http_llm_router_state_note(ngx_http_llm_router_zone_t *zone,
+    ngx_err_t err, const char *fmt, ...);
+
+
 static ngx_event_t  ngx_http_llm_router_state_ev;
 static uint64_t     ngx_http_llm_router_state_saved;    /* its hash */
 
@@ -137,6 +141,8 @@ ngx_http_llm_router_state_load(ngx_http_llm_router_zone_t *zone,
         ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
                       "llm_feedback_state: " ngx_open_file_n " \"%V\" "
                       "failed, starting with nothing learned", &lmcf->state);
+        ngx_http_llm_router_state_note(zone, ngx_errno, "not loaded: "
+                                       ngx_open_file_n " failed");
         return;
     }
 
@@ -182,6 +188,7 @@ ngx_http_llm_router_state_load(ngx_http_llm_router_zone_t *zone,
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "llm_feedback_state: \"%V\": %s, starting with nothing "
                       "learned", &lmcf->state, err);
+        ngx_http_llm_router_state_note(zone, 0, "not loaded: %s", err);
         goto done;
     }
 
@@ -361,6 +368,9 @@ ngx_http_llm_router_state_save(ngx_cycle_t *cycle,
         ngx_log_error(NGX_LOG_ERR, cycle->log, ngx_errno,
                       "llm_feedback_state: " ngx_open_file_n " \"%s\" "
                       "failed, what was learned is not saved", tmp);
+        ngx_http_llm_router_state_note(zone, ngx_errno, "not saved: "
+                                       ngx_open_file_n " \"%s\" failed",
+                                       tmp);
         ngx_free(text);
         return NGX_ERROR;
     }
@@ -371,6 +381,9 @@ ngx_http_llm_router_state_save(ngx_cycle_t *cycle,
         ngx_log_error(NGX_LOG_ERR, cycle->log, ngx_errno,
                       "llm_feedback_state: " ngx_write_fd_n " \"%s\" "
                       "failed, what was learned is not saved", tmp);
+        ngx_http_llm_router_state_note(zone, n == -1 ? ngx_errno : 0,
+                                       "not saved: " ngx_write_fd_n
+                                       " \"%s\" failed", tmp);
         (void) ngx_close_file(fd);
         (void) ngx_delete_file(tmp);
         ngx_free(text);
@@ -387,6 +400,9 @@ ngx_http_llm_router_state_save(ngx_cycle_t *cycle,
                       "llm_feedback_state: " ngx_rename_file_n " \"%s\" to "
                       "\"%V\" failed, what was learned is not saved", tmp,
                       &lmcf->state);
+        ngx_http_llm_router_state_note(zone, ngx_errno, "not saved: "
+                                       ngx_rename_file_n " \"%s\" failed",
+                                       tmp);
         (void) ngx_delete_file(tmp);
         ngx_free(text);
         return NGX_ERROR;
@@ -395,9 +411,51 @@ ngx_http_llm_router_state_save(ngx_cycle_t *cycle,
     ngx_free(text);
 
     ngx_http_llm_router_state_saved = hash;
+    ngx_http_llm_router_state_note(zone, 0, NULL);
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, cycle->log, 0,
                    "llm_feedback_state: saved \"%V\"", &lmcf->state);
 
     return NGX_OK;
+}
+
+
+/*
+ * What llm_status shows of the file: the last save, or why the last
+ * attempt failed (fmt NULL: a save).
+ */
+
+static void
+ngx_http_llm_router_state_note(ngx_http_llm_router_zone_t *zone,
+    ngx_err_t err, const char *fmt, ...)
+{
+    u_char                       *p, *last;
+    va_list                       args;
+    ngx_http_llm_router_shctx_t  *sh;
+
+    sh = zone->sh;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    if (fmt == NULL) {
+        sh->state_saved = ngx_time();
+        sh->state_error[0] = '\0';
+
+    } else {
+        last = sh->state_error + sizeof(sh->state_error) - 1;
+
+        va_start(args, fmt);
+        p = ngx_vslprintf(sh->state_error, last, fmt, args);
+        va_end(args);
+
+        if (err) {
+            p = ngx_slprintf(p, last, " (%d: ", err);
+            p = ngx_strerror(err, p, last - p);
+            p = ngx_slprintf(p, last, ")");
+        }
+
+        *p = '\0';
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
 }

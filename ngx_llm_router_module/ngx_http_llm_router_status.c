@@ -652,6 +652,30 @@ ngx_http_llm_router_json(ngx_http_llm_router_status_t *st)
     ngx_http_llm_router_outf(o, ",\"quality\":");
     ngx_http_llm_router_json_quality(st);
 
+    ngx_http_llm_router_outf(o, ",\"learned_state\":");
+
+    if (st->lmcf->state.len) {
+        ngx_http_llm_router_outf(o, "{\"file\":");
+        ngx_http_llm_router_out_json(o, st->lmcf->state.data,
+                                     st->lmcf->state.len);
+        ngx_http_llm_router_outf(o, ",\"saved\":%T,\"error\":",
+                                 sh->state_saved);
+
+        if (sh->state_error[0]) {
+            ngx_http_llm_router_out_json(o, sh->state_error,
+                                         ngx_strnlen(sh->state_error,
+                                                     sizeof(sh->state_error)));
+
+        } else {
+            ngx_http_llm_router_outf(o, "null");
+        }
+
+        ngx_http_llm_router_outf(o, "}");
+
+    } else {
+        ngx_http_llm_router_outf(o, "null");
+    }
+
     if (st->decisions) {
         ngx_http_llm_router_outf(o, ",\"decisions\":");
         ngx_http_llm_router_json_decisions(st);

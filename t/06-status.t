@@ -49,6 +49,8 @@ my $s = status(1);
 ok($s, 'status is JSON');
 is($s->{instance}{requests}, 0, 'no requests yet');
 is($s->{redis}{state}, 'off', 'redis: off without llm_redis');
+ok(exists $s->{learned_state} && !defined $s->{learned_state},
+   'learned_state: null without llm_feedback_state');
 ok(!exists $s->{fleet}, 'no fleet section without llm_redis');
 ok(exists $s->{instance}{models}{'cheap-model'}, 'configured models listed');
 is(scalar(keys %{ $s->{instance}{tiers} }), 5, 'five tiers');

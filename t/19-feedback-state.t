@@ -27,7 +27,8 @@ my $models = <<'EOF';
     llm_model big-model   provider=openai upstream=big_pool   tiers=complex-expert  input=15 output=75;
 EOF
 
-my $server = "        location = /llm/feedback { llm_feedback; }\n";
+my $server = "        location = /llm/feedback { llm_feedback; }\n"
+           . "        location = /llm/status { llm_status; }\n";
 
 my $t = LLMRouter::Test->new->workers(2);
 my $dir = $t->testdir;
@@ -119,6 +120,12 @@ unlike(file(), qr/^(?!#|general trivial )/m,
 my @tmp = glob("$state.*");
 is(scalar @tmp, 0, 'no temporary file left');
 
+my $ls = $t->http_get('/llm/status')->{json}{learned_state};
+is($ls->{file}, $state, 'llm_status: learned_state.file');
+ok($ls->{saved} > time - 30 && $ls->{saved} <= time,
+   'llm_status: learned_state.saved');
+is($ls->{error}, undef, 'llm_status: no error');
+
 # a respawned worker 0, and the new one of a reload, write the zone's
 # state at their first tick, whatever the file holds
 
@@ -186,6 +193,10 @@ is(hello($t)->{headers}{'x-llm-model'}, 'cheap-model',
 like($t->read_file('error.log'),
      qr/\[error\].*llm_feedback_state: ".*learned\.state": line 1: not a learned state.*starting with nothing learned/,
      'a bad file is logged at error, with the line');
+$ls = $t->http_get('/llm/status')->{json}{learned_state};
+like($ls->{error} // '', qr/^not loaded: line 1: not a learned state/,
+     'llm_status: why the file was not loaded');
+is($ls->{saved}, 0, 'llm_status: not saved yet');
 $t->stop;
 
 $t->write_file('learned.state', "# ngx_llm_router learned state 1\n"
@@ -210,6 +221,9 @@ ok(eventually(4, sub {
     $t->read_file('error.log')
         =~ /\[error\].*llm_feedback_state: open\(\) ".*no\/such\/dir\/learned\.state\.\d+\.tmp" failed.*what was learned is not saved/;
 }), 'a file that cannot be written is logged at error');
+like($t->http_get('/llm/status')->{json}{learned_state}{error} // '',
+     qr/^not saved: open\(\) ".*no\/such\/dir\/learned\.state\.\d+\.tmp" failed \(2: No such file or directory\)$/,
+     'llm_status: why the file is not saved');
 
 $t->stop;
 

@@ -1548,6 +1548,20 @@ ngx_http_llm_router_prom(ngx_http_llm_router_status_t *st)
         "llm_router_redis_pending_requests %uL\n",
         rs.window > 0 ? rs.requests / rs.window : 0.0,
         rs.window > 0 ? rs.cost / rs.window * 3600 : 0.0, up, pending);
+
+    if (st->lmcf->state.len) {
+        ngx_http_llm_router_outf(o,
+            "# HELP llm_router_learned_state_saved_timestamp_seconds When "
+            "llm_feedback_state last wrote its file (0: not since the "
+            "start).\n"
+            "# TYPE llm_router_learned_state_saved_timestamp_seconds gauge\n"
+            "llm_router_learned_state_saved_timestamp_seconds %T\n"
+            "# HELP llm_router_learned_state_error Whether the last load or "
+            "write of llm_feedback_state's file failed.\n"
+            "# TYPE llm_router_learned_state_error gauge\n"
+            "llm_router_learned_state_error %d\n",
+            sh->state_saved, sh->state_error[0] != '\0');
+    }
 }
 
 

@@ -125,6 +125,19 @@ is($ls->{file}, $state, 'llm_status: learned_state.file');
 ok($ls->{saved} > time - 30 && $ls->{saved} <= time,
    'llm_status: learned_state.saved');
 is($ls->{error}, undef, 'llm_status: no error');
+my $prom = $t->http_get('/llm/status?format=prometheus')->{content};
+like($prom, qr/^llm_router_learned_state_saved_timestamp_seconds \Q$ls->{saved}\E$/m,
+     'prometheus: the time of the last write');
+like($prom, qr/^llm_router_learned_state_error 0$/m, 'prometheus: no error');
+{
+    # ./build.sh test installs promtool (Debian: prometheus)
+    my $promtool = `sh -c 'command -v promtool' 2>/dev/null`;
+    chomp $promtool;
+    ok($promtool, 'promtool is installed');
+    $t->write_file('metrics.txt', $prom);
+    my $out = `'$promtool' check metrics < '$dir/metrics.txt' 2>&1`;
+    is($? >> 8, 0, 'promtool check metrics') or diag($out);
+}
 
 # a respawned worker 0, and the new one of a reload, write the zone's
 # state at their first tick, whatever the file holds
@@ -224,6 +237,8 @@ ok(eventually(4, sub {
 like($t->http_get('/llm/status')->{json}{learned_state}{error} // '',
      qr/^not saved: open\(\) ".*no\/such\/dir\/learned\.state\.\d+\.tmp" failed \(2: No such file or directory\)$/,
      'llm_status: why the file is not saved');
+like($t->http_get('/llm/status?format=prometheus')->{content},
+     qr/^llm_router_learned_state_error 1$/m, 'prometheus: the error');
 
 $t->stop;
 

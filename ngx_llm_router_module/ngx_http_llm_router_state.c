@@ -361,7 +361,15 @@ ngx_http_llm_router_state_save(ngx_cycle_t *cycle,
     tmp = (u_char *) text + size;
     (void) ngx_sprintf(tmp, "%V.%P.tmp%Z", &lmcf->state, ngx_pid);
 
-    fd = ngx_open_file(tmp, NGX_FILE_WRONLY, NGX_FILE_TRUNCATE,
+    /*
+     * A new file, never one that is there (a left-over of a crash is
+     * removed first): in a directory others can write to, a link planted
+     * under the name is not followed.
+     */
+
+    (void) ngx_delete_file(tmp);
+
+    fd = ngx_open_file(tmp, NGX_FILE_WRONLY, O_CREAT|O_EXCL,
                        NGX_FILE_DEFAULT_ACCESS);
 
     if (fd == NGX_INVALID_FILE) {

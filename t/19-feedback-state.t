@@ -139,6 +139,18 @@ like($prom, qr/^llm_router_learned_state_error 0$/m, 'prometheus: no error');
     is($? >> 8, 0, 'promtool check metrics') or diag($out);
 }
 
+# a link planted under the temporary file's name is not followed
+
+$t->write_file('victim', "precious\n");
+symlink("$dir/victim", "$state.$_.tmp") or die "symlink: $!\n"
+    for $t->worker_pids;
+my $before = file();
+poor_report($t);
+ok(eventually(4, sub { file() ne $before && file() =~ /^general trivial /m }),
+   'the next report is written') or diag(file());
+is($t->read_file('victim'), "precious\n", 'through no planted link');
+ok(!-l $state, 'the file is a file');
+
 # a respawned worker 0, and the new one of a reload, write the zone's
 # state at their first tick, whatever the file holds
 

@@ -27,7 +27,8 @@ FUZZ_CORE     := core/src/llmr_core.c core/src/llmr_extract.c \
 # the feedback endpoint's parser, once the core has it
 FUZZ_SRCS_feedback := $(wildcard core/src/llmr_feedback.c)
 ifneq ($(FUZZ_SRCS_feedback),)
-FUZZ_TARGETS  += feedback
+FUZZ_TARGETS  += feedback state
+FUZZ_SRCS_state := $(FUZZ_SRCS_feedback)
 endif
 
 FUZZ_BINS     := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))

@@ -1306,7 +1306,7 @@ llmr_learn_state_parse(const char *text, size_t len, llmr_bucket_stats_t *s,
         line++;
 
         if (l >= sizeof(buf) || memchr(q, '\0', l) != NULL) {
-            read = llmr_state_error(err, errlen, line, "the line is too long "
+            (void) llmr_state_error(err, errlen, line, "the line is too long "
                                     "or holds a NUL byte");
             goto failed;
         }
@@ -1321,7 +1321,7 @@ llmr_learn_state_parse(const char *text, size_t len, llmr_bucket_stats_t *s,
 
         if (line == 1) {
             if (strcmp(buf, LLMR_LEARN_STATE_HEADER) != 0) {
-                read = llmr_state_error(err, errlen, line, "not a learned "
+                (void) llmr_state_error(err, errlen, line, "not a learned "
                                         "state (no \"" LLMR_LEARN_STATE_HEADER
                                         "\" header line)");
                 goto failed;
@@ -1360,7 +1360,7 @@ llmr_learn_state_parse(const char *text, size_t len, llmr_bucket_stats_t *s,
         }
 
         if (ntok != 5 || strncmp(tok[2], "offset=", 7) != 0) {
-            read = llmr_state_error(err, errlen, line, "expected \"DOMAIN "
+            (void) llmr_state_error(err, errlen, line, "expected \"DOMAIN "
                                     "TIER offset=N weight=W,... "
                                     "quality=Q,...\"");
             goto failed;
@@ -1372,7 +1372,7 @@ llmr_learn_state_parse(const char *text, size_t len, llmr_bucket_stats_t *s,
         if (end == tok[2] + 7 || *end != '\0' || errno
             || v <= -LLMR_TIER_N || v >= LLMR_TIER_N)
         {
-            read = llmr_state_error(err, errlen, line, "offset= is not a "
+            (void) llmr_state_error(err, errlen, line, "offset= is not a "
                                     "number of tiers");
             goto failed;
         }
@@ -1384,7 +1384,7 @@ llmr_learn_state_parse(const char *text, size_t len, llmr_bucket_stats_t *s,
         if (llmr_state_list(tok[3], "weight", st.weight) != 0
             || llmr_state_list(tok[4], "quality", st.quality) != 0)
         {
-            read = llmr_state_error(err, errlen, line, "weight= and quality= "
+            (void) llmr_state_error(err, errlen, line, "weight= and quality= "
                                     "need a number at or above 0 for each "
                                     "tier, comma-separated");
             goto failed;
@@ -1392,7 +1392,7 @@ llmr_learn_state_parse(const char *text, size_t len, llmr_bucket_stats_t *s,
 
         for (t = 0; t < LLMR_TIER_N; t++) {
             if (st.quality[t] > st.weight[t] * (1 + 1e-9) + 1e-9) {
-                read = llmr_state_error(err, errlen, line, "a quality sum is "
+                (void) llmr_state_error(err, errlen, line, "a quality sum is "
                                         "over its weight");
                 goto failed;
             }
@@ -1420,7 +1420,7 @@ llmr_learn_state_parse(const char *text, size_t len, llmr_bucket_stats_t *s,
         }
 
         if (seen[b / 64] & ((uint64_t) 1 << (b % 64))) {
-            read = llmr_state_error(err, errlen, line, "the bucket is listed "
+            (void) llmr_state_error(err, errlen, line, "the bucket is listed "
                                     "twice");
             goto failed;
         }

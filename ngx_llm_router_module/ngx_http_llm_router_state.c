@@ -115,6 +115,7 @@ ngx_http_llm_router_state_load(ngx_http_llm_router_zone_t *zone,
     size_t                            size, skipped;
     ssize_t                           n;
     ngx_fd_t                          fd;
+    ngx_err_t                         e;
     ngx_int_t                         loaded;
     ngx_uint_t                        k, t;
     ngx_file_info_t                   fi;
@@ -131,17 +132,19 @@ ngx_http_llm_router_state_load(ngx_http_llm_router_zone_t *zone,
     fd = ngx_open_file(lmcf->state.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
 
     if (fd == NGX_INVALID_FILE) {
-        if (ngx_errno == NGX_ENOENT) {
+        e = ngx_errno;
+
+        if (e == NGX_ENOENT) {
             ngx_log_error(NGX_LOG_NOTICE, log, 0,
                           "llm_feedback_state: no \"%V\" yet, nothing "
                           "learned to load", &lmcf->state);
             return;
         }
 
-        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+        ngx_log_error(NGX_LOG_ERR, log, e,
                       "llm_feedback_state: " ngx_open_file_n " \"%V\" "
                       "failed, starting with nothing learned", &lmcf->state);
-        ngx_http_llm_router_state_note(zone, ngx_errno, "not loaded: "
+        ngx_http_llm_router_state_note(zone, e, "not loaded: "
                                        ngx_open_file_n " failed");
         return;
     }
@@ -149,9 +152,12 @@ ngx_http_llm_router_state_load(ngx_http_llm_router_zone_t *zone,
     text = NULL;
 
     if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+        e = ngx_errno;
+        ngx_log_error(NGX_LOG_ERR, log, e,
                       "llm_feedback_state: " ngx_fd_info_n " \"%V\" failed",
                       &lmcf->state);
+        ngx_http_llm_router_state_note(zone, e, "not loaded: "
+                                       ngx_fd_info_n " failed");
         goto done;
     }
 
@@ -163,6 +169,8 @@ ngx_http_llm_router_state_load(ngx_http_llm_router_zone_t *zone,
                       "learned state (at most %d), starting with nothing "
                       "learned", &lmcf->state, size,
                       NGX_HTTP_LLM_ROUTER_STATE_MAX);
+        ngx_http_llm_router_state_note(zone, 0, "not loaded: %uz bytes, not "
+                                       "a learned state", size);
         goto done;
     }
 
@@ -174,9 +182,12 @@ ngx_http_llm_router_state_load(ngx_http_llm_router_zone_t *zone,
     n = ngx_read_fd(fd, text, size);
 
     if (n == -1 || (size_t) n != size) {
-        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+        e = (n == -1) ? ngx_errno : 0;
+        ngx_log_error(NGX_LOG_ERR, log, e,
                       "llm_feedback_state: " ngx_read_fd_n " \"%V\" failed",
                       &lmcf->state);
+        ngx_http_llm_router_state_note(zone, e, "not loaded: "
+                                       ngx_read_fd_n " failed");
         goto done;
     }
 
@@ -314,6 +325,7 @@ ngx_http_llm_router_state_save(ngx_cycle_t *cycle,
     ssize_t                       n;
     uint64_t                      hash;
     ngx_fd_t                      fd;
+    ngx_err_t                     e;
     ngx_uint_t                    k, t;
     ngx_http_llm_router_learn_t  *l;
     llmr_bucket_stats_t           st[NGX_HTTP_LLM_ROUTER_BUCKETS];
@@ -373,10 +385,11 @@ ngx_http_llm_router_state_save(ngx_cycle_t *cycle,
                        NGX_FILE_DEFAULT_ACCESS);
 
     if (fd == NGX_INVALID_FILE) {
-        ngx_log_error(NGX_LOG_ERR, cycle->log, ngx_errno,
+        e = ngx_errno;
+        ngx_log_error(NGX_LOG_ERR, cycle->log, e,
                       "llm_feedback_state: " ngx_open_file_n " \"%s\" "
                       "failed, what was learned is not saved", tmp);
-        ngx_http_llm_router_state_note(zone, ngx_errno, "not saved: "
+        ngx_http_llm_router_state_note(zone, e, "not saved: "
                                        ngx_open_file_n " \"%s\" failed",
                                        tmp);
         ngx_free(text);
@@ -386,10 +399,11 @@ ngx_http_llm_router_state_save(ngx_cycle_t *cycle,
     n = ngx_write_fd(fd, text, len);
 
     if (n == -1 || (size_t) n != len) {
-        ngx_log_error(NGX_LOG_ERR, cycle->log, ngx_errno,
+        e = (n == -1) ? ngx_errno : 0;
+        ngx_log_error(NGX_LOG_ERR, cycle->log, e,
                       "llm_feedback_state: " ngx_write_fd_n " \"%s\" "
                       "failed, what was learned is not saved", tmp);
-        ngx_http_llm_router_state_note(zone, n == -1 ? ngx_errno : 0,
+        ngx_http_llm_router_state_note(zone, e,
                                        "not saved: " ngx_write_fd_n
                                        " \"%s\" failed", tmp);
         (void) ngx_close_file(fd);
@@ -404,11 +418,12 @@ ngx_http_llm_router_state_save(ngx_cycle_t *cycle,
     }
 
     if (ngx_rename_file(tmp, lmcf->state.data) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, cycle->log, ngx_errno,
+        e = ngx_errno;
+        ngx_log_error(NGX_LOG_ERR, cycle->log, e,
                       "llm_feedback_state: " ngx_rename_file_n " \"%s\" to "
                       "\"%V\" failed, what was learned is not saved", tmp,
                       &lmcf->state);
-        ngx_http_llm_router_state_note(zone, ngx_errno, "not saved: "
+        ngx_http_llm_router_state_note(zone, e, "not saved: "
                                        ngx_rename_file_n " \"%s\" failed",
                                        tmp);
         (void) ngx_delete_file(tmp);

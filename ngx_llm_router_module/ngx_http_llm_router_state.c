@@ -215,10 +215,11 @@ ngx_http_llm_router_state_load(ngx_http_llm_router_zone_t *zone,
             l->total[1] = (ngx_atomic_uint_t) (st[k].quality[t] * 1000 + 0.5);
         }
 
-        /* within what the rule may reach now */
+        /* the rule of this configuration, from where the file left it */
 
-        zone->sh->offset[k] = (int8_t) ngx_max(-1,
-                                       ngx_min(off[k], lmcf->learn.max_offset));
+        zone->sh->offset[k] = (int8_t) llmr_learn_offset(&lmcf->learn, &st[k],
+                                                 (int) (k % LLMR_TIER_N),
+                                                 off[k]);
     }
 
     ngx_shmtx_unlock(&zone->shpool->mutex);

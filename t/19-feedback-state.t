@@ -235,6 +235,17 @@ like($t->read_file('error.log'),
      'logged with the line');
 $t->stop;
 
+# an offset past this configuration's max_offset (2) is brought within it
+
+$t->write_file('learned.state', "# ngx_llm_router learned state 1\n"
+                                . "general trivial offset=4 weight=0,0,0,0,0 "
+                                . "quality=0,0,0,0,0\n");
+$t->run;
+($b) = bucket($t);
+is($b && $b->{offset}, 2, 'offset 4 loaded as 2 (max_offset)');
+is(hello($t)->{headers}{'x-llm-model'}, 'mid-model', 'and routed so');
+$t->stop;
+
 # a file that cannot be written: logged, requests unaffected
 
 $t->run(conf("llm_feedback_state $dir/no/such/dir/learned.state "

@@ -370,7 +370,7 @@ typedef struct {
     ngx_uint_t                      fb_n;
     ngx_uint_t                      learn_reset;    /* tell the fleet */
     time_t                          state_saved;    /* llm_feedback_state */
-    u_char                          state_error[160];
+    u_char                          state_error[256];
 } ngx_http_llm_router_shctx_t;
 
 

@@ -30,8 +30,8 @@ static ngx_int_t ngx_http_llm_router_state_save(ngx_cycle_t *cycle,
 static void ngx_http_llm_router_state_timer(ngx_event_t *ev);
 
 
-static void ngx_http_llm_router_state_note(ngx_http_llm_router_zone_t *zone,
-    ngx_err_t err, const char *fmt, ...);
+static void ngx_http_llm_router_state_failed(ngx_http_llm_router_zone_t *zone,
+    ngx_log_t *log, ngx_err_t err, ngx_uint_t save, const char *fmt, ...);
 
 
 static ngx_event_t  ngx_http_llm_router_state_ev;
@@ -141,36 +141,28 @@ ngx_http_llm_router_state_load(ngx_http_llm_router_zone_t *zone,
             return;
         }
 
-        ngx_log_error(NGX_LOG_ERR, log, e,
-                      "llm_feedback_state: " ngx_open_file_n " \"%V\" "
-                      "failed, starting with nothing learned", &lmcf->state);
-        ngx_http_llm_router_state_note(zone, e, "not loaded: "
-                                       ngx_open_file_n " failed");
+        ngx_http_llm_router_state_failed(zone, log, e, 0, "\"%V\": "
+                                         ngx_open_file_n " failed",
+                                         &lmcf->state);
         return;
     }
 
     text = NULL;
 
     if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
-        e = ngx_errno;
-        ngx_log_error(NGX_LOG_ERR, log, e,
-                      "llm_feedback_state: " ngx_fd_info_n " \"%V\" failed",
-                      &lmcf->state);
-        ngx_http_llm_router_state_note(zone, e, "not loaded: "
-                                       ngx_fd_info_n " failed");
+        ngx_http_llm_router_state_failed(zone, log, ngx_errno, 0, "\"%V\": "
+                                         ngx_fd_info_n " failed",
+                                         &lmcf->state);
         goto done;
     }
 
     size = (size_t) ngx_file_size(&fi);
 
     if (size > NGX_HTTP_LLM_ROUTER_STATE_MAX) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "llm_feedback_state: \"%V\" is %uz bytes, not a "
-                      "learned state (at most %d), starting with nothing "
-                      "learned", &lmcf->state, size,
-                      NGX_HTTP_LLM_ROUTER_STATE_MAX);
-        ngx_http_llm_router_state_note(zone, 0, "not loaded: %uz bytes, not "
-                                       "a learned state", size);
+        ngx_http_llm_router_state_failed(zone, log, 0, 0, "\"%V\": %uz "
+                                         "bytes, not a learned state (at "
+                                         "most %d)", &lmcf->state, size,
+                                         NGX_HTTP_LLM_ROUTER_STATE_MAX);
         goto done;
     }
 
@@ -182,12 +174,9 @@ ngx_http_llm_router_state_load(ngx_http_llm_router_zone_t *zone,
     n = ngx_read_fd(fd, text, size);
 
     if (n == -1 || (size_t) n != size) {
-        e = (n == -1) ? ngx_errno : 0;
-        ngx_log_error(NGX_LOG_ERR, log, e,
-                      "llm_feedback_state: " ngx_read_fd_n " \"%V\" failed",
-                      &lmcf->state);
-        ngx_http_llm_router_state_note(zone, e, "not loaded: "
-                                       ngx_read_fd_n " failed");
+        ngx_http_llm_router_state_failed(zone, log, n == -1 ? ngx_errno : 0,
+                                         0, "\"%V\": " ngx_read_fd_n
+                                         " failed", &lmcf->state);
         goto done;
     }
 
@@ -196,10 +185,8 @@ ngx_http_llm_router_state_load(ngx_http_llm_router_zone_t *zone,
                                   sizeof(err));
 
     if (loaded < 0) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "llm_feedback_state: \"%V\": %s, starting with nothing "
-                      "learned", &lmcf->state, err);
-        ngx_http_llm_router_state_note(zone, 0, "not loaded: %s", err);
+        ngx_http_llm_router_state_failed(zone, log, 0, 0, "\"%V\": %s",
+                                         &lmcf->state, err);
         goto done;
     }
 
@@ -326,7 +313,6 @@ ngx_http_llm_router_state_save(ngx_cycle_t *cycle,
     ssize_t                       n;
     uint64_t                      hash;
     ngx_fd_t                      fd;
-    ngx_err_t                     e;
     ngx_uint_t                    k, t;
     ngx_http_llm_router_learn_t  *l;
     llmr_bucket_stats_t           st[NGX_HTTP_LLM_ROUTER_BUCKETS];
@@ -386,13 +372,9 @@ ngx_http_llm_router_state_save(ngx_cycle_t *cycle,
                        NGX_FILE_DEFAULT_ACCESS);
 
     if (fd == NGX_INVALID_FILE) {
-        e = ngx_errno;
-        ngx_log_error(NGX_LOG_ERR, cycle->log, e,
-                      "llm_feedback_state: " ngx_open_file_n " \"%s\" "
-                      "failed, what was learned is not saved", tmp);
-        ngx_http_llm_router_state_note(zone, e, "not saved: "
-                                       ngx_open_file_n " \"%s\" failed",
-                                       tmp);
+        ngx_http_llm_router_state_failed(zone, cycle->log, ngx_errno, 1,
+                                         ngx_open_file_n " \"%s\" failed",
+                                         tmp);
         ngx_free(text);
         return NGX_ERROR;
     }
@@ -400,13 +382,10 @@ ngx_http_llm_router_state_save(ngx_cycle_t *cycle,
     n = ngx_write_fd(fd, text, len);
 
     if (n == -1 || (size_t) n != len) {
-        e = (n == -1) ? ngx_errno : 0;
-        ngx_log_error(NGX_LOG_ERR, cycle->log, e,
-                      "llm_feedback_state: " ngx_write_fd_n " \"%s\" "
-                      "failed, what was learned is not saved", tmp);
-        ngx_http_llm_router_state_note(zone, e,
-                                       "not saved: " ngx_write_fd_n
-                                       " \"%s\" failed", tmp);
+        ngx_http_llm_router_state_failed(zone, cycle->log,
+                                         n == -1 ? ngx_errno : 0, 1,
+                                         ngx_write_fd_n " \"%s\" failed",
+                                         tmp);
         (void) ngx_close_file(fd);
         (void) ngx_delete_file(tmp);
         ngx_free(text);
@@ -419,14 +398,10 @@ ngx_http_llm_router_state_save(ngx_cycle_t *cycle,
     }
 
     if (ngx_rename_file(tmp, lmcf->state.data) == NGX_FILE_ERROR) {
-        e = ngx_errno;
-        ngx_log_error(NGX_LOG_ERR, cycle->log, e,
-                      "llm_feedback_state: " ngx_rename_file_n " \"%s\" to "
-                      "\"%V\" failed, what was learned is not saved", tmp,
-                      &lmcf->state);
-        ngx_http_llm_router_state_note(zone, e, "not saved: "
-                                       ngx_rename_file_n " \"%s\" failed",
-                                       tmp);
+        ngx_http_llm_router_state_failed(zone, cycle->log, ngx_errno, 1,
+                                         ngx_rename_file_n " \"%s\" to "
+                                         "\"%V\" failed", tmp,
+                                         &lmcf->state);
         (void) ngx_delete_file(tmp);
         ngx_free(text);
         return NGX_ERROR;
@@ -435,7 +410,11 @@ ngx_http_llm_router_state_save(ngx_cycle_t *cycle,
     ngx_free(text);
 
     ngx_http_llm_router_state_saved = hash;
-    ngx_http_llm_router_state_note(zone, 0, NULL);
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+    zone->sh->state_saved = ngx_time();
+    zone->sh->state_error[0] = '\0';
+    ngx_shmtx_unlock(&zone->shpool->mutex);
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, cycle->log, 0,
                    "llm_feedback_state: saved \"%V\"", &lmcf->state);
@@ -445,41 +424,44 @@ ngx_http_llm_router_state_save(ngx_cycle_t *cycle,
 
 
 /*
- * What llm_status shows of the file: the last save, or why the last
- * attempt failed (fmt NULL: a save).
+ * A load or a save that failed: logged at "error", and the reason kept
+ * for llm_status until a save succeeds.
  */
 
 static void
-ngx_http_llm_router_state_note(ngx_http_llm_router_zone_t *zone,
-    ngx_err_t err, const char *fmt, ...)
+ngx_http_llm_router_state_failed(ngx_http_llm_router_zone_t *zone,
+    ngx_log_t *log, ngx_err_t err, ngx_uint_t save, const char *fmt, ...)
 {
-    u_char                       *p, *last;
+    u_char                       *p, *q, *last;
+    u_char                        what[NGX_MAX_ERROR_STR];
     va_list                       args;
     ngx_http_llm_router_shctx_t  *sh;
 
+    va_start(args, fmt);
+    p = ngx_vslprintf(what, what + sizeof(what) - 1, fmt, args);
+    va_end(args);
+
+    *p = '\0';
+
+    ngx_log_error(NGX_LOG_ERR, log, err, "llm_feedback_state: %s, %s", what,
+                  save ? "what was learned is not saved"
+                       : "starting with nothing learned");
+
     sh = zone->sh;
+    last = sh->state_error + sizeof(sh->state_error) - 1;
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
-    if (fmt == NULL) {
-        sh->state_saved = ngx_time();
-        sh->state_error[0] = '\0';
+    q = ngx_slprintf(sh->state_error, last, "not %s: %s",
+                     save ? "saved" : "loaded", what);
 
-    } else {
-        last = sh->state_error + sizeof(sh->state_error) - 1;
-
-        va_start(args, fmt);
-        p = ngx_vslprintf(sh->state_error, last, fmt, args);
-        va_end(args);
-
-        if (err) {
-            p = ngx_slprintf(p, last, " (%d: ", err);
-            p = ngx_strerror(err, p, last - p);
-            p = ngx_slprintf(p, last, ")");
-        }
-
-        *p = '\0';
+    if (err) {
+        q = ngx_slprintf(q, last, " (%d: ", err);
+        q = ngx_strerror(err, q, last - q);
+        q = ngx_slprintf(q, last, ")");
     }
+
+    *q = '\0';
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 }

@@ -219,7 +219,8 @@ like($t->read_file('error.log'),
      qr/\[error\].*llm_feedback_state: ".*learned\.state": line 1: not a learned state.*starting with nothing learned/,
      'a bad file is logged at error, with the line');
 $ls = $t->http_get('/llm/status')->{json}{learned_state};
-like($ls->{error} // '', qr/^not loaded: line 1: not a learned state/,
+like($ls->{error} // '',
+     qr/^not loaded: ".*learned\.state": line 1: not a learned state/,
      'llm_status: why the file was not loaded');
 is($ls->{saved}, 0, 'llm_status: not saved yet');
 $t->stop;

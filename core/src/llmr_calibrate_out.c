@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <llmr/api.h>
 #include <llmr/calibrate.h>
 
 
@@ -175,6 +176,23 @@ llmr_cb_done(llmr_cb_t *b)
     }
 
     return b->nomem ? NULL : b->data;
+}
+
+
+/*
+ * The API a calibrated model is called with: the provider's own, else
+ * OpenAI's, which is what hosts of other makers' models speak; an
+ * operator changes it in the written file.
+ */
+
+static const char *
+llmr_cal_api(const llmr_cal_model_t *m)
+{
+    int  api;
+
+    api = llmr_api_of_provider(m->provider, strlen(m->provider));
+
+    return llmr_api_name(api < 0 ? LLMR_API_OPENAI : api);
 }
 
 
@@ -395,6 +413,7 @@ llmr_cal_models_json(const llmr_cal_t *cal)
 
         llmr_cb_printf(&b, ", \"provider\": ");
         llmr_cb_json(&b, m->provider);
+        llmr_cb_printf(&b, ", \"api\": \"%s\"", llmr_cal_api(m));
         llmr_cb_printf(&b, ", \"upstream\": ");
         llmr_cb_json(&b, m->upstream);
         llmr_cb_printf(&b, ", \"tiers\": \"");
@@ -541,8 +560,9 @@ llmr_cal_nginx_include(const llmr_cal_t *cal)
     for (i = 0; i < n; i++) {
         m = &cal->models[idx[i]];
 
-        llmr_cb_printf(&b, "llm_model %s provider=%s upstream=%s tiers=",
-                       m->name, m->provider, m->upstream);
+        llmr_cb_printf(&b, "llm_model %s provider=%s api=%s upstream=%s "
+                       "tiers=", m->name, m->provider, llmr_cal_api(m),
+                       m->upstream);
         llmr_cb_tiers(&b, m->tier_lo, m->tier_hi);
         llmr_cb_printf(&b, " input=");
         llmr_cb_num(&b, m->price_in);

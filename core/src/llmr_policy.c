@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <llmr/policy.h>
+#include <llmr/api.h>
 
 
 /*
@@ -231,10 +232,10 @@ llmr_model_fits(const llmr_model_t *m, unsigned caps, int64_t need_ctx)
 
 
 static void
-llmr_route_explain_none(const llmr_registry_t *reg, unsigned caps,
-    int64_t need_ctx, int tier, llmr_decision_t *d)
+llmr_route_explain_none(const llmr_registry_t *reg, unsigned apis,
+    unsigned caps, int64_t need_ctx, int tier, llmr_decision_t *d)
 {
-    int                  has_caps, has_ctx;
+    int                  has_caps, has_ctx, a;
     char                 what[128];
     size_t               n;
     unsigned             i, c;
@@ -243,8 +244,29 @@ llmr_route_explain_none(const llmr_registry_t *reg, unsigned caps,
     has_caps = 0;
     has_ctx = 0;
 
+    if (reg->n && apis && !(reg->apis & apis)) {
+        n = 0;
+        what[0] = '\0';
+
+        for (a = 0; a < LLMR_API_N; a++) {
+            if ((apis & llmr_api_bit(a)) && n < sizeof(what)) {
+                n += snprintf(what + n, sizeof(what) - n, "%s%s",
+                              n ? " or " : "", llmr_api_name(a));
+            }
+        }
+
+        snprintf(d->error, sizeof(d->error),
+                 "no configured model serves the %s API", what);
+        d->status = 422;
+        return;
+    }
+
     for (i = 0; i < reg->n; i++) {
         m = &reg->models[i];
+
+        if (apis && !(apis & llmr_api_bit(m->api))) {
+            continue;
+        }
 
         if ((m->caps & caps) == caps) {
             has_caps = 1;
@@ -300,8 +322,9 @@ llmr_route_explain_none(const llmr_registry_t *reg, unsigned caps,
 
 static int
 llmr_route_pass(const llmr_registry_t *reg, const char *provider,
-    uint64_t skip, int tier, int last, unsigned caps, int64_t need_ctx,
-    int64_t in, int64_t out, int profile, llmr_decision_t *d)
+    unsigned apis, uint64_t skip, int tier, int last, unsigned caps,
+    int64_t need_ctx, int64_t in, int64_t out, int profile, int *model,
+    int *served)
 {
     int                  t, best;
     unsigned             i;
@@ -316,6 +339,7 @@ llmr_route_pass(const llmr_registry_t *reg, const char *provider,
             if (t < m->tier_lo || t > m->tier_hi
                 || (skip & ((uint64_t) 1 << i))
                 || (provider && strcmp(m->provider, provider) != 0)
+                || (apis && !(apis & llmr_api_bit(m->api)))
                 || !llmr_model_fits(m, caps, need_ctx))
             {
                 continue;
@@ -332,9 +356,8 @@ llmr_route_pass(const llmr_registry_t *reg, const char *provider,
         }
 
         if (best >= 0) {
-            d->model = best;
-            d->tier = t;
-            d->est_cost = llmr_model_cost(&reg->models[best], in, out);
+            *model = best;
+            *served = t;
             return LLMR_OK;
         }
     }
@@ -348,7 +371,7 @@ llmr_route(const llmr_registry_t *reg, const llmr_request_t *req,
     const llmr_class_t *cls, const llmr_route_opts_t *opts,
     llmr_decision_t *d)
 {
-    int                  tier, pass;
+    int                  tier, pass, preferred, model, served;
     int64_t              in, out, need_ctx;
     uint64_t             skip;
     unsigned             caps;
@@ -386,7 +409,9 @@ llmr_route(const llmr_registry_t *reg, const llmr_request_t *req,
     d->output_tokens = out;
 
     if (opts->pinned >= 0 && (unsigned) opts->pinned < reg->n
-        && !(opts->exclude & ((uint64_t) 1 << opts->pinned)))
+        && !(opts->exclude & ((uint64_t) 1 << opts->pinned))
+        && (opts->apis == 0
+            || (opts->apis & llmr_api_bit(reg->models[opts->pinned].api))))
     {
         m = &reg->models[opts->pinned];
 
@@ -399,22 +424,18 @@ llmr_route(const llmr_registry_t *reg, const llmr_request_t *req,
     }
 
     /*
-     * Passes, from the most to the least preferred: the preferred provider
-     * among healthy models of the tier, any healthy model, degraded ones,
-     * and down ones when failing open.  Within a pass: the requested tier
-     * first, then up, each in the profile's order (cheapest first by
-     * default).
+     * Passes, from the most to the least preferred: healthy models,
+     * degraded ones, and down ones when failing open.  Within a pass: the
+     * requested tier first, then up, each in the profile's order (cheapest
+     * first by default).  Among healthy models, a preferred provider wins
+     * at the tier the request is served at.
      */
 
-    for (pass = 0; pass < 4; pass++) {
-
-        if (pass == 0 && opts->prefer == NULL) {
-            continue;
-        }
+    for (pass = 1; pass < 4; pass++) {
 
         skip = opts->exclude;
 
-        if (pass <= 1) {
+        if (pass == 1) {
             skip |= opts->down | opts->degraded;
 
         } else if (pass == 2) {
@@ -428,21 +449,34 @@ llmr_route(const llmr_registry_t *reg, const llmr_request_t *req,
             continue;
         }
 
-        /* a preference never moves a request to a costlier tier */
-
-        if (llmr_route_pass(reg, pass == 0 ? opts->prefer : NULL, skip, tier,
-                            pass == 0 ? tier : LLMR_TIER_N - 1, caps,
-                            need_ctx, in, out, opts->profile, d)
+        if (llmr_route_pass(reg, NULL, opts->apis, skip, tier,
+                            LLMR_TIER_N - 1, caps, need_ctx, in, out,
+                            opts->profile, &d->model, &d->tier)
             != LLMR_OK)
         {
             continue;
         }
 
+        preferred = 0;
+
+        if (pass == 1 && opts->prefer
+            && strcmp(reg->models[d->model].provider, opts->prefer) != 0
+            && llmr_route_pass(reg, opts->prefer, opts->apis, skip, d->tier,
+                               d->tier, caps, need_ctx, in, out,
+                               opts->profile, &model, &served)
+               == LLMR_OK)
+        {
+            d->model = model;
+            preferred = 1;
+        }
+
+        d->est_cost = llmr_model_cost(&reg->models[d->model], in, out);
+
         if (d->tier > tier) {
             llmr_decision_reason(d, "tier_up");
         }
 
-        if (pass == 0) {
+        if (preferred) {
             llmr_decision_reason(d, "preferred_provider");
 
         } else if (pass == 2) {
@@ -463,6 +497,18 @@ llmr_route(const llmr_registry_t *reg, const llmr_request_t *req,
             llmr_decision_reason(d, "needs_tools");
         }
 
+        /* a model of another API would have come first */
+
+        if (opts->apis && (reg->apis & ~opts->apis)
+            && llmr_route_pass(reg, NULL, 0, skip, tier, LLMR_TIER_N - 1,
+                               caps, need_ctx, in, out, opts->profile,
+                               &model, &served)
+               == LLMR_OK
+            && !(opts->apis & llmr_api_bit(reg->models[model].api)))
+        {
+            llmr_decision_reason(d, "skipped_api");
+        }
+
         return LLMR_OK;
     }
 
@@ -473,7 +519,7 @@ llmr_route(const llmr_registry_t *reg, const llmr_request_t *req,
         return LLMR_DECLINED;
     }
 
-    llmr_route_explain_none(reg, caps, need_ctx, tier, d);
+    llmr_route_explain_none(reg, opts->apis, caps, need_ctx, tier, d);
 
     return LLMR_DECLINED;
 }

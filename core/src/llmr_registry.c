@@ -15,12 +15,15 @@
 #include <yajl/yajl_tree.h>
 
 #include <llmr/registry.h>
+#include <llmr/api.h>
 
 
 #define LLMR_REGISTRY_FILE_MAX  (4 * 1024 * 1024)
 #define LLMR_METRICS            5
-/* name, provider, upstream, tiers, input, output, context, caps, id */
-#define LLMR_JSON_KEYS          (9 + LLMR_METRICS)
+#define LLMR_PATH_MAX           1024
+/* name, provider, upstream, tiers, input, output, context, caps, id, api,
+   path, key_file */
+#define LLMR_JSON_KEYS          (12 + LLMR_METRICS)
 
 
 typedef struct {
@@ -32,8 +35,43 @@ typedef struct {
     llmr_str_t                  context;
     llmr_str_t                  caps;
     llmr_str_t                  id;
+    llmr_str_t                  api;
+    llmr_str_t                  path;
+    llmr_str_t                  key_file;
     llmr_str_t                  metric[LLMR_METRICS];
 } llmr_model_args_t;
+
+
+/* the parameters of a model, as llm_model arguments and llm_models keys */
+
+typedef struct {
+    const char                 *key;
+    size_t                      offset;     /* in llmr_model_args_t */
+} llmr_model_key_t;
+
+#define llmr_model_key(k, field)                                              \
+    { k, offsetof(llmr_model_args_t, field) }
+
+static const llmr_model_key_t  llmr_model_keys[] = {
+    llmr_model_key("provider", provider),
+    llmr_model_key("upstream", upstream),
+    llmr_model_key("tiers", tiers),
+    llmr_model_key("tier", tiers),
+    llmr_model_key("input", input),
+    llmr_model_key("output", output),
+    llmr_model_key("context", context),
+    llmr_model_key("caps", caps),
+    llmr_model_key("id", id),
+    llmr_model_key("api", api),
+    llmr_model_key("path", path),
+    llmr_model_key("key_file", key_file),
+    llmr_model_key("intelligence", metric[0]),
+    llmr_model_key("coding", metric[1]),
+    llmr_model_key("math", metric[2]),
+    llmr_model_key("speed", metric[3]),
+    llmr_model_key("ttft", metric[4]),
+    { NULL, 0 }
+};
 
 
 /* optional quality and speed data: key, offset in llmr_model_t */
@@ -53,8 +91,11 @@ static const llmr_metric_t  llmr_metrics[LLMR_METRICS] = {
 };
 
 
+static llmr_str_t *llmr_model_arg(llmr_model_args_t *a, const char *key,
+    size_t len);
 static int llmr_registry_error(char *err, size_t errlen, const char *fmt,
     ...);
+static int llmr_registry_check_path(const llmr_str_t *s);
 static int llmr_registry_check_name(const llmr_str_t *s, const char *extra);
 static int llmr_registry_parse_price(const llmr_str_t *s, double *price);
 static int llmr_registry_parse_context(const llmr_str_t *s, uint64_t *ctx);
@@ -91,6 +132,8 @@ llmr_registry_destroy(llmr_registry_t *reg)
         free(m->name);
         free(m->provider);
         free(m->upstream);
+        free(m->path);
+        free(m->key_file);
     }
 
     free(reg);
@@ -102,7 +145,7 @@ llmr_registry_add(llmr_registry_t *reg, const llmr_str_t *name,
     const llmr_str_t *args, unsigned nargs, char *err, size_t errlen)
 {
     size_t              klen;
-    unsigned            i, k;
+    unsigned            i;
     const char         *eq;
     llmr_str_t         *slot;
     llmr_model_args_t   a;
@@ -120,53 +163,13 @@ llmr_registry_add(llmr_registry_t *reg, const llmr_str_t *name,
 
         klen = eq - args[i].data;
 
-#define llmr_key_is(k)                                                        \
-        (klen == sizeof(k) - 1 && memcmp(args[i].data, k, klen) == 0)
+        slot = llmr_model_arg(&a, args[i].data, klen);
 
-        if (llmr_key_is("provider")) {
-            slot = &a.provider;
-
-        } else if (llmr_key_is("upstream")) {
-            slot = &a.upstream;
-
-        } else if (llmr_key_is("tiers") || llmr_key_is("tier")) {
-            slot = &a.tiers;
-
-        } else if (llmr_key_is("input")) {
-            slot = &a.input;
-
-        } else if (llmr_key_is("output")) {
-            slot = &a.output;
-
-        } else if (llmr_key_is("context")) {
-            slot = &a.context;
-
-        } else if (llmr_key_is("caps")) {
-            slot = &a.caps;
-
-        } else if (llmr_key_is("id")) {
-            slot = &a.id;
-
-        } else {
-            slot = NULL;
-
-            for (k = 0; k < LLMR_METRICS; k++) {
-                if (klen == strlen(llmr_metrics[k].key)
-                    && memcmp(args[i].data, llmr_metrics[k].key, klen) == 0)
-                {
-                    slot = &a.metric[k];
-                    break;
-                }
-            }
-
-            if (slot == NULL) {
-                return llmr_registry_error(err, errlen,
-                                           "unknown parameter \"%.*s\"",
-                                           (int) args[i].len, args[i].data);
-            }
+        if (slot == NULL) {
+            return llmr_registry_error(err, errlen,
+                                       "unknown parameter \"%.*s\"",
+                                       (int) args[i].len, args[i].data);
         }
-
-#undef llmr_key_is
 
         if (slot->data != NULL) {
             return llmr_registry_error(err, errlen,
@@ -292,6 +295,45 @@ llmr_registry_insert(llmr_registry_t *reg, const llmr_str_t *name,
                                    (int) a->id.len, a->id.data);
     }
 
+    if (a->api.data) {
+        m.api = llmr_api_parse(a->api.data, a->api.len);
+
+        if (m.api < 0) {
+            return llmr_registry_error(err, errlen,
+                                       "invalid api \"%.*s\" (apis are "
+                                       "openai, anthropic, gemini)",
+                                       (int) a->api.len, a->api.data);
+        }
+
+    } else {
+        m.api = llmr_api_of_provider(a->provider.data, a->provider.len);
+
+        if (m.api < 0) {
+            return llmr_registry_error(err, errlen,
+                                       "model \"%.*s\": the API of provider "
+                                       "\"%.*s\" is not known, set api=openai, "
+                                       "api=anthropic or api=gemini",
+                                       (int) name->len, name->data,
+                                       (int) a->provider.len,
+                                       a->provider.data);
+        }
+    }
+
+    if (a->path.data && llmr_registry_check_path(&a->path) != LLMR_OK) {
+        return llmr_registry_error(err, errlen, "invalid path \"%.*s\" (a "
+                                   "base path such as /v1, without a query "
+                                   "or a trailing slash)",
+                                   (int) a->path.len, a->path.data);
+    }
+
+    if (a->key_file.data
+        && (a->key_file.len == 0 || a->key_file.len > LLMR_PATH_MAX
+            || memchr(a->key_file.data, '\0', a->key_file.len)))
+    {
+        return llmr_registry_error(err, errlen, "invalid key_file \"%.*s\"",
+                                   (int) a->key_file.len, a->key_file.data);
+    }
+
     for (k = 0; k < LLMR_METRICS; k++) {
         v = (double *) ((char *) &m + llmr_metrics[k].offset);
 
@@ -309,9 +351,13 @@ llmr_registry_insert(llmr_registry_t *reg, const llmr_str_t *name,
     m.provider = llmr_strndup(a->provider.data, a->provider.len);
     m.upstream = llmr_strndup(a->upstream.data, a->upstream.len);
     m.id = a->id.data ? llmr_strndup(a->id.data, a->id.len) : m.name;
+    m.path = a->path.data ? llmr_strndup(a->path.data, a->path.len) : NULL;
+    m.key_file = a->key_file.data
+                 ? llmr_strndup(a->key_file.data, a->key_file.len) : NULL;
 
     if (m.name == NULL || m.provider == NULL || m.upstream == NULL
-        || m.id == NULL)
+        || m.id == NULL || (a->path.data && m.path == NULL)
+        || (a->key_file.data && m.key_file == NULL))
     {
         if (m.id != m.name) {
             free(m.id);
@@ -320,11 +366,14 @@ llmr_registry_insert(llmr_registry_t *reg, const llmr_str_t *name,
         free(m.name);
         free(m.provider);
         free(m.upstream);
+        free(m.path);
+        free(m.key_file);
 
         return llmr_registry_error(err, errlen, "out of memory");
     }
 
     m.index = reg->n;
+    reg->apis |= llmr_api_bit(m.api);
 
     slot = &reg->models[reg->n++];
     *slot = m;
@@ -494,7 +543,7 @@ llmr_registry_load_json(llmr_registry_t *reg, const char *data, size_t len,
     int                 rc;
     char                ybuf[256], bufs[LLMR_JSON_KEYS][128];
     char               *copy;
-    size_t              i, k, j, nkeys;
+    size_t              i, k, nkeys;
     yajl_val            root, models, m, v;
     llmr_str_t          name, *slot;
     const char         *key;
@@ -563,39 +612,8 @@ llmr_registry_load_json(llmr_registry_t *reg, const char *data, size_t len,
             if (strcmp(key, "name") == 0) {
                 slot = &name;
 
-            } else if (strcmp(key, "provider") == 0) {
-                slot = &a.provider;
-
-            } else if (strcmp(key, "upstream") == 0) {
-                slot = &a.upstream;
-
-            } else if (strcmp(key, "tiers") == 0) {
-                slot = &a.tiers;
-
-            } else if (strcmp(key, "input") == 0) {
-                slot = &a.input;
-
-            } else if (strcmp(key, "output") == 0) {
-                slot = &a.output;
-
-            } else if (strcmp(key, "context") == 0) {
-                slot = &a.context;
-
-            } else if (strcmp(key, "caps") == 0) {
-                slot = &a.caps;
-
-            } else if (strcmp(key, "id") == 0) {
-                slot = &a.id;
-
             } else {
-                slot = NULL;
-
-                for (j = 0; j < LLMR_METRICS; j++) {
-                    if (strcmp(key, llmr_metrics[j].key) == 0) {
-                        slot = &a.metric[j];
-                        break;
-                    }
-                }
+                slot = llmr_model_arg(&a, key, strlen(key));
 
                 if (slot == NULL) {
                     /* room for annotations: "notes", "frontier", ... */
@@ -636,6 +654,34 @@ llmr_registry_load_json(llmr_registry_t *reg, const char *data, size_t len,
     yajl_tree_free(root);
 
     return rc;
+}
+
+
+static llmr_str_t *
+llmr_model_arg(llmr_model_args_t *a, const char *key, size_t len)
+{
+    const llmr_model_key_t  *k;
+
+    for (k = llmr_model_keys; k->key; k++) {
+        if (strlen(k->key) == len && memcmp(k->key, key, len) == 0) {
+            return (llmr_str_t *) ((char *) a + k->offset);
+        }
+    }
+
+    return NULL;
+}
+
+
+/* "/v1", "/openai/v1", "/v1/projects/p/locations/l/publishers/google" */
+
+static int
+llmr_registry_check_path(const llmr_str_t *s)
+{
+    if (s->len < 2 || s->data[0] != '/' || s->data[s->len - 1] == '/') {
+        return LLMR_ERROR;
+    }
+
+    return llmr_registry_check_name(s, "/._~-:@");
 }
 
 

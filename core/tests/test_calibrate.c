@@ -771,15 +771,15 @@ test_outputs(void)
     llmr_registry_t  *prev;
 
     static const char  before[] =
-        "[{\"name\": \"m2\", \"provider\": \"even\", \"upstream\": "
+        "[{\"name\": \"m2\", \"provider\": \"even\", \"api\": \"openai\", \"upstream\": "
         "\"even_pool\", \"tiers\": \"trivial\", \"input\": 1, \"output\": 2,"
         " \"intelligence\": 20},"
-        " {\"name\": \"m5\", \"provider\": \"odd\", \"upstream\": "
+        " {\"name\": \"m5\", \"provider\": \"odd\", \"api\": \"openai\", \"upstream\": "
         "\"odd_pool\", \"tiers\": \"simple\", \"input\": 5, \"output\": 5,"
         " \"intelligence\": 50},"
-        " {\"name\": \"m1\", \"provider\": \"odd\", \"upstream\": "
+        " {\"name\": \"m1\", \"provider\": \"odd\", \"api\": \"openai\", \"upstream\": "
         "\"odd_pool\", \"tiers\": \"trivial\", \"input\": 1, \"output\": 1},"
-        " {\"name\": \"old-model\", \"provider\": \"odd\", \"upstream\": "
+        " {\"name\": \"old-model\", \"provider\": \"odd\", \"api\": \"openai\", \"upstream\": "
         "\"odd_pool\", \"tiers\": \"expert\", \"input\": 1, \"output\": 1}]";
 
     ten_models();
@@ -788,7 +788,7 @@ test_outputs(void)
     cal->source = "test";
 
     s = llmr_cal_nginx_include(cal);
-    ok(s && strstr(s, "llm_model m2 provider=even upstream=even_pool "
+    ok(s && strstr(s, "llm_model m2 provider=even api=openai upstream=even_pool "
                    "tiers=trivial input=2 output=2 intelligence=20 "
                    "coding=10 math=20 speed=100 ttft=0.5;\n"),
        "an llm_model line");

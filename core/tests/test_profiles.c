@@ -75,7 +75,7 @@ test_metrics(void)
         " \"tiers\": \"simple\", \"intelligence\": null}]}";
 
     static const char  bad[] =
-        "[{\"name\": \"a\", \"provider\": \"x\", \"upstream\": \"u\","
+        "[{\"name\": \"a\", \"provider\": \"x\", \"api\": \"openai\", \"upstream\": \"u\","
         " \"tiers\": \"simple\", \"speed\": \"fast\"}]";
 
     reg = llmr_registry_create();
@@ -180,16 +180,16 @@ four_models(void)
 
     reg = llmr_registry_create();
 
-    add_line(reg, "cheap provider=a upstream=u tiers=trivial-expert "
+    add_line(reg, "cheap provider=a api=openai upstream=u tiers=trivial-expert "
              "input=0.1 output=0.4 intelligence=30 speed=300 ttft=0.3",
              err, sizeof(err));
-    add_line(reg, "value provider=b upstream=u tiers=trivial-expert "
+    add_line(reg, "value provider=b api=openai upstream=u tiers=trivial-expert "
              "input=0.15 output=0.6 intelligence=60 speed=80 ttft=0.5 "
              "math=90", err, sizeof(err));
-    add_line(reg, "smart provider=c upstream=u tiers=trivial-expert "
+    add_line(reg, "smart provider=c api=openai upstream=u tiers=trivial-expert "
              "input=5 output=20 intelligence=75 speed=40 ttft=2 math=80",
              err, sizeof(err));
-    add_line(reg, "think provider=d upstream=u tiers=trivial-expert "
+    add_line(reg, "think provider=d api=openai upstream=u tiers=trivial-expert "
              "input=2 output=8 intelligence=65 speed=300 ttft=0.2 "
              "caps=reasoning", err, sizeof(err));
 

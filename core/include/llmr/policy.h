@@ -14,7 +14,7 @@
 #include <llmr/registry.h>
 
 
-#define LLMR_POLICY_REASONS_MAX     4
+#define LLMR_POLICY_REASONS_MAX     8
 
 
 /*
@@ -64,6 +64,12 @@ typedef struct {
     /* a provider to prefer when it has an eligible model, or NULL */
     const char                 *prefer;
 
+    /*
+     * The APIs that can serve the request (llmr_api_bit() of each; 0:
+     * any): a model whose upstream speaks another is not eligible.
+     */
+    unsigned                    apis;
+
     /* the order within a tier: LLMR_PROFILE_*, default cost-efficiency */
     int                         profile;
 } llmr_route_opts_t;
@@ -88,9 +94,11 @@ void llmr_route_opts_init(llmr_route_opts_t *opts);
 /*
  * Picks the first model, in opts->profile's order (the cheapest under the
  * default cost-efficiency), whose tier range covers the class's tier and
- * that has what the request needs (capabilities, context window); when
- * none does, the next tier up.  req may be NULL (a request that could not
- * be parsed routed to a default tier).  Returns LLMR_OK with d->model set,
+ * that has what the request needs (capabilities, context window, an API
+ * of opts->apis); when none does, the next tier up.  A preferred provider
+ * is looked for at the tier the request is served at, never above it.
+ * req may be NULL (a request that could not be parsed routed to a default
+ * tier).  Returns LLMR_OK with d->model set,
  * or LLMR_DECLINED with d->error and d->status explaining why.
  */
 int llmr_route(const llmr_registry_t *reg, const llmr_request_t *req,

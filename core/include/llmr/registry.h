@@ -22,6 +22,12 @@ typedef struct {
     char                       *id;         /* what the provider is sent */
     char                       *provider;
     char                       *upstream;   /* an upstream{} or host:port */
+    int                         api;        /* llmr_api_e its upstream
+                                               speaks */
+    char                       *path;       /* the API's base path at the
+                                               upstream, or NULL */
+    char                       *key_file;   /* the provider key's file, or
+                                               NULL: the client's own */
     int                         tier_lo;
     int                         tier_hi;
     double                      price_in;   /* USD per million tokens */
@@ -47,6 +53,7 @@ typedef struct {
 typedef struct {
     llmr_model_t                models[LLMR_MODELS_MAX];
     unsigned                    n;
+    unsigned                    apis;       /* llmr_api_bit() of each */
 } llmr_registry_t;
 
 
@@ -56,8 +63,11 @@ void llmr_registry_destroy(llmr_registry_t *reg);
 /*
  * Adds one model from "key=value" arguments, as in
  *   llm_model NAME provider=P upstream=U tiers=LO-HI input=X output=Y
- *             [context=N] [caps=a,b] [id=PROVIDER_ID]
+ *             [context=N] [caps=a,b] [id=PROVIDER_ID] [api=A] [path=/BASE]
+ *             [key_file=FILE]
  *             [intelligence=I] [coding=C] [math=M] [speed=TPS] [ttft=S];
+ * api= defaults to the provider's own API (llmr_api_of_provider); a
+ * provider whose API is not known needs it.
  * On error returns LLMR_ERROR and writes a message naming the bad value.
  */
 int llmr_registry_add(llmr_registry_t *reg, const llmr_str_t *name,
@@ -65,9 +75,10 @@ int llmr_registry_add(llmr_registry_t *reg, const llmr_str_t *name,
 
 /*
  * Loads {"models": [{"name", "provider", "upstream", "tiers", "input",
- * "output", "context", "caps", "id", "intelligence", "coding", "math",
- * "speed", "ttft"}, ...]} (or a bare array) with the same validation as
- * llmr_registry_add(); other keys are ignored.
+ * "output", "context", "caps", "id", "api", "path", "key_file",
+ * "intelligence", "coding", "math", "speed", "ttft"}, ...]} (or a bare
+ * array) with the same validation as llmr_registry_add(); other keys are
+ * ignored.
  */
 int llmr_registry_load_json(llmr_registry_t *reg, const char *data,
     size_t len, char *err, size_t errlen);

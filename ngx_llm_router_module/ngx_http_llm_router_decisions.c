@@ -184,7 +184,9 @@ ngx_http_llm_router_route_header(ngx_http_request_t *r)
 
     ctx = ngx_http_llm_router_get_ctx(r);
 
-    if (ctx == NULL || !ctx->decided || ctx->explain || ctx->dec.model < 0) {
+    if (ctx == NULL || !ctx->decided || ctx->explain || ctx->passthrough
+        || ctx->dec.model < 0)
+    {
         return NGX_OK;
     }
 

@@ -76,10 +76,10 @@ ngx_http_llm_router_header_filter(ngx_http_request_t *r)
 
     ctx = ngx_http_llm_router_get_ctx(r);
 
-    if (ctx && ctx->decided && !ctx->id_sent
+    if (ctx && !ctx->id_sent
         && ngx_http_llm_router_request_id(r, &id) == NGX_OK)
     {
-        /* the id that feedback about this answer quotes */
+        /* the id that feedback about this answer (or an error) quotes */
 
         ctx->id_sent = 1;
 
@@ -90,7 +90,9 @@ ngx_http_llm_router_header_filter(ngx_http_request_t *r)
             h->value = id;
         }
 
-        ngx_http_llm_router_fb_prefetch(r, ctx, &id);
+        if (ctx->decided && !ctx->passthrough) {
+            ngx_http_llm_router_fb_prefetch(r, ctx, &id);
+        }
     }
 
     if (ctx && ctx->adj.suggested && !ctx->suggested_sent) {
@@ -108,7 +110,9 @@ ngx_http_llm_router_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    if (ctx == NULL || !ctx->decided || ctx->explain || ctx->gave_up) {
+    if (ctx == NULL || !ctx->decided || ctx->explain || ctx->gave_up
+        || ctx->passthrough)
+    {
         return ngx_http_next_header_filter(r);
     }
 

@@ -24,6 +24,10 @@ static ngx_http_llm_router_ctx_t *ngx_http_llm_router_create_ctx(
 static void ngx_http_llm_router_cleanup_ctx(void *data);
 static void ngx_http_llm_router_body_handler(ngx_http_request_t *r);
 static void ngx_http_llm_router_explain_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_llm_router_endpoint(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx);
+static ngx_int_t ngx_http_llm_router_passthrough(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_router_precheck(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, ngx_http_llm_router_loc_conf_t *llcf);
 static ngx_int_t ngx_http_llm_router_decide(ngx_http_request_t *r,
@@ -41,15 +45,14 @@ static u_char *ngx_http_llm_router_reason_add(u_char *p, u_char *last,
     ngx_uint_t sep, const char *reason);
 static ngx_int_t ngx_http_llm_router_client_tier(ngx_http_request_t *r,
     ngx_int_t *tier);
-static u_char *ngx_http_llm_router_header(ngx_http_request_t *r,
-    ngx_str_t *name);
 static ngx_int_t ngx_http_llm_router_pick(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, const llmr_request_t *req,
     llmr_route_opts_t *opts, llmr_decision_t *d);
 static ngx_int_t ngx_http_llm_router_fallback(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_router_give_up(ngx_http_request_t *r,
-    ngx_http_llm_router_ctx_t *ctx, ngx_uint_t status, const char *what);
+    ngx_http_llm_router_ctx_t *ctx, ngx_http_llm_router_outcome_t *o,
+    const char *what);
 static ngx_int_t ngx_http_llm_router_budgets(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, const llmr_request_t *req);
 static void ngx_http_llm_router_adjust(ngx_http_request_t *r,
@@ -76,6 +79,12 @@ static ngx_str_t  ngx_http_llm_router_min_tier_header =
 
 static ngx_str_t  ngx_http_llm_router_prefer_header =
     ngx_string("X-LLM-Prefer");
+
+static ngx_str_t  ngx_http_llm_router_anthropic_header =
+    ngx_string("anthropic-version");
+
+static ngx_str_t  ngx_http_llm_router_goog_key_header =
+    ngx_string("x-goog-api-key");
 
 
 ngx_int_t
@@ -120,6 +129,14 @@ ngx_http_llm_router_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (ngx_http_llm_router_endpoint(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->ep.kind != LLMR_EP_GENERATE) {
+        return ngx_http_llm_router_passthrough(r, ctx);
+    }
+
     rc = ngx_http_llm_router_precheck(r, ctx, llcf);
 
     if (rc != NGX_OK) {
@@ -144,8 +161,8 @@ ngx_http_llm_router_handler(ngx_http_request_t *r)
 
 
 /*
- * Requests that carry no routable body are routed to the default tier;
- * bodies that cannot be routed are answered here, before reading them.
+ * Generation bodies that cannot be routed are answered here (or sent to
+ * the default tier), before reading them.
  */
 
 static ngx_int_t
@@ -156,14 +173,6 @@ ngx_http_llm_router_precheck(ngx_http_request_t *r,
     ngx_str_t    *type;
     ngx_uint_t    status;
     const char   *code, *msg;
-
-    if (!(r->method & (NGX_HTTP_POST|NGX_HTTP_PUT|NGX_HTTP_PATCH))) {
-        if (ngx_http_llm_router_route_default(r, ctx, "no_body") == NGX_OK) {
-            return NGX_DECLINED;
-        }
-
-        return ngx_http_llm_router_answer(r, ctx);
-    }
 
     status = 0;
     code = NULL;
@@ -225,6 +234,89 @@ ngx_http_llm_router_answer(ngx_http_request_t *r,
         ngx_http_llm_router_send_error(r, ctx->status, ctx->err_code,
                                        &ctx->err_msg));
     return NGX_DONE;
+}
+
+
+/*
+ * The request's API and endpoint, from its path (a copy the endpoint's
+ * views point into: r->uri may change on a redirect) and, for the paths
+ * APIs share, the headers only one API's clients send.
+ */
+
+static ngx_int_t
+ngx_http_llm_router_endpoint(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx)
+{
+    unsigned  hints;
+
+    ctx->uri.data = ngx_pstrdup(r->pool, &r->uri);
+    if (ctx->uri.data == NULL && r->uri.len) {
+        return NGX_ERROR;
+    }
+
+    ctx->uri.len = r->uri.len;
+
+    hints = 0;
+
+    if (ngx_http_llm_router_header(r, &ngx_http_llm_router_anthropic_header)) {
+        hints |= LLMR_HINT_ANTHROPIC;
+    }
+
+    if (ngx_http_llm_router_header(r, &ngx_http_llm_router_goog_key_header)) {
+        hints |= LLMR_HINT_GEMINI;
+    }
+
+    llmr_endpoint_parse((const char *) ctx->uri.data, ctx->uri.len,
+                        (r->method & NGX_HTTP_POST) != 0, hints, &ctx->ep);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Not a generation (embeddings, token counts, models, files, ...): sent
+ * untouched, body unread, to the upstream llm_passthrough names for its
+ * API; never classified, charged nor counted against a model's health.
+ */
+
+static ngx_int_t
+ngx_http_llm_router_passthrough(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx)
+{
+    ngx_int_t                         model;
+    ngx_http_llm_router_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
+
+    model = lmcf->pass[ctx->ep.api];
+
+    if (model < 0) {
+        ctx->status = NGX_HTTP_NOT_FOUND;
+        ctx->err_code = "llm_no_upstream";
+        ctx->err_msg.data = (u_char *) ngx_pnalloc(r->pool, 64);
+        if (ctx->err_msg.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->err_msg.len = ngx_sprintf(ctx->err_msg.data,
+                                       "no configured model serves the %s "
+                                       "API", llmr_api_name(ctx->ep.api))
+                           - ctx->err_msg.data;
+
+        return ngx_http_llm_router_answer(r, ctx);
+    }
+
+    ctx->passthrough = 1;
+    ctx->decided = 1;
+    ctx->dec.model = model;
+    ngx_str_set(&ctx->reason, "passthrough");
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm_router: %s %s passed through",
+                   llmr_api_name(ctx->ep.api),
+                   llmr_endpoint_kind_name(ctx->ep.kind));
+
+    return NGX_DECLINED;
 }
 
 
@@ -325,6 +417,10 @@ ngx_http_llm_router_explain_handler(ngx_http_request_t *r)
 
     ctx->explain = 1;
 
+    /* any API's body: its format says which */
+    ctx->ep.kind = LLMR_EP_GENERATE;
+    ctx->ep.detect = 1;
+
     rc = ngx_http_read_client_request_body(r,
                                     ngx_http_llm_router_explain_body_handler);
 
@@ -415,9 +511,7 @@ ngx_http_llm_router_decide(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    llmr_extract_reset(ngx_http_llm_router_extractor,
-                       llmr_format_from_path((const char *) r->uri.data,
-                                             r->uri.len));
+    llmr_extract_reset(ngx_http_llm_router_extractor, ctx->ep.format);
 
     rc = ngx_http_llm_router_feed_body(r, ngx_http_llm_router_extractor);
 
@@ -449,6 +543,10 @@ ngx_http_llm_router_decide(ngx_http_request_t *r,
                     llmr_extract_error(ngx_http_llm_router_extractor));
     }
 
+    if (ctx->ep.detect) {
+        llmr_endpoint_set_format(&ctx->ep, req->format, req->stream);
+    }
+
     llmr_route_opts_init(&opts);
 
     if (llcf->client_tier) {
@@ -465,9 +563,19 @@ ngx_http_llm_router_decide(ngx_http_request_t *r,
         opts.min_tier = tier;
     }
 
-    if (llcf->client_model && req->has_model) {
-        m = llmr_registry_find(lmcf->registry, req->model.data,
-                               req->model.len);
+    if (llcf->client_model) {
+        m = NULL;
+
+        if (req->has_model) {
+            m = llmr_registry_find(lmcf->registry, req->model.data,
+                                   req->model.len);
+
+        } else if (ctx->ep.model.len) {
+            /* Gemini names the model in the path */
+            m = llmr_registry_find(lmcf->registry, ctx->ep.model.data,
+                                   ctx->ep.model.len);
+        }
+
         if (m) {
             opts.pinned = m->index;
         }
@@ -637,6 +745,7 @@ ngx_http_llm_router_pick(ngx_http_request_t *r, ngx_http_llm_router_ctx_t *ctx,
     llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_router_module);
 
     opts->exclude |= ctx->failed;
+    opts->apis = llmr_api_bit(ctx->ep.api);
     opts->fail_open = lmcf->health.fail_open;
     opts->profile = (int) llcf->profile;
 
@@ -702,6 +811,17 @@ ngx_http_llm_router_fallback(ngx_http_request_t *r,
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
 
     ngx_http_llm_router_outcome(r, &o);
+
+    if (ctx->passthrough) {
+        /* another model's upstream would not know what it names */
+        m = &lmcf->registry->models[ctx->dec.model];
+        ctx->failed_names.data = (u_char *) m->name;
+        ctx->failed_names.len = ngx_strlen(m->name);
+
+        return ngx_http_llm_router_give_up(r, ctx, &o, "the passthrough "
+                                           "upstream of its API");
+    }
+
     ngx_http_llm_router_account(r, ctx, NGX_HTTP_LLM_ROUTER_ACCOUNT_MODEL);
 
     m = &lmcf->registry->models[ctx->dec.model];
@@ -732,7 +852,7 @@ ngx_http_llm_router_fallback(ngx_http_request_t *r,
                   "falling back", ctx->attempt, m->name, o.status);
 
     if (ctx->attempt >= llcf->max_attempts) {
-        return ngx_http_llm_router_give_up(r, ctx, o.status,
+        return ngx_http_llm_router_give_up(r, ctx, &o,
                                            "the attempts allowed by "
                                            "llm_route_max_attempts");
     }
@@ -747,7 +867,7 @@ ngx_http_llm_router_fallback(ngx_http_request_t *r,
                                  &opts, &d)
         != LLMR_OK)
     {
-        return ngx_http_llm_router_give_up(r, ctx, o.status,
+        return ngx_http_llm_router_give_up(r, ctx, &o,
                                            "every model that can serve it");
     }
 
@@ -969,13 +1089,21 @@ ngx_http_llm_router_budgets(ngx_http_request_t *r,
 }
 
 
-/* no attempt left: a JSON error with the last attempt's status */
+/*
+ * No attempt left: an error in the client's API shape with the last
+ * attempt's status and Retry-After (the provider's body is gone: nginx
+ * does not read an intercepted error's).
+ */
 
 static ngx_int_t
 ngx_http_llm_router_give_up(ngx_http_request_t *r,
-    ngx_http_llm_router_ctx_t *ctx, ngx_uint_t status, const char *what)
+    ngx_http_llm_router_ctx_t *ctx, ngx_http_llm_router_outcome_t *o,
+    const char *what)
 {
-    ngx_str_t  msg;
+    u_char           *p;
+    ngx_str_t         msg;
+    ngx_uint_t        status;
+    ngx_table_elt_t  *h;
 
     msg.len = sizeof("all attempts failed (tried: ); exhausted ") - 1
               + ctx->failed_names.len + ngx_strlen(what);
@@ -991,6 +1119,8 @@ ngx_http_llm_router_give_up(ngx_http_request_t *r,
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                   "llm_router: %V", &msg);
 
+    status = o->status;
+
     if (status < 400 || status > 599) {
         status = NGX_HTTP_BAD_GATEWAY;
     }
@@ -998,6 +1128,24 @@ ngx_http_llm_router_give_up(ngx_http_request_t *r,
     /* the variables keep describing the last attempt for the logs */
     ctx->gave_up = 1;
     ctx->status = status;
+
+    ngx_http_clean_header(r);
+
+    if (o->retry_after) {
+        p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+        h = ngx_list_push(&r->headers_out.headers);
+
+        if (p == NULL || h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Retry-After");
+        h->value.data = p;
+        h->value.len = ngx_sprintf(p, "%T",
+                                   (time_t) ((o->retry_after + 999) / 1000))
+                       - p;
+    }
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -1212,7 +1360,7 @@ ngx_http_llm_router_memeq(u_char *a, u_char *b, size_t n)
 
 /* a request header's value, NUL-terminated (nginx keeps it so), or NULL */
 
-static u_char *
+u_char *
 ngx_http_llm_router_header(ngx_http_request_t *r, ngx_str_t *name)
 {
     ngx_uint_t        i;
@@ -1243,30 +1391,38 @@ ngx_http_llm_router_header(ngx_http_request_t *r, ngx_str_t *name)
 }
 
 
+/*
+ * An error of the gateway's own, in the shape of the API the client
+ * speaks (OpenAI's outside routed locations), with the request id the
+ * client quotes when it reports it.
+ */
+
 ngx_int_t
 ngx_http_llm_router_send_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, ngx_str_t *msg)
 {
-    size_t      len;
-    ngx_buf_t  *b;
+    int                         api;
+    size_t                      len;
+    ngx_buf_t                  *b;
+    ngx_http_llm_router_ctx_t  *ctx;
 
-    len = sizeof("{\"error\":{\"type\":\"invalid_request_error\","
-                 "\"code\":\"\",\"message\":\"\"}}\n") - 1
-          + ngx_strlen(code)
-          + llmr_json_escaped_len((const char *) msg->data, msg->len);
+    ctx = ngx_http_llm_router_get_ctx(r);
+    api = ctx ? ctx->ep.api : LLMR_API_OPENAI;
+
+    len = llmr_api_error_max(code, msg->len);
 
     b = ngx_create_temp_buf(r->pool, len);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->last = ngx_sprintf(b->last, "{\"error\":{\"type\":\"%s\",\"code\":\"%s\","
-                          "\"message\":\"",
-                          status >= 500 ? "server_error"
-                                        : "invalid_request_error", code);
-    b->last += llmr_json_escape((char *) b->last, b->end - b->last,
-                                (const char *) msg->data, msg->len);
-    b->last = ngx_cpymem(b->last, "\"}}\n", 4);
+    b->last += llmr_api_error(api, (int) status, code,
+                              (const char *) msg->data, msg->len,
+                              (char *) b->pos, len);
+
+    if (b->last == b->pos) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     return ngx_http_llm_router_send_json(r, status, b);
 }

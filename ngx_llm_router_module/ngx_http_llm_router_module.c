@@ -43,6 +43,13 @@ static char *ngx_http_llm_router_profile(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_llm_router_explain(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_llm_router_passthrough_conf(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_llm_router_resolve_passthrough(ngx_conf_t *cf,
+    ngx_http_llm_router_main_conf_t *lmcf);
+static ngx_int_t ngx_http_llm_router_load_keys(ngx_conf_t *cf,
+    ngx_http_llm_router_main_conf_t *lmcf);
+static void ngx_http_llm_router_cleanup_keys(void *data);
 static ngx_int_t ngx_http_llm_router_check_upstreams(ngx_conf_t *cf,
     ngx_http_llm_router_main_conf_t *lmcf);
 static ngx_int_t ngx_http_llm_router_add_handler(ngx_conf_t *cf,
@@ -240,6 +247,13 @@ static ngx_command_t  ngx_http_llm_router_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_llm_router_loc_conf_t, explain_header),
+      NULL },
+
+    { ngx_string("llm_passthrough"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_llm_router_passthrough_conf,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("llm_reference_model"),
@@ -500,6 +514,8 @@ ngx_http_llm_router_postconfiguration(ngx_conf_t *cf)
     }
 
     if (ngx_http_llm_router_check_upstreams(cf, lmcf) != NGX_OK
+        || ngx_http_llm_router_resolve_passthrough(cf, lmcf) != NGX_OK
+        || ngx_http_llm_router_load_keys(cf, lmcf) != NGX_OK
         || ngx_http_llm_router_status_init(cf, lmcf) != NGX_OK)
     {
         return NGX_ERROR;
@@ -582,6 +598,233 @@ ngx_http_llm_router_add_handler(ngx_conf_t *cf, ngx_http_phases phase,
     *h = handler;
 
     return NGX_OK;
+}
+
+
+/* llm_passthrough API MODEL; */
+
+static char *
+ngx_http_llm_router_passthrough_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_llm_router_main_conf_t *lmcf = conf;
+
+    int         api;
+    ngx_str_t  *value;
+
+    value = cf->args->elts;
+
+    api = llmr_api_parse((const char *) value[1].data, value[1].len);
+
+    if (api < 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid API \"%V\" in \"llm_passthrough\" "
+                           "(openai, anthropic or gemini)", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (lmcf->pass_name[api].data) {
+        return "is duplicate";
+    }
+
+    lmcf->pass_name[api] = value[2];
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Each API's other endpoints go to the model llm_passthrough names, which
+ * must speak that API; by default, the first model registered that does.
+ */
+
+static ngx_int_t
+ngx_http_llm_router_resolve_passthrough(ngx_conf_t *cf,
+    ngx_http_llm_router_main_conf_t *lmcf)
+{
+    ngx_uint_t           api, i;
+    const llmr_model_t  *m;
+
+    for (api = 0; api < LLMR_API_N; api++) {
+        lmcf->pass[api] = -1;
+
+        if (lmcf->pass_name[api].data == NULL) {
+            for (i = 0; i < lmcf->registry->n; i++) {
+                if (lmcf->registry->models[i].api == (int) api) {
+                    lmcf->pass[api] = (ngx_int_t) i;
+                    break;
+                }
+            }
+
+            continue;
+        }
+
+        m = llmr_registry_find(lmcf->registry,
+                               (const char *) lmcf->pass_name[api].data,
+                               lmcf->pass_name[api].len);
+
+        if (m == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"llm_passthrough %s\": no model \"%V\"",
+                          llmr_api_name((int) api), &lmcf->pass_name[api]);
+            return NGX_ERROR;
+        }
+
+        if (m->api != (int) api) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"llm_passthrough %s\": model \"%V\" speaks "
+                          "the %s API", llmr_api_name((int) api),
+                          &lmcf->pass_name[api], llmr_api_name(m->api));
+            return NGX_ERROR;
+        }
+
+        lmcf->pass[api] = m->index;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * key_file=: read now, by the master, as the header value its API takes
+ * ("Bearer KEY" for OpenAI's).  The file holds the key alone (surrounding
+ * whitespace is dropped); a file nginx cannot read, or that holds no key
+ * or bytes a header cannot carry, fails the configuration without
+ * printing what it holds.
+ */
+
+static ngx_int_t
+ngx_http_llm_router_load_keys(ngx_conf_t *cf,
+    ngx_http_llm_router_main_conf_t *lmcf)
+{
+    u_char              *p, *start, *end, buf[4096];
+    ssize_t              n;
+    ngx_fd_t             fd;
+    ngx_str_t            name, *key;
+    ngx_uint_t           i;
+    ngx_pool_cleanup_t  *cln;
+    const llmr_model_t  *m;
+
+    lmcf->keys = NULL;
+
+    for (i = 0; i < lmcf->registry->n; i++) {
+        m = &lmcf->registry->models[i];
+
+        if (m->key_file == NULL) {
+            continue;
+        }
+
+        if (lmcf->keys == NULL) {
+            lmcf->keys = ngx_pcalloc(cf->pool,
+                                     lmcf->registry->n * sizeof(ngx_str_t));
+            cln = ngx_pool_cleanup_add(cf->pool, 0);
+
+            if (lmcf->keys == NULL || cln == NULL) {
+                return NGX_ERROR;
+            }
+
+            cln->handler = ngx_http_llm_router_cleanup_keys;
+            cln->data = lmcf;
+        }
+
+        name.data = (u_char *) m->key_file;
+        name.len = ngx_strlen(m->key_file);
+
+        if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+        if (fd == NGX_INVALID_FILE) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, ngx_errno,
+                          "llm_model \"%s\": key_file \"%V\" cannot be "
+                          "opened", m->name, &name);
+            return NGX_ERROR;
+        }
+
+        n = read(fd, buf, sizeof(buf));
+
+        if (n == -1) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, ngx_errno,
+                          "llm_model \"%s\": key_file \"%V\" cannot be "
+                          "read", m->name, &name);
+            (void) ngx_close_file(fd);
+            return NGX_ERROR;
+        }
+
+        (void) ngx_close_file(fd);
+
+        start = buf;
+        end = buf + n;
+
+        while (start < end && (*start == ' ' || *start == '\t'
+                               || *start == '\r' || *start == '\n'))
+        {
+            start++;
+        }
+
+        while (end > start && (end[-1] == ' ' || end[-1] == '\t'
+                               || end[-1] == '\r' || end[-1] == '\n'))
+        {
+            end--;
+        }
+
+        for (p = start; p < end; p++) {
+            if (*p < 0x21 || *p == 0x7f) {
+                break;
+            }
+        }
+
+        if (start == end || p < end || n == (ssize_t) sizeof(buf)) {
+            ngx_explicit_memzero(buf, sizeof(buf));
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "llm_model \"%s\": key_file \"%V\" must hold "
+                          "one key: %s", m->name, &name,
+                          start == end ? "it is empty"
+                          : n == (ssize_t) sizeof(buf) ? "it is too long"
+                          : "it holds spaces or control characters");
+            return NGX_ERROR;
+        }
+
+        key = &lmcf->keys[i];
+        key->len = (end - start)
+                   + (m->api == LLMR_API_OPENAI ? sizeof("Bearer ") - 1 : 0);
+        key->data = ngx_pnalloc(cf->pool, key->len);
+
+        if (key->data == NULL) {
+            ngx_explicit_memzero(buf, sizeof(buf));
+            return NGX_ERROR;
+        }
+
+        p = key->data;
+
+        if (m->api == LLMR_API_OPENAI) {
+            p = ngx_cpymem(p, "Bearer ", sizeof("Bearer ") - 1);
+        }
+
+        ngx_memcpy(p, start, end - start);
+        ngx_explicit_memzero(buf, sizeof(buf));
+    }
+
+    return NGX_OK;
+}
+
+
+/* a configuration's keys do not outlive it in freed memory */
+
+static void
+ngx_http_llm_router_cleanup_keys(void *data)
+{
+    ngx_http_llm_router_main_conf_t *lmcf = data;
+
+    ngx_uint_t  i;
+
+    for (i = 0; i < lmcf->registry->n; i++) {
+        if (lmcf->keys[i].len) {
+            ngx_explicit_memzero(lmcf->keys[i].data, lmcf->keys[i].len);
+        }
+    }
 }
 
 

@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include <llmr/core.h>
+#include <llmr/api.h>
 #include <llmr/extract.h>
 #include <llmr/classify.h>
 #include <llmr/registry.h>
@@ -105,6 +106,17 @@ typedef struct {
     ngx_int_t                       reference;      /* its index, or -1 */
     ngx_str_t                       state;          /* llm_feedback_state */
     ngx_msec_t                      state_interval;
+
+    /*
+     * The provider keys of models with key_file=, read at configuration
+     * time, by model index (len 0: none).  Never logged nor shown.
+     */
+    ngx_str_t                      *keys;
+
+    /* llm_passthrough: the model whose upstream takes an API's other
+       endpoints, by name, then index (-1: the API has no model) */
+    ngx_str_t                       pass_name[LLMR_API_N];
+    ngx_int_t                       pass[LLMR_API_N];
 } ngx_http_llm_router_main_conf_t;
 
 
@@ -139,6 +151,10 @@ typedef struct {
     llmr_class_t                    cls;
     llmr_decision_t                 dec;
 
+    /* the request's API and endpoint; the views point into uri, a copy */
+    llmr_endpoint_t                 ep;
+    ngx_str_t                       uri;
+
     ngx_chain_t                    *orig_bufs;
     off_t                           orig_len;
 
@@ -156,6 +172,7 @@ typedef struct {
     unsigned                        accounted:1;
     unsigned                        probe:1;    /* a half-open probe */
     unsigned                        gave_up:1;  /* every attempt failed */
+    unsigned                        passthrough:1;  /* not a generation */
 
     ngx_uint_t                      attempt;    /* 1, 2, ... */
     uint64_t                        failed;     /* models that failed */
@@ -323,6 +340,9 @@ typedef struct {
     ngx_http_llm_router_stat_t      domains[LLMR_DOMAIN_N];
     ngx_atomic_t                    rejected;
     ngx_atomic_t                    defaulted;
+
+    /* the requests passed through untouched, by API and endpoint */
+    ngx_atomic_t                    passthrough[LLMR_API_N][LLMR_EP_N];
     ngx_atomic_t                    fallbacks;
     ngx_atomic_t                    escalations;
     ngx_atomic_t                    escalations_suggested;
@@ -433,6 +453,7 @@ ngx_int_t ngx_http_llm_router_header_value(ngx_http_request_t *r,
 ngx_int_t ngx_http_llm_router_request_id(ngx_http_request_t *r,
     ngx_str_t *id);
 ngx_uint_t ngx_http_llm_router_memeq(u_char *a, u_char *b, size_t n);
+u_char *ngx_http_llm_router_header(ngx_http_request_t *r, ngx_str_t *name);
 void ngx_http_llm_router_free_extractor(void);
 extern ngx_uint_t  ngx_http_llm_router_active;
 

@@ -307,6 +307,13 @@ ngx_http_llm_router_log_handler(ngx_http_request_t *r)
     zone = lmcf->shm_zone->data;
     ctx->accounted = 1;
 
+    if (ctx->passthrough) {
+        /* counted by its kind, neither charged nor held against a model */
+        (void) ngx_atomic_fetch_add(
+                          &zone->sh->passthrough[ctx->ep.api][ctx->ep.kind], 1);
+        return NGX_OK;
+    }
+
     if (!ctx->decided) {
         (void) ngx_atomic_fetch_add(&zone->sh->rejected, 1);
         ngx_http_llm_router_decision_add(r, ctx, NULL, 0, 0);

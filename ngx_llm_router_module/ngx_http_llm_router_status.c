@@ -82,6 +82,10 @@ typedef struct {
 } ngx_http_llm_router_rate_sum_t;
 
 
+static void ngx_http_llm_router_status_passthrough(
+    ngx_http_llm_router_status_t *st);
+static void ngx_http_llm_router_prom_passthrough(
+    ngx_http_llm_router_status_t *st);
 static ngx_int_t ngx_http_llm_router_status_handler(ngx_http_request_t *r);
 static void ngx_http_llm_router_json_quality(
     ngx_http_llm_router_status_t *st);
@@ -779,6 +783,8 @@ ngx_http_llm_router_json_view(ngx_http_llm_router_status_t *st,
                                  (double) sh->ab_cost[0] / 1e6,
                                  sh->ab_requests[1],
                                  (double) sh->ab_cost[1] / 1e6);
+
+        ngx_http_llm_router_status_passthrough(st);
     }
 
     /* savings against the reference model */
@@ -1511,6 +1517,8 @@ ngx_http_llm_router_prom(ngx_http_llm_router_status_t *st)
         "llm_router_fallbacks_total{view=\"instance\"} %uA\n",
         sh->rejected, sh->defaulted, sh->fallbacks);
 
+    ngx_http_llm_router_prom_passthrough(st);
+
     /* per model, tier and domain */
 
     ngx_http_llm_router_prom_keys(st, "model");
@@ -2075,4 +2083,70 @@ ngx_http_llm_router_out_usd(ngx_http_llm_router_out_t *o, uint64_t micro)
 {
     ngx_http_llm_router_outf(o, "%uL.%06uL", micro / 1000000,
                              micro % 1000000);
+}
+
+
+/* "passthrough": {"openai": {"embeddings": N, ...}, ...}, nonzero only */
+
+static void
+ngx_http_llm_router_status_passthrough(ngx_http_llm_router_status_t *st)
+{
+    ngx_uint_t                    api, kind, n;
+    ngx_atomic_uint_t             v;
+    ngx_http_llm_router_shctx_t  *sh;
+
+    sh = st->sh;
+
+    ngx_http_llm_router_outf(&st->out, ",\"passthrough\":{");
+
+    for (api = 0; api < LLMR_API_N; api++) {
+        ngx_http_llm_router_outf(&st->out, "%s\"%s\":{", api ? "," : "",
+                                 llmr_api_name((int) api));
+        n = 0;
+
+        for (kind = 0; kind < LLMR_EP_N; kind++) {
+            v = sh->passthrough[api][kind];
+
+            if (v) {
+                ngx_http_llm_router_outf(&st->out, "%s\"%s\":%uA",
+                                         n++ ? "," : "",
+                                         llmr_endpoint_kind_name((int) kind),
+                                         v);
+            }
+        }
+
+        ngx_http_llm_router_outf(&st->out, "}");
+    }
+
+    ngx_http_llm_router_outf(&st->out, "}");
+}
+
+
+static void
+ngx_http_llm_router_prom_passthrough(ngx_http_llm_router_status_t *st)
+{
+    ngx_uint_t                    api, kind;
+    ngx_atomic_uint_t             v;
+    ngx_http_llm_router_shctx_t  *sh;
+
+    sh = st->sh;
+
+    ngx_http_llm_router_outf(&st->out,
+        "# HELP llm_router_passthrough_total Requests other than "
+        "generations, passed through untouched.\n"
+        "# TYPE llm_router_passthrough_total counter\n");
+
+    for (api = 0; api < LLMR_API_N; api++) {
+        for (kind = 0; kind < LLMR_EP_N; kind++) {
+            v = sh->passthrough[api][kind];
+
+            if (v) {
+                ngx_http_llm_router_outf(&st->out,
+                    "llm_router_passthrough_total{view=\"instance\","
+                    "api=\"%s\",endpoint=\"%s\"} %uA\n",
+                    llmr_api_name((int) api),
+                    llmr_endpoint_kind_name((int) kind), v);
+            }
+        }
+    }
 }

@@ -27,11 +27,43 @@ typedef enum {
     NGX_HTTP_LLM_ROUTER_VAR_AB_VARIANT,
     NGX_HTTP_LLM_ROUTER_VAR_INPUT_TOKENS,
     NGX_HTTP_LLM_ROUTER_VAR_OUTPUT_TOKENS,
-    NGX_HTTP_LLM_ROUTER_VAR_ATTEMPT
+    NGX_HTTP_LLM_ROUTER_VAR_ATTEMPT,
+    NGX_HTTP_LLM_ROUTER_VAR_UPSTREAM_URI,
+    NGX_HTTP_LLM_ROUTER_VAR_API,
+    NGX_HTTP_LLM_ROUTER_VAR_ENDPOINT
 } ngx_http_llm_router_var_e;
 
 
+/* the credential headers: the gateway's key, or the client's own */
+
+typedef enum {
+    NGX_HTTP_LLM_ROUTER_HDR_AUTHORIZATION = 0,
+    NGX_HTTP_LLM_ROUTER_HDR_X_API_KEY,
+    NGX_HTTP_LLM_ROUTER_HDR_X_GOOG_API_KEY,
+    NGX_HTTP_LLM_ROUTER_HDR_ANTHROPIC_VERSION
+} ngx_http_llm_router_hdr_e;
+
+
+static ngx_str_t  ngx_http_llm_router_hdr_names[] = {
+    ngx_string("Authorization"),
+    ngx_string("x-api-key"),
+    ngx_string("x-goog-api-key"),
+    ngx_string("anthropic-version")
+};
+
+
+/* the API whose key goes in each header */
+static int  ngx_http_llm_router_hdr_api[] = {
+    LLMR_API_OPENAI, LLMR_API_ANTHROPIC, LLMR_API_GEMINI, -1
+};
+
+
 static ngx_int_t ngx_http_llm_router_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_llm_router_upstream_uri(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, const llmr_model_t *m,
+    ngx_http_variable_value_t *v);
+static ngx_int_t ngx_http_llm_router_header_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
 
@@ -85,6 +117,32 @@ static ngx_http_variable_t  ngx_http_llm_router_vars[] = {
     { ngx_string("llm_ab_variant"), NULL, ngx_http_llm_router_variable,
       NGX_HTTP_LLM_ROUTER_VAR_AB_VARIANT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("llm_upstream_uri"), NULL, ngx_http_llm_router_variable,
+      NGX_HTTP_LLM_ROUTER_VAR_UPSTREAM_URI, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("llm_api"), NULL, ngx_http_llm_router_variable,
+      NGX_HTTP_LLM_ROUTER_VAR_API, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("llm_endpoint"), NULL, ngx_http_llm_router_variable,
+      NGX_HTTP_LLM_ROUTER_VAR_ENDPOINT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("llm_header_authorization"), NULL,
+      ngx_http_llm_router_header_variable,
+      NGX_HTTP_LLM_ROUTER_HDR_AUTHORIZATION, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("llm_header_x_api_key"), NULL,
+      ngx_http_llm_router_header_variable,
+      NGX_HTTP_LLM_ROUTER_HDR_X_API_KEY, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("llm_header_x_goog_api_key"), NULL,
+      ngx_http_llm_router_header_variable,
+      NGX_HTTP_LLM_ROUTER_HDR_X_GOOG_API_KEY, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("llm_header_anthropic_version"), NULL,
+      ngx_http_llm_router_header_variable,
+      NGX_HTTP_LLM_ROUTER_HDR_ANTHROPIC_VERSION, NGX_HTTP_VAR_NOCACHEABLE,
+      0 },
+
       ngx_http_null_variable
 };
 
@@ -131,10 +189,35 @@ ngx_http_llm_router_variable(ngx_http_request_t *r,
     s = NULL;
     p = NULL;
 
+    /* a request passed through was not routed: no model, tier, cost */
+
+    if (ctx->passthrough
+        && data != NGX_HTTP_LLM_ROUTER_VAR_UPSTREAM
+        && data != NGX_HTTP_LLM_ROUTER_VAR_UPSTREAM_URI
+        && data != NGX_HTTP_LLM_ROUTER_VAR_PROVIDER
+        && data != NGX_HTTP_LLM_ROUTER_VAR_API
+        && data != NGX_HTTP_LLM_ROUTER_VAR_ENDPOINT
+        && data != NGX_HTTP_LLM_ROUTER_VAR_REASON)
+    {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
     switch (data) {
 
     case NGX_HTTP_LLM_ROUTER_VAR_UPSTREAM:
         s = m->upstream;
+        break;
+
+    case NGX_HTTP_LLM_ROUTER_VAR_UPSTREAM_URI:
+        return ngx_http_llm_router_upstream_uri(r, ctx, m, v);
+
+    case NGX_HTTP_LLM_ROUTER_VAR_API:
+        s = llmr_api_name(m->api);
+        break;
+
+    case NGX_HTTP_LLM_ROUTER_VAR_ENDPOINT:
+        s = llmr_endpoint_kind_name(ctx->ep.kind);
         break;
 
     case NGX_HTTP_LLM_ROUTER_VAR_MODEL:
@@ -227,6 +310,123 @@ found:
     v->valid = 1;
     v->no_cacheable = 0;
     v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The request line the model's upstream needs, for the current attempt:
+ * its API's endpoint under its base path, Gemini's model in the path,
+ * the client's query (less its key= when the gateway sends its own).
+ */
+
+static ngx_int_t
+ngx_http_llm_router_upstream_uri(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, const llmr_model_t *m,
+    ngx_http_variable_value_t *v)
+{
+    size_t                            len;
+    ngx_uint_t                        strip;
+    ngx_http_llm_router_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
+
+    strip = (lmcf->keys && lmcf->keys[m->index].len);
+
+    len = llmr_upstream_uri_max(ctx->uri.len, m->path, m->id, r->args.len);
+
+    v->data = ngx_pnalloc(r->pool, len);
+    if (v->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = llmr_upstream_uri(&ctx->ep, (const char *) ctx->uri.data,
+                               ctx->uri.len, m->api, m->path, m->id,
+                               (const char *) r->args.data, r->args.len,
+                               (int) strip, (char *) v->data, len);
+
+    if (v->len == 0) {
+        return NGX_ERROR;
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+/*
+ * $llm_header_*: for "proxy_set_header NAME $llm_header_name;".  When the
+ * chosen model has a key_file, its key goes in the header its API reads
+ * and the other credential headers are empty (nginx then sends none):
+ * the client's own credentials never reach the provider.  Without one,
+ * the client's header is passed as it came.  anthropic-version defaults
+ * to 2023-06-01 for a model of Anthropic's API.
+ */
+
+static ngx_int_t
+ngx_http_llm_router_header_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                           *h;
+    ngx_str_t                        *key;
+    const llmr_model_t               *m;
+    ngx_http_llm_router_ctx_t        *ctx;
+    ngx_http_llm_router_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
+    ctx = ngx_http_llm_router_get_ctx(r->main);
+
+    m = NULL;
+    key = NULL;
+
+    if (ctx && ctx->decided && ctx->dec.model >= 0) {
+        m = &lmcf->registry->models[ctx->dec.model];
+
+        if (lmcf->keys && lmcf->keys[m->index].len) {
+            key = &lmcf->keys[m->index];
+        }
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    if (key && ngx_http_llm_router_hdr_api[data] >= 0) {
+
+        if (ngx_http_llm_router_hdr_api[data] != m->api) {
+            v->data = (u_char *) "";
+            v->len = 0;
+            return NGX_OK;
+        }
+
+        /* the key as its API's header carries it, made at load time */
+        v->data = key->data;
+        v->len = key->len;
+        return NGX_OK;
+    }
+
+    h = ngx_http_llm_router_header(r->main,
+                                   &ngx_http_llm_router_hdr_names[data]);
+
+    if (h) {
+        v->data = h;
+        v->len = ngx_strlen(h);
+        return NGX_OK;
+    }
+
+    if (data == NGX_HTTP_LLM_ROUTER_HDR_ANTHROPIC_VERSION && m
+        && m->api == LLMR_API_ANTHROPIC)
+    {
+        ngx_str_set(v, "2023-06-01");
+        return NGX_OK;
+    }
+
+    v->data = (u_char *) "";
+    v->len = 0;
 
     return NGX_OK;
 }

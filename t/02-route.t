@@ -20,7 +20,15 @@ my $t = LLMRouter::Test->new->workers(2);
 
 start_providers($t);
 
-$t->run(router_conf(http => <<'MAP', server => <<'EOF'));
+# the three APIs' models: Gemini's cheapest at every tier, so a request
+# routed to a model its API cannot serve would show
+
+my $models = $LLMRouter::Setup::MODELS . <<'EOF';
+    llm_model claude-haiku provider=anthropic upstream=big_pool tiers=trivial-expert input=0.8 output=4 id=claude-3-5-haiku;
+    llm_model gemini-flash provider=google upstream=mid_pool tiers=trivial-expert input=0.1 output=0.4 id=gemini-2.0-flash;
+EOF
+
+$t->run(router_conf(models => $models, http => <<'MAP', server => <<'EOF'));
     map $llm_tier $llm_price_class {
         default  standard;
         expert   premium;
@@ -37,9 +45,20 @@ MAP
 
         location /gemini/ {
             llm_route on;
-            proxy_pass http://$llm_upstream/v1beta/models/$llm_model_id:generateContent;
+            proxy_pass http://$llm_upstream$llm_upstream_uri;
             add_header X-LLM-Model $llm_model always;
+            add_header X-LLM-Api $llm_api always;
         }
+
+        location /v1beta/ {
+            llm_route on;
+            llm_route_client_model on;
+            proxy_pass http://$llm_upstream$llm_upstream_uri;
+            add_header X-LLM-Model $llm_model always;
+            add_header X-LLM-Endpoint $llm_endpoint always;
+        }
+
+        location = /llm/status { llm_status; }
 
         location /logged/ {
             llm_route on;
@@ -176,17 +195,48 @@ $r = $t->http_post('/v1/messages', { model => 'claude-whatever',
         { type => 'text', text => 'hello' } ] } ] });
 is($r->{status}, 200, 'anthropic: 200');
 is($r->{headers}{'x-llm-format'}, 'anthropic', 'anthropic: format');
-is($r->{headers}{'x-mock-model'}, 'gpt-4o-mini', 'anthropic: rewritten');
+is($r->{headers}{'x-llm-model'}, 'claude-haiku',
+   'anthropic: an Anthropic model, not the cheaper OpenAI or Gemini ones');
+is($r->{headers}{'x-mock-model'}, 'claude-3-5-haiku', 'anthropic: rewritten');
+like($r->{headers}{'x-llm-reason'}, qr/skipped_api/,
+     'anthropic: the reason says cheaper models were skipped for their API');
 
 $r = $t->http_post('/gemini/chat', { contents => [ { role => 'user',
     parts => [ { text => 'hello' } ] } ] });
 is($r->{status}, 200, 'gemini: 200');
+is($r->{headers}{'x-llm-model'}, 'gemini-flash', 'gemini: a Gemini model');
+is($r->{headers}{'x-llm-api'}, 'gemini', 'gemini: $llm_api');
 is($r->{headers}{'x-mock-path'},
-   '/v1beta/models/gpt-4o-mini:generateContent', 'gemini: model in the URL');
+   '/v1beta/models/gemini-2.0-flash:generateContent',
+   'gemini: $llm_upstream_uri names the model in the path');
 is($r->{headers}{'x-mock-model'}, 'none', 'gemini: body has no model');
 is($r->{json}{mock}{body_length}, length(LLMRouter::Test::json_encode(
    { contents => [ { role => 'user', parts => [ { text => 'hello' } ] } ] })),
    'gemini: body untouched');
+
+# Gemini's own paths: the method and the query are kept
+
+my $gbody = { contents => [ { role => 'user',
+                              parts => [ { text => 'hello' } ] } ] };
+$r = $t->http_post('/v1beta/models/gemini-pro:streamGenerateContent?alt=sse',
+                   $gbody);
+is($r->{headers}{'x-mock-uri'},
+   '/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse',
+   'gemini stream: the model replaced, the method and ?alt=sse kept');
+
+$r = $t->http_post('/v1beta/models/gemini-flash:generateContent', $gbody,
+                   'X-LLM-Min-Tier' => 'expert');
+is($r->{headers}{'x-llm-model'}, 'gemini-flash',
+   'gemini: the model the URL names is pinned (llm_route_client_model)');
+
+$r = $t->http_post('/v1beta/models/gemini-pro:countTokens', $gbody);
+is($r->{status}, 200, 'countTokens: 200');
+is($r->{headers}{'x-mock-path'}, '/v1beta/models/gemini-pro:countTokens',
+   "countTokens: passed through untouched, the client's model kept");
+is($r->{headers}{'x-mock-name'}, 'mid',
+   'countTokens: to the Gemini passthrough upstream');
+is($r->{headers}{'x-llm-endpoint'}, 'count_tokens', '$llm_endpoint');
+ok(!$r->{headers}{'x-llm-model'}, 'countTokens: no model was routed to');
 
 $r = $t->http_post('/v1/responses', { model => 'x', input => 'hello',
                                       instructions => 'be brief' });
@@ -206,12 +256,39 @@ $r = $t->http_post('/logged/x', chat_body('hello'),
                    'X-LLM-Min-Tier' => 'expert');
 is($r->{headers}{'x-mapped'}, 'premium', 'map follows the decision');
 
-# a bodiless request goes to the default tier
+# what is not a generation passes through, unclassified and uncharged
+
+my $before_st = $t->http_get('/llm/status');
 
 $r = $t->http_get('/v1/models');
 is($r->{status}, 200, 'GET: 200');
-is($r->{headers}{'x-mock-name'}, 'mid', 'GET: default tier (moderate)');
-like($r->{headers}{'x-llm-reason'}, qr/default_route/, 'GET: reason');
+is($r->{headers}{'x-mock-name'}, 'cheap',
+   "GET: to the first OpenAI model's upstream");
+is($r->{headers}{'x-llm-reason'}, 'passthrough', 'GET: reason');
+is($r->{headers}{'x-mock-path'}, '/v1/models', 'GET: path untouched');
+
+$r = $t->http_post('/v1/embeddings', { model => 'text-embedding-3-small',
+                                       input => 'hello' });
+is($r->{status}, 200, 'embeddings: 200');
+is($r->{headers}{'x-mock-model'}, 'text-embedding-3-small',
+   'embeddings: the model is not rewritten');
+ok(!$r->{headers}{'x-llm-tier'}, 'embeddings: not classified');
+ok($r->{headers}{'x-llm-request-id'}, 'embeddings: a request id');
+
+$r = $t->http_post('/v1/messages/count_tokens', { model => 'claude-x',
+    messages => [ { role => 'user', content => 'hello' } ] },
+    'anthropic-version' => '2023-06-01');
+is($r->{headers}{'x-mock-name'}, 'big',
+   'count_tokens: to the Anthropic passthrough upstream');
+is($r->{headers}{'x-mock-model'}, 'claude-x', 'count_tokens: untouched');
+
+my $st = $t->http_get('/llm/status');
+is($st->{json}{instance}{passthrough}{openai}{embeddings}, 1,
+   'llm_status counts the embeddings call under its kind');
+is($st->{json}{instance}{passthrough}{anthropic}{count_tokens}, 1,
+   'and the count under its own');
+is($st->{json}{instance}{requests}, $before_st->{json}{instance}{requests},
+   'none counted as a routed request');
 
 # explain answers the decision and proxies nothing
 

@@ -20,7 +20,15 @@ use LLMRouter::Setup;
 
 my $t = LLMRouter::Test->new->workers(1);
 start_providers($t);
+# the same prices for each API's model on the cheap provider
+
+my $models = $LLMRouter::Setup::MODELS . <<'EOF';
+    llm_model cheap-claude provider=anthropic upstream=cheap_pool tiers=trivial-expert input=0.15 output=0.60 id=claude-cheap;
+    llm_model cheap-gemini provider=google upstream=cheap_pool tiers=trivial-expert input=0.15 output=0.60 id=gemini-cheap;
+EOF
+
 $t->run(router_conf(
+    models => $models,
     http => 'llm_health off;',
     location => 'proxy_buffering off;',
     server => <<'EOF'));
@@ -36,24 +44,26 @@ $t->run(router_conf(
             llm_route on;
             proxy_buffering off;
             proxy_pass http://$llm_upstream/v1beta/models/$llm_model_id:streamGenerateContent?alt=sse;
+            add_header X-LLM-Model $llm_model always;
         }
 EOF
 
 # cheap-model: $0.15 / $0.60 per million tokens, so micro-USD = 0.15 in + 0.6 out
 
 sub cheap {
-    my $m = $t->http_get('/llm/status')->{json}{instance}{models}{'cheap-model'};
+    my $name = shift // 'cheap-model';
+    my $m = $t->http_get('/llm/status')->{json}{instance}{models}{$name};
     return { %$m };
 }
 
 sub delta {
-    my ($before, $code) = @_;
+    my ($before, $code, $name) = @_;
     $code->();
 
     # the log phase may end after the client has its answer
     my $after;
     for (1 .. 50) {
-        $after = cheap();
+        $after = cheap($name);
         last if $after->{requests} > $before->{requests};
         sleep 0.05;
     }
@@ -118,23 +128,24 @@ ok(!exists $got->{stream_options}, 'llm_route_stream_usage off');
 
 # Anthropic stream: message_start + message_delta
 
-$d = delta(cheap(), sub {
+$d = delta(cheap('cheap-claude'), sub {
     my $r = $t->http_post('/v1/messages', { model => 'x', max_tokens => 50,
         stream => \1, messages => [ { role => 'user', content => 'hello' } ] },
         'X-Mock-Usage' => '300,40');
     like($r->{content}, qr/message_stop/, 'anthropic stream: complete');
-});
+}, 'cheap-claude');
 is($d->{input_tokens}, 300, 'anthropic stream: input');
 is($d->{output_tokens}, 40, 'anthropic stream: output');
 ok(near($d->{cost_estimated_usd}, 0), 'anthropic stream: exact');
 
 # Gemini SSE: usageMetadata, the last one wins
 
-$d = delta(cheap(), sub {
+$d = delta(cheap('cheap-gemini'), sub {
     my $r = $t->http_post('/gemini/x', { contents => [ { role => 'user',
         parts => [ { text => 'hello' } ] } ] }, 'X-Mock-Usage' => '70,30');
     is($r->{status}, 200, 'gemini stream: 200');
-});
+    is($r->{headers}{'x-llm-model'}, 'cheap-gemini', 'gemini stream: model');
+}, 'cheap-gemini');
 is($d->{input_tokens}, 70, 'gemini stream: input');
 is($d->{output_tokens}, 30, 'gemini stream: output');
 ok(near($d->{cost_estimated_usd}, 0), 'gemini stream: exact');

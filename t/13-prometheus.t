@@ -32,7 +32,7 @@ start_providers($t);
 my $edge = 'a.b:c/d@e+f-g_h';
 
 $t->write_file('models.json', <<"EOF");
-{"models": [{"name": "$edge", "provider": "p_q-r", "upstream": "cheap_pool",
+{"models": [{"name": "$edge", "provider": "p_q-r", "api": "openai", "upstream": "cheap_pool",
              "tiers": "trivial-expert", "input": 1, "output": 2}]}
 EOF
 

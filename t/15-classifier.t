@@ -25,7 +25,11 @@ ok(-f $model, 'the default model file is in the tree');
 
 my $t = LLMRouter::Test->new;
 start_providers($t);
-$t->run(router_conf(http => "llm_classifier_model $model;"));
+# an Anthropic model too: the last body speaks Anthropic's API
+$t->run(router_conf(http => "llm_classifier_model $model;",
+    models => $LLMRouter::Setup::MODELS
+              . "    llm_model claude provider=anthropic upstream=big_pool "
+              . "tiers=trivial-expert input=1 output=5;\n"));
 
 my @bodies = (
     LLMRouter::Test::json_encode(chat_body('hello there!')),

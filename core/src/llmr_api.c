@@ -309,6 +309,58 @@ llmr_endpoint_parse(const char *path, size_t len, int post, unsigned hints,
                                   ep->rest.len);
         break;
     }
+
+    /* a POST to a path of the operator's: the body will tell */
+
+    if (post && ep->kind == LLMR_EP_OTHER && ep->root.len == 0) {
+        ep->kind = LLMR_EP_GENERATE;
+        ep->detect = 1;
+    }
+}
+
+
+int
+llmr_api_of_format(int format)
+{
+    switch (format) {
+
+    case LLMR_FMT_ANTHROPIC:
+        return LLMR_API_ANTHROPIC;
+
+    case LLMR_FMT_GEMINI:
+        return LLMR_API_GEMINI;
+
+    default:
+        return LLMR_API_OPENAI;
+    }
+}
+
+
+void
+llmr_endpoint_set_format(llmr_endpoint_t *ep, int format, int stream)
+{
+    static const llmr_str_t  rests[LLMR_FMT_N] = {
+        { "/chat/completions", 17 },    /* unknown */
+        { "/chat/completions", 17 },
+        { "/completions", 12 },
+        { "/responses", 10 },
+        { "/messages", 9 },
+        { "", 0 },                      /* Gemini: built from the model */
+    };
+
+    if (format < 0 || format >= LLMR_FMT_N) {
+        format = LLMR_FMT_UNKNOWN;
+    }
+
+    ep->api = llmr_api_of_format(format);
+    ep->format = format;
+    ep->kind = LLMR_EP_GENERATE;
+    ep->rest = rests[format];
+    ep->root.len = 0;
+    ep->model.len = 0;
+    ep->collection.len = 0;
+    ep->stream = (format == LLMR_FMT_GEMINI && stream);
+    ep->detect = 1;
 }
 
 
@@ -599,7 +651,7 @@ llmr_upstream_uri(const llmr_endpoint_t *ep, const char *path,
             llmr_out_path(&o, path, path_len);
         }
 
-    } else if (base == NULL && api == ep->api) {
+    } else if (base == NULL && api == ep->api && !ep->detect) {
 
         /* the client's own path; a Gemini model is named in it */
 

@@ -113,8 +113,13 @@ test_endpoints(void)
         { "/v1beta/files", 1, 0, LLMR_API_GEMINI, LLMR_EP_FILES,
           LLMR_FMT_UNKNOWN },
         { "/", 0, 0, LLMR_API_OPENAI, LLMR_EP_OTHER, LLMR_FMT_UNKNOWN },
-        { "", 1, 0, LLMR_API_OPENAI, LLMR_EP_OTHER, LLMR_FMT_UNKNOWN },
-        { "/:", 1, 0, LLMR_API_OPENAI, LLMR_EP_OTHER, LLMR_FMT_UNKNOWN },
+        { "", 1, 0, LLMR_API_OPENAI, LLMR_EP_GENERATE, LLMR_FMT_UNKNOWN },
+        { "/:", 1, 0, LLMR_API_OPENAI, LLMR_EP_GENERATE, LLMR_FMT_UNKNOWN },
+        { "/llm/x", 1, 0, LLMR_API_OPENAI, LLMR_EP_GENERATE,
+          LLMR_FMT_UNKNOWN },
+        { "/llm/x", 0, 0, LLMR_API_OPENAI, LLMR_EP_OTHER, LLMR_FMT_UNKNOWN },
+        { "/v1/whatever", 1, 0, LLMR_API_OPENAI, LLMR_EP_OTHER,
+          LLMR_FMT_UNKNOWN },
         { "/v1beta/models/:generateContent", 1, 0, LLMR_API_GEMINI,
           LLMR_EP_MODELS, LLMR_FMT_UNKNOWN },
     };
@@ -202,6 +207,34 @@ test_uri(void)
                LLMR_API_GEMINI, NULL, "gemini-2.0-flash", "key=K", 1),
            "/v1beta/models/gemini-pro:countTokens",
            "a count keeps the client's model, not its key");
+
+    {
+        static char       buf[256];
+        size_t            n;
+        llmr_endpoint_t   ep;
+
+        llmr_endpoint_parse("/llm/x", 6, 1, 0, &ep);
+        ok(ep.detect && ep.kind == LLMR_EP_GENERATE, "/llm/x: detected");
+        llmr_endpoint_set_format(&ep, LLMR_FMT_ANTHROPIC, 0);
+        n = llmr_upstream_uri(&ep, "/llm/x", 6, LLMR_API_ANTHROPIC, NULL,
+                              "claude", "a=b", 3, 0, buf, sizeof(buf));
+        buf[n] = '\0';
+        is_str(buf, "/v1/messages?a=b", "a detected Anthropic body: its "
+               "API's endpoint");
+        llmr_endpoint_set_format(&ep, LLMR_FMT_GEMINI, 0);
+        n = llmr_upstream_uri(&ep, "/llm/x", 6, LLMR_API_GEMINI, NULL,
+                              "gemini-2.0-flash", NULL, 0, 0, buf,
+                              sizeof(buf));
+        buf[n] = '\0';
+        is_str(buf, "/v1beta/models/gemini-2.0-flash:generateContent",
+               "a detected Gemini body");
+        is_int(ep.api, LLMR_API_GEMINI, "its API");
+        llmr_endpoint_set_format(&ep, LLMR_FMT_UNKNOWN, 0);
+        n = llmr_upstream_uri(&ep, "/llm/x", 6, LLMR_API_OPENAI, NULL,
+                              "gpt", NULL, 0, 0, buf, sizeof(buf));
+        buf[n] = '\0';
+        is_str(buf, "/v1/chat/completions", "an unknown format: chat");
+    }
 
     is_str(uri("/v1/messages", 1, 0, LLMR_API_OPENAI, NULL, "gpt-4o",
                NULL, 0),

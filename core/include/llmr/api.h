@@ -68,6 +68,9 @@ typedef struct {
     int                         kind;       /* llmr_endpoint_kind_e */
     int                         format;     /* llmr_format_e, generations */
     unsigned                    stream:1;   /* :streamGenerateContent */
+    unsigned                    detect:1;   /* a POST no API's path names:
+                                               a generation whose format the
+                                               body tells */
 
     llmr_str_t                  root;
     llmr_str_t                  rest;
@@ -79,10 +82,23 @@ typedef struct {
 
 /*
  * post: the request is a POST (only POSTs generate); hints: LLMR_HINT_*.
- * Never fails: a path no API claims is an OpenAI "other" endpoint.
+ * Never fails.  A POST to a path no API names (a location of the
+ * operator's, "/llm") is a generation with ep->detect set: its body tells
+ * its format, given later to llmr_endpoint_set_format(); any other
+ * request such a path names is an OpenAI "other" endpoint.
  */
 void llmr_endpoint_parse(const char *path, size_t len, int post,
     unsigned hints, llmr_endpoint_t *ep);
+
+/*
+ * A detected generation's format (llmr_format_e; unknown: OpenAI chat):
+ * its API, and the endpoint the model's upstream is sent (the API's own,
+ * as if the client had named it).
+ */
+void llmr_endpoint_set_format(llmr_endpoint_t *ep, int format, int stream);
+
+/* the API a body format belongs to */
+int llmr_api_of_format(int format);
 
 const char *llmr_api_name(int api);
 int llmr_api_parse(const char *s, size_t len);
@@ -99,7 +115,8 @@ const char *llmr_endpoint_kind_name(int kind);
 /*
  * The request line's target (path and query) for a model serving the
  * endpoint: the model's api, its base path (NULL: the client's path is
- * kept as it is, but for a Gemini model name) and provider id.  The
+ * kept as it is, but for a Gemini model name; a detected generation gets
+ * its API's usual one) and provider id.  The
  * query is the client's, without its "key=" argument when strip_key is
  * set (the gateway then sends its own key).  Characters a path cannot
  * carry are %-escaped.  Returns the length written, or 0 when buf is too

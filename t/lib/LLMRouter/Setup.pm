@@ -19,7 +19,7 @@ our @EXPORT = qw(router_conf start_providers chat_body);
 our $MODELS = <<'EOF';
     llm_model cheap-model provider=openai    upstream=cheap_pool tiers=trivial-simple input=0.15 output=0.60 context=128000 id=gpt-4o-mini;
     llm_model mid-model   provider=openai    upstream=mid_pool   tiers=simple-complex input=3    output=15   context=200000 caps=vision,tools;
-    llm_model big-model   provider=anthropic upstream=big_pool   tiers=complex-expert input=15   output=75   context=200000 caps=vision,tools id=claude-big;
+    llm_model big-model   provider=anthropic api=openai upstream=big_pool tiers=complex-expert input=15   output=75   context=200000 caps=vision,tools id=claude-big;
 EOF
 
 sub router_conf {

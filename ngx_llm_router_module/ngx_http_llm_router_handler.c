@@ -464,6 +464,80 @@ ngx_http_llm_router_explain_body_handler(ngx_http_request_t *r)
 
 
 /*
+ * "llm_error_page": where error_page sends the errors nginx answers
+ * itself before the router has run (a body over client_max_body_size, a
+ * request line too long, ...): the error's status in the shape of the API
+ * the request's path or headers name, with a request id.
+ */
+
+ngx_int_t
+ngx_http_llm_router_error_page_handler(ngx_http_request_t *r)
+{
+    ngx_str_t                   msg;
+    ngx_uint_t                  status;
+    const char                 *code;
+    ngx_http_llm_router_ctx_t  *ctx;
+
+    status = r->err_status ? r->err_status : r->headers_out.status;
+
+    if (status < 400 || status > 599) {
+        status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx = ngx_http_llm_router_get_ctx(r);
+
+    if (ctx == NULL) {
+        ctx = ngx_http_llm_router_create_ctx(r);
+        if (ctx == NULL || ngx_http_llm_router_endpoint(r, ctx) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        /* nothing was routed: the log phase counts nothing of it */
+        ctx->explain = 1;
+    }
+
+    switch (status) {
+
+    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
+        code = "llm_body_too_large";
+        ngx_str_set(&msg, "the request body is larger than the gateway "
+                          "accepts");
+        break;
+
+    case NGX_HTTP_REQUEST_URI_TOO_LARGE:
+    case NGX_HTTP_BAD_REQUEST:
+        code = "llm_invalid_request";
+        ngx_str_set(&msg, "the gateway cannot read the request");
+        break;
+
+    case NGX_HTTP_UNAUTHORIZED:
+    case NGX_HTTP_FORBIDDEN:
+        code = "llm_unauthorized";
+        ngx_str_set(&msg, "the gateway refused the request's credentials");
+        break;
+
+    case NGX_HTTP_TOO_MANY_REQUESTS:
+        code = "llm_rate_limited";
+        ngx_str_set(&msg, "too many requests to the gateway");
+        break;
+
+    default:
+        code = (status >= 500) ? "llm_gateway_error" : "llm_error";
+        ngx_str_set(&msg, "the gateway could not serve the request");
+        break;
+    }
+
+    r->headers_out.status = status;
+
+    return ngx_http_llm_router_send_error(r, status, code, &msg);
+}
+
+
+/*
  * Parses the body, classifies, picks the model and, when asked, rewrites
  * the body.  Returns NGX_OK with ctx->decided set, NGX_DECLINED with
  * ctx->status and the error set, or NGX_ERROR.

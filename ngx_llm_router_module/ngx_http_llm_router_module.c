@@ -45,6 +45,8 @@ static char *ngx_http_llm_router_explain(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_llm_router_passthrough_conf(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_llm_router_error_page(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_llm_router_resolve_passthrough(ngx_conf_t *cf,
     ngx_http_llm_router_main_conf_t *lmcf);
 static ngx_int_t ngx_http_llm_router_load_keys(ngx_conf_t *cf,
@@ -247,6 +249,13 @@ static ngx_command_t  ngx_http_llm_router_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_llm_router_loc_conf_t, explain_header),
+      NULL },
+
+    { ngx_string("llm_error_page"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_llm_router_error_page,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("llm_passthrough"),
@@ -598,6 +607,19 @@ ngx_http_llm_router_add_handler(ngx_conf_t *cf, ngx_http_phases phase,
     *h = handler;
 
     return NGX_OK;
+}
+
+
+static char *
+ngx_http_llm_router_error_page(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_llm_router_error_page_handler;
+
+    return NGX_CONF_OK;
 }
 
 

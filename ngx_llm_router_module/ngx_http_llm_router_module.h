@@ -442,6 +442,7 @@ extern ngx_module_t  ngx_http_llm_router_module;
 /* ngx_http_llm_router_handler.c */
 ngx_int_t ngx_http_llm_router_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_llm_router_explain_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_llm_router_error_page_handler(ngx_http_request_t *r);
 ngx_http_llm_router_ctx_t *ngx_http_llm_router_get_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_llm_router_send_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, ngx_str_t *msg);

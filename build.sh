@@ -24,7 +24,7 @@ MODULE=ngx_http_llm_router_module
 
 DEPS=(build-essential nginx nginx-dev libyajl-dev libhiredis-dev
       redis-server perl wrk procps curl valgrind libcurl4-openssl-dev
-      prometheus chromium)
+      prometheus chromium ca-certificates openssl iproute2 nodejs)
 
 CC_OPT="-g -O2 -fstack-protector-strong -Wformat -Werror=format-security"
 CC_OPT="$CC_OPT -fPIC -Wdate-time -D_FORTIFY_SOURCE=2"
@@ -41,6 +41,9 @@ deps() {
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null \
             | grep -q "install ok installed" || missing+=("$p")
     done
+
+    # npm: its own package with Debian's nodejs, part of others' builds
+    command -v npm >/dev/null || missing+=(npm)
 
     [ ${#missing[@]} -eq 0 ] && return 0
 
@@ -178,7 +181,21 @@ unit_tests() {
 }
 
 
+# the official provider SDKs the suite drives, pinned by t/sdk's lockfile
+sdk_deps() {
+    local dir=$REPO/t/sdk stamp=$REPO/t/sdk/node_modules/.package-lock.json
+
+    if [ -f "$stamp" ] && [ "$stamp" -nt "$dir/package-lock.json" ]; then
+        return 0
+    fi
+
+    say "installing the provider SDKs (npm ci in t/sdk)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+}
+
+
 integration_tests() {
+    sdk_deps
     say "integration tests (real nginx, real redis-server)"
     (cd "$REPO" && prove -j2 -r t/)
 }

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <llmr/api.h>
 #include <llmr/core.h>
 #include <llmr/extract.h>
 #include <llmr/classify.h>
@@ -415,6 +416,7 @@ llmr_cmd_classify(llmr_opts_t *o, int route)
         }
 
         llmr_route_opts_init(&ropts);
+        ropts.apis = llmr_api_bit(llmr_api_of_format(req->format));
         rc = llmr_route(reg, req, &cls, &ropts, &d);
 
         if (rc != LLMR_OK) {

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <llmr/api.h>
 #include <llmr/core.h>
 #include <llmr/extract.h>
 #include <llmr/classify.h>
@@ -189,6 +190,7 @@ llmr_cmd_explain(int argc, char **argv)
     llmr_route_opts_init(&opts);
     opts.profile = profile;
     opts.min_tier = min_tier;
+    opts.apis = llmr_api_bit(llmr_api_of_format(req->format));
 
     if (llmr_route(reg, req, &cls, &opts, &d) != LLMR_OK) {
         fprintf(stderr, "llmr explain: no model (HTTP %d): %s\n", d.status,

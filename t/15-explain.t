@@ -32,9 +32,11 @@ $t->write_file('models.json', <<'EOF2');
  {"name": "mid-model", "provider": "openai", "upstream": "mid_pool",
   "tiers": "simple-complex", "input": 3, "output": 15,
   "caps": ["vision", "tools"]},
- {"name": "big-model", "provider": "anthropic", "upstream": "big_pool",
-  "tiers": "complex-expert", "input": 15, "output": 75,
-  "caps": ["vision", "tools"]}
+ {"name": "big-model", "provider": "anthropic", "api": "openai",
+  "upstream": "big_pool", "tiers": "complex-expert", "input": 15,
+  "output": 75, "caps": ["vision", "tools"]},
+ {"name": "claude", "provider": "anthropic", "upstream": "big_pool",
+  "tiers": "trivial-expert", "input": 0.01, "output": 0.01}
 ]}
 EOF2
 
@@ -71,13 +73,21 @@ BAIL_OUT("$llmr is not built (./build.sh)") unless -x $llmr;
          'then the fallback order');
     like($out, qr/^\s+3\s+big-model\s.*fallback \(at complex\)$/m,
          '  up to the strongest');
+    like($out, qr/^\s+-\s+claude\s.*another API$/m,
+         'the cheaper model of another API is not in the chain');
+
+    ($rc, $out) = run_explain(json_encode({ model => 'x', max_tokens => 10,
+        system => 'be brief',
+        messages => [ { role => 'user', content => 'hello' } ] }),
+        '--models', "$dir/models.json");
+    like($out, qr/^chosen\s+claude /m, 'an Anthropic body: the Anthropic model');
 
     ($rc, $out) = run_explain($hello, '--models', "$dir/models.json", '--json');
     my $j = json_decode($out);
     ok($j, '--json: JSON');
     is($j->{chosen}{model}, 'cheap-model', '--json: chosen');
     is($j->{tier}, 'trivial', '--json: tier');
-    is(scalar(@{ $j->{alternatives} }), 3, '--json: every model');
+    is(scalar(@{ $j->{alternatives} }), 4, '--json: every model');
     my %alt = map { $_->{model} => $_ } @{ $j->{alternatives} };
     is($alt{'cheap-model'}{relative}, 1, 'relative cost of the chosen: 1');
     my $in = $j->{input_tokens};

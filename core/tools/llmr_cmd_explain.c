@@ -46,7 +46,7 @@ static void llmr_explain_chain(const llmr_registry_t *reg,
     const llmr_request_t *req, const llmr_class_t *cls,
     const llmr_route_opts_t *opts, const llmr_decision_t *d,
     llmr_explain_alt_t *alt);
-static const char *llmr_explain_note(const llmr_model_t *m,
+static const char *llmr_explain_note(const llmr_model_t *m, unsigned apis,
     const llmr_decision_t *d, int tier);
 static void llmr_explain_text(const llmr_registry_t *reg,
     const llmr_request_t *req, const llmr_class_t *cls,
@@ -319,7 +319,8 @@ llmr_explain_chain(const llmr_registry_t *reg, const llmr_request_t *req,
 
     for (i = 0; i < reg->n; i++) {
         if (alt[i].chain == 0) {
-            alt[i].note = llmr_explain_note(&reg->models[i], d, d->tier);
+            alt[i].note = llmr_explain_note(&reg->models[i], opts->apis, d,
+                                            d->tier);
         }
     }
 }
@@ -328,8 +329,13 @@ llmr_explain_chain(const llmr_registry_t *reg, const llmr_request_t *req,
 /* why a model is not in the chain at all */
 
 static const char *
-llmr_explain_note(const llmr_model_t *m, const llmr_decision_t *d, int tier)
+llmr_explain_note(const llmr_model_t *m, unsigned apis,
+    const llmr_decision_t *d, int tier)
 {
+    if (apis && !(apis & llmr_api_bit(m->api))) {
+        return "another API";
+    }
+
     if ((m->caps & d->need_caps) != d->need_caps) {
         return (d->need_caps & ~m->caps & LLMR_CAP_VISION)
                ? "no vision" : "no tools";

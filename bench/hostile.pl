@@ -131,7 +131,7 @@ http {
 
     llm_model cheap provider=openai    upstream=cheap_pool tiers=trivial-simple input=0.15 output=0.6;
     llm_model mid   provider=openai    upstream=mid_pool   tiers=moderate-complex input=3 output=15;
-    llm_model big   provider=anthropic upstream=big_pool   tiers=expert input=15 output=75;
+    llm_model big   provider=anthropic api=openai upstream=big_pool tiers=expert input=15 output=75;
 
     upstream cheap_pool { server 127.0.0.1:$pp{8081}; keepalive 64; keepalive_timeout 2s; }
     upstream mid_pool   { server 127.0.0.1:$pp{8082}; keepalive 64; keepalive_timeout 2s; }

@@ -57,7 +57,7 @@ http {
 
     llm_model cheap provider=openai    upstream=fast tiers=trivial-simple input=0.15 output=0.6;
     llm_model mid   provider=openai    upstream=fast tiers=simple-complex input=3 output=15;
-    llm_model big   provider=anthropic upstream=fast tiers=complex-expert input=15 output=75;
+    llm_model big   provider=anthropic api=openai upstream=fast tiers=complex-expert input=15 output=75;
 
     upstream fast {
         server 127.0.0.1:%%PORT_8090%%;

@@ -243,8 +243,8 @@ http {
 
     llm_model cheap   provider=openai    upstream=cheap_pool tiers=trivial-simple input=0.15 output=0.6 context=128000;
     llm_model flaky   provider=openai    upstream=flaky_pool tiers=simple-complex input=2 output=8 context=200000 caps=vision,tools;
-    llm_model steady  provider=anthropic upstream=big_pool   tiers=simple-complex input=3 output=15 context=200000 caps=vision,tools;
-    llm_model big     provider=anthropic upstream=big_pool   tiers=complex-expert input=15 output=75 context=200000 caps=vision,tools;
+    llm_model steady  provider=anthropic api=openai upstream=big_pool   tiers=simple-complex input=3 output=15 context=200000 caps=vision,tools;
+    llm_model big     provider=anthropic api=openai upstream=big_pool   tiers=complex-expert input=15 output=75 context=200000 caps=vision,tools;
 
     upstream cheap_pool { server 127.0.0.1:$pp{8081}; keepalive 32; keepalive_timeout 1s; }
     upstream flaky_pool { server 127.0.0.1:$pp{8082}; keepalive 32; keepalive_timeout 1s; }

@@ -661,6 +661,9 @@ ngx_http_llm_router_decide(ngx_http_request_t *r,
 
     rc = ngx_http_llm_router_pick(r, ctx, req, &opts, &ctx->dec);
 
+    /* a fallback keeps the floors asked for, not the health's raises */
+    ctx->floor = ngx_max(opts.min_tier, ctx->cls.tier);
+
     reason = llmr_adjust_reason(&ctx->adj);
 
     if (rc == LLMR_OK && reason
@@ -931,9 +934,14 @@ ngx_http_llm_router_fallback(ngx_http_request_t *r,
                                            "llm_route_max_attempts");
     }
 
+    /*
+     * The same tier first, then up: from the floor the request was routed
+     * with, so that a cheaper model the first pick passed over for its
+     * health (degraded) is still in the chain.
+     */
+
     llmr_route_opts_init(&opts);
-    opts.min_tier = ctx->dec.tier > ctx->cls.tier ? ctx->dec.tier
-                                                  : ctx->cls.tier;
+    opts.min_tier = (ctx->floor >= 0) ? ctx->floor : ctx->cls.tier;
 
     /* the last attempt's decision stays for the logs if none is left */
 
@@ -1105,6 +1113,7 @@ ngx_http_llm_router_budgets(ngx_http_request_t *r,
         if (ngx_http_llm_router_pick(r, ctx, req, &opts, &d) == LLMR_OK) {
             d.tier = ngx_max(d.tier, LLMR_TIER_TRIVIAL);
             ctx->dec = d;
+            ctx->floor = LLMR_TIER_TRIVIAL;
 
             if (ctx->dec.nreasons < LLMR_POLICY_REASONS_MAX) {
                 ctx->dec.reasons[ctx->dec.nreasons++] = "budget_downgrade";
@@ -1599,6 +1608,7 @@ ngx_http_llm_router_create_ctx(ngx_http_request_t *r)
 
     ctx->dec.model = -1;
     ctx->attempt = 1;
+    ctx->floor = -1;
     ctx->fallback_mark = -1;
 
     /* the cleanup finds the ctx again after an internal redirect */

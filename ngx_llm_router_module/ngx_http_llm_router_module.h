@@ -175,6 +175,9 @@ typedef struct {
     unsigned                        passthrough:1;  /* not a generation */
 
     ngx_uint_t                      attempt;    /* 1, 2, ... */
+    ngx_int_t                       floor;      /* the lowest tier the
+                                                   request may be served
+                                                   at, or -1: its class */
     uint64_t                        failed;     /* models that failed */
     ngx_int_t                       fallback_mark;
     ngx_str_t                       failed_names;   /* $llm_failed_models */

@@ -24,6 +24,7 @@ start_mock($t, name => 'oa', port => $t->port(8081));
 start_mock($t, name => 'oa2', port => $t->port(8082));
 start_mock($t, name => 'an', port => $t->port(8083));
 start_mock($t, name => 'ge', port => $t->port(8084));
+start_mock($t, name => 'an2', port => $t->port(8085));
 
 my $dir = $t->testdir;
 mkdir "$dir/keys";
@@ -67,12 +68,14 @@ http {
     llm_model gem-cheap provider=google upstream=ge tiers=trivial-expert input=0.05 output=0.1 id=gemini-2.0-flash key_file=keys/gemini;
     llm_model gpt-mini provider=openai upstream=oa tiers=trivial-moderate input=0.15 output=0.6 id=gpt-4o-mini key_file=keys/openai;
     llm_model gpt-big provider=openai upstream=oa2 tiers=trivial-expert input=2.5 output=10 id=gpt-4o;
-    llm_model claude provider=anthropic upstream=an tiers=trivial-expert input=0.8 output=4 id=claude-haiku key_file=keys/anthropic;
+    llm_model claude provider=anthropic upstream=an tiers=trivial-simple input=0.8 output=4 id=claude-haiku key_file=keys/anthropic;
+    llm_model claude-opus provider=anthropic upstream=an2 tiers=moderate-expert input=15 output=75 id=claude-opus key_file=keys/anthropic;
 
     upstream oa  { server 127.0.0.1:%%PORT_8081%%; }
     upstream oa2 { server 127.0.0.1:%%PORT_8082%%; }
     upstream an  { server 127.0.0.1:%%PORT_8083%%; }
     upstream ge  { server 127.0.0.1:%%PORT_8084%%; }
+    upstream an2 { server 127.0.0.1:%%PORT_8085%%; }
 
     server {
         listen 127.0.0.1:%%PORT_8080%%;
@@ -181,6 +184,60 @@ $q = last_req('ge');
 is($q->{uri}, '/v1beta/models/gemini-1.5-pro:countTokens',
    "countTokens: the client's model, its key dropped");
 
+# the client's mistakes never take a model down
+
+for my $status (400, 404, 413, 422) {
+    $t->http_post('/v1/messages', $msgs, 'X-Mock-Status' => $status)
+        for 1 .. 3;
+}
+
+my $st;
+my $n4xx = sub {
+    my $m = $_[0]{instance}{models};
+    return ($m->{claude}{errors_4xx} // 0) + ($m->{'claude-opus'}{errors_4xx}
+                                              // 0);
+};
+for (1 .. 20) {
+    $st = $t->http_get('/llm/status')->{json};
+    last if $n4xx->($st) >= 12;
+    sleep 0.1;
+}
+is($n4xx->($st), 12, 'the 4xx are counted');
+for my $m (qw(claude claude-opus)) {
+    is($st->{health}{$m}{fails} // 0, 0, "$m: 400, 404, 413 and 422 answers "
+       . 'count as no failure') or diag explain $st->{health}{$m};
+}
+is($st->{health}{claude}{state}, 'healthy', 'claude is healthy')
+    or diag explain $st->{health}{claude};
+is($st->{instance}{models}{claude}{errors_4xx}, 12, 'claude had them all');
+
+# a degraded model stays in the failover chain: the first pick passes
+# over it for a healthier one a tier up; when that one fails, the chain
+# goes back down to it
+
+my $h;
+for (1 .. 20) {
+    $h = $t->http_get('/llm/status')->{json}{health}{claude};
+    last if $h->{state} eq 'degraded';
+    mock_fail($t, 'an', 500);
+    $t->http_post('/v1/messages', $msgs);
+    mock_ok($t, 'an');
+    $t->http_post('/v1/messages', $msgs);
+}
+is($h->{state}, 'degraded', 'claude is degraded') or diag explain $h;
+
+$r = $t->http_post('/v1/messages', $msgs);
+is($r->{headers}{'x-llm-model'}, 'claude-opus',
+   'a healthy model a tier up is preferred to a degraded one');
+
+mock_fail($t, 'an2', 500);
+$r = $t->http_post('/v1/messages', $msgs);
+mock_ok($t, 'an2');
+is($r->{status}, 200, 'it fails: the chain goes on');
+is($r->{headers}{'x-llm-model'}, 'claude',
+   'to the degraded model the first pick passed over');
+is($r->{headers}{'x-llm-failed'}, 'claude-opus', 'after the one that failed');
+
 # failover stays within the API; the next model's own credentials
 
 mock_fail($t, 'oa', 500);
@@ -251,25 +308,6 @@ is($r->{json}{type}, 'error',
 is($r->{json}{error}{code}, 'llm_body_too_large', 'with the code');
 like($r->{headers}{'x-llm-request-id'}, qr/^[0-9a-f]{32}$/,
      'and a request id');
-
-# the client's mistakes never take a model down
-
-for my $status (400, 404, 413, 422) {
-    $t->http_post('/v1/messages', $msgs, 'X-Mock-Status' => $status)
-        for 1 .. 3;
-}
-
-my $st;
-for (1 .. 20) {
-    $st = $t->http_get('/llm/status')->{json};
-    last if ($st->{instance}{models}{claude}{errors_4xx} // 0) >= 12;
-    sleep 0.1;
-}
-is($st->{instance}{models}{claude}{errors_4xx}, 12, 'the 4xx are counted');
-is($st->{health}{claude}{state}, 'healthy',
-   "400, 404, 413 and 422 answers leave the model healthy")
-    or diag explain $st->{health}{claude};
-is($st->{health}{claude}{fails} // 0, 0, 'and count as no failure');
 
 is($st->{instance}{passthrough}{openai}{embeddings}, 1,
    'llm_status: the embeddings call');

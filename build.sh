@@ -197,7 +197,7 @@ sdk_deps() {
 integration_tests() {
     sdk_deps
     say "integration tests (real nginx, real redis-server)"
-    (cd "$REPO" && prove -j2 -r t/)
+    (cd "$REPO" && prove -j2 t/)
 }
 
 
@@ -246,7 +246,7 @@ test-asan)
         TEST_NGINX_PRELOAD="$lib" \
         ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
         UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
-        prove -r t/)
+        prove t/)
     ;;
 fuzz)
     # libFuzzer ships with clang's runtime (libclang-rt-14-dev)

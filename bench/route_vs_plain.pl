@@ -121,16 +121,44 @@ sub body_of {
     return $head . $text . $tail;
 }
 
+# the workers' CPU time (user + system), in clock ticks
+sub worker_ticks {
+    my $ticks = 0;
+    for my $pid ($t->worker_pids) {
+        open(my $fh, '<', "/proc/$pid/stat") or next;
+        my @f = split ' ', (<$fh> =~ s/^.*\) //r);
+        $ticks += $f[11] + $f[12];
+    }
+    return $ticks;
+}
+
+my $hz = `getconf CLK_TCK` + 0 || 100;
+my %cpu;    # "path size" => [ticks, requests]
+
 sub wrk {
-    my ($path, $lua) = @_;
+    my ($path, $lua, $size) = @_;
     my $cmd = "wrk -t$o{threads} -c$o{conns} -d$o{seconds}s -s $lua "
             . "http://127.0.0.1:$port$path 2>&1";
+    my $before = worker_ticks();
     my $out = `$cmd`;
+    my $ticks = worker_ticks() - $before;
     my ($rps) = $out =~ /Requests\/sec:\s+([\d.]+)/;
+    my ($n) = $out =~ /(\d+) requests in/;
     my ($non2xx) = $out =~ /Non-2xx or 3xx responses:\s+(\d+)/;
     die "wrk failed:\n$out" unless defined $rps;
     die "errors from $path:\n$out" if $non2xx;
+    if (defined $size && $n) {
+        $cpu{"$path $size"}[0] += $ticks;
+        $cpu{"$path $size"}[1] += $n;
+    }
     return $rps;
+}
+
+# worker CPU microseconds a request, over the measured rounds
+sub cpu_us {
+    my ($path, $size) = @_;
+    my $c = $cpu{"$path $size"} or return 0;
+    return $c->[0] / $hz * 1e6 / $c->[1];
 }
 
 printf "%-8s %-6s %12s %12s %8s\n", 'body', 'round', 'plain rps',
@@ -157,11 +185,11 @@ for my $size (split /,/, $o{sizes}) {
     for my $round (1 .. $o{rounds}) {
         my ($p, $r);
         if ($round % 2) {
-            $p = wrk('/plain/v1/chat/completions', $lua);
-            $r = wrk('/routed/v1/chat/completions', $lua);
+            $p = wrk('/plain/v1/chat/completions', $lua, $size);
+            $r = wrk('/routed/v1/chat/completions', $lua, $size);
         } else {
-            $r = wrk('/routed/v1/chat/completions', $lua);
-            $p = wrk('/plain/v1/chat/completions', $lua);
+            $r = wrk('/routed/v1/chat/completions', $lua, $size);
+            $p = wrk('/plain/v1/chat/completions', $lua, $size);
         }
         push @plain, $p;
         push @routed, $r;
@@ -174,6 +202,11 @@ for my $size (split /,/, $o{sizes}) {
                            . "routed %.0f rps, %d rounds of %ds)",
                            length $body, $ratio, sum(@plain) / @plain,
                            sum(@routed) / @routed, $o{rounds}, $o{seconds});
+    my ($cp, $cr) = (cpu_us('/plain/v1/chat/completions', $size),
+                     cpu_us('/routed/v1/chat/completions', $size));
+    push @summary, sprintf("%d bytes: worker CPU a request: plain %.1f us, "
+                           . "routed %.1f us (+%.1f us)", length $body,
+                           $cp, $cr, $cr - $cp);
 }
 
 $t->shutdown;

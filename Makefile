@@ -11,7 +11,11 @@ CPPFLAGS    += -Icore/include -D_GNU_SOURCE
 LIBS        := -lyajl -lm
 
 BUILD       := build
-CORE_SRCS   := $(sort $(wildcard core/src/*.c)) $(BUILD)/gen/llmr_model_text.c
+# core/src is what the module links; core/offline what only llmr and the
+# tests use (calibration, training)
+CORE_SRCS   := $(sort $(wildcard core/src/*.c)) \
+               $(sort $(wildcard core/offline/*.c)) \
+               $(BUILD)/gen/llmr_model_text.c
 CORE_HDRS   := $(wildcard core/include/llmr/*.h) $(wildcard core/src/*.h)
 TEST_SRCS   := $(sort $(wildcard core/tests/test_*.c))
 TESTS       := $(patsubst core/tests/test_%.c,$(BUILD)/tests/%.t,$(TEST_SRCS))

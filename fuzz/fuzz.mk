@@ -22,7 +22,7 @@ FUZZ_CFLAGS   := $(STD) -g -O1 $(WARN) $(CPPFLAGS)
 FUZZ_CORE     := core/src/llmr_core.c core/src/llmr_extract.c \
                  core/src/llmr_rewrite.c core/src/llmr_usage.c \
                  core/src/llmr_registry.c core/src/llmr_policy.c \
-                 core/src/llmr_calibrate.c core/src/llmr_calibrate_out.c \
+                 core/offline/llmr_calibrate.c core/offline/llmr_calibrate_out.c \
                  core/src/llmr_api.c core/src/llmr_api_error.c
 
 # the feedback endpoint's parser, once the core has it

@@ -32,6 +32,14 @@ $example =~ s{^(http \{)}{$1\n${\ $t->test_globals_http}}m;
 ($rc, $out) = $t->test_config($example);
 is($rc, 0, 'examples/nginx.conf is accepted') or diag($out);
 
+# what only llmr uses (calibration, training: core/offline) is not in the
+# module every worker maps
+
+my @syms = grep { /\bllmr_/ } split /\n/, `nm $so 2>&1`;
+ok(@syms > 50, 'nm reads the module\'s core symbols') or diag("@syms[0..3]");
+is(join(' ', grep { /\bllmr_(cal|train)_/ } @syms), '',
+   'no calibration or training code in the module');
+
 sub bad {
     my ($name, $re, %conf) = @_;
     my ($rc, $out) = $t->test_config(router_conf(%conf));

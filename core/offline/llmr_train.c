@@ -17,7 +17,7 @@
 #include <llmr/classify.h>
 #include <llmr/train.h>
 
-#include "llmr_features.h"
+#include "../src/llmr_features.h"
 
 
 #define LLMR_TRAIN_GRAMS_MAX    4096    /* per example */

@@ -42,7 +42,8 @@ typedef struct {
     ngx_str_t                       host;       /* numeric, NUL-terminated */
     ngx_int_t                       port;
     ngx_str_t                       unix_path;  /* NUL-terminated */
-    ngx_str_t                       password;
+    ngx_str_t                       user;       /* an ACL user, or empty */
+    ngx_str_t                       password;   /* never logged or shown */
     ngx_int_t                       db;
     ngx_str_t                       prefix;
     ngx_str_t                       fleet_key;  /* "{prefix}:fleet" */

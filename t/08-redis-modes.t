@@ -117,6 +117,66 @@ ok(eventually(3, sub {
 is($s->{redis}{state}, 'up', 'up');
 undef $t;
 
+# an ACL user, its password from a file; the default user disabled
+
+$t = LLMRouter::Test->new->workers(1);
+$rp = $t->start_redis(port => $t->port(6379));
+# the rights README.md lists, no more
+redis_cmd($rp, 'ACL', 'SETUSER', 'gw', 'on', '>s3cret-acl', '~{llm}:*',
+          map { "+$_" } qw(eval select get set del expire incrby hget hset
+                           hdel hgetall hincrby hkeys));
+redis_cmd($rp, 'ACL', 'SETUSER', 'default', 'off');
+$t->write_file('redis.pass', "s3cret-acl\n");
+start_providers($t);
+$t->run(router_conf(
+    http => "llm_redis 127.0.0.1:$rp user=gw password_file=redis.pass "
+            . "flush=100ms;",
+    server => 'location = /llm/status { llm_status; }'));
+($ok) = served($t, 5);
+is($ok, 5, 'ACL user: every request served');
+ok(eventually(3, sub {
+    $s = $t->http_get('/llm/status')->{json};
+    return $s->{fleet}{requests} == 5 && $s->{redis}{state} eq 'up';
+}), 'ACL user: AUTH gw with the password from the file, the fleet counts')
+    or diag explain $s->{redis};
+
+ok($t->reload(router_conf(
+    http => "llm_redis 127.0.0.1:$rp user=gw password=wrong-acl "
+            . "flush=100ms;",
+    server => 'location = /llm/status { llm_status; }')),
+   'reload: a wrong password for the user');
+served($t, 2);
+ok(eventually(3, sub {
+    $s = $t->http_get('/llm/status')->{json};
+    return $s->{redis}{state} eq 'down' && $s->{redis}{error};
+}), 'ACL user, wrong password: down');
+like($s->{redis}{error} // '', qr/WRONGPASS/, "and why: $s->{redis}{error}");
+my $seen = $t->http_get('/llm/status')->{content}
+    . join('', grep { !/^\S+ \S+ \[debug\]/ }
+           split(/^(?=\d{4}\/\d\d\/\d\d )/m, $t->read_file('error.log')));
+unlike($seen, qr/s3cret-acl|wrong-acl/,
+       'no password in llm_status or the error log');
+
+for my $bad (
+    [ 'user=gw flush=100ms', qr/user= needs password= or password_file=/ ],
+    [ 'password=a password_file=redis.pass',
+      qr/invalid parameter "password_file=redis.pass"/ ],
+    [ 'password_file=nosuch.pass', qr/password_file ".*nosuch.pass" cannot be opened/ ],
+    [ 'user= password=a', qr/invalid parameter "user="/ ],
+) {
+    my ($rc, $out) = $t->test_config(router_conf(
+        http => "llm_redis 127.0.0.1:$rp $bad->[0];"));
+    isnt($rc, 0, "nginx -t refuses llm_redis $bad->[0]");
+    like($out, $bad->[1], '  and says why') or diag $out;
+}
+
+$t->write_file('empty.pass', "\n");
+my ($trc, $tout) = $t->test_config(router_conf(
+    http => "llm_redis 127.0.0.1:$rp password_file=empty.pass;"));
+like($tout, qr/must hold the password alone \(it is empty\)/,
+     'nginx -t: an empty password file');
+undef $t;
+
 # a Redis that accepts and never answers
 
 $t = LLMRouter::Test->new->workers(1);

@@ -522,7 +522,8 @@ ngx_http_llm_router_postconfiguration(ngx_conf_t *cf)
         }
     }
 
-    if (ngx_http_llm_router_check_upstreams(cf, lmcf) != NGX_OK
+    if (ngx_http_llm_router_redis_resolver(cf, lmcf->redis) != NGX_OK
+        || ngx_http_llm_router_check_upstreams(cf, lmcf) != NGX_OK
         || ngx_http_llm_router_resolve_passthrough(cf, lmcf) != NGX_OK
         || ngx_http_llm_router_load_keys(cf, lmcf) != NGX_OK
         || ngx_http_llm_router_status_init(cf, lmcf) != NGX_OK)

@@ -39,8 +39,12 @@
 
 
 typedef struct {
-    ngx_str_t                       host;       /* numeric, NUL-terminated */
+    ngx_str_t                       host;       /* numeric, NUL-terminated;
+                                                   or the name, resolved at
+                                                   each connect */
     ngx_int_t                       port;
+    ngx_resolver_t                 *resolver;   /* a name's, or NULL */
+    ngx_msec_t                      resolver_timeout;
     ngx_str_t                       unix_path;  /* NUL-terminated */
     ngx_str_t                       user;       /* an ACL user, or empty */
     ngx_str_t                       password;   /* never logged or shown */
@@ -471,6 +475,8 @@ ngx_int_t ngx_http_llm_router_rewrite_body(ngx_http_request_t *r,
 /* ngx_http_llm_router_redis.c */
 char *ngx_http_llm_router_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+ngx_int_t ngx_http_llm_router_redis_resolver(ngx_conf_t *cf,
+    ngx_http_llm_router_redis_conf_t *rc);
 ngx_int_t ngx_http_llm_router_redis_init_process(ngx_cycle_t *cycle,
     ngx_http_llm_router_main_conf_t *lmcf);
 void ngx_http_llm_router_redis_exit_process(ngx_cycle_t *cycle);

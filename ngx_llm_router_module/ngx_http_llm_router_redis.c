@@ -28,6 +28,7 @@
 #define NGX_HTTP_LLM_ROUTER_RD_DISCONNECTED  0
 #define NGX_HTTP_LLM_ROUTER_RD_CONNECTING    1
 #define NGX_HTTP_LLM_ROUTER_RD_READY         2
+#define NGX_HTTP_LLM_ROUTER_RD_RESOLVING     3
 
 #define NGX_HTTP_LLM_ROUTER_READS_MAX        64
 #define NGX_HTTP_LLM_ROUTER_MAX_REPLY        (4 * 1024 * 1024)
@@ -53,10 +54,15 @@ typedef struct {
     ngx_uint_t                          drain_tries;
     size_t                              reply_size; /* the reply being read */
     ngx_uint_t                          reply_over; /* it passed max_reply */
+    ngx_resolver_ctx_t                 *resolving;  /* the name's lookup */
+    u_char                              addr[NGX_SOCKADDR_STRLEN + 1];
 } ngx_http_llm_router_redis_t;
 
 
 static void ngx_http_llm_router_redis_connect(ngx_http_llm_router_redis_t *rd);
+static void ngx_http_llm_router_redis_resolved(ngx_resolver_ctx_t *ctx);
+static void ngx_http_llm_router_redis_open(ngx_http_llm_router_redis_t *rd,
+    const char *host);
 static void ngx_http_llm_router_redis_close(ngx_http_llm_router_redis_t *rd,
     const char *why);
 static void ngx_http_llm_router_redis_tick(ngx_event_t *ev);
@@ -358,31 +364,46 @@ ngx_http_llm_router_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     } else {
 
-        /* numeric addresses only: no DNS lookups in the workers */
+        /*
+         * An address is used as it is; a host name is resolved by the
+         * workers through the http block's resolver, without blocking, at
+         * every (re)connect: a name that moves to a new primary is
+         * followed.
+         */
 
         ngx_memzero(&u, sizeof(ngx_url_t));
         u.url = value[1];
         u.default_port = 6379;
         u.no_resolve = 1;
 
-        if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+        if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.host.len == 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid address \"%V\" in \"llm_redis\": "
-                               "use IP:PORT, [IPv6]:PORT or unix:PATH "
-                               "(host names are not resolved)", &value[1]);
+                               "use HOST:PORT, IP:PORT, [IPv6]:PORT or "
+                               "unix:PATH", &value[1]);
             return NGX_CONF_ERROR;
         }
 
-        rc->host.data = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
+        rc->host.data = ngx_pnalloc(cf->pool,
+                                    ngx_max(NGX_SOCKADDR_STRLEN, u.host.len)
+                                    + 1);
         if (rc->host.data == NULL) {
             return NGX_CONF_ERROR;
         }
 
-        rc->host.len = ngx_sock_ntop(u.addrs[0].sockaddr,
-                                     u.addrs[0].socklen, rc->host.data,
-                                     NGX_SOCKADDR_STRLEN, 0);
+        if (u.naddrs) {
+            rc->host.len = ngx_sock_ntop(u.addrs[0].sockaddr,
+                                         u.addrs[0].socklen, rc->host.data,
+                                         NGX_SOCKADDR_STRLEN, 0);
+
+        } else {
+            rc->host.len = u.host.len;
+            ngx_memcpy(rc->host.data, u.host.data, u.host.len);
+            rc->resolver = NGX_CONF_UNSET_PTR;      /* checked at the end */
+        }
+
         rc->host.data[rc->host.len] = '\0';
-        rc->port = u.port;
+        rc->port = u.port ? u.port : 6379;
     }
 
     for (i = 2; i < cf->args->nelts; i++) {
@@ -535,6 +556,40 @@ invalid:
 }
 
 
+/*
+ * A host name is resolved with the http block's resolver (set by then,
+ * wherever the "resolver" directive stands in the block).
+ */
+
+ngx_int_t
+ngx_http_llm_router_redis_resolver(ngx_conf_t *cf,
+    ngx_http_llm_router_redis_conf_t *rc)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (rc == NULL || rc->resolver != NGX_CONF_UNSET_PTR) {
+        return NGX_OK;
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    /* without the directive, nginx leaves a resolver with no server */
+
+    if (clcf->resolver == NULL || clcf->resolver->connections.nelts == 0) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"llm_redis\": the host name \"%V\" needs a "
+                      "\"resolver\" in the http block", &rc->host);
+        return NGX_ERROR;
+    }
+
+    rc->resolver = clcf->resolver;
+    rc->resolver_timeout = (clcf->resolver_timeout == NGX_CONF_UNSET_MSEC)
+                           ? 30000 : clcf->resolver_timeout;
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_http_llm_router_redis_init_process(ngx_cycle_t *cycle,
     ngx_http_llm_router_main_conf_t *lmcf)
@@ -682,6 +737,11 @@ ngx_http_llm_router_redis_exit_process(ngx_cycle_t *cycle)
 
     rd->exiting = 1;
 
+    if (rd->resolving) {
+        ngx_resolve_name_done(rd->resolving);
+        rd->resolving = NULL;
+    }
+
     if (rd->tick.timer_set) {
         ngx_del_timer(&rd->tick);
     }
@@ -696,8 +756,95 @@ ngx_http_llm_router_redis_exit_process(ngx_cycle_t *cycle)
 }
 
 
+/*
+ * A host name is looked up again at every connect, on nginx's resolver
+ * (its cache honours the records' TTL, or "valid="): a name moved to a
+ * new primary is followed at the next reconnect.
+ */
+
 static void
 ngx_http_llm_router_redis_connect(ngx_http_llm_router_redis_t *rd)
+{
+    ngx_resolver_ctx_t                *ctx;
+    ngx_http_llm_router_redis_conf_t  *conf;
+
+    conf = rd->conf;
+
+    if (conf->resolver == NULL) {
+        ngx_http_llm_router_redis_open(rd, (char *) conf->host.data);
+        return;
+    }
+
+    ctx = ngx_resolve_start(conf->resolver, NULL);
+
+    if (ctx == NULL || ctx == NGX_NO_RESOLVER) {
+        ngx_http_llm_router_redis_state(rd, NGX_HTTP_LLM_ROUTER_REDIS_DOWN,
+                                        "cannot start resolving the host "
+                                        "name");
+        return;
+    }
+
+    ctx->name = conf->host;
+    ctx->handler = ngx_http_llm_router_redis_resolved;
+    ctx->data = rd;
+    ctx->timeout = conf->resolver_timeout;
+
+    rd->state = NGX_HTTP_LLM_ROUTER_RD_RESOLVING;
+    rd->resolving = ctx;
+
+    /* the handler may run from here, with a cached answer */
+
+    if (ngx_resolve_name(ctx) != NGX_OK) {
+        rd->resolving = NULL;
+        rd->state = NGX_HTTP_LLM_ROUTER_RD_DISCONNECTED;
+        ngx_http_llm_router_redis_state(rd, NGX_HTTP_LLM_ROUTER_REDIS_DOWN,
+                                        "cannot resolve the host name");
+    }
+}
+
+
+static void
+ngx_http_llm_router_redis_resolved(ngx_resolver_ctx_t *ctx)
+{
+    ngx_http_llm_router_redis_t *rd = ctx->data;
+
+    size_t  n;
+    u_char  err[128];
+
+    rd->resolving = NULL;
+    rd->state = NGX_HTTP_LLM_ROUTER_RD_DISCONNECTED;
+
+    if (ctx->state || ctx->naddrs == 0) {
+        ngx_snprintf(err, sizeof(err) - 1, "cannot resolve \"%V\": %s%Z",
+                     &ctx->name, ctx->state
+                                 ? ngx_resolver_strerror(ctx->state)
+                                 : "no address");
+        ngx_resolve_name_done(ctx);
+        ngx_http_llm_router_redis_state(rd, NGX_HTTP_LLM_ROUTER_REDIS_DOWN,
+                                        (char *) err);
+        return;
+    }
+
+    n = ngx_sock_ntop(ctx->addrs[0].sockaddr, ctx->addrs[0].socklen,
+                      rd->addr, NGX_SOCKADDR_STRLEN, 0);
+    rd->addr[n] = '\0';
+
+    ngx_resolve_name_done(ctx);
+
+    if (rd->exiting) {
+        return;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, rd->log, 0,
+                   "llm_router: redis %V is %s", &rd->conf->host, rd->addr);
+
+    ngx_http_llm_router_redis_open(rd, (char *) rd->addr);
+}
+
+
+static void
+ngx_http_llm_router_redis_open(ngx_http_llm_router_redis_t *rd,
+    const char *host)
 {
     int                                rc;
     redisAsyncContext                 *ac;
@@ -710,7 +857,7 @@ ngx_http_llm_router_redis_connect(ngx_http_llm_router_redis_t *rd)
         ac = redisAsyncConnectUnix((char *) conf->unix_path.data);
 
     } else {
-        ac = redisAsyncConnect((char *) conf->host.data, (int) conf->port);
+        ac = redisAsyncConnect(host, (int) conf->port);
     }
 
     if (ac == NULL) {

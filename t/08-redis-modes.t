@@ -10,6 +10,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 
 use Test::More;
+use IO::Socket::INET;
 use Time::HiRes qw(sleep time);
 
 use LLMRouter::Test;
@@ -43,8 +44,8 @@ sub served {
 my $t = LLMRouter::Test->new;
 my ($rc, $out) = $t->test_config(router_conf(
     http => 'llm_redis redis.example.com:6379;'));
-isnt($rc, 0, 'a host name is refused');
-like($out, qr/invalid address "redis\.example\.com:6379" in "llm_redis".*host names are not resolved/,
+isnt($rc, 0, 'a host name without a resolver is refused');
+like($out, qr/"llm_redis": the host name "redis\.example\.com" needs a "resolver" in the http block/,
      'and the message says why');
 ($rc, $out) = $t->test_config(router_conf(
     http => 'llm_redis 127.0.0.1:6379 flush=soon;'));
@@ -177,6 +178,69 @@ like($tout, qr/must hold the password alone \(it is empty\)/,
      'nginx -t: an empty password file');
 undef $t;
 
+# a host name, resolved by the workers through nginx's resolver (a DNS
+# stub here) at every connect: when the name moves to another primary,
+# the next reconnect follows it
+
+{
+    $t = LLMRouter::Test->new->workers(1);
+    my $dport = $t->udp_port(5353);
+    my $answer = "$t->{_dir}/dns.answer";
+    $t->write_file('dns.answer', "127.0.0.1\n");
+    $t->run_daemon(\&dns_stub, $dport, 'redis.fleet.test', $answer);
+
+    my $rp1 = $t->start_redis(port => $t->port(6379));
+
+    # the next primary: the same port on another address
+    my $pid2 = $t->run_daemon('redis-server', '--port', $rp1, '--bind',
+        '127.0.0.2', '--save', '', '--appendonly', 'no', '--dir',
+        $t->testdir, '--logfile', $t->testdir . '/redis2.log');
+    ok(eventually(5, sub {
+        IO::Socket::INET->new(PeerAddr => '127.0.0.2', PeerPort => $rp1)
+    }), 'a second Redis on 127.0.0.2');
+    start_providers($t);
+    $t->run(router_conf(
+        http => "resolver 127.0.0.1:$dport valid=1s ipv6=off;\n"
+                . "    llm_redis redis.fleet.test:$rp1 flush=100ms "
+                . "timeout=300ms;",
+        server => 'location = /llm/status { llm_status; }'));
+
+    ($ok) = served($t, 4);
+    ok(eventually(3, sub {
+        $s = $t->http_get('/llm/status')->{json};
+        return $s->{fleet}{requests} == 4 && $s->{redis}{state} eq 'up';
+    }), 'a host name: resolved, connected, the fleet counts')
+        or diag explain $s->{redis};
+    is(redis_cmd($rp1, 'HGET', '{llm}:fleet', 'a|requests'), 4,
+       'on the Redis the name points at');
+
+    # the name moves to 127.0.0.2, the old primary dies
+
+    $t->write_file('dns.answer', "127.0.0.2\n");
+    sleep 1.2;                          # past valid=1s
+    $t->stop_redis($rp1);
+    ($ok) = served($t, 3);
+    is($ok, 3, 'requests served while the primary moves');
+    ok(eventually(5, sub {
+        $s = $t->http_get('/llm/status')->{json};
+        return $s->{redis}{state} eq 'up' && $s->{fleet}{requests} == 3;
+    }), 'the reconnect follows the name to the new primary')
+        or diag explain $s->{redis};
+
+    # a name that does not resolve
+
+    $t->write_file('dns.answer', "NXDOMAIN\n");
+    sleep 1.2;
+    $t->stop_daemon($pid2);
+    ok(eventually(5, sub {
+        $s = $t->http_get('/llm/status')->{json};
+        return ($s->{redis}{error} // '') =~ /cannot resolve/;
+    }), "an unknown name is said: " . ($s->{redis}{error} // ''));
+    ($ok) = served($t, 3);
+    is($ok, 3, 'and requests are served');
+    undef $t;
+}
+
 # a Redis that accepts and never answers
 
 $t = LLMRouter::Test->new->workers(1);
@@ -306,3 +370,39 @@ unlike($t->read_file('error.log'), qr/open socket .* left/,
        'no socket left open');
 
 $t->done_testing;
+
+
+# a DNS server for one name: the A record is the address in $file
+# ("NXDOMAIN" for none), TTL 1 s; every other question is NXDOMAIN
+
+sub dns_stub {
+    my ($port, $name, $file) = @_;
+    my $sock = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+        LocalPort => $port, Proto => 'udp') or die "dns stub: $!\n";
+    while (1) {
+        my $q;
+        $sock->recv($q, 512) // next;
+        next if length($q) < 12;
+        my ($id) = unpack('n', $q);
+        my ($off, @labels) = (12);
+        while ($off < length $q) {
+            my $len = ord(substr($q, $off, 1));
+            $off++;
+            last if $len == 0;
+            push @labels, lc substr($q, $off, $len);
+            $off += $len;
+        }
+        my ($qtype) = unpack('n', substr($q, $off, 2));
+        my $question = substr($q, 12, $off + 4 - 12);
+        open(my $fh, '<', $file);
+        my $ip = <$fh> // '';
+        chomp $ip;
+        my $hit = join('.', @labels) eq $name && $qtype == 1
+                  && $ip =~ /^\d+\.\d+\.\d+\.\d+$/;
+        my $r = pack('nnnnnn', $id, $hit ? 0x8180 : 0x8183, 1, $hit ? 1 : 0,
+                     0, 0) . $question;
+        $r .= pack('nnnNn', 0xc00c, 1, 1, 1, 4)
+              . pack('C4', split /\./, $ip) if $hit;
+        $sock->send($r);
+    }
+}

@@ -181,6 +181,16 @@ sub port {
     die "cannot allocate a port for '$key'\n";
 }
 
+# udp_port($key): port()'s number for a UDP server of the test's own (a
+# DNS stub): the UDP lock is released for the server to bind.
+sub udp_port {
+    my ($self, $key) = @_;
+    my $port = $self->port($key);
+    my $lock = delete $self->{_ports}{$key}{lock};
+    close $lock if $lock;
+    return $port;
+}
+
 # The nginx port the http_* helpers talk to: $t->{port}, else PORT_8080.
 sub nginx_port {
     my ($self) = @_;

@@ -1240,7 +1240,7 @@ ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
     ngx_http_llm_router_redis_t *rd = privdata;
 
     uint64_t                           now;
-    ngx_uint_t                         i, full, down;
+    ngx_uint_t                         i, full, down, readonly;
     redisReply                        *reply, *counters, *health, *grants;
     redisReply                        *f, *v;
     ngx_http_llm_router_budget_res_t  *leases;
@@ -1254,6 +1254,7 @@ ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
     sh = zone->sh;
 
     rd->flushing = 0;
+    readonly = 0;
 
     if (rd->timeout.timer_set) {
         ngx_del_timer(&rd->timeout);
@@ -1271,6 +1272,18 @@ ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
             ngx_http_llm_router_redis_state(rd,
                                             NGX_HTTP_LLM_ROUTER_REDIS_DOWN,
                                             reply->str);
+
+            /*
+             * A replica: the primary this connection reached was demoted
+             * (a failover).  Connecting again looks the name up again.
+             */
+
+            if (reply->len >= 8
+                && ngx_strncmp(reply->str, "READONLY", 8) == 0
+                && rd->ac == ac)
+            {
+                readonly = 1;
+            }
         }
 
         goto done;
@@ -1364,6 +1377,11 @@ done:
     if (rd->pool) {
         ngx_destroy_pool(rd->pool);
         rd->pool = NULL;
+    }
+
+    if (readonly) {
+        /* freeing inside a callback is deferred by hiredis */
+        ngx_http_llm_router_redis_close(rd, NULL);
     }
 }
 

@@ -179,8 +179,10 @@ like($tout, qr/must hold the password alone \(it is empty\)/,
 undef $t;
 
 # a host name, resolved by the workers through nginx's resolver (a DNS
-# stub here) at every connect: when the name moves to another primary,
-# the next reconnect follows it
+# stub here) at every connect; a failover: the replica is promoted, the
+# old primary demoted (it answers READONLY) and the name moved: the
+# module connects again, follows the name, and the fleet's totals are
+# exact on the new primary (the replica had the batch markers)
 
 {
     $t = LLMRouter::Test->new->workers(1);
@@ -189,15 +191,18 @@ undef $t;
     $t->write_file('dns.answer', "127.0.0.1\n");
     $t->run_daemon(\&dns_stub, $dport, 'redis.fleet.test', $answer);
 
-    my $rp1 = $t->start_redis(port => $t->port(6379));
+    my $rp1 = $t->start_redis(port => $t->port(6379),
+                              'repl-diskless-sync-delay' => 0);
 
-    # the next primary: the same port on another address
+    # its replica: the same port on another address
     my $pid2 = $t->run_daemon('redis-server', '--port', $rp1, '--bind',
         '127.0.0.2', '--save', '', '--appendonly', 'no', '--dir',
-        $t->testdir, '--logfile', $t->testdir . '/redis2.log');
+        $t->testdir, '--logfile', $t->testdir . '/redis2.log',
+        '--repl-diskless-sync-delay', 0, '--replicaof', '127.0.0.1', $rp1);
     ok(eventually(5, sub {
         IO::Socket::INET->new(PeerAddr => '127.0.0.2', PeerPort => $rp1)
-    }), 'a second Redis on 127.0.0.2');
+    }), 'a replica on 127.0.0.2');
+
     start_providers($t);
     $t->run(router_conf(
         http => "resolver 127.0.0.1:$dport valid=1s ipv6=off;\n"
@@ -213,19 +218,29 @@ undef $t;
         or diag explain $s->{redis};
     is(redis_cmd($rp1, 'HGET', '{llm}:fleet', 'a|requests'), 4,
        'on the Redis the name points at');
+    ok(eventually(10, sub {
+        (redis_at('127.0.0.2', $rp1, 'HGET', '{llm}:fleet', 'a|requests')
+         // 0) == 4
+    }), 'and on its replica');
 
-    # the name moves to 127.0.0.2, the old primary dies
+    # the failover
 
     $t->write_file('dns.answer', "127.0.0.2\n");
+    redis_at('127.0.0.2', $rp1, 'REPLICAOF', 'NO', 'ONE');
+    redis_cmd($rp1, 'REPLICAOF', '127.0.0.2', $rp1);
     sleep 1.2;                          # past valid=1s
-    $t->stop_redis($rp1);
+
     ($ok) = served($t, 3);
-    is($ok, 3, 'requests served while the primary moves');
+    is($ok, 3, 'requests served during the failover');
     ok(eventually(5, sub {
         $s = $t->http_get('/llm/status')->{json};
-        return $s->{redis}{state} eq 'up' && $s->{fleet}{requests} == 3;
-    }), 'the reconnect follows the name to the new primary')
+        return $s->{redis}{state} eq 'up' && $s->{fleet}{requests} == 7;
+    }), 'READONLY: the module connected again and followed the name')
         or diag explain $s->{redis};
+    is(redis_at('127.0.0.2', $rp1, 'HGET', '{llm}:fleet', 'a|requests'), 7,
+       'the new primary holds the exact total');
+    like($t->read_file('error.log'), qr/READONLY/,
+         'the demoted primary was seen');
 
     # a name that does not resolve
 
@@ -405,4 +420,24 @@ sub dns_stub {
               . pack('C4', split /\./, $ip) if $hit;
         $sock->send($r);
     }
+}
+
+
+# one command to a Redis on another loopback address (redis_cmd speaks to
+# 127.0.0.1): a status or integer or bulk reply, or undef
+sub redis_at {
+    my ($addr, $port, @cmd) = @_;
+    my $c = IO::Socket::INET->new(PeerAddr => $addr, PeerPort => $port,
+                                  Timeout => 2) or return undef;
+    print $c '*' . @cmd . "\r\n"
+             . join('', map { '$' . length($_) . "\r\n$_\r\n" } @cmd);
+    my $line = <$c> // return undef;
+    $line =~ s/\r\n$//;
+    return $1 if $line =~ /^[+:](.*)/;
+    return undef if $line =~ /^[-]/ || $line eq '$-1';
+    if ($line =~ /^\$(\d+)/) {
+        read($c, my $v, $1 + 2);
+        return substr($v, 0, $1);
+    }
+    return undef;
 }

@@ -710,20 +710,15 @@ ngx_http_llm_router_resolve_passthrough(ngx_conf_t *cf,
 
 /*
  * key_file=: read now, by the master, as the header value its API takes
- * ("Bearer KEY" for OpenAI's).  The file holds the key alone (surrounding
- * whitespace is dropped); a file nginx cannot read, or that holds no key
- * or bytes a header cannot carry, fails the configuration without
- * printing what it holds.
+ * ("Bearer KEY" for OpenAI's).
  */
 
 static ngx_int_t
 ngx_http_llm_router_load_keys(ngx_conf_t *cf,
     ngx_http_llm_router_main_conf_t *lmcf)
 {
-    u_char              *p, *start, *end, buf[4096];
-    ssize_t              n;
-    ngx_fd_t             fd;
-    ngx_str_t            name, *key;
+    u_char              *p, what[128];
+    ngx_str_t            name, secret, *key;
     ngx_uint_t           i;
     ngx_pool_cleanup_t  *cln;
     const llmr_model_t  *m;
@@ -753,70 +748,23 @@ ngx_http_llm_router_load_keys(ngx_conf_t *cf,
         name.data = (u_char *) m->key_file;
         name.len = ngx_strlen(m->key_file);
 
-        if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
-            return NGX_ERROR;
-        }
+        ngx_snprintf(what, sizeof(what), "llm_model \"%s\": key_file%Z",
+                     m->name);
 
-        fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-
-        if (fd == NGX_INVALID_FILE) {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, ngx_errno,
-                          "llm_model \"%s\": key_file \"%V\" cannot be "
-                          "opened", m->name, &name);
-            return NGX_ERROR;
-        }
-
-        n = read(fd, buf, sizeof(buf));
-
-        if (n == -1) {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, ngx_errno,
-                          "llm_model \"%s\": key_file \"%V\" cannot be "
-                          "read", m->name, &name);
-            (void) ngx_close_file(fd);
-            return NGX_ERROR;
-        }
-
-        (void) ngx_close_file(fd);
-
-        start = buf;
-        end = buf + n;
-
-        while (start < end && (*start == ' ' || *start == '\t'
-                               || *start == '\r' || *start == '\n'))
+        if (ngx_http_llm_router_read_secret(cf, &name, (char *) what, 0,
+                                            &secret)
+            != NGX_OK)
         {
-            start++;
-        }
-
-        while (end > start && (end[-1] == ' ' || end[-1] == '\t'
-                               || end[-1] == '\r' || end[-1] == '\n'))
-        {
-            end--;
-        }
-
-        for (p = start; p < end; p++) {
-            if (*p < 0x21 || *p == 0x7f) {
-                break;
-            }
-        }
-
-        if (start == end || p < end || n == (ssize_t) sizeof(buf)) {
-            ngx_explicit_memzero(buf, sizeof(buf));
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "llm_model \"%s\": key_file \"%V\" must hold "
-                          "one key: %s", m->name, &name,
-                          start == end ? "it is empty"
-                          : n == (ssize_t) sizeof(buf) ? "it is too long"
-                          : "it holds spaces or control characters");
             return NGX_ERROR;
         }
 
         key = &lmcf->keys[i];
-        key->len = (end - start)
+        key->len = secret.len
                    + (m->api == LLMR_API_OPENAI ? sizeof("Bearer ") - 1 : 0);
         key->data = ngx_pnalloc(cf->pool, key->len);
 
         if (key->data == NULL) {
-            ngx_explicit_memzero(buf, sizeof(buf));
+            ngx_explicit_memzero(secret.data, secret.len);
             return NGX_ERROR;
         }
 
@@ -826,11 +774,108 @@ ngx_http_llm_router_load_keys(ngx_conf_t *cf,
             p = ngx_cpymem(p, "Bearer ", sizeof("Bearer ") - 1);
         }
 
-        ngx_memcpy(p, start, end - start);
-        ngx_explicit_memzero(buf, sizeof(buf));
+        ngx_memcpy(p, secret.data, secret.len);
+        ngx_explicit_memzero(secret.data, secret.len);
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * A secret in a file (a provider key, a password), relative to the
+ * configuration directory, read at configuration time so that it stays
+ * out of nginx.conf: the file holds it alone, surrounding whitespace
+ * dropped.  A file that cannot be read, or that holds nothing, too much,
+ * control characters or (unless spaces is set) spaces, fails the
+ * configuration with a message that names the file, never what it holds.
+ * The secret is allocated from cf->pool; the caller zeroes what it copies.
+ */
+
+ngx_int_t
+ngx_http_llm_router_read_secret(ngx_conf_t *cf, ngx_str_t *file,
+    const char *what, ngx_uint_t spaces, ngx_str_t *secret)
+{
+    u_char      *start, *end, *p, buf[4096];
+    ssize_t      n;
+    ngx_fd_t     fd;
+    ngx_str_t    name;
+    const char  *why;
+
+    name.len = file->len;
+    name.data = ngx_pnalloc(cf->pool, file->len + 1);
+    if (name.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_cpystrn(name.data, file->data, file->len + 1);
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (fd == NGX_INVALID_FILE) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, ngx_errno,
+                      "%s \"%V\" cannot be opened", what, &name);
+        return NGX_ERROR;
+    }
+
+    n = read(fd, buf, sizeof(buf));
+    (void) ngx_close_file(fd);
+
+    if (n == -1) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, ngx_errno,
+                      "%s \"%V\" cannot be read", what, &name);
+        return NGX_ERROR;
+    }
+
+    start = buf;
+    end = buf + n;
+
+    while (start < end && (*start == ' ' || *start == '\t'
+                           || *start == '\r' || *start == '\n'))
+    {
+        start++;
+    }
+
+    while (end > start && (end[-1] == ' ' || end[-1] == '\t'
+                           || end[-1] == '\r' || end[-1] == '\n'))
+    {
+        end--;
+    }
+
+    for (p = start; p < end; p++) {
+        if (*p < 0x20 || *p == 0x7f || (*p == ' ' && !spaces)) {
+            break;
+        }
+    }
+
+    why = (start == end) ? "it is empty"
+          : (n == (ssize_t) sizeof(buf)) ? "it is too long"
+          : (p < end) ? (spaces ? "it holds control characters"
+                                : "it holds spaces or control characters")
+          : NULL;
+
+    if (why) {
+        ngx_explicit_memzero(buf, sizeof(buf));
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "%s \"%V\" must hold the secret alone (%s)", what,
+                      &name, why);
+        return NGX_ERROR;
+    }
+
+    secret->len = end - start;
+    secret->data = ngx_pnalloc(cf->pool, secret->len);
+
+    if (secret->data) {
+        ngx_memcpy(secret->data, start, secret->len);
+    }
+
+    ngx_explicit_memzero(buf, sizeof(buf));
+
+    return secret->data ? NGX_OK : NGX_ERROR;
 }
 
 

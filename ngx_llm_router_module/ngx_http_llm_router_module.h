@@ -463,6 +463,10 @@ ngx_int_t ngx_http_llm_router_request_id(ngx_http_request_t *r,
     ngx_str_t *id);
 ngx_uint_t ngx_http_llm_router_memeq(u_char *a, u_char *b, size_t n);
 u_char *ngx_http_llm_router_header(ngx_http_request_t *r, ngx_str_t *name);
+
+/* ngx_http_llm_router_module.c */
+ngx_int_t ngx_http_llm_router_read_secret(ngx_conf_t *cf, ngx_str_t *file,
+    const char *what, ngx_uint_t spaces, ngx_str_t *secret);
 void ngx_http_llm_router_free_extractor(void);
 extern ngx_uint_t  ngx_http_llm_router_active;
 

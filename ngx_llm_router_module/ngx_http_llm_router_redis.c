@@ -72,8 +72,6 @@ static ngx_int_t ngx_http_llm_router_redis_flush(
     ngx_http_llm_router_redis_t *rd);
 static void ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac,
     void *r, void *privdata);
-static ngx_int_t ngx_http_llm_router_redis_secret(ngx_conf_t *cf,
-    ngx_str_t *file, ngx_str_t *secret);
 static void ngx_http_llm_router_redis_auth_done(redisAsyncContext *ac,
     void *r, void *privdata);
 static void ngx_http_llm_router_redis_connected(const redisAsyncContext *ac,
@@ -233,97 +231,6 @@ static redisReplyObjectFunctions  ngx_http_llm_router_reply_functions = {
 };
 
 
-/*
- * password_file=: the password alone in a file (surrounding whitespace
- * dropped), read at configuration time so that it stays out of
- * nginx.conf; never printed.
- */
-
-static ngx_int_t
-ngx_http_llm_router_redis_secret(ngx_conf_t *cf, ngx_str_t *file,
-    ngx_str_t *secret)
-{
-    u_char     *start, *end, *p, buf[1024];
-    ssize_t     n;
-    ngx_fd_t    fd;
-    ngx_str_t   name;
-
-    name.len = file->len;
-    name.data = ngx_pnalloc(cf->pool, file->len + 1);
-    if (name.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_cpystrn(name.data, file->data, file->len + 1);
-
-    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"llm_redis\": password_file \"%V\" cannot be "
-                           "opened", &name);
-        return NGX_ERROR;
-    }
-
-    n = read(fd, buf, sizeof(buf));
-    (void) ngx_close_file(fd);
-
-    if (n == -1) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"llm_redis\": password_file \"%V\" cannot be "
-                           "read", &name);
-        return NGX_ERROR;
-    }
-
-    start = buf;
-    end = buf + n;
-
-    while (start < end && (*start == ' ' || *start == '\t'
-                           || *start == '\r' || *start == '\n'))
-    {
-        start++;
-    }
-
-    while (end > start && (end[-1] == ' ' || end[-1] == '\t'
-                           || end[-1] == '\r' || end[-1] == '\n'))
-    {
-        end--;
-    }
-
-    for (p = start; p < end && *p >= 0x20 && *p != 0x7f; p++) {
-        /* void */
-    }
-
-    if (start == end || p < end || n == (ssize_t) sizeof(buf)) {
-        ngx_explicit_memzero(buf, sizeof(buf));
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"llm_redis\": password_file \"%V\" must hold "
-                           "the password alone (%s)", &name,
-                           start == end ? "it is empty"
-                           : n == (ssize_t) sizeof(buf) ? "it is too long"
-                           : "it holds control characters");
-        return NGX_ERROR;
-    }
-
-    secret->len = end - start;
-    secret->data = ngx_pnalloc(cf->pool, secret->len);
-
-    if (secret->data == NULL) {
-        ngx_explicit_memzero(buf, sizeof(buf));
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(secret->data, start, secret->len);
-    ngx_explicit_memzero(buf, sizeof(buf));
-
-    return NGX_OK;
-}
-
-
 char *
 ngx_http_llm_router_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -426,7 +333,9 @@ ngx_http_llm_router_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             s.data = value[i].data + 14;
             s.len = value[i].len - 14;
 
-            if (ngx_http_llm_router_redis_secret(cf, &s, &rc->password)
+            if (ngx_http_llm_router_read_secret(cf, &s,
+                                                "\"llm_redis\": password_file",
+                                                1, &rc->password)
                 != NGX_OK)
             {
                 return NGX_CONF_ERROR;

@@ -174,7 +174,7 @@ for my $bad (
 $t->write_file('empty.pass', "\n");
 my ($trc, $tout) = $t->test_config(router_conf(
     http => "llm_redis 127.0.0.1:$rp password_file=empty.pass;"));
-like($tout, qr/must hold the password alone \(it is empty\)/,
+like($tout, qr/"llm_redis": password_file ".*empty.pass" must hold the secret alone \(it is empty\)/,
      'nginx -t: an empty password file');
 undef $t;
 

@@ -341,12 +341,12 @@ like($bad, qr/llm_model "m": key_file ".*keys\/missing" cannot be opened/,
 $t->write_file('keys/empty', "\n  \n");
 (undef, $bad) = $t->test_config(conf_with('    llm_model m provider=openai '
     . 'upstream=oa tiers=simple input=1 output=1 key_file=keys/empty;'));
-like($bad, qr/must hold one key: it is empty/, 'nginx -t: an empty key');
+like($bad, qr/must hold the secret alone \(it is empty\)/, 'nginx -t: an empty key');
 
 $t->write_file('keys/two', "sk-one sk-two\n");
 (undef, $bad) = $t->test_config(conf_with('    llm_model m provider=openai '
     . 'upstream=oa tiers=simple input=1 output=1 key_file=keys/two;'));
-like($bad, qr/must hold one key/, 'nginx -t: two words');
+like($bad, qr/must hold the secret alone \(it holds spaces/, 'nginx -t: two words');
 unlike($bad, qr/sk-one/, 'nginx -t: the key is not printed');
 
 (undef, $bad) = $t->test_config(conf_with('    llm_model m provider=acme '

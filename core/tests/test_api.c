@@ -29,6 +29,7 @@ static int add_line(llmr_registry_t *reg, const char *line, char *err,
 static const char *route(llmr_registry_t *reg, unsigned apis,
     const char *prefer, unsigned caps, int tier, llmr_decision_t *d);
 static int has_reason(const llmr_decision_t *d, const char *reason);
+static void body(char *buf, size_t n);
 
 
 int
@@ -257,44 +258,44 @@ test_errors(void)
 
     n = llmr_api_error(LLMR_API_OPENAI, 429, "llm_budget_exceeded",
                        "over \"budget\"", 13, buf, sizeof(buf));
-    buf[n] = '\0';
+    body(buf, n);
     is_str(buf, "{\"error\":{\"message\":\"over \\\"budget\\\"\","
            "\"type\":\"rate_limit_error\",\"param\":null,"
-           "\"code\":\"llm_budget_exceeded\"}}\n", "OpenAI's shape, a 429");
+           "\"code\":\"llm_budget_exceeded\"}}", "OpenAI's shape, a 429");
 
     n = llmr_api_error(LLMR_API_ANTHROPIC, 422, "llm_no_model", "none", 4,
                        buf, sizeof(buf));
-    buf[n] = '\0';
+    body(buf, n);
     ok(n && strncmp(buf, "{\"type\":\"error\",\"error\":{\"type\":"
                     "\"invalid_request_error\",\"message\":\"none\"", 59)
        == 0, "Anthropic's shape: %s", buf);
 
     n = llmr_api_error(LLMR_API_ANTHROPIC, 429, "c", "m", 1, buf,
                        sizeof(buf));
-    buf[n] = '\0';
+    body(buf, n);
     ok(strstr(buf, "\"rate_limit_error\"") != NULL, "Anthropic 429");
 
     n = llmr_api_error(LLMR_API_ANTHROPIC, 529, "c", "m", 1, buf,
                        sizeof(buf));
-    buf[n] = '\0';
+    body(buf, n);
     ok(strstr(buf, "\"overloaded_error\"") != NULL
        || strstr(buf, "\"api_error\"") != NULL, "Anthropic 5xx: %s", buf);
 
     n = llmr_api_error(LLMR_API_GEMINI, 429, "llm_budget_exceeded", "m", 1,
                        buf, sizeof(buf));
-    buf[n] = '\0';
+    body(buf, n);
     ok(strncmp(buf, "{\"error\":{\"code\":429,\"message\":\"m\","
                "\"status\":\"RESOURCE_EXHAUSTED\"", 60) == 0
        && strstr(buf, "\"reason\":\"llm_budget_exceeded\""),
        "Gemini's shape: a numeric code, a status: %s", buf);
 
     n = llmr_api_error(LLMR_API_GEMINI, 400, "c", "m", 1, buf, sizeof(buf));
-    buf[n] = '\0';
+    body(buf, n);
     ok(strstr(buf, "\"INVALID_ARGUMENT\"") != NULL, "Gemini 400");
 
     n = llmr_api_error(LLMR_API_OPENAI, 400, "c", "a\x01\n", 3, buf,
                        sizeof(buf));
-    buf[n] = '\0';
+    body(buf, n);
     ok(strstr(buf, "\"a\\u0001\\n\"") != NULL, "control bytes escaped: %s",
        buf);
 
@@ -368,7 +369,8 @@ test_registry(void)
 
     reg = llmr_registry_create();
     is_int(llmr_registry_load_json(reg, json, sizeof(json) - 1, err,
-                                   sizeof(err)), LLMR_OK, "JSON: api, path, key_file: %s",
+                                   sizeof(err)),
+           LLMR_OK, "JSON: api, path, key_file: %s",
            err);
     m = llmr_registry_find(reg, "g", 1);
     ok(m && m->api == LLMR_API_GEMINI && m->path && m->key_file,
@@ -394,8 +396,8 @@ test_route(void)
              "input=0.15 output=0.6", err, sizeof(err));
     add_line(reg, "o-big provider=openai upstream=o tiers=simple-expert "
              "input=2.5 output=10 caps=vision", err, sizeof(err));
-    add_line(reg, "a-haiku provider=anthropic upstream=a tiers=trivial-moderate "
-             "input=0.8 output=4", err, sizeof(err));
+    add_line(reg, "a-haiku provider=anthropic upstream=a "
+             "tiers=trivial-moderate input=0.8 output=4", err, sizeof(err));
     add_line(reg, "a-sonnet provider=anthropic upstream=a "
              "tiers=simple-complex input=3 output=15 caps=vision", err,
              sizeof(err));
@@ -547,4 +549,17 @@ has_reason(const llmr_decision_t *d, const char *reason)
     }
 
     return 0;
+}
+
+
+/* an error body as a C string, without its final newline */
+
+static void
+body(char *buf, size_t n)
+{
+    if (n && buf[n - 1] == '\n') {
+        n--;
+    }
+
+    buf[n] = '\0';
 }

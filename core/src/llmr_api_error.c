@@ -116,8 +116,9 @@ llmr_api_error(int api, int status, const char *code, const char *msg,
     switch (api) {
 
     case LLMR_API_ANTHROPIC:
-        n = snprintf(buf, size, "{\"type\":\"error\",\"error\":{\"type\":\"%s\","
-                     "\"message\":\"", llmr_anthropic_type(status));
+        n = snprintf(buf, size, "{\"type\":\"error\",\"error\":{"
+                     "\"type\":\"%s\",\"message\":\"",
+                     llmr_anthropic_type(status));
         break;
 
     case LLMR_API_GEMINI:

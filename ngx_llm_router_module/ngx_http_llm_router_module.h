@@ -45,6 +45,16 @@ typedef struct {
     ngx_int_t                       port;
     ngx_resolver_t                 *resolver;   /* a name's, or NULL */
     ngx_msec_t                      resolver_timeout;
+
+    /* sentinel=: the sentinels asked for the primary of "master=" */
+#define NGX_HTTP_LLM_ROUTER_SENTINELS_MAX  8
+    u_char                          sentinel_host
+                                        [NGX_HTTP_LLM_ROUTER_SENTINELS_MAX]
+                                        [NGX_SOCKADDR_STRLEN + 1];
+    ngx_int_t                       sentinel_port
+                                        [NGX_HTTP_LLM_ROUTER_SENTINELS_MAX];
+    ngx_uint_t                      nsentinels;
+    ngx_str_t                       master;
     ngx_str_t                       unix_path;  /* NUL-terminated */
     ngx_str_t                       user;       /* an ACL user, or empty */
     ngx_str_t                       password;   /* never logged or shown */

@@ -56,13 +56,28 @@ typedef struct {
     ngx_uint_t                          reply_over; /* it passed max_reply */
     ngx_resolver_ctx_t                 *resolving;  /* the name's lookup */
     u_char                              addr[NGX_SOCKADDR_STRLEN + 1];
+    ngx_int_t                           addr_port;
+    ngx_uint_t                          asking;     /* a sentinel, now */
+    ngx_uint_t                          waiting;    /* for a replica's copy
+                                                       of the batch */
+    ngx_uint_t                          unreplicated;   /* said once */
+    ngx_uint_t                          sentinel;   /* the one to ask */
+    ngx_event_t                         primary;    /* connect to it */
 } ngx_http_llm_router_redis_t;
 
 
 static void ngx_http_llm_router_redis_connect(ngx_http_llm_router_redis_t *rd);
 static void ngx_http_llm_router_redis_resolved(ngx_resolver_ctx_t *ctx);
 static void ngx_http_llm_router_redis_open(ngx_http_llm_router_redis_t *rd,
-    const char *host);
+    const char *host, ngx_int_t port);
+static void ngx_http_llm_router_redis_sentinel_done(redisAsyncContext *ac,
+    void *r, void *privdata);
+static void ngx_http_llm_router_redis_primary(ngx_event_t *ev);
+static void ngx_http_llm_router_redis_wait_done(redisAsyncContext *ac,
+    void *r, void *privdata);
+
+static char *ngx_http_llm_router_redis_sentinels(ngx_conf_t *cf,
+    ngx_http_llm_router_redis_conf_t *rc, ngx_str_t *list);
 static void ngx_http_llm_router_redis_close(ngx_http_llm_router_redis_t *rd,
     const char *why);
 static void ngx_http_llm_router_redis_tick(ngx_event_t *ev);
@@ -259,7 +274,15 @@ ngx_http_llm_router_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     rc->max_reply = NGX_HTTP_LLM_ROUTER_MAX_REPLY;
     ngx_str_set(&rc->prefix, "llm");
 
-    if (ngx_strncmp(value[1].data, "unix:", 5) == 0) {
+    if (ngx_strncmp(value[1].data, "sentinel=", 9) == 0) {
+        s.data = value[1].data + 9;
+        s.len = value[1].len - 9;
+
+        if (ngx_http_llm_router_redis_sentinels(cf, rc, &s) != NGX_CONF_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+    } else if (ngx_strncmp(value[1].data, "unix:", 5) == 0) {
         rc->unix_path.len = value[1].len - 5;
         rc->unix_path.data = ngx_pnalloc(cf->pool, rc->unix_path.len + 1);
         if (rc->unix_path.data == NULL) {
@@ -342,6 +365,25 @@ ngx_http_llm_router_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             }
 
             continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "master=", 7) == 0) {
+            rc->master.data = value[i].data + 7;
+            rc->master.len = value[i].len - 7;
+
+            if (rc->master.len == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "sentinel=", 9) == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"llm_redis\": sentinel= takes the place of "
+                               "the address: \"llm_redis sentinel=HOST:PORT,"
+                               "... master=NAME ...\"");
+            return NGX_CONF_ERROR;
         }
 
         if (ngx_strncmp(value[i].data, "user=", 5) == 0) {
@@ -431,6 +473,23 @@ ngx_http_llm_router_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         goto invalid;
     }
 
+    if (rc->nsentinels && rc->master.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"llm_redis\": sentinel= needs master=NAME");
+        return NGX_CONF_ERROR;
+    }
+
+    if (rc->master.len && rc->nsentinels == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"llm_redis\": master= needs sentinel=");
+        return NGX_CONF_ERROR;
+    }
+
+    if (rc->nsentinels) {
+        /* what the logs call it */
+        rc->host = rc->master;
+    }
+
     if (rc->user.len && rc->password.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"llm_redis\": user= needs password= or "
@@ -462,6 +521,63 @@ invalid:
                        "invalid parameter \"%V\" in \"llm_redis\"", &value[i]);
 
     return NGX_CONF_ERROR;
+}
+
+
+/* sentinel=IP:PORT[,IP:PORT...] */
+
+static char *
+ngx_http_llm_router_redis_sentinels(ngx_conf_t *cf,
+    ngx_http_llm_router_redis_conf_t *rc, ngx_str_t *list)
+{
+    u_char     *p, *last, *comma;
+    size_t      n;
+    ngx_url_t   u;
+
+    p = list->data;
+    last = list->data + list->len;
+
+    while (p < last) {
+        comma = ngx_strlchr(p, last, ',');
+        if (comma == NULL) {
+            comma = last;
+        }
+
+        ngx_memzero(&u, sizeof(ngx_url_t));
+        u.url.data = p;
+        u.url.len = comma - p;
+        u.default_port = 26379;
+        u.no_resolve = 1;
+
+        if (rc->nsentinels == NGX_HTTP_LLM_ROUTER_SENTINELS_MAX
+            || u.url.len == 0
+            || ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid sentinel \"%*s\" in \"llm_redis\": "
+                               "up to %d of IP:PORT, comma-separated",
+                               comma - p, p,
+                               NGX_HTTP_LLM_ROUTER_SENTINELS_MAX);
+            return NGX_CONF_ERROR;
+        }
+
+        n = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen,
+                          rc->sentinel_host[rc->nsentinels],
+                          NGX_SOCKADDR_STRLEN, 0);
+        rc->sentinel_host[rc->nsentinels][n] = '\0';
+        rc->sentinel_port[rc->nsentinels] = u.port;
+        rc->nsentinels++;
+
+        p = comma + 1;
+    }
+
+    if (rc->nsentinels == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"llm_redis\": sentinel= names no sentinel");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 
@@ -531,6 +647,11 @@ ngx_http_llm_router_redis_init_process(ngx_cycle_t *cycle,
     rd->drain.handler = ngx_http_llm_router_redis_drain;
     rd->drain.data = rd;
     rd->drain.log = cycle->log;
+
+    rd->primary.handler = ngx_http_llm_router_redis_primary;
+    rd->primary.data = rd;
+    rd->primary.log = cycle->log;
+    rd->primary.cancelable = 1;
 
     ngx_http_llm_router_rd = rd;
 
@@ -659,6 +780,10 @@ ngx_http_llm_router_redis_exit_process(ngx_cycle_t *cycle)
         ngx_del_timer(&rd->drain);
     }
 
+    if (rd->primary.timer_set) {
+        ngx_del_timer(&rd->primary);
+    }
+
     ngx_http_llm_router_redis_close(rd, NULL);
 
     ngx_http_llm_router_rd = NULL;
@@ -679,8 +804,24 @@ ngx_http_llm_router_redis_connect(ngx_http_llm_router_redis_t *rd)
 
     conf = rd->conf;
 
+    if (conf->nsentinels) {
+
+        /* which primary: ask the sentinels in turn */
+
+        rd->asking = 1;
+        rd->sentinel %= conf->nsentinels;
+
+        ngx_http_llm_router_redis_open(rd,
+                               (char *) conf->sentinel_host[rd->sentinel],
+                               conf->sentinel_port[rd->sentinel]);
+        return;
+    }
+
+    rd->asking = 0;
+
     if (conf->resolver == NULL) {
-        ngx_http_llm_router_redis_open(rd, (char *) conf->host.data);
+        ngx_http_llm_router_redis_open(rd, (char *) conf->host.data,
+                                       conf->port);
         return;
     }
 
@@ -747,13 +888,13 @@ ngx_http_llm_router_redis_resolved(ngx_resolver_ctx_t *ctx)
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, rd->log, 0,
                    "llm_router: redis %V is %s", &rd->conf->host, rd->addr);
 
-    ngx_http_llm_router_redis_open(rd, (char *) rd->addr);
+    ngx_http_llm_router_redis_open(rd, (char *) rd->addr, rd->conf->port);
 }
 
 
 static void
 ngx_http_llm_router_redis_open(ngx_http_llm_router_redis_t *rd,
-    const char *host)
+    const char *host, ngx_int_t port)
 {
     int                                rc;
     redisAsyncContext                 *ac;
@@ -766,7 +907,7 @@ ngx_http_llm_router_redis_open(ngx_http_llm_router_redis_t *rd,
         ac = redisAsyncConnectUnix((char *) conf->unix_path.data);
 
     } else {
-        ac = redisAsyncConnect(host, (int) conf->port);
+        ac = redisAsyncConnect(host, (int) port);
     }
 
     if (ac == NULL) {
@@ -821,6 +962,20 @@ ngx_http_llm_router_redis_open(ngx_http_llm_router_redis_t *rd,
     redisAsyncSetConnectCallback(ac, ngx_http_llm_router_redis_connected);
     redisAsyncSetDisconnectCallback(ac,
                                     ngx_http_llm_router_redis_disconnected);
+
+    if (rd->asking) {
+        if (redisAsyncCommand(ac, ngx_http_llm_router_redis_sentinel_done,
+                              rd, "SENTINEL get-master-addr-by-name %b",
+                              conf->master.data, conf->master.len)
+            != REDIS_OK)
+        {
+            ngx_http_llm_router_redis_close(rd, "cannot queue SENTINEL");
+            return;
+        }
+
+        ngx_add_timer(&rd->timeout, conf->timeout);
+        return;
+    }
 
     if (conf->user.len) {
         rc = redisAsyncCommand(ac, ngx_http_llm_router_redis_auth_done, rd,
@@ -916,6 +1071,12 @@ static void
 ngx_http_llm_router_redis_timeout(ngx_event_t *ev)
 {
     ngx_http_llm_router_redis_t  *rd = ev->data;
+
+    if (rd->asking) {
+        rd->sentinel++;
+        ngx_http_llm_router_redis_close(rd, "sentinel timed out");
+        return;
+    }
 
     ngx_http_llm_router_redis_close(rd,
                             rd->state == NGX_HTTP_LLM_ROUTER_RD_CONNECTING
@@ -1120,6 +1281,30 @@ ngx_http_llm_router_redis_flush(ngx_http_llm_router_redis_t *rd)
         goto failed;
     }
 
+    /*
+     * Behind sentinels a batch is delivered once a replica has it too:
+     * a failover promotes a replica, and a batch only the old primary
+     * had would be lost while counted as sent.  Until WAIT says so the
+     * batch stays pending, and is sent again (applied once: its number);
+     * a primary left without a replica holds the fleet's new counts
+     * back until one is there again (they wait in shared memory).
+     */
+
+    if (conf->nsentinels) {
+        if (redisAsyncCommand(rd->ac, ngx_http_llm_router_redis_wait_done,
+                              rd, "WAIT 1 %d",
+                              (int) (conf->timeout / 2 + 1))
+            != REDIS_OK)
+        {
+            /* the EVAL's callback ends the batch */
+            rd->flushing = 1;
+            ngx_add_timer(&rd->timeout, conf->timeout);
+            return NGX_OK;
+        }
+
+        rd->waiting = 1;
+    }
+
     rd->flushing = 1;
 
     /* at exit the worker waits for the answer, up to the timeout */
@@ -1162,10 +1347,10 @@ ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
     zone = rd->zone;
     sh = zone->sh;
 
-    rd->flushing = 0;
+    rd->flushing = rd->waiting;
     readonly = 0;
 
-    if (rd->timeout.timer_set) {
+    if (rd->timeout.timer_set && !rd->waiting) {
         ngx_del_timer(&rd->timeout);
     }
 
@@ -1176,6 +1361,14 @@ ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
         || reply->element[2]->type != REDIS_REPLY_ARRAY)
     {
         ngx_http_llm_router_batch_end(zone, &rd->batch, 0);
+
+        /* the WAIT's answer has nothing left to decide */
+        rd->waiting = 0;
+        rd->flushing = 0;
+
+        if (rd->timeout.timer_set) {
+            ngx_del_timer(&rd->timeout);
+        }
 
         if (reply && reply->type == REDIS_REPLY_ERROR) {
             ngx_http_llm_router_redis_state(rd,
@@ -1270,8 +1463,11 @@ ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
         }
     }
 
-    ngx_http_llm_router_batch_end(zone, &rd->batch, 1);
-    ngx_http_llm_router_redis_state(rd, NGX_HTTP_LLM_ROUTER_REDIS_UP, NULL);
+    if (!rd->waiting) {
+        ngx_http_llm_router_batch_end(zone, &rd->batch, 1);
+        ngx_http_llm_router_redis_state(rd, NGX_HTTP_LLM_ROUTER_REDIS_UP,
+                                        NULL);
+    }
 
     /* what the whole fleet learned, with the sums just read */
 
@@ -1283,7 +1479,9 @@ ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
 
 done:
 
-    if (rd->pool) {
+    /* the batch's arrays live until the WAIT's answer ends it */
+
+    if (rd->pool && !rd->waiting) {
         ngx_destroy_pool(rd->pool);
         rd->pool = NULL;
     }
@@ -1291,6 +1489,130 @@ done:
     if (readonly) {
         /* freeing inside a callback is deferred by hiredis */
         ngx_http_llm_router_redis_close(rd, NULL);
+    }
+}
+
+
+/*
+ * A sentinel's answer: ["IP", "PORT"] of the primary, or nil when it
+ * does not know the name.  The sentinel's connection is closed and the
+ * primary's made from the event loop (not from inside hiredis).
+ */
+
+static void
+ngx_http_llm_router_redis_sentinel_done(redisAsyncContext *ac, void *r,
+    void *privdata)
+{
+    ngx_http_llm_router_redis_t *rd = privdata;
+
+    u_char       err[160];
+    ngx_int_t    port;
+    redisReply  *reply;
+
+    reply = r;
+
+    if (reply == NULL || rd->ac != ac) {
+        return;
+    }
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
+        || reply->element[0]->type != REDIS_REPLY_STRING
+        || reply->element[1]->type != REDIS_REPLY_STRING
+        || reply->element[0]->len > NGX_SOCKADDR_STRLEN
+        || (port = ngx_atoi((u_char *) reply->element[1]->str,
+                            reply->element[1]->len)) == NGX_ERROR
+        || port == 0 || port > 65535)
+    {
+        ngx_snprintf(err, sizeof(err) - 1, "sentinel %s:%i: %s \"%V\"%Z",
+                     rd->conf->sentinel_host[rd->sentinel],
+                     rd->conf->sentinel_port[rd->sentinel],
+                     reply->type == REDIS_REPLY_ERROR ? reply->str
+                                                      : "no primary for",
+                     &rd->conf->master);
+        rd->sentinel++;
+        ngx_http_llm_router_redis_close(rd, (char *) err);
+        return;
+    }
+
+    ngx_memcpy(rd->addr, reply->element[0]->str, reply->element[0]->len);
+    rd->addr[reply->element[0]->len] = '\0';
+    rd->addr_port = port;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, rd->log, 0,
+                   "llm_router: redis primary of \"%V\" is %s:%i",
+                   &rd->conf->master, rd->addr, port);
+
+    /* freeing inside a callback is deferred by hiredis */
+    ngx_http_llm_router_redis_close(rd, NULL);
+
+    ngx_add_timer(&rd->primary, 1);
+}
+
+
+static void
+ngx_http_llm_router_redis_primary(ngx_event_t *ev)
+{
+    ngx_http_llm_router_redis_t  *rd = ev->data;
+
+    if (rd->exiting || rd->state != NGX_HTTP_LLM_ROUTER_RD_DISCONNECTED) {
+        return;
+    }
+
+    rd->asking = 0;
+    ngx_http_llm_router_redis_open(rd, (char *) rd->addr, rd->addr_port);
+}
+
+
+/* the number of replicas that have the batch: at least one delivers it */
+
+static void
+ngx_http_llm_router_redis_wait_done(redisAsyncContext *ac, void *r,
+    void *privdata)
+{
+    ngx_http_llm_router_redis_t *rd = privdata;
+
+    ngx_uint_t   ok;
+    redisReply  *reply;
+
+    if (!rd->waiting) {
+        return;
+    }
+
+    reply = r;
+
+    rd->waiting = 0;
+    rd->flushing = 0;
+
+    if (rd->timeout.timer_set) {
+        ngx_del_timer(&rd->timeout);
+    }
+
+    ok = (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer >= 1);
+
+    ngx_http_llm_router_batch_end(rd->zone, &rd->batch, ok);
+
+    if (ok) {
+        ngx_http_llm_router_redis_state(rd, NGX_HTTP_LLM_ROUTER_REDIS_UP,
+                                        NULL);
+
+        if (rd->unreplicated) {
+            rd->unreplicated = 0;
+            ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                          "llm_router: a replica of redis \"%V\" has the "
+                          "fleet's counters again", &rd->conf->master);
+        }
+
+    } else if (reply && rd->ac == ac && !rd->unreplicated) {
+        rd->unreplicated = 1;
+        ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                      "llm_router: no replica of redis \"%V\" took the "
+                      "counters within the timeout: they are sent again "
+                      "until one does", &rd->conf->master);
+    }
+
+    if (rd->pool) {
+        ngx_destroy_pool(rd->pool);
+        rd->pool = NULL;
     }
 }
 
@@ -1333,8 +1655,19 @@ ngx_http_llm_router_redis_connected(const redisAsyncContext *ac, int status)
 
         rd->ac = NULL;
         rd->state = NGX_HTTP_LLM_ROUTER_RD_DISCONNECTED;
+
+        if (rd->asking) {
+            rd->sentinel++;         /* the next one, next time */
+        }
+
         ngx_http_llm_router_redis_state(rd, NGX_HTTP_LLM_ROUTER_REDIS_DOWN,
                                         ac->errstr);
+        return;
+    }
+
+    if (rd->asking) {
+        /* the question is queued; its answer says where the primary is */
+        ngx_add_timer(&rd->timeout, rd->conf->timeout);
         return;
     }
 

@@ -82,6 +82,23 @@ static const llmr_ep_prefix_t  llmr_gemini_eps[] = {
     { NULL, 0, 0 }
 };
 
+/* the generations of OpenAI's and Anthropic's APIs, by how a path ends */
+
+typedef struct {
+    const char                 *name;
+    size_t                      len;
+    int                         api;
+    int                         format;
+} llmr_generation_t;
+
+static const llmr_generation_t  llmr_generations[] = {
+    { "/messages", 9, LLMR_API_ANTHROPIC, LLMR_FMT_ANTHROPIC },
+    { "/chat/completions", 17, LLMR_API_OPENAI, LLMR_FMT_OPENAI_CHAT },
+    { "/completions", 12, LLMR_API_OPENAI, LLMR_FMT_OPENAI_COMPLETIONS },
+    { "/responses", 10, LLMR_API_OPENAI, LLMR_FMT_OPENAI_RESPONSES }
+};
+
+
 /* Gemini's methods, ":method" after a model */
 
 static const llmr_ep_prefix_t  llmr_gemini_methods[] = {
@@ -188,8 +205,9 @@ void
 llmr_endpoint_parse(const char *path, size_t len, int post, unsigned hints,
     llmr_endpoint_t *ep)
 {
-    size_t       i;
-    const char  *q;
+    size_t                    i, n;
+    const char               *q;
+    const llmr_generation_t  *g;
 
     memset(ep, 0, sizeof(llmr_endpoint_t));
 
@@ -231,46 +249,44 @@ llmr_endpoint_parse(const char *path, size_t len, int post, unsigned hints,
 
     /*
      * Generations are recognised by how the path ends, whatever mounts
-     * it; OpenAI's assistants also have ".../messages", under /threads.
+     * it (a trailing '/' aside); OpenAI's assistants also have
+     * ".../messages", under /threads.
      */
 
-    if (llmr_ends(path, len, "/messages", 9)
-        && !llmr_segment_prefix(ep->rest.data, ep->rest.len, "/threads", 8))
-    {
-        ep->api = LLMR_API_ANTHROPIC;
+    for (n = len; n > 1 && path[n - 1] == '/'; n--) {
+        /* void */
+    }
 
-        if (post) {
-            ep->kind = LLMR_EP_GENERATE;
-            ep->format = LLMR_FMT_ANTHROPIC;
-            ep->rest.data = path + len - 9;
-            ep->rest.len = 9;
-            return;
+    for (i = 0; i < sizeof(llmr_generations) / sizeof(llmr_generations[0]);
+         i++)
+    {
+        g = &llmr_generations[i];
+
+        if (!llmr_ends(path, n, g->name, g->len)) {
+            continue;
         }
 
-        return;
-    }
+        if (g->api == LLMR_API_ANTHROPIC) {
+            if (llmr_segment_prefix(ep->rest.data, ep->rest.len, "/threads",
+                                    8))
+            {
+                continue;
+            }
 
-    if (post && llmr_ends(path, len, "/chat/completions", 17)) {
-        ep->kind = LLMR_EP_GENERATE;
-        ep->format = LLMR_FMT_OPENAI_CHAT;
-        ep->rest.data = path + len - 17;
-        ep->rest.len = 17;
-        return;
-    }
+            ep->api = LLMR_API_ANTHROPIC;
 
-    if (post && llmr_ends(path, len, "/completions", 12)) {
-        ep->kind = LLMR_EP_GENERATE;
-        ep->format = LLMR_FMT_OPENAI_COMPLETIONS;
-        ep->rest.data = path + len - 12;
-        ep->rest.len = 12;
-        return;
-    }
+            if (!post) {
+                return;
+            }
 
-    if (post && llmr_ends(path, len, "/responses", 10)) {
+        } else if (!post) {
+            continue;
+        }
+
         ep->kind = LLMR_EP_GENERATE;
-        ep->format = LLMR_FMT_OPENAI_RESPONSES;
-        ep->rest.data = path + len - 10;
-        ep->rest.len = 10;
+        ep->format = g->format;
+        ep->rest.data = path + n - g->len;
+        ep->rest.len = g->len;
         return;
     }
 

@@ -168,6 +168,9 @@ test_uri(void)
     is_str(uri("/v1/chat/completions", 1, 0, LLMR_API_OPENAI, NULL,
                "gpt-4o-mini", NULL, 0),
            "/v1/chat/completions", "same API, no base: the client's path");
+    is_str(uri("/v1/chat/completions/", 1, 0, LLMR_API_OPENAI, "/proxy",
+               "gpt-4o-mini", NULL, 0),
+           "/proxy/chat/completions", "a trailing '/' is not the endpoint's");
     is_str(uri("/openai/v1/chat/completions", 1, 0, LLMR_API_OPENAI, "/v1",
                "gpt-4o-mini", "a=1", 0),
            "/v1/chat/completions?a=1", "a base path and the endpoint");

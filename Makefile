@@ -30,9 +30,11 @@ SAN         := -fsanitize=address,undefined -fno-omit-frame-pointer \
 # the nginx build)
 MODEL       := core/model/default.model
 
-# make model: retrain the built-in model on ../shared/eval/dev (the
-# numbers of README.md's "Routing quality"), deterministic for the seed
-EVAL_DEV    ?= ../shared/eval/dev
+# make model: retrain the built-in model on the evaluation data's dev
+# split (docs/routing-quality.md), deterministic for the seed.  The data
+# is not in the repository: LLMR_EVAL_DIR names its directory (or
+# EVAL_DEV the dev directory itself); there is no default.
+EVAL_DEV    ?= $(if $(LLMR_EVAL_DIR),$(LLMR_EVAL_DIR)/dev)
 DEV_DATA    := $(EVAL_DEV)/gsm8k.jsonl,$(EVAL_DEV)/mmlu.jsonl,$\
                $(EVAL_DEV)/mt_bench.jsonl
 DENSE       := length,sentences,numbers,questions,list_items,$\
@@ -40,13 +42,21 @@ DENSE       := length,sentences,numbers,questions,list_items,$\
 TRAIN_OPTS  := --epochs 8 --lr 0.02 --balance 0.5 --bags 3 --mix 10 \
                --min-weight 0.05 --seed 1 --bits 16 --dense $(DENSE)
 
-.PHONY: model model-cv
+.PHONY: model model-cv eval-dev
 
-model: $(BUILD)/llmr
+model: eval-dev $(BUILD)/llmr
 	$(BUILD)/llmr train --data $(DEV_DATA) $(TRAIN_OPTS) --out $(MODEL)
 
-model-cv: $(BUILD)/llmr
+model-cv: eval-dev $(BUILD)/llmr
 	$(BUILD)/llmr train --data $(DEV_DATA) $(TRAIN_OPTS) --cv 5
+
+eval-dev:
+	@test -n "$(EVAL_DEV)" || { echo "make: set LLMR_EVAL_DIR=DIR (the \
+	evaluation data, DIR/dev/*.jsonl) or EVAL_DEV=DIR/dev; see \
+	docs/routing-quality.md" >&2; exit 2; }
+	@for f in gsm8k mmlu mt_bench; do test -f "$(EVAL_DEV)/$$f.jsonl" \
+	    || { echo "make: $(EVAL_DEV)/$$f.jsonl not found (EVAL_DEV)" >&2; \
+	         exit 2; }; done
 
 $(BUILD)/gen/llmr_model_text.c: $(MODEL) core/tools/model2c.sh
 	@mkdir -p $(@D)

@@ -1,6 +1,7 @@
 #!/usr/bin/perl
 
-# Does the feedback loop learn?  Replays ../shared/eval/dev through a
+# Does the feedback loop learn?  Replays the evaluation data's dev split
+# ($LLMR_EVAL_DIR/dev, or --eval DIR; docs/routing-quality.md) through a
 # running nginx with the module, two models ("weak", cheap, serving
 # trivial..moderate; "strong", expensive, complex..expert) behind a mock
 # provider (a server{} of the same nginx with a canned completion: only
@@ -8,7 +9,8 @@
 # weak/strong correctness, MT-Bench scores / 10) to /llm/feedback with the
 # X-LLM-Request-Id of the answer.  A fixed share of dev (by a hash of the
 # id) is held out and never reported on: after each epoch it is routed
-# again and scored the way ../shared/eval/route_eval.py scores a router.
+# again and scored the way the evaluation data's route_eval.py scores a
+# router.
 #
 #   perl bench/feedback_replay.pl [--epochs 4] [--holdout 30]
 #       [--classifier builtin|split|without:BENCH|v1|FILE]
@@ -68,12 +70,16 @@ use LLMRouter::Test;
 my $REPO = "$FindBin::Bin/..";
 my %o = (epochs => 4, holdout => 30, classifier => 'builtin',
          modes => 'one,two', seed => 1, limit => 0,
-         eval => "$REPO/../shared/eval",
+         eval => $ENV{LLMR_EVAL_DIR},
          learn => 'min_samples=5 low=0.6 high=0.85 demote_samples=20 '
                   . 'explore=5%');
 GetOptions(\%o, 'epochs=i', 'holdout=i', 'classifier=s', 'modes=s',
            'learn=s', 'limit=i', 'seed=i', 'json=s', 'eval=s', 'verbose')
     or die "bad options\n";
+
+defined $o{eval} && length $o{eval}
+    or die "the evaluation data: set LLMR_EVAL_DIR=DIR or --eval DIR "
+           . "(DIR/dev/*.jsonl; see docs/routing-quality.md)\n";
 
 my $JSON = JSON::PP->new->utf8->canonical;
 my $LLMR = "$REPO/build/llmr";

@@ -32,7 +32,7 @@ static void llmr_reason_add(llmr_class_t *out, const char *reason);
  * 0.02, a one-line lookup near 0.1, a short "explain X" near 0.2, a code
  * review or a word problem near 0.5, a design brief with trade-offs and
  * hard guarantees above 0.9.  Length carries the most evidence on the
- * recorded outcomes (../shared/eval), so it is the backbone and the other
+ * recorded outcomes (LLMR_EVAL_DIR), so it is the backbone and the other
  * signals nudge it.  Numbers, long words and the domain itself carried
  * none beyond length there, or the wrong sign (hard subjects that both
  * models fail): they stay in the vector at 0, for the learned layer and

@@ -100,7 +100,7 @@ int llmr_train_cv(const llmr_dataset_t *ds, unsigned k,
     const llmr_train_conf_t *conf, double *score, unsigned *folds);
 
 /*
- * APGR exactly as ../shared/eval/route_eval.py (RouteLLM's): the curve of
+ * APGR exactly as $LLMR_EVAL_DIR/route_eval.py (RouteLLM's): the curve of
  * the 11 qcut deciles of the scores, PGR averaged over the share of
  * strong calls.  The examples of one group (-1: all) that have strong
  * and weak.  LLMR_ERROR when fewer than 2 or strong == weak on average.

@@ -454,25 +454,44 @@ typedef struct {
 } ngx_http_llm_router_batch_t;
 
 
+/*
+ * What a Redis command calls with its reply (NULL: the connection went
+ * away first): hiredis's redisCallbackFn, without hiredis's headers.
+ */
+
+struct redisAsyncContext;
+
+typedef void (*ngx_http_llm_router_redis_done_pt)(
+    struct redisAsyncContext *ac, void *reply, void *data);
+
+
 extern ngx_module_t  ngx_http_llm_router_module;
 
 
 /* ngx_http_llm_router_handler.c */
 ngx_int_t ngx_http_llm_router_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_llm_router_explain_handler(ngx_http_request_t *r);
+void ngx_http_llm_router_body_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_llm_router_error_page_handler(ngx_http_request_t *r);
+ngx_http_llm_router_ctx_t *ngx_http_llm_router_create_ctx(
+    ngx_http_request_t *r);
 ngx_http_llm_router_ctx_t *ngx_http_llm_router_get_ctx(ngx_http_request_t *r);
+ngx_int_t ngx_http_llm_router_init_extractor(ngx_cycle_t *cycle);
+
+/* ngx_http_llm_router_http.c */
+u_char *ngx_http_llm_router_header(ngx_http_request_t *r, ngx_str_t *name);
+ngx_int_t ngx_http_llm_router_header_value(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
+ngx_uint_t ngx_http_llm_router_memeq(u_char *a, u_char *b, size_t n);
 ngx_int_t ngx_http_llm_router_send_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, ngx_str_t *msg);
 ngx_int_t ngx_http_llm_router_send_json(ngx_http_request_t *r,
     ngx_uint_t status, ngx_buf_t *b);
-ngx_int_t ngx_http_llm_router_init_extractor(ngx_cycle_t *cycle);
-ngx_int_t ngx_http_llm_router_header_value(ngx_http_request_t *r,
-    const char *name, ngx_str_t *value);
-ngx_int_t ngx_http_llm_router_request_id(ngx_http_request_t *r,
-    ngx_str_t *id);
-ngx_uint_t ngx_http_llm_router_memeq(u_char *a, u_char *b, size_t n);
-u_char *ngx_http_llm_router_header(ngx_http_request_t *r, ngx_str_t *name);
+
+/* ngx_http_llm_router_explain.c */
+char *ngx_http_llm_router_explain(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_llm_router_send_explain(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx);
 
 /* ngx_http_llm_router_module.c */
 ngx_int_t ngx_http_llm_router_read_secret(ngx_conf_t *cf, ngx_str_t *file,
@@ -589,6 +608,9 @@ ngx_int_t ngx_http_llm_router_route_header(ngx_http_request_t *r);
 
 /* ngx_http_llm_router_variables.c */
 ngx_int_t ngx_http_llm_router_add_variables(ngx_conf_t *cf);
+void ngx_http_llm_router_ids_init_process(void);
+ngx_int_t ngx_http_llm_router_request_id(ngx_http_request_t *r,
+    ngx_str_t *id);
 
 /* ngx_http_llm_router_shm.c */
 char *ngx_http_llm_router_zone(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -91,7 +91,6 @@ static void ngx_http_llm_router_json_quality(
     ngx_http_llm_router_status_t *st);
 static ngx_int_t ngx_http_llm_router_status_query(ngx_http_request_t *r,
     ngx_http_llm_router_status_t *st);
-static ngx_str_t *ngx_http_llm_router_accept(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_router_status_arg(ngx_http_request_t *r,
     char *name, double max, double *v);
 static ngx_int_t ngx_http_llm_router_status_send(ngx_http_request_t *r,
@@ -323,7 +322,7 @@ ngx_http_llm_router_status_query(ngx_http_request_t *r,
     ngx_http_llm_router_status_t *st)
 {
     double            v;
-    ngx_str_t         value, *accept;
+    ngx_str_t         value, accept;
     ngx_int_t         rc;
     const char       *bad;
 
@@ -350,28 +349,25 @@ ngx_http_llm_router_status_query(ngx_http_request_t *r,
             bad = "format must be json, prometheus or html";
         }
 
-    } else {
-        accept = ngx_http_llm_router_accept(r);
+    } else if (ngx_http_llm_router_header_value(r, "Accept", &accept)
+               != NGX_OK)
+    {
+        st->format = NGX_HTTP_LLM_ROUTER_FMT_JSON;
 
-        if (accept == NULL) {
-            st->format = NGX_HTTP_LLM_ROUTER_FMT_JSON;
+    } else if (ngx_strlcasestrn(accept.data, accept.data + accept.len,
+                                (u_char *) "text/html", 9 - 1)
+               != NULL)
+    {
+        st->format = NGX_HTTP_LLM_ROUTER_FMT_HTML;
 
-        } else if (ngx_strlcasestrn(accept->data, accept->data + accept->len,
-                                    (u_char *) "text/html", 9 - 1)
-                   != NULL)
-        {
-            st->format = NGX_HTTP_LLM_ROUTER_FMT_HTML;
-
-        } else if (ngx_strlcasestrn(accept->data, accept->data + accept->len,
-                                    (u_char *) "text/plain", 10 - 1)
-                   != NULL
-                   || ngx_strlcasestrn(accept->data,
-                                       accept->data + accept->len,
-                                       (u_char *) "openmetrics", 11 - 1)
-                      != NULL)
-        {
-            st->format = NGX_HTTP_LLM_ROUTER_FMT_PROM;
-        }
+    } else if (ngx_strlcasestrn(accept.data, accept.data + accept.len,
+                                (u_char *) "text/plain", 10 - 1)
+               != NULL
+               || ngx_strlcasestrn(accept.data, accept.data + accept.len,
+                                   (u_char *) "openmetrics", 11 - 1)
+                  != NULL)
+    {
+        st->format = NGX_HTTP_LLM_ROUTER_FMT_PROM;
     }
 
     rc = ngx_http_llm_router_status_arg(r, "decisions",
@@ -415,40 +411,6 @@ ngx_http_llm_router_status_query(ngx_http_request_t *r,
     st->error.len = ngx_strlen(bad);
 
     return NGX_ERROR;
-}
-
-
-/* the Accept header, or NULL */
-
-static ngx_str_t *
-ngx_http_llm_router_accept(ngx_http_request_t *r)
-{
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NULL;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == sizeof("Accept") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Accept",
-                               sizeof("Accept") - 1) == 0)
-        {
-            return &h[i].value;
-        }
-    }
 }
 
 

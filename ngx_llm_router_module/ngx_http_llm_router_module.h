@@ -515,7 +515,7 @@ ngx_int_t ngx_http_llm_router_redis_init_process(ngx_cycle_t *cycle,
 void ngx_http_llm_router_redis_exit_process(ngx_cycle_t *cycle);
 void ngx_http_llm_router_redis_kick(void);
 ngx_int_t ngx_http_llm_router_redis_feedback(uint64_t id, ngx_uint_t local,
-    void *callback, void *data);
+    ngx_http_llm_router_redis_done_pt done, void *data);
 
 /* ngx_http_llm_router_state.c */
 char *ngx_http_llm_router_feedback_state(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -546,22 +546,12 @@ char *ngx_http_llm_router_ab(ngx_conf_t *cf, ngx_command_t *cmd,
 /* ngx_http_llm_router_feedback.c */
 char *ngx_http_llm_router_feedback(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-char *ngx_http_llm_router_feedback_learn(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 uint64_t ngx_http_llm_router_fb_hash(u_char *data, size_t len);
 void ngx_http_llm_router_fb_prefetch(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, ngx_str_t *id);
 void ngx_http_llm_router_fb_record(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, ngx_http_llm_router_zone_t *zone,
     ngx_uint_t redis);
-void ngx_http_llm_router_learn_add(ngx_http_llm_router_zone_t *zone,
-    ngx_http_llm_router_main_conf_t *lmcf, ngx_uint_t bucket,
-    ngx_uint_t tier, double quality, double weight, ngx_log_t *log);
-void ngx_http_llm_router_learn_update(ngx_http_llm_router_zone_t *zone,
-    ngx_http_llm_router_main_conf_t *lmcf, ngx_uint_t bucket,
-    ngx_log_t *log);
-void ngx_http_llm_router_learn_shifts(ngx_http_llm_router_zone_t *zone,
-    ngx_http_llm_router_main_conf_t *lmcf);
 ngx_int_t ngx_http_llm_router_feedback_apply(ngx_http_request_t *r,
     ngx_http_llm_router_zone_t *zone, ngx_http_llm_router_main_conf_t *lmcf,
     ngx_int_t local, uint64_t id, double quality, ngx_int_t bucket,
@@ -570,6 +560,18 @@ ngx_int_t ngx_http_llm_router_feedback_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *msg);
 ngx_int_t ngx_http_llm_router_feedback_answer(ngx_http_request_t *r,
     ngx_uint_t status, const char *what);
+
+/* ngx_http_llm_router_learn.c */
+char *ngx_http_llm_router_feedback_learn(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void ngx_http_llm_router_learn_add(ngx_http_llm_router_zone_t *zone,
+    ngx_http_llm_router_main_conf_t *lmcf, ngx_uint_t bucket,
+    ngx_uint_t tier, double quality, double weight, ngx_log_t *log);
+void ngx_http_llm_router_learn_update(ngx_http_llm_router_zone_t *zone,
+    ngx_http_llm_router_main_conf_t *lmcf, ngx_uint_t bucket,
+    ngx_log_t *log);
+void ngx_http_llm_router_learn_shifts(ngx_http_llm_router_zone_t *zone,
+    ngx_http_llm_router_main_conf_t *lmcf);
 
 /* ngx_http_llm_router_filter.c */
 ngx_int_t ngx_http_llm_router_filter_init(ngx_conf_t *cf);

@@ -683,14 +683,14 @@ ngx_http_llm_router_redis_kick(void)
 
 
 /*
- * Looks a feedback report up in the fleet: the callback runs with the
- * reply, or NULL if the connection goes away first.  NGX_DECLINED when
- * there is no usable connection now.
+ * Looks a feedback report up in the fleet: done() runs with the reply,
+ * or NULL if the connection goes away first.  NGX_DECLINED when there is
+ * no usable connection now.
  */
 
 ngx_int_t
 ngx_http_llm_router_redis_feedback(uint64_t id, ngx_uint_t local,
-    void *callback, void *data)
+    ngx_http_llm_router_redis_done_pt done, void *data)
 {
     u_char                            *p, *q, buf[2048];
     char                              *argv[32];
@@ -743,8 +743,8 @@ ngx_http_llm_router_redis_feedback(uint64_t id, ngx_uint_t local,
 
     /* hiredis copies the arguments into its output buffer */
 
-    if (redisAsyncCommandArgv(rd->ac, (redisCallbackFn *) callback, data,
-                              (int) argc, (const char **) argv, argvlen)
+    if (redisAsyncCommandArgv(rd->ac, done, data, (int) argc,
+                              (const char **) argv, argvlen)
         != REDIS_OK)
     {
         return NGX_DECLINED;

@@ -444,8 +444,8 @@ ngx_http_llm_router_feedback_body(ngx_http_request_t *r)
     w->local = local;
 
     if (ngx_http_llm_router_redis_feedback(id, local >= 0,
-                                        ngx_http_llm_router_feedback_redis_done,
-                                        w)
+                                     ngx_http_llm_router_feedback_redis_done,
+                                     w)
         != NGX_OK)
     {
         ngx_free(w);

@@ -36,6 +36,65 @@
 /* what a reply's objects are counted at, besides their strings */
 #define NGX_HTTP_LLM_ROUTER_REPLY_OBJECT     (sizeof(redisReply))
 
+/* prefix=, every key's hash tag: the buffers keys go in allow for 64 */
+#define NGX_HTTP_LLM_ROUTER_PREFIX_MAX       64
+
+/* a number in a script's text */
+#define ngx_http_llm_router_lua_n(n)         ngx_http_llm_router_lua_n_(n)
+#define ngx_http_llm_router_lua_n_(n)        #n
+
+/*
+ * The fleet's decisions are kept in hourly hashes for 25 hours, a day
+ * and the hour under way, so that a report a day late still finds its
+ * decision; a report's marker is kept as long, so that it counts once
+ * for as long as it can count at all.  The feedback script looks an id
+ * up in the 25 hashes: it takes 26 keys, the marker first.
+ */
+#define NGX_HTTP_LLM_ROUTER_DEC_HOURS        25
+#define NGX_HTTP_LLM_ROUTER_DEC_TTL          90000      /* s, 25 hours */
+#define NGX_HTTP_LLM_ROUTER_FB_NKEYS         26         /* 1 + DEC_HOURS */
+
+/*
+ * The feedback command: EVAL, the script, numkeys, the keys, 2 ARGV; its
+ * text, each key (or the id) the prefix and at most 32 bytes more.
+ */
+#define NGX_HTTP_LLM_ROUTER_FB_ARGC                                        \
+    (3 + NGX_HTTP_LLM_ROUTER_FB_NKEYS + 2)
+#define NGX_HTTP_LLM_ROUTER_FB_TEXT                                        \
+    (NGX_HTTP_LLM_ROUTER_FB_NKEYS * (NGX_HTTP_LLM_ROUTER_PREFIX_MAX + 32))
+
+/*
+ * A batch's marker outlives any resend of the batch: a day.  The fleet's
+ * "down until" entries are dropped an hour after they passed.
+ */
+#define NGX_HTTP_LLM_ROUTER_BATCH_TTL        86400      /* s */
+#define NGX_HTTP_LLM_ROUTER_HEALTH_KEEP      3600000    /* ms */
+
+/*
+ * Decisions go to their hash by HSET calls of at most 2000 arguments:
+ * unpack() fails past the Lua C stack's limit (8000 values in the Lua
+ * 5.1 of Redis).
+ */
+#define NGX_HTTP_LLM_ROUTER_HSET_ARGS        2000
+
+/*
+ * The flush command: EVAL, the script and numkeys, then the script's
+ * KEYS[1..4] and ARGV[1..6] (described above it), the batch's pairs, and
+ * per budget key asking for a lease the key and its "want limit ttl".
+ */
+#define NGX_HTTP_LLM_ROUTER_FLUSH_KEYS       4
+#define NGX_HTTP_LLM_ROUTER_FLUSH_ARGC                                     \
+    (3 + NGX_HTTP_LLM_ROUTER_FLUSH_KEYS + 6)
+#define NGX_HTTP_LLM_ROUTER_LEASE_ARGC       4
+
+/*
+ * The flush's own text, besides one copy of the prefix: the marker's and
+ * the decisions' keys (with the second copy: PREFIX_MAX bytes at most)
+ * and seven numbers; a lease's budget key and three numbers.
+ */
+#define NGX_HTTP_LLM_ROUTER_FLUSH_TEXT       256
+#define NGX_HTTP_LLM_ROUTER_LEASE_TEXT       160
+
 
 typedef struct {
     redisAsyncContext                  *ac;
@@ -146,7 +205,8 @@ static ngx_str_t  ngx_http_llm_router_flush_script = ngx_string(
     "end "
     "end "
     "end "
-    "if n > 0 and redis.call('SET', KEYS[2], '1', 'NX', 'EX', 86400) then "
+    "if n > 0 and redis.call('SET', KEYS[2], '1', 'NX', 'EX', "
+        ngx_http_llm_router_lua_n(NGX_HTTP_LLM_ROUTER_BATCH_TTL) ") then "
     "for i = 7, 6 + 2 * n, 2 do "
     "redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) "
     "end "
@@ -162,17 +222,21 @@ static ngx_str_t  ngx_http_llm_router_flush_script = ngx_string(
     "end "
     "local h = redis.call('HGETALL', KEYS[3]) "
     "for i = 1, #h, 2 do "
-    "if tonumber(string.match(h[i + 1], '^%d+')) < now - 3600000 then "
+    "if tonumber(string.match(h[i + 1], '^%d+')) < now - "
+        ngx_http_llm_router_lua_n(NGX_HTTP_LLM_ROUTER_HEALTH_KEEP) " then "
     "redis.call('HDEL', KEYS[3], h[i]) "
     "end "
     "end "
     "a = a + 2 * m "
     "if d > 0 then "
     "local e = a + 2 * d - 1 "
-    "for i = a, e, 2000 do "
-    "redis.call('HSET', KEYS[4], unpack(ARGV, i, math.min(i + 1999, e))) "
+    "for i = a, e, " ngx_http_llm_router_lua_n(NGX_HTTP_LLM_ROUTER_HSET_ARGS)
+        " do "
+    "redis.call('HSET', KEYS[4], unpack(ARGV, i, math.min(i + "
+        ngx_http_llm_router_lua_n(NGX_HTTP_LLM_ROUTER_HSET_ARGS) " - 1, e))) "
     "end "
-    "redis.call('EXPIRE', KEYS[4], 90000) "
+    "redis.call('EXPIRE', KEYS[4], "
+        ngx_http_llm_router_lua_n(NGX_HTTP_LLM_ROUTER_DEC_TTL) ") "
     "end "
     "a = a + 2 * d "
     "if o > 0 then "
@@ -200,7 +264,7 @@ static ngx_str_t  ngx_http_llm_router_flush_script = ngx_string(
 
 /*
  * A feedback report for a request id.  KEYS[1] the report's marker,
- * KEYS[2..] the decision hashes of the last 25 hours; ARGV[1] the id,
+ * KEYS[2..] the decision hashes of the last DEC_HOURS; ARGV[1] the id,
  * ARGV[2] 1 when this instance knows the decision.  The marker makes a
  * report count once in the fleet.  Returns {"dup"}, {"ok"}, {"ok",
  * decision} or {"unknown"} (then without a marker, so a report that
@@ -208,7 +272,8 @@ static ngx_str_t  ngx_http_llm_router_flush_script = ngx_string(
  */
 
 static ngx_str_t  ngx_http_llm_router_feedback_script = ngx_string(
-    "if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', 90000) then "
+    "if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', "
+        ngx_http_llm_router_lua_n(NGX_HTTP_LLM_ROUTER_DEC_TTL) ") then "
     "return {'dup'} "
     "end "
     "if ARGV[2] == '1' then "
@@ -417,7 +482,9 @@ ngx_http_llm_router_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             rc->prefix.data = value[i].data + 7;
             rc->prefix.len = value[i].len - 7;
 
-            if (rc->prefix.len == 0 || rc->prefix.len > 64) {
+            if (rc->prefix.len == 0
+                || rc->prefix.len > NGX_HTTP_LLM_ROUTER_PREFIX_MAX)
+            {
                 goto invalid;
             }
 
@@ -692,9 +759,10 @@ ngx_int_t
 ngx_http_llm_router_redis_feedback(uint64_t id, ngx_uint_t local,
     ngx_http_llm_router_redis_done_pt done, void *data)
 {
-    u_char                            *p, *q, buf[2048];
-    char                              *argv[32];
-    size_t                             argvlen[32];
+    u_char                            *p, *q;
+    u_char                             buf[NGX_HTTP_LLM_ROUTER_FB_TEXT];
+    char                              *argv[NGX_HTTP_LLM_ROUTER_FB_ARGC];
+    size_t                             argvlen[NGX_HTTP_LLM_ROUTER_FB_ARGC];
     time_t                             hour;
     ngx_uint_t                         i, argc;
     ngx_http_llm_router_redis_t       *rd;
@@ -716,8 +784,9 @@ ngx_http_llm_router_redis_feedback(uint64_t id, ngx_uint_t local,
     argvlen[argc++] = 4;
     argv[argc] = (char *) ngx_http_llm_router_feedback_script.data;
     argvlen[argc++] = ngx_http_llm_router_feedback_script.len;
-    argv[argc] = "26";
-    argvlen[argc++] = 2;
+    argv[argc] = ngx_http_llm_router_lua_n(NGX_HTTP_LLM_ROUTER_FB_NKEYS);
+    argvlen[argc++] = sizeof(ngx_http_llm_router_lua_n(
+                                 NGX_HTTP_LLM_ROUTER_FB_NKEYS)) - 1;
 
     q = p;
     p = ngx_sprintf(p, "{%V}:fb:%016xL", &conf->prefix, id);
@@ -726,7 +795,7 @@ ngx_http_llm_router_redis_feedback(uint64_t id, ngx_uint_t local,
 
     hour = ngx_time() / 3600;
 
-    for (i = 0; i < 25; i++) {
+    for (i = 0; i < NGX_HTTP_LLM_ROUTER_DEC_HOURS; i++) {
         q = p;
         p = ngx_sprintf(p, "{%V}:dec:%T", &conf->prefix, hour - i);
         argv[argc] = (char *) q;
@@ -1179,12 +1248,15 @@ ngx_http_llm_router_redis_flush(ngx_http_llm_router_redis_t *rd)
     leases = rd->batch.leases.elts;
     entries = rd->zone->sh->budget_entries;
 
-    argc = 13 + rd->batch.argv.nelts + 4 * nleases;
+    argc = NGX_HTTP_LLM_ROUTER_FLUSH_ARGC + rd->batch.argv.nelts
+           + NGX_HTTP_LLM_ROUTER_LEASE_ARGC * nleases;
 
     argv = ngx_palloc(rd->pool, argc * sizeof(char *));
     argvlen = ngx_palloc(rd->pool, argc * sizeof(size_t));
-    p = ngx_pnalloc(rd->pool, conf->prefix.len + 256
-                              + nleases * (conf->prefix.len + 160));
+    p = ngx_pnalloc(rd->pool, conf->prefix.len
+                              + NGX_HTTP_LLM_ROUTER_FLUSH_TEXT
+                              + nleases * (conf->prefix.len
+                                           + NGX_HTTP_LLM_ROUTER_LEASE_TEXT));
 
     if (argv == NULL || argvlen == NULL || p == NULL) {
         goto failed;
@@ -1200,7 +1272,7 @@ ngx_http_llm_router_redis_flush(ngx_http_llm_router_redis_t *rd)
                 ngx_http_llm_router_flush_script.len);
 
     q = p;
-    p = ngx_sprintf(p, "%ui", 4 + nleases);
+    p = ngx_sprintf(p, "%ui", NGX_HTTP_LLM_ROUTER_FLUSH_KEYS + nleases);
     ngx_llm_arg(q, p - q);
 
     ngx_llm_arg(conf->fleet_key.data, conf->fleet_key.len);

@@ -52,6 +52,11 @@ typedef struct {
 static ngx_int_t ngx_http_llm_router_feedback_handler(ngx_http_request_t *r);
 
 static void ngx_http_llm_router_feedback_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_llm_router_feedback_read(ngx_http_request_t *r,
+    ngx_str_t *body);
+static void ngx_http_llm_router_feedback_fleet(ngx_http_request_t *r,
+    ngx_http_llm_router_zone_t *zone, ngx_msec_t timeout, uint64_t id,
+    double q, ngx_int_t local);
 static ngx_int_t ngx_http_llm_router_feedback_list(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_router_feedback_reset(ngx_http_request_t *r);
 ngx_int_t ngx_http_llm_router_feedback_answer(ngx_http_request_t *r,
@@ -315,18 +320,13 @@ static void
 ngx_http_llm_router_feedback_body(ngx_http_request_t *r)
 {
     char                              err[128];
-    u_char                           *buf, *p;
-    size_t                            len;
     double                            q;
     uint64_t                          id;
-    ngx_int_t                         local;
-    ngx_buf_t                        *b;
-    ngx_chain_t                      *cl;
+    ngx_int_t                         rc, local;
+    ngx_str_t                         body;
     llmr_feedback_t                   fb;
-    ngx_http_cleanup_t               *cln;
     ngx_http_llm_router_zone_t       *zone;
     ngx_http_llm_router_shctx_t      *sh;
-    ngx_http_llm_router_fb_waiter_t  *w;
     ngx_http_llm_router_main_conf_t  *lmcf;
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
@@ -339,17 +339,9 @@ ngx_http_llm_router_feedback_body(ngx_http_request_t *r)
     zone = lmcf->shm_zone->data;
     sh = zone->sh;
 
-    /* the body, in one piece (at most 64 KB, read back if spooled) */
+    rc = ngx_http_llm_router_feedback_read(r, &body);
 
-    len = 0;
-
-    if (r->request_body) {
-        for (cl = r->request_body->bufs; cl; cl = cl->next) {
-            len += ngx_buf_size(cl->buf);
-        }
-    }
-
-    if (len > NGX_HTTP_LLM_ROUTER_FB_BODY_MAX) {
+    if (rc == NGX_DECLINED) {
         ngx_http_finalize_request(r,
             ngx_http_llm_router_feedback_answer(r,
                 NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
@@ -358,38 +350,15 @@ ngx_http_llm_router_feedback_body(ngx_http_request_t *r)
         return;
     }
 
-    buf = ngx_pnalloc(r->pool, len + 1);
-    if (buf == NULL) {
+    if (rc != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    p = buf;
-
-    for (cl = r->request_body ? r->request_body->bufs : NULL; cl;
-         cl = cl->next)
-    {
-        b = cl->buf;
-
-        if (ngx_buf_in_memory(b)) {
-            p = ngx_cpymem(p, b->pos, b->last - b->pos);
-
-        } else if (b->in_file) {
-            if (ngx_read_file(b->file, p, b->file_last - b->file_pos,
-                              b->file_pos)
-                != (ssize_t) (b->file_last - b->file_pos))
-            {
-                ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-                return;
-            }
-
-            p += b->file_last - b->file_pos;
-        }
-    }
-
     err[0] = '\0';
 
-    if (llmr_feedback_parse((char *) buf, p - buf, &fb, err, sizeof(err))
+    if (llmr_feedback_parse((char *) body.data, body.len, &fb, err,
+                            sizeof(err))
         != LLMR_OK)
     {
         ngx_http_finalize_request(r,
@@ -428,7 +397,82 @@ ngx_http_llm_router_feedback_body(ngx_http_request_t *r)
         return;
     }
 
-    /* the fleet: one lookup, which also makes the report count once */
+    ngx_http_llm_router_feedback_fleet(r, zone, lmcf->redis->timeout, id, q,
+                                       local);
+}
+
+
+/*
+ * The body, in one piece (at most 64 KB, read back if spooled): NGX_OK,
+ * NGX_DECLINED when it is too large, NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_http_llm_router_feedback_read(ngx_http_request_t *r, ngx_str_t *body)
+{
+    u_char       *buf, *p;
+    size_t        len;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    len = 0;
+
+    if (r->request_body) {
+        for (cl = r->request_body->bufs; cl; cl = cl->next) {
+            len += ngx_buf_size(cl->buf);
+        }
+    }
+
+    if (len > NGX_HTTP_LLM_ROUTER_FB_BODY_MAX) {
+        return NGX_DECLINED;
+    }
+
+    buf = ngx_pnalloc(r->pool, len + 1);
+    if (buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = buf;
+
+    for (cl = r->request_body ? r->request_body->bufs : NULL; cl;
+         cl = cl->next)
+    {
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b)) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+
+        } else if (b->in_file) {
+            if (ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                              b->file_pos)
+                != (ssize_t) (b->file_last - b->file_pos))
+            {
+                return NGX_ERROR;
+            }
+
+            p += b->file_last - b->file_pos;
+        }
+    }
+
+    body->data = buf;
+    body->len = p - buf;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A report the fleet is asked about: one lookup, which also makes it
+ * count once; the request waits for the answer.
+ */
+
+static void
+ngx_http_llm_router_feedback_fleet(ngx_http_request_t *r,
+    ngx_http_llm_router_zone_t *zone, ngx_msec_t timeout, uint64_t id,
+    double q, ngx_int_t local)
+{
+    ngx_http_cleanup_t               *cln;
+    ngx_http_llm_router_fb_waiter_t  *w;
 
     w = ngx_calloc(sizeof(ngx_http_llm_router_fb_waiter_t),
                    r->connection->log);
@@ -477,7 +521,7 @@ ngx_http_llm_router_feedback_body(ngx_http_request_t *r)
     w->timeout.handler = ngx_http_llm_router_feedback_timeout;
     w->timeout.data = w;
     w->timeout.log = r->connection->log;
-    ngx_add_timer(&w->timeout, lmcf->redis->timeout);
+    ngx_add_timer(&w->timeout, timeout);
 }
 
 

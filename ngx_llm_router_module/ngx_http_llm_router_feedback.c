@@ -22,8 +22,8 @@
  * any instance: a decision made elsewhere is looked up in Redis without
  * blocking (the request waits, the worker does not), and a report counts
  * once in the whole fleet.  Reports and the implicit signals of answers
- * add to per-bucket quality sums that the fleet shares like any counter;
- * the core's learning rule turns them into tier offsets for routing.
+ * add to per-bucket quality sums that the fleet shares like any counter
+ * (ngx_http_llm_router_learn.c).
  */
 
 
@@ -51,11 +51,12 @@ typedef struct {
 
 static ngx_int_t ngx_http_llm_router_feedback_handler(ngx_http_request_t *r);
 
-
-/* when this worker last ran the learning rule for a bucket */
-static ngx_msec_t  ngx_http_llm_router_learn_last[NGX_HTTP_LLM_ROUTER_BUCKETS];
-
 static void ngx_http_llm_router_feedback_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_llm_router_feedback_read(ngx_http_request_t *r,
+    ngx_str_t *body);
+static void ngx_http_llm_router_feedback_fleet(ngx_http_request_t *r,
+    ngx_http_llm_router_zone_t *zone, ngx_msec_t timeout, uint64_t id,
+    double q, ngx_int_t local);
 static ngx_int_t ngx_http_llm_router_feedback_list(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_router_feedback_reset(ngx_http_request_t *r);
 ngx_int_t ngx_http_llm_router_feedback_answer(ngx_http_request_t *r,
@@ -64,9 +65,6 @@ static void ngx_http_llm_router_feedback_redis_done(redisAsyncContext *ac,
     void *reply, void *data);
 static void ngx_http_llm_router_feedback_timeout(ngx_event_t *ev);
 static void ngx_http_llm_router_feedback_cleanup(void *data);
-static void ngx_http_llm_router_learn_stats(ngx_http_llm_router_zone_t *zone,
-    ngx_http_llm_router_main_conf_t *lmcf, ngx_uint_t bucket,
-    llmr_bucket_stats_t *st);
 static ngx_int_t ngx_http_llm_router_fb_find(ngx_http_llm_router_shctx_t *sh,
     uint64_t id);
 
@@ -102,119 +100,6 @@ ngx_http_llm_router_feedback(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf->handler = ngx_http_llm_router_feedback_handler;
 
     return NGX_CONF_OK;
-}
-
-
-/* "llm_feedback_learn off | [min_samples=N] [low=Q] [high=Q] ..." */
-
-char *
-ngx_http_llm_router_feedback_learn(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_http_llm_router_main_conf_t *lmcf = conf;
-
-    char        *end;
-    double       v;
-    u_char      *eq;
-    ngx_str_t   *value;
-    ngx_uint_t   i;
-
-    value = cf->args->elts;
-
-    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
-        lmcf->learn_enabled = 0;
-        return NGX_CONF_OK;
-    }
-
-    for (i = 1; i < cf->args->nelts; i++) {
-
-        if (ngx_strcmp(value[i].data, "implicit=on") == 0) {
-            lmcf->implicit = 1;
-            continue;
-        }
-
-        if (ngx_strcmp(value[i].data, "implicit=off") == 0) {
-            lmcf->implicit = 0;
-            continue;
-        }
-
-        eq = (u_char *) ngx_strchr(value[i].data, '=');
-        if (eq == NULL) {
-            goto invalid;
-        }
-
-        /* the arguments are NUL-terminated */
-
-        v = strtod((char *) eq + 1, &end);
-
-        if (end == (char *) eq + 1) {
-            goto invalid;
-        }
-
-        if (*end == '%' && end[1] == '\0') {
-            v /= 100;
-
-        } else if (*end != '\0') {
-            goto invalid;
-        }
-
-#define ngx_key_is(k)                                                         \
-        ((size_t) (eq - value[i].data) == sizeof(k) - 1                       \
-         && ngx_strncmp(value[i].data, k, sizeof(k) - 1) == 0)
-
-        if (ngx_key_is("min_samples") && v >= 1 && v <= 1e6) {
-            lmcf->learn.min_samples = v;
-
-        } else if (ngx_key_is("low") && v >= 0 && v <= 1) {
-            lmcf->learn.low = v;
-
-        } else if (ngx_key_is("high") && v >= 0 && v <= 1) {
-            lmcf->learn.high = v;
-
-        } else if (ngx_key_is("demote_samples") && v >= 1 && v <= 1e6) {
-            lmcf->learn.demote_samples = v;
-
-        } else if (ngx_key_is("explore") && v >= 0 && v <= 0.5) {
-            lmcf->learn.explore = v;
-
-        } else if (ngx_key_is("max_offset") && v >= 0 && v <= 4
-                   && v == (int) v)
-        {
-            lmcf->learn.max_offset = (int) v;
-
-        } else if (ngx_key_is("implicit_weight") && v >= 0 && v <= 1) {
-            lmcf->learn.implicit_weight = v;
-
-        } else if (ngx_key_is("gain") && v >= 0 && v <= 1) {
-            lmcf->learn.gain = v;
-
-        } else if (ngx_key_is("shift") && v >= 0 && v <= 10) {
-            lmcf->learn.shift = v;
-
-        } else if (ngx_key_is("shift_prior") && v >= 0 && v <= 1e6) {
-            lmcf->learn.shift_prior = v;
-
-        } else {
-            goto invalid;
-        }
-
-#undef ngx_key_is
-    }
-
-    if (lmcf->learn.low >= lmcf->learn.high) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"llm_feedback_learn\": low= must be under high=");
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid parameter \"%V\" in \"llm_feedback_learn\"",
-                       &value[i]);
-    return NGX_CONF_ERROR;
 }
 
 
@@ -360,144 +245,6 @@ ngx_http_llm_router_fb_find(ngx_http_llm_router_shctx_t *sh, uint64_t id)
 }
 
 
-/*
- * Adds a quality sample of a weight to a bucket's sums for the tier it
- * was served at, and moves the bucket's offset when the learning rule
- * says so (the fleet's sums once Redis has them, this instance's before).
- */
-
-void
-ngx_http_llm_router_learn_add(ngx_http_llm_router_zone_t *zone,
-    ngx_http_llm_router_main_conf_t *lmcf, ngx_uint_t bucket,
-    ngx_uint_t tier, double quality, double weight, ngx_log_t *log)
-{
-    ngx_http_llm_router_learn_t  *l;
-
-    if (bucket >= NGX_HTTP_LLM_ROUTER_BUCKETS || tier >= LLMR_TIER_N
-        || quality < 0 || weight <= 0)
-    {
-        return;
-    }
-
-    l = &zone->sh->learn[bucket][tier];
-
-    (void) ngx_atomic_fetch_add(&l->total[0],
-                                (ngx_atomic_uint_t) (weight * 1000 + 0.5));
-    (void) ngx_atomic_fetch_add(&l->total[1],
-                                (ngx_atomic_uint_t) (weight * quality * 1000
-                                                     + 0.5));
-
-    /*
-     * The rule runs at most every 100 ms a bucket in a worker (and after
-     * every fleet pull): evidence moves offsets in steps of samples, and
-     * answers are many.
-     */
-
-    if (weight < 1
-        && ngx_current_msec - ngx_http_llm_router_learn_last[bucket] < 100)
-    {
-        return;
-    }
-
-    ngx_http_llm_router_learn_last[bucket] = ngx_current_msec;
-
-    ngx_http_llm_router_learn_update(zone, lmcf, bucket, log);
-    ngx_http_llm_router_learn_shifts(zone, lmcf);
-}
-
-
-/* a bucket's evidence: the fleet's sums plus what is not sent yet */
-
-static void
-ngx_http_llm_router_learn_stats(ngx_http_llm_router_zone_t *zone,
-    ngx_http_llm_router_main_conf_t *lmcf, ngx_uint_t bucket,
-    llmr_bucket_stats_t *st)
-{
-    ngx_uint_t                    t, fleet;
-    ngx_http_llm_router_learn_t  *l;
-
-    fleet = (lmcf->redis && zone->sh->fleet_known);
-
-    for (t = 0; t < LLMR_TIER_N; t++) {
-        l = &zone->sh->learn[bucket][t];
-
-        st->weight[t] = (double) ngx_http_llm_router_learn_sum(l, 0, fleet)
-                        / 1000;
-        st->quality[t] = (double) ngx_http_llm_router_learn_sum(l, 1, fleet)
-                         / 1000;
-    }
-}
-
-
-/*
- * Every bucket's shift from the evidence of all of them (the fleet's once
- * Redis has it): llmr_learn_shifts().  Lock-free like the offsets: a
- * request reads one float.
- */
-
-void
-ngx_http_llm_router_learn_shifts(ngx_http_llm_router_zone_t *zone,
-    ngx_http_llm_router_main_conf_t *lmcf)
-{
-    double                        shift[NGX_HTTP_LLM_ROUTER_BUCKETS];
-    ngx_uint_t                    k;
-    llmr_bucket_stats_t           st[NGX_HTTP_LLM_ROUTER_BUCKETS];
-
-    if (!lmcf->learn_enabled || !(lmcf->learn.shift > 0)) {
-        return;
-    }
-
-    for (k = 0; k < NGX_HTTP_LLM_ROUTER_BUCKETS; k++) {
-        ngx_http_llm_router_learn_stats(zone, lmcf, k, &st[k]);
-    }
-
-    llmr_learn_shifts(&lmcf->learn, st, NGX_HTTP_LLM_ROUTER_BUCKETS, shift);
-
-    for (k = 0; k < NGX_HTTP_LLM_ROUTER_BUCKETS; k++) {
-        zone->sh->shift[k] = (float) shift[k];
-    }
-}
-
-
-void
-ngx_http_llm_router_learn_update(ngx_http_llm_router_zone_t *zone,
-    ngx_http_llm_router_main_conf_t *lmcf, ngx_uint_t bucket, ngx_log_t *log)
-{
-    int                  old, new, base;
-    llmr_bucket_stats_t  st;
-
-    if (!lmcf->learn_enabled) {
-        return;
-    }
-
-    ngx_http_llm_router_learn_stats(zone, lmcf, bucket, &st);
-
-    base = bucket % LLMR_TIER_N;
-    old = zone->sh->offset[bucket];
-    new = llmr_learn_offset(&lmcf->learn, &st, base, old);
-
-    if (new == old) {
-        return;
-    }
-
-    zone->sh->offset[bucket] = (int8_t) new;
-
-    if (lmcf->redis) {
-        /* a proposal: the fleet's value wins at the next pull */
-        zone->sh->proposed[bucket] = 1;
-    }
-
-    ngx_log_error(NGX_LOG_NOTICE, log, 0,
-                  "llm_router: learned: %s prompts of tier %s now go to "
-                  "tier %s (offset %d, was %d)",
-                  llmr_domain_name(bucket / LLMR_TIER_N),
-                  llmr_tier_name(base),
-                  llmr_tier_name(ngx_max(0, ngx_min(LLMR_TIER_N - 1,
-                                                    base + new))),
-                  new, old);
-}
-
-
 static ngx_int_t
 ngx_http_llm_router_feedback_handler(ngx_http_request_t *r)
 {
@@ -573,18 +320,13 @@ static void
 ngx_http_llm_router_feedback_body(ngx_http_request_t *r)
 {
     char                              err[128];
-    u_char                           *buf, *p;
-    size_t                            len;
     double                            q;
     uint64_t                          id;
-    ngx_int_t                         local;
-    ngx_buf_t                        *b;
-    ngx_chain_t                      *cl;
+    ngx_int_t                         rc, local;
+    ngx_str_t                         body;
     llmr_feedback_t                   fb;
-    ngx_http_cleanup_t               *cln;
     ngx_http_llm_router_zone_t       *zone;
     ngx_http_llm_router_shctx_t      *sh;
-    ngx_http_llm_router_fb_waiter_t  *w;
     ngx_http_llm_router_main_conf_t  *lmcf;
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
@@ -597,17 +339,9 @@ ngx_http_llm_router_feedback_body(ngx_http_request_t *r)
     zone = lmcf->shm_zone->data;
     sh = zone->sh;
 
-    /* the body, in one piece (at most 64 KB, read back if spooled) */
+    rc = ngx_http_llm_router_feedback_read(r, &body);
 
-    len = 0;
-
-    if (r->request_body) {
-        for (cl = r->request_body->bufs; cl; cl = cl->next) {
-            len += ngx_buf_size(cl->buf);
-        }
-    }
-
-    if (len > NGX_HTTP_LLM_ROUTER_FB_BODY_MAX) {
+    if (rc == NGX_DECLINED) {
         ngx_http_finalize_request(r,
             ngx_http_llm_router_feedback_answer(r,
                 NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
@@ -616,38 +350,15 @@ ngx_http_llm_router_feedback_body(ngx_http_request_t *r)
         return;
     }
 
-    buf = ngx_pnalloc(r->pool, len + 1);
-    if (buf == NULL) {
+    if (rc != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    p = buf;
-
-    for (cl = r->request_body ? r->request_body->bufs : NULL; cl;
-         cl = cl->next)
-    {
-        b = cl->buf;
-
-        if (ngx_buf_in_memory(b)) {
-            p = ngx_cpymem(p, b->pos, b->last - b->pos);
-
-        } else if (b->in_file) {
-            if (ngx_read_file(b->file, p, b->file_last - b->file_pos,
-                              b->file_pos)
-                != (ssize_t) (b->file_last - b->file_pos))
-            {
-                ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-                return;
-            }
-
-            p += b->file_last - b->file_pos;
-        }
-    }
-
     err[0] = '\0';
 
-    if (llmr_feedback_parse((char *) buf, p - buf, &fb, err, sizeof(err))
+    if (llmr_feedback_parse((char *) body.data, body.len, &fb, err,
+                            sizeof(err))
         != LLMR_OK)
     {
         ngx_http_finalize_request(r,
@@ -686,7 +397,82 @@ ngx_http_llm_router_feedback_body(ngx_http_request_t *r)
         return;
     }
 
-    /* the fleet: one lookup, which also makes the report count once */
+    ngx_http_llm_router_feedback_fleet(r, zone, lmcf->redis->timeout, id, q,
+                                       local);
+}
+
+
+/*
+ * The body, in one piece (at most 64 KB, read back if spooled): NGX_OK,
+ * NGX_DECLINED when it is too large, NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_http_llm_router_feedback_read(ngx_http_request_t *r, ngx_str_t *body)
+{
+    u_char       *buf, *p;
+    size_t        len;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    len = 0;
+
+    if (r->request_body) {
+        for (cl = r->request_body->bufs; cl; cl = cl->next) {
+            len += ngx_buf_size(cl->buf);
+        }
+    }
+
+    if (len > NGX_HTTP_LLM_ROUTER_FB_BODY_MAX) {
+        return NGX_DECLINED;
+    }
+
+    buf = ngx_pnalloc(r->pool, len + 1);
+    if (buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = buf;
+
+    for (cl = r->request_body ? r->request_body->bufs : NULL; cl;
+         cl = cl->next)
+    {
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b)) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+
+        } else if (b->in_file) {
+            if (ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                              b->file_pos)
+                != (ssize_t) (b->file_last - b->file_pos))
+            {
+                return NGX_ERROR;
+            }
+
+            p += b->file_last - b->file_pos;
+        }
+    }
+
+    body->data = buf;
+    body->len = p - buf;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A report the fleet is asked about: one lookup, which also makes it
+ * count once; the request waits for the answer.
+ */
+
+static void
+ngx_http_llm_router_feedback_fleet(ngx_http_request_t *r,
+    ngx_http_llm_router_zone_t *zone, ngx_msec_t timeout, uint64_t id,
+    double q, ngx_int_t local)
+{
+    ngx_http_cleanup_t               *cln;
+    ngx_http_llm_router_fb_waiter_t  *w;
 
     w = ngx_calloc(sizeof(ngx_http_llm_router_fb_waiter_t),
                    r->connection->log);
@@ -702,8 +488,8 @@ ngx_http_llm_router_feedback_body(ngx_http_request_t *r)
     w->local = local;
 
     if (ngx_http_llm_router_redis_feedback(id, local >= 0,
-                                 (void *) ngx_http_llm_router_feedback_redis_done,
-                                 w)
+                                     ngx_http_llm_router_feedback_redis_done,
+                                     w)
         != NGX_OK)
     {
         ngx_free(w);
@@ -735,7 +521,7 @@ ngx_http_llm_router_feedback_body(ngx_http_request_t *r)
     w->timeout.handler = ngx_http_llm_router_feedback_timeout;
     w->timeout.data = w;
     w->timeout.log = r->connection->log;
-    ngx_add_timer(&w->timeout, lmcf->redis->timeout);
+    ngx_add_timer(&w->timeout, timeout);
 }
 
 

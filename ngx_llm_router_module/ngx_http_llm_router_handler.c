@@ -10,20 +10,8 @@
 
 #include "ngx_http_llm_router_module.h"
 
-#if (NGX_LINUX)
-#include <sys/random.h>
-#endif
 
-
-/* the random bytes of one getrandom() call: 16 request ids */
-#define NGX_HTTP_LLM_ROUTER_ID_POOL     256
-
-
-static ngx_http_llm_router_ctx_t *ngx_http_llm_router_create_ctx(
-    ngx_http_request_t *r);
 static void ngx_http_llm_router_cleanup_ctx(void *data);
-static void ngx_http_llm_router_body_handler(ngx_http_request_t *r);
-static void ngx_http_llm_router_explain_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_router_endpoint(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_router_passthrough(ngx_http_request_t *r,
@@ -57,21 +45,12 @@ static ngx_int_t ngx_http_llm_router_budgets(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, const llmr_request_t *req);
 static void ngx_http_llm_router_adjust(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, llmr_route_opts_t *opts);
-static ngx_int_t ngx_http_llm_router_send_explain(ngx_http_request_t *r,
-    ngx_http_llm_router_ctx_t *ctx);
-static void ngx_http_llm_router_make_id(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v);
 
 
 static llmr_extract_t  *ngx_http_llm_router_extractor;
 
 /* routed requests alive in this worker (a graceful exit waits for them) */
 ngx_uint_t  ngx_http_llm_router_active;
-
-#if (NGX_LINUX)
-static u_char      ngx_http_llm_router_id_pool[NGX_HTTP_LLM_ROUTER_ID_POOL];
-#endif
-static ngx_uint_t  ngx_http_llm_router_id_left;
 
 
 static ngx_str_t  ngx_http_llm_router_min_tier_header =
@@ -320,7 +299,14 @@ ngx_http_llm_router_passthrough(ngx_http_request_t *r,
 }
 
 
-static void
+/*
+ * The body is read, of a request to route or to explain
+ * (llm_route_explain): the same decision, but an explanation rewrites no
+ * body and answers with the decision instead of running the phases on to
+ * the provider.
+ */
+
+void
 ngx_http_llm_router_body_handler(ngx_http_request_t *r)
 {
     ngx_int_t                   rc;
@@ -333,7 +319,7 @@ ngx_http_llm_router_body_handler(ngx_http_request_t *r)
         return;
     }
 
-    rc = ngx_http_llm_router_decide(r, ctx, 1);
+    rc = ngx_http_llm_router_decide(r, ctx, !ctx->explain);
 
     if (rc != NGX_OK) {
         if (ctx->status) {
@@ -344,6 +330,11 @@ ngx_http_llm_router_body_handler(ngx_http_request_t *r)
         }
 
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (ctx->explain) {
+        ngx_http_finalize_request(r, ngx_http_llm_router_send_explain(r, ctx));
         return;
     }
 
@@ -363,9 +354,6 @@ ngx_http_llm_router_body_handler(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_llm_router_init_extractor(ngx_cycle_t *cycle)
 {
-    /* no request id bytes are shared with another process */
-    ngx_http_llm_router_id_left = 0;
-
     ngx_http_llm_router_extractor = llmr_extract_create(NULL);
 
     if (ngx_http_llm_router_extractor == NULL) {
@@ -383,83 +371,6 @@ ngx_http_llm_router_free_extractor(void)
 {
     llmr_extract_destroy(ngx_http_llm_router_extractor);
     ngx_http_llm_router_extractor = NULL;
-}
-
-
-ngx_int_t
-ngx_http_llm_router_explain_handler(ngx_http_request_t *r)
-{
-    ngx_int_t                   rc;
-    ngx_http_llm_router_ctx_t  *ctx;
-
-    if (!(r->method & NGX_HTTP_POST)) {
-        ctx = ngx_http_llm_router_create_ctx(r);
-        if (ctx == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        if (ngx_http_discard_request_body(r) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ctx->err_msg.data = (u_char *) "POST a request body to explain";
-        ctx->err_msg.len = ngx_strlen(ctx->err_msg.data);
-
-        return ngx_http_llm_router_send_error(r, NGX_HTTP_NOT_ALLOWED,
-                                              "llm_method_not_allowed",
-                                              &ctx->err_msg);
-    }
-
-    ctx = ngx_http_llm_router_create_ctx(r);
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->explain = 1;
-
-    /* any API's body: its format says which */
-    ctx->ep.kind = LLMR_EP_GENERATE;
-    ctx->ep.detect = 1;
-
-    rc = ngx_http_read_client_request_body(r,
-                                    ngx_http_llm_router_explain_body_handler);
-
-    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-        return rc;
-    }
-
-    return NGX_DONE;
-}
-
-
-static void
-ngx_http_llm_router_explain_body_handler(ngx_http_request_t *r)
-{
-    ngx_int_t                   rc;
-    ngx_http_llm_router_ctx_t  *ctx;
-
-    ctx = ngx_http_llm_router_get_ctx(r);
-
-    if (ctx == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    rc = ngx_http_llm_router_decide(r, ctx, 0);
-
-    if (rc != NGX_OK) {
-        if (ctx->status) {
-            ngx_http_finalize_request(r,
-                ngx_http_llm_router_send_error(r, ctx->status, ctx->err_code,
-                                               &ctx->err_msg));
-            return;
-        }
-
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ngx_http_finalize_request(r, ngx_http_llm_router_send_explain(r, ctx));
 }
 
 
@@ -1317,285 +1228,7 @@ ngx_http_llm_router_client_tier(ngx_http_request_t *r, ngx_int_t *tier)
 }
 
 
-ngx_int_t
-ngx_http_llm_router_header_value(ngx_http_request_t *r, const char *name,
-    ngx_str_t *value)
-{
-    u_char     *v;
-    ngx_str_t   n;
-
-    n.data = (u_char *) name;
-    n.len = ngx_strlen(name);
-
-    v = ngx_http_llm_router_header(r, &n);
-    if (v == NULL) {
-        return NGX_DECLINED;
-    }
-
-    value->data = v;
-    value->len = ngx_strlen(v);
-
-    return NGX_OK;
-}
-
-
-/* $request_id, the id clients quote when they report on an answer */
-
-ngx_int_t
-ngx_http_llm_router_request_id(ngx_http_request_t *r, ngx_str_t *id)
-{
-    ngx_http_variable_value_t        *v;
-    ngx_http_llm_router_main_conf_t  *lmcf;
-
-    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
-
-    if (lmcf->request_id_index == NGX_ERROR) {
-        return NGX_DECLINED;
-    }
-
-    v = &r->main->variables[lmcf->request_id_index];
-
-    if (!v->valid && !v->not_found) {
-        ngx_http_llm_router_make_id(r->main, v);
-    }
-
-    v = ngx_http_get_indexed_variable(r->main, lmcf->request_id_index);
-
-    if (v == NULL || v->not_found || v->len == 0) {
-        return NGX_DECLINED;
-    }
-
-    id->data = v->data;
-    id->len = v->len;
-
-    return NGX_OK;
-}
-
-
-/*
- * $request_id as nginx makes it, 16 random bytes in hex, but with the
- * bytes of one getrandom() call for 16 requests: nginx's handler calls
- * RAND_bytes() for each, which costs OpenSSL 3 about a microsecond (the
- * DRBG's lookup, locks, a cipher set-up and getpid()).  The variable is
- * cached for the request, so the logs see this id.  Without random bytes
- * at hand (not Linux, an entropy pool not ready yet) v is left alone and
- * nginx's own handler makes the id.
- */
-
-static void
-ngx_http_llm_router_make_id(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v)
-{
-#if (NGX_LINUX)
-    u_char  *id, *p;
-
-    if (ngx_http_llm_router_id_left < 16) {
-
-        /* up to 256 bytes, getrandom() is never cut short by a signal */
-
-        if (getrandom(ngx_http_llm_router_id_pool,
-                      NGX_HTTP_LLM_ROUTER_ID_POOL, GRND_NONBLOCK)
-            != NGX_HTTP_LLM_ROUTER_ID_POOL)
-        {
-            return;
-        }
-
-        ngx_http_llm_router_id_left = NGX_HTTP_LLM_ROUTER_ID_POOL;
-    }
-
-    id = ngx_pnalloc(r->pool, 32);
-    if (id == NULL) {
-        return;
-    }
-
-    p = ngx_http_llm_router_id_pool + NGX_HTTP_LLM_ROUTER_ID_POOL
-        - ngx_http_llm_router_id_left;
-
-    ngx_hex_dump(id, p, 16);
-    ngx_memzero(p, 16);
-    ngx_http_llm_router_id_left -= 16;
-
-    v->len = 32;
-    v->valid = 1;
-    v->no_cacheable = 0;
-    v->not_found = 0;
-    v->data = id;
-#endif
-}
-
-
-/* compares secrets in a time that does not depend on where they differ */
-
-ngx_uint_t
-ngx_http_llm_router_memeq(u_char *a, u_char *b, size_t n)
-{
-    u_char  d;
-
-    d = 0;
-
-    while (n--) {
-        d |= *a++ ^ *b++;
-    }
-
-    return d == 0;
-}
-
-
-/* a request header's value, NUL-terminated (nginx keeps it so), or NULL */
-
-u_char *
-ngx_http_llm_router_header(ngx_http_request_t *r, ngx_str_t *name)
-{
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NULL;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == name->len
-            && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
-        {
-            return h[i].value.len ? h[i].value.data : NULL;
-        }
-    }
-}
-
-
-/*
- * An error of the gateway's own, in the shape of the API the client
- * speaks (OpenAI's outside routed locations), with the request id the
- * client quotes when it reports it.
- */
-
-ngx_int_t
-ngx_http_llm_router_send_error(ngx_http_request_t *r, ngx_uint_t status,
-    const char *code, ngx_str_t *msg)
-{
-    int                         api;
-    size_t                      len;
-    ngx_buf_t                  *b;
-    ngx_http_llm_router_ctx_t  *ctx;
-
-    ctx = ngx_http_llm_router_get_ctx(r);
-    api = ctx ? ctx->ep.api : LLMR_API_OPENAI;
-
-    len = llmr_api_error_max(code, msg->len);
-
-    b = ngx_create_temp_buf(r->pool, len);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b->last += llmr_api_error(api, (int) status, code,
-                              (const char *) msg->data, msg->len,
-                              (char *) b->pos, len);
-
-    if (b->last == b->pos) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_llm_router_send_json(r, status, b);
-}
-
-
-static ngx_int_t
-ngx_http_llm_router_send_explain(ngx_http_request_t *r,
-    ngx_http_llm_router_ctx_t *ctx)
-{
-    size_t                            len;
-    ngx_buf_t                        *b;
-    ngx_uint_t                        i, n;
-    const char                       *reason;
-    const llmr_model_t               *m;
-    ngx_http_llm_router_main_conf_t  *lmcf;
-
-    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
-    m = &lmcf->registry->models[ctx->dec.model];
-
-    len = 512 + 2 * ngx_strlen(m->name) + ngx_strlen(m->provider)
-          + ngx_strlen(m->upstream) + ngx_strlen(m->id)
-          + 2 * NGX_HTTP_LLM_ROUTER_REASON_LEN;
-
-    b = ngx_create_temp_buf(r->pool, len);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b->last = ngx_slprintf(b->last, b->end,
-                           "{\"tier\":\"%s\",\"score\":%.4f,"
-                           "\"confidence\":%.4f,\"domain\":\"%s\","
-                           "\"model\":\"%s\",\"model_id\":\"%s\","
-                           "\"provider\":\"%s\",\"upstream\":\"%s\","
-                           "\"est_cost\":%.6f,\"input_tokens\":%L,"
-                           "\"output_tokens\":%L,\"format\":\"%s\","
-                           "\"reasons\":[",
-                           llmr_tier_name(ctx->dec.tier), ctx->cls.score,
-                           ctx->cls.confidence,
-                           llmr_domain_name(ctx->cls.domain), m->name, m->id,
-                           m->provider, m->upstream, ctx->dec.est_cost,
-                           (int64_t) ctx->dec.input_tokens,
-                           (int64_t) ctx->dec.output_tokens,
-                           llmr_format_name(ctx->req.format));
-
-    n = 0;
-
-    for (i = 0; i < ctx->cls.nreasons + ctx->dec.nreasons; i++) {
-        reason = (i < ctx->cls.nreasons) ? ctx->cls.reasons[i]
-                 : ctx->dec.reasons[i - ctx->cls.nreasons];
-
-        b->last = ngx_slprintf(b->last, b->end, "%s\"%s\"", n++ ? "," : "",
-                               reason);
-    }
-
-    b->last = ngx_slprintf(b->last, b->end, "]}\n");
-
-    return ngx_http_llm_router_send_json(r, NGX_HTTP_OK, b);
-}
-
-
-ngx_int_t
-ngx_http_llm_router_send_json(ngx_http_request_t *r, ngx_uint_t status,
-    ngx_buf_t *b)
-{
-    ngx_int_t    rc;
-    ngx_chain_t  out;
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = b->last - b->pos;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
-}
-
-
-static ngx_http_llm_router_ctx_t *
+ngx_http_llm_router_ctx_t *
 ngx_http_llm_router_create_ctx(ngx_http_request_t *r)
 {
     ngx_pool_cleanup_t         *cln;

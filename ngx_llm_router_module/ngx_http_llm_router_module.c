@@ -41,8 +41,6 @@ static char *ngx_http_llm_router_default_tier(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_llm_router_profile(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_llm_router_explain(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 static char *ngx_http_llm_router_passthrough_conf(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_llm_router_error_page(ngx_conf_t *cf,
@@ -1226,22 +1224,6 @@ ngx_http_llm_router_profile(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-static char *
-ngx_http_llm_router_explain(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_core_loc_conf_t         *clcf;
-    ngx_http_llm_router_main_conf_t  *lmcf;
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_llm_router_explain_handler;
-
-    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_router_module);
-    lmcf->routed = 1;
-
-    return NGX_CONF_OK;
-}
-
-
 /* a "0.6" or "60%" in [0, 1], as a percentage or per 10000 */
 
 static ngx_int_t
@@ -1432,6 +1414,8 @@ ngx_http_llm_router_init_process(ngx_cycle_t *cycle)
     if (lmcf == NULL || !lmcf->routed) {
         return NGX_OK;
     }
+
+    ngx_http_llm_router_ids_init_process();
 
     if (ngx_http_llm_router_init_extractor(cycle) != NGX_OK
         || ngx_http_llm_router_state_init_process(cycle, lmcf) != NGX_OK)

@@ -454,25 +454,44 @@ typedef struct {
 } ngx_http_llm_router_batch_t;
 
 
+/*
+ * What a Redis command calls with its reply (NULL: the connection went
+ * away first): hiredis's redisCallbackFn, without hiredis's headers.
+ */
+
+struct redisAsyncContext;
+
+typedef void (*ngx_http_llm_router_redis_done_pt)(
+    struct redisAsyncContext *ac, void *reply, void *data);
+
+
 extern ngx_module_t  ngx_http_llm_router_module;
 
 
 /* ngx_http_llm_router_handler.c */
 ngx_int_t ngx_http_llm_router_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_llm_router_explain_handler(ngx_http_request_t *r);
+void ngx_http_llm_router_body_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_llm_router_error_page_handler(ngx_http_request_t *r);
+ngx_http_llm_router_ctx_t *ngx_http_llm_router_create_ctx(
+    ngx_http_request_t *r);
 ngx_http_llm_router_ctx_t *ngx_http_llm_router_get_ctx(ngx_http_request_t *r);
+ngx_int_t ngx_http_llm_router_init_extractor(ngx_cycle_t *cycle);
+
+/* ngx_http_llm_router_http.c */
+u_char *ngx_http_llm_router_header(ngx_http_request_t *r, ngx_str_t *name);
+ngx_int_t ngx_http_llm_router_header_value(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
+ngx_uint_t ngx_http_llm_router_memeq(u_char *a, u_char *b, size_t n);
 ngx_int_t ngx_http_llm_router_send_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, ngx_str_t *msg);
 ngx_int_t ngx_http_llm_router_send_json(ngx_http_request_t *r,
     ngx_uint_t status, ngx_buf_t *b);
-ngx_int_t ngx_http_llm_router_init_extractor(ngx_cycle_t *cycle);
-ngx_int_t ngx_http_llm_router_header_value(ngx_http_request_t *r,
-    const char *name, ngx_str_t *value);
-ngx_int_t ngx_http_llm_router_request_id(ngx_http_request_t *r,
-    ngx_str_t *id);
-ngx_uint_t ngx_http_llm_router_memeq(u_char *a, u_char *b, size_t n);
-u_char *ngx_http_llm_router_header(ngx_http_request_t *r, ngx_str_t *name);
+
+/* ngx_http_llm_router_explain.c */
+char *ngx_http_llm_router_explain(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_llm_router_send_explain(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx);
 
 /* ngx_http_llm_router_module.c */
 ngx_int_t ngx_http_llm_router_read_secret(ngx_conf_t *cf, ngx_str_t *file,
@@ -496,7 +515,7 @@ ngx_int_t ngx_http_llm_router_redis_init_process(ngx_cycle_t *cycle,
 void ngx_http_llm_router_redis_exit_process(ngx_cycle_t *cycle);
 void ngx_http_llm_router_redis_kick(void);
 ngx_int_t ngx_http_llm_router_redis_feedback(uint64_t id, ngx_uint_t local,
-    void *callback, void *data);
+    ngx_http_llm_router_redis_done_pt done, void *data);
 
 /* ngx_http_llm_router_state.c */
 char *ngx_http_llm_router_feedback_state(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -527,22 +546,12 @@ char *ngx_http_llm_router_ab(ngx_conf_t *cf, ngx_command_t *cmd,
 /* ngx_http_llm_router_feedback.c */
 char *ngx_http_llm_router_feedback(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-char *ngx_http_llm_router_feedback_learn(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 uint64_t ngx_http_llm_router_fb_hash(u_char *data, size_t len);
 void ngx_http_llm_router_fb_prefetch(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, ngx_str_t *id);
 void ngx_http_llm_router_fb_record(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, ngx_http_llm_router_zone_t *zone,
     ngx_uint_t redis);
-void ngx_http_llm_router_learn_add(ngx_http_llm_router_zone_t *zone,
-    ngx_http_llm_router_main_conf_t *lmcf, ngx_uint_t bucket,
-    ngx_uint_t tier, double quality, double weight, ngx_log_t *log);
-void ngx_http_llm_router_learn_update(ngx_http_llm_router_zone_t *zone,
-    ngx_http_llm_router_main_conf_t *lmcf, ngx_uint_t bucket,
-    ngx_log_t *log);
-void ngx_http_llm_router_learn_shifts(ngx_http_llm_router_zone_t *zone,
-    ngx_http_llm_router_main_conf_t *lmcf);
 ngx_int_t ngx_http_llm_router_feedback_apply(ngx_http_request_t *r,
     ngx_http_llm_router_zone_t *zone, ngx_http_llm_router_main_conf_t *lmcf,
     ngx_int_t local, uint64_t id, double quality, ngx_int_t bucket,
@@ -551,6 +560,18 @@ ngx_int_t ngx_http_llm_router_feedback_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *msg);
 ngx_int_t ngx_http_llm_router_feedback_answer(ngx_http_request_t *r,
     ngx_uint_t status, const char *what);
+
+/* ngx_http_llm_router_learn.c */
+char *ngx_http_llm_router_feedback_learn(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void ngx_http_llm_router_learn_add(ngx_http_llm_router_zone_t *zone,
+    ngx_http_llm_router_main_conf_t *lmcf, ngx_uint_t bucket,
+    ngx_uint_t tier, double quality, double weight, ngx_log_t *log);
+void ngx_http_llm_router_learn_update(ngx_http_llm_router_zone_t *zone,
+    ngx_http_llm_router_main_conf_t *lmcf, ngx_uint_t bucket,
+    ngx_log_t *log);
+void ngx_http_llm_router_learn_shifts(ngx_http_llm_router_zone_t *zone,
+    ngx_http_llm_router_main_conf_t *lmcf);
 
 /* ngx_http_llm_router_filter.c */
 ngx_int_t ngx_http_llm_router_filter_init(ngx_conf_t *cf);
@@ -589,6 +610,9 @@ ngx_int_t ngx_http_llm_router_route_header(ngx_http_request_t *r);
 
 /* ngx_http_llm_router_variables.c */
 ngx_int_t ngx_http_llm_router_add_variables(ngx_conf_t *cf);
+void ngx_http_llm_router_ids_init_process(void);
+ngx_int_t ngx_http_llm_router_request_id(ngx_http_request_t *r,
+    ngx_str_t *id);
 
 /* ngx_http_llm_router_shm.c */
 char *ngx_http_llm_router_zone(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -36,6 +36,65 @@
 /* what a reply's objects are counted at, besides their strings */
 #define NGX_HTTP_LLM_ROUTER_REPLY_OBJECT     (sizeof(redisReply))
 
+/* prefix=, every key's hash tag: the buffers keys go in allow for 64 */
+#define NGX_HTTP_LLM_ROUTER_PREFIX_MAX       64
+
+/* a number in a script's text */
+#define ngx_http_llm_router_lua_n(n)         ngx_http_llm_router_lua_n_(n)
+#define ngx_http_llm_router_lua_n_(n)        #n
+
+/*
+ * The fleet's decisions are kept in hourly hashes for 25 hours, a day
+ * and the hour under way, so that a report a day late still finds its
+ * decision; a report's marker is kept as long, so that it counts once
+ * for as long as it can count at all.  The feedback script looks an id
+ * up in the 25 hashes: it takes 26 keys, the marker first.
+ */
+#define NGX_HTTP_LLM_ROUTER_DEC_HOURS        25
+#define NGX_HTTP_LLM_ROUTER_DEC_TTL          90000      /* s, 25 hours */
+#define NGX_HTTP_LLM_ROUTER_FB_NKEYS         26         /* 1 + DEC_HOURS */
+
+/*
+ * The feedback command: EVAL, the script, numkeys, the keys, 2 ARGV; its
+ * text, each key (or the id) the prefix and at most 32 bytes more.
+ */
+#define NGX_HTTP_LLM_ROUTER_FB_ARGC                                        \
+    (3 + NGX_HTTP_LLM_ROUTER_FB_NKEYS + 2)
+#define NGX_HTTP_LLM_ROUTER_FB_TEXT                                        \
+    (NGX_HTTP_LLM_ROUTER_FB_NKEYS * (NGX_HTTP_LLM_ROUTER_PREFIX_MAX + 32))
+
+/*
+ * A batch's marker outlives any resend of the batch: a day.  The fleet's
+ * "down until" entries are dropped an hour after they passed.
+ */
+#define NGX_HTTP_LLM_ROUTER_BATCH_TTL        86400      /* s */
+#define NGX_HTTP_LLM_ROUTER_HEALTH_KEEP      3600000    /* ms */
+
+/*
+ * Decisions go to their hash by HSET calls of at most 2000 arguments:
+ * unpack() fails past the Lua C stack's limit (8000 values in the Lua
+ * 5.1 of Redis).
+ */
+#define NGX_HTTP_LLM_ROUTER_HSET_ARGS        2000
+
+/*
+ * The flush command: EVAL, the script and numkeys, then the script's
+ * KEYS[1..4] and ARGV[1..6] (described above it), the batch's pairs, and
+ * per budget key asking for a lease the key and its "want limit ttl".
+ */
+#define NGX_HTTP_LLM_ROUTER_FLUSH_KEYS       4
+#define NGX_HTTP_LLM_ROUTER_FLUSH_ARGC                                     \
+    (3 + NGX_HTTP_LLM_ROUTER_FLUSH_KEYS + 6)
+#define NGX_HTTP_LLM_ROUTER_LEASE_ARGC       4
+
+/*
+ * The flush's own text, besides one copy of the prefix: the marker's and
+ * the decisions' keys (with the second copy: PREFIX_MAX bytes at most)
+ * and seven numbers; a lease's budget key and three numbers.
+ */
+#define NGX_HTTP_LLM_ROUTER_FLUSH_TEXT       256
+#define NGX_HTTP_LLM_ROUTER_LEASE_TEXT       160
+
 
 typedef struct {
     redisAsyncContext                  *ac;
@@ -76,6 +135,12 @@ static void ngx_http_llm_router_redis_primary(ngx_event_t *ev);
 static void ngx_http_llm_router_redis_wait_done(redisAsyncContext *ac,
     void *r, void *privdata);
 
+static char *ngx_http_llm_router_redis_address(ngx_conf_t *cf,
+    ngx_http_llm_router_redis_conf_t *rc, ngx_str_t *addr);
+static ngx_int_t ngx_http_llm_router_redis_param(ngx_conf_t *cf,
+    ngx_http_llm_router_redis_conf_t *rc, ngx_str_t *v);
+static char *ngx_http_llm_router_redis_keys(ngx_conf_t *cf,
+    ngx_http_llm_router_redis_conf_t *rc);
 static char *ngx_http_llm_router_redis_sentinels(ngx_conf_t *cf,
     ngx_http_llm_router_redis_conf_t *rc, ngx_str_t *list);
 static void ngx_http_llm_router_redis_close(ngx_http_llm_router_redis_t *rd,
@@ -85,8 +150,14 @@ static void ngx_http_llm_router_redis_timeout(ngx_event_t *ev);
 static void ngx_http_llm_router_redis_drain(ngx_event_t *ev);
 static ngx_int_t ngx_http_llm_router_redis_flush(
     ngx_http_llm_router_redis_t *rd);
+static ngx_int_t ngx_http_llm_router_redis_flush_argv(
+    ngx_http_llm_router_redis_t *rd, char ***argvp, size_t **argvlenp,
+    ngx_uint_t *argcp);
 static void ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac,
     void *r, void *privdata);
+static void ngx_http_llm_router_redis_fleet_read(
+    ngx_http_llm_router_redis_t *rd, redisReply *counters,
+    redisReply *health);
 static void ngx_http_llm_router_redis_auth_done(redisAsyncContext *ac,
     void *r, void *privdata);
 static void ngx_http_llm_router_redis_connected(const redisAsyncContext *ac,
@@ -146,7 +217,8 @@ static ngx_str_t  ngx_http_llm_router_flush_script = ngx_string(
     "end "
     "end "
     "end "
-    "if n > 0 and redis.call('SET', KEYS[2], '1', 'NX', 'EX', 86400) then "
+    "if n > 0 and redis.call('SET', KEYS[2], '1', 'NX', 'EX', "
+        ngx_http_llm_router_lua_n(NGX_HTTP_LLM_ROUTER_BATCH_TTL) ") then "
     "for i = 7, 6 + 2 * n, 2 do "
     "redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) "
     "end "
@@ -162,17 +234,21 @@ static ngx_str_t  ngx_http_llm_router_flush_script = ngx_string(
     "end "
     "local h = redis.call('HGETALL', KEYS[3]) "
     "for i = 1, #h, 2 do "
-    "if tonumber(string.match(h[i + 1], '^%d+')) < now - 3600000 then "
+    "if tonumber(string.match(h[i + 1], '^%d+')) < now - "
+        ngx_http_llm_router_lua_n(NGX_HTTP_LLM_ROUTER_HEALTH_KEEP) " then "
     "redis.call('HDEL', KEYS[3], h[i]) "
     "end "
     "end "
     "a = a + 2 * m "
     "if d > 0 then "
     "local e = a + 2 * d - 1 "
-    "for i = a, e, 2000 do "
-    "redis.call('HSET', KEYS[4], unpack(ARGV, i, math.min(i + 1999, e))) "
+    "for i = a, e, " ngx_http_llm_router_lua_n(NGX_HTTP_LLM_ROUTER_HSET_ARGS)
+        " do "
+    "redis.call('HSET', KEYS[4], unpack(ARGV, i, math.min(i + "
+        ngx_http_llm_router_lua_n(NGX_HTTP_LLM_ROUTER_HSET_ARGS) " - 1, e))) "
     "end "
-    "redis.call('EXPIRE', KEYS[4], 90000) "
+    "redis.call('EXPIRE', KEYS[4], "
+        ngx_http_llm_router_lua_n(NGX_HTTP_LLM_ROUTER_DEC_TTL) ") "
     "end "
     "a = a + 2 * d "
     "if o > 0 then "
@@ -200,7 +276,7 @@ static ngx_str_t  ngx_http_llm_router_flush_script = ngx_string(
 
 /*
  * A feedback report for a request id.  KEYS[1] the report's marker,
- * KEYS[2..] the decision hashes of the last 25 hours; ARGV[1] the id,
+ * KEYS[2..] the decision hashes of the last DEC_HOURS; ARGV[1] the id,
  * ARGV[2] 1 when this instance knows the decision.  The marker makes a
  * report count once in the fleet.  Returns {"dup"}, {"ok"}, {"ok",
  * decision} or {"unknown"} (then without a marker, so a report that
@@ -208,7 +284,8 @@ static ngx_str_t  ngx_http_llm_router_flush_script = ngx_string(
  */
 
 static ngx_str_t  ngx_http_llm_router_feedback_script = ngx_string(
-    "if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', 90000) then "
+    "if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', "
+        ngx_http_llm_router_lua_n(NGX_HTTP_LLM_ROUTER_DEC_TTL) ") then "
     "return {'dup'} "
     "end "
     "if ARGV[2] == '1' then "
@@ -251,10 +328,8 @@ ngx_http_llm_router_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_llm_router_main_conf_t *lmcf = conf;
 
-    u_char                            *p;
-    ngx_int_t                          n;
-    ngx_str_t                         *value, s;
-    ngx_url_t                          u;
+    ngx_int_t                          rv;
+    ngx_str_t                         *value;
     ngx_uint_t                         i;
     ngx_http_llm_router_redis_conf_t  *rc;
 
@@ -274,22 +349,64 @@ ngx_http_llm_router_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     rc->max_reply = NGX_HTTP_LLM_ROUTER_MAX_REPLY;
     ngx_str_set(&rc->prefix, "llm");
 
-    if (ngx_strncmp(value[1].data, "sentinel=", 9) == 0) {
-        s.data = value[1].data + 9;
-        s.len = value[1].len - 9;
+    if (ngx_http_llm_router_redis_address(cf, rc, &value[1]) != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        rv = ngx_http_llm_router_redis_param(cf, rc, &value[i]);
+
+        if (rv == NGX_ERROR) {
+            return NGX_CONF_ERROR;
+        }
+
+        if (rv == NGX_DECLINED) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\" in \"llm_redis\"",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (ngx_http_llm_router_redis_keys(cf, rc) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    lmcf->redis = rc;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The address: sentinel=HOST:PORT,... (the sentinels to ask), unix:PATH,
+ * or HOST[:PORT].
+ */
+
+static char *
+ngx_http_llm_router_redis_address(ngx_conf_t *cf,
+    ngx_http_llm_router_redis_conf_t *rc, ngx_str_t *addr)
+{
+    ngx_str_t  s;
+    ngx_url_t  u;
+
+    if (ngx_strncmp(addr->data, "sentinel=", 9) == 0) {
+        s.data = addr->data + 9;
+        s.len = addr->len - 9;
 
         if (ngx_http_llm_router_redis_sentinels(cf, rc, &s) != NGX_CONF_OK) {
             return NGX_CONF_ERROR;
         }
 
-    } else if (ngx_strncmp(value[1].data, "unix:", 5) == 0) {
-        rc->unix_path.len = value[1].len - 5;
+    } else if (ngx_strncmp(addr->data, "unix:", 5) == 0) {
+        rc->unix_path.len = addr->len - 5;
         rc->unix_path.data = ngx_pnalloc(cf->pool, rc->unix_path.len + 1);
         if (rc->unix_path.data == NULL) {
             return NGX_CONF_ERROR;
         }
 
-        ngx_cpystrn(rc->unix_path.data, value[1].data + 5,
+        ngx_cpystrn(rc->unix_path.data, addr->data + 5,
                     rc->unix_path.len + 1);
 
     } else {
@@ -302,7 +419,7 @@ ngx_http_llm_router_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
          */
 
         ngx_memzero(&u, sizeof(ngx_url_t));
-        u.url = value[1];
+        u.url = *addr;
         u.default_port = 6379;
         u.no_resolve = 1;
 
@@ -310,7 +427,7 @@ ngx_http_llm_router_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid address \"%V\" in \"llm_redis\": "
                                "use HOST:PORT, IP:PORT, [IPv6]:PORT or "
-                               "unix:PATH", &value[1]);
+                               "unix:PATH", addr);
             return NGX_CONF_ERROR;
         }
 
@@ -336,143 +453,163 @@ ngx_http_llm_router_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         rc->port = u.port ? u.port : 6379;
     }
 
-    for (i = 2; i < cf->args->nelts; i++) {
+    return NGX_CONF_OK;
+}
 
-        if (ngx_strncmp(value[i].data, "password=", 9) == 0) {
-            if (rc->password.data || value[i].len == 9) {
-                goto invalid;
-            }
 
-            rc->password.data = value[i].data + 9;
-            rc->password.len = value[i].len - 9;
-            continue;
+/*
+ * One parameter after the address: NGX_OK, NGX_DECLINED when it is
+ * invalid, NGX_ERROR when the error is logged already.
+ */
+
+static ngx_int_t
+ngx_http_llm_router_redis_param(ngx_conf_t *cf,
+    ngx_http_llm_router_redis_conf_t *rc, ngx_str_t *v)
+{
+    u_char     *p;
+    ngx_int_t   n;
+    ngx_str_t   s;
+
+    if (ngx_strncmp(v->data, "password=", 9) == 0) {
+        if (rc->password.data || v->len == 9) {
+            return NGX_DECLINED;
         }
 
-        if (ngx_strncmp(value[i].data, "password_file=", 14) == 0) {
-            if (rc->password.data || value[i].len == 14) {
-                goto invalid;
-            }
-
-            s.data = value[i].data + 14;
-            s.len = value[i].len - 14;
-
-            if (ngx_http_llm_router_read_secret(cf, &s,
-                                                "\"llm_redis\": password_file",
-                                                1, &rc->password)
-                != NGX_OK)
-            {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "master=", 7) == 0) {
-            rc->master.data = value[i].data + 7;
-            rc->master.len = value[i].len - 7;
-
-            if (rc->master.len == 0) {
-                goto invalid;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "sentinel=", 9) == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"llm_redis\": sentinel= takes the place of "
-                               "the address: \"llm_redis sentinel=HOST:PORT,"
-                               "... master=NAME ...\"");
-            return NGX_CONF_ERROR;
-        }
-
-        if (ngx_strncmp(value[i].data, "user=", 5) == 0) {
-            rc->user.data = value[i].data + 5;
-            rc->user.len = value[i].len - 5;
-
-            if (rc->user.len == 0) {
-                goto invalid;
-            }
-
-            for (p = rc->user.data; p < rc->user.data + rc->user.len; p++) {
-                if (*p <= ' ' || *p >= 0x7f) {
-                    goto invalid;
-                }
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
-            n = ngx_atoi(value[i].data + 3, value[i].len - 3);
-            if (n == NGX_ERROR || n > 1023) {
-                goto invalid;
-            }
-
-            rc->db = n;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "prefix=", 7) == 0) {
-            rc->prefix.data = value[i].data + 7;
-            rc->prefix.len = value[i].len - 7;
-
-            if (rc->prefix.len == 0 || rc->prefix.len > 64) {
-                goto invalid;
-            }
-
-            for (p = rc->prefix.data; p < rc->prefix.data + rc->prefix.len;
-                 p++)
-            {
-                if (*p == '{' || *p == '}' || *p <= ' ' || *p >= 0x7f) {
-                    goto invalid;
-                }
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "flush=", 6) == 0) {
-            s.data = value[i].data + 6;
-            s.len = value[i].len - 6;
-
-            rc->flush = ngx_parse_time(&s, 0);
-            if (rc->flush == (ngx_msec_t) NGX_ERROR || rc->flush < 10) {
-                goto invalid;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "max_reply=", 10) == 0) {
-            s.data = value[i].data + 10;
-            s.len = value[i].len - 10;
-
-            rc->max_reply = ngx_parse_size(&s);
-            if (rc->max_reply == (size_t) NGX_ERROR
-                || rc->max_reply < 65536)
-            {
-                goto invalid;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
-            s.data = value[i].data + 8;
-            s.len = value[i].len - 8;
-
-            rc->timeout = ngx_parse_time(&s, 0);
-            if (rc->timeout == (ngx_msec_t) NGX_ERROR || rc->timeout < 10) {
-                goto invalid;
-            }
-
-            continue;
-        }
-
-        goto invalid;
+        rc->password.data = v->data + 9;
+        rc->password.len = v->len - 9;
+        return NGX_OK;
     }
 
+    if (ngx_strncmp(v->data, "password_file=", 14) == 0) {
+        if (rc->password.data || v->len == 14) {
+            return NGX_DECLINED;
+        }
+
+        s.data = v->data + 14;
+        s.len = v->len - 14;
+
+        if (ngx_http_llm_router_read_secret(cf, &s,
+                                            "\"llm_redis\": password_file",
+                                            1, &rc->password)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(v->data, "master=", 7) == 0) {
+        rc->master.data = v->data + 7;
+        rc->master.len = v->len - 7;
+
+        if (rc->master.len == 0) {
+            return NGX_DECLINED;
+        }
+
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(v->data, "sentinel=", 9) == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"llm_redis\": sentinel= takes the place of "
+                           "the address: \"llm_redis sentinel=HOST:PORT,"
+                           "... master=NAME ...\"");
+        return NGX_ERROR;
+    }
+
+    if (ngx_strncmp(v->data, "user=", 5) == 0) {
+        rc->user.data = v->data + 5;
+        rc->user.len = v->len - 5;
+
+        if (rc->user.len == 0) {
+            return NGX_DECLINED;
+        }
+
+        for (p = rc->user.data; p < rc->user.data + rc->user.len; p++) {
+            if (*p <= ' ' || *p >= 0x7f) {
+                return NGX_DECLINED;
+            }
+        }
+
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(v->data, "db=", 3) == 0) {
+        n = ngx_atoi(v->data + 3, v->len - 3);
+        if (n == NGX_ERROR || n > 1023) {
+            return NGX_DECLINED;
+        }
+
+        rc->db = n;
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(v->data, "prefix=", 7) == 0) {
+        rc->prefix.data = v->data + 7;
+        rc->prefix.len = v->len - 7;
+
+        if (rc->prefix.len == 0
+            || rc->prefix.len > NGX_HTTP_LLM_ROUTER_PREFIX_MAX)
+        {
+            return NGX_DECLINED;
+        }
+
+        for (p = rc->prefix.data; p < rc->prefix.data + rc->prefix.len; p++) {
+            if (*p == '{' || *p == '}' || *p <= ' ' || *p >= 0x7f) {
+                return NGX_DECLINED;
+            }
+        }
+
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(v->data, "flush=", 6) == 0) {
+        s.data = v->data + 6;
+        s.len = v->len - 6;
+
+        rc->flush = ngx_parse_time(&s, 0);
+        if (rc->flush == (ngx_msec_t) NGX_ERROR || rc->flush < 10) {
+            return NGX_DECLINED;
+        }
+
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(v->data, "max_reply=", 10) == 0) {
+        s.data = v->data + 10;
+        s.len = v->len - 10;
+
+        rc->max_reply = ngx_parse_size(&s);
+        if (rc->max_reply == (size_t) NGX_ERROR || rc->max_reply < 65536) {
+            return NGX_DECLINED;
+        }
+
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(v->data, "timeout=", 8) == 0) {
+        s.data = v->data + 8;
+        s.len = v->len - 8;
+
+        rc->timeout = ngx_parse_time(&s, 0);
+        if (rc->timeout == (ngx_msec_t) NGX_ERROR || rc->timeout < 10) {
+            return NGX_DECLINED;
+        }
+
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* the parameters that need one another; the keys every command uses */
+
+static char *
+ngx_http_llm_router_redis_keys(ngx_conf_t *cf,
+    ngx_http_llm_router_redis_conf_t *rc)
+{
     if (rc->nsentinels && rc->master.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"llm_redis\": sentinel= needs master=NAME");
@@ -511,16 +648,7 @@ ngx_http_llm_router_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_sprintf(rc->fleet_key.data, "{%V}:fleet", &rc->prefix);
     ngx_sprintf(rc->health_key.data, "{%V}:health", &rc->prefix);
 
-    lmcf->redis = rc;
-
     return NGX_CONF_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid parameter \"%V\" in \"llm_redis\"", &value[i]);
-
-    return NGX_CONF_ERROR;
 }
 
 
@@ -683,18 +811,19 @@ ngx_http_llm_router_redis_kick(void)
 
 
 /*
- * Looks a feedback report up in the fleet: the callback runs with the
- * reply, or NULL if the connection goes away first.  NGX_DECLINED when
- * there is no usable connection now.
+ * Looks a feedback report up in the fleet: done() runs with the reply,
+ * or NULL if the connection goes away first.  NGX_DECLINED when there is
+ * no usable connection now.
  */
 
 ngx_int_t
 ngx_http_llm_router_redis_feedback(uint64_t id, ngx_uint_t local,
-    void *callback, void *data)
+    ngx_http_llm_router_redis_done_pt done, void *data)
 {
-    u_char                            *p, *q, buf[2048];
-    char                              *argv[32];
-    size_t                             argvlen[32];
+    u_char                            *p, *q;
+    u_char                             buf[NGX_HTTP_LLM_ROUTER_FB_TEXT];
+    char                              *argv[NGX_HTTP_LLM_ROUTER_FB_ARGC];
+    size_t                             argvlen[NGX_HTTP_LLM_ROUTER_FB_ARGC];
     time_t                             hour;
     ngx_uint_t                         i, argc;
     ngx_http_llm_router_redis_t       *rd;
@@ -716,8 +845,9 @@ ngx_http_llm_router_redis_feedback(uint64_t id, ngx_uint_t local,
     argvlen[argc++] = 4;
     argv[argc] = (char *) ngx_http_llm_router_feedback_script.data;
     argvlen[argc++] = ngx_http_llm_router_feedback_script.len;
-    argv[argc] = "26";
-    argvlen[argc++] = 2;
+    argv[argc] = ngx_http_llm_router_lua_n(NGX_HTTP_LLM_ROUTER_FB_NKEYS);
+    argvlen[argc++] = sizeof(ngx_http_llm_router_lua_n(
+                                 NGX_HTTP_LLM_ROUTER_FB_NKEYS)) - 1;
 
     q = p;
     p = ngx_sprintf(p, "{%V}:fb:%016xL", &conf->prefix, id);
@@ -726,7 +856,7 @@ ngx_http_llm_router_redis_feedback(uint64_t id, ngx_uint_t local,
 
     hour = ngx_time() / 3600;
 
-    for (i = 0; i < 25; i++) {
+    for (i = 0; i < NGX_HTTP_LLM_ROUTER_DEC_HOURS; i++) {
         q = p;
         p = ngx_sprintf(p, "{%V}:dec:%T", &conf->prefix, hour - i);
         argv[argc] = (char *) q;
@@ -743,8 +873,8 @@ ngx_http_llm_router_redis_feedback(uint64_t id, ngx_uint_t local,
 
     /* hiredis copies the arguments into its output buffer */
 
-    if (redisAsyncCommandArgv(rd->ac, (redisCallbackFn *) callback, data,
-                              (int) argc, (const char **) argv, argvlen)
+    if (redisAsyncCommandArgv(rd->ac, done, data, (int) argc,
+                              (const char **) argv, argvlen)
         != REDIS_OK)
     {
         return NGX_DECLINED;
@@ -1145,14 +1275,11 @@ ngx_http_llm_router_redis_drain(ngx_event_t *ev)
 static ngx_int_t
 ngx_http_llm_router_redis_flush(ngx_http_llm_router_redis_t *rd)
 {
-    u_char                              *p, *q;
-    char                               **argv;
-    size_t                              *argvlen;
-    ngx_int_t                            rc;
-    ngx_uint_t                           argc, i, k, nleases;
-    ngx_http_llm_router_budget_res_t    *leases;
-    ngx_http_llm_router_budget_entry_t  *e, *entries;
-    ngx_http_llm_router_redis_conf_t    *conf;
+    char                              **argv;
+    size_t                             *argvlen;
+    ngx_int_t                           rc;
+    ngx_uint_t                          argc;
+    ngx_http_llm_router_redis_conf_t   *conf;
 
     conf = rd->conf;
 
@@ -1170,6 +1297,84 @@ ngx_http_llm_router_redis_flush(ngx_http_llm_router_redis_t *rd)
         return rc;
     }
 
+    if (ngx_http_llm_router_redis_flush_argv(rd, &argv, &argvlen, &argc)
+        != NGX_OK)
+    {
+        goto failed;
+    }
+
+    if (redisAsyncCommandArgv(rd->ac, ngx_http_llm_router_redis_flush_done,
+                              rd, (int) argc, (const char **) argv, argvlen)
+        != REDIS_OK)
+    {
+        goto failed;
+    }
+
+    /*
+     * Behind sentinels a batch is delivered once a replica has it too:
+     * a failover promotes a replica, and a batch only the old primary
+     * had would be lost while counted as sent.  Until WAIT says so the
+     * batch stays pending, and is sent again (applied once: its number);
+     * a primary left without a replica holds the fleet's new counts
+     * back until one is there again (they wait in shared memory).
+     */
+
+    if (conf->nsentinels) {
+        if (redisAsyncCommand(rd->ac, ngx_http_llm_router_redis_wait_done,
+                              rd, "WAIT 1 %d",
+                              (int) (conf->timeout / 2 + 1))
+            != REDIS_OK)
+        {
+            /* the EVAL's callback ends the batch */
+            rd->flushing = 1;
+            ngx_add_timer(&rd->timeout, conf->timeout);
+            return NGX_OK;
+        }
+
+        rd->waiting = 1;
+    }
+
+    rd->flushing = 1;
+
+    /* at exit the worker waits for the answer, up to the timeout */
+    rd->timeout.cancelable = rd->exiting || ngx_exiting ? 0 : 1;
+    ngx_add_timer(&rd->timeout, conf->timeout);
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, rd->log, 0,
+                   "llm_router: redis flush batch %uL, %ui deltas, %ui args",
+                   rd->batch.seq, rd->batch.deltas, argc);
+
+    return NGX_OK;
+
+failed:
+
+    ngx_http_llm_router_batch_end(rd->zone, &rd->batch, 0);
+    ngx_destroy_pool(rd->pool);
+    rd->pool = NULL;
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * The flush's command, from the batch (in rd->pool): the script's keys,
+ * its fixed arguments, the batch's pairs and the leases' arguments.
+ */
+
+static ngx_int_t
+ngx_http_llm_router_redis_flush_argv(ngx_http_llm_router_redis_t *rd,
+    char ***argvp, size_t **argvlenp, ngx_uint_t *argcp)
+{
+    u_char                              *p, *q;
+    char                               **argv;
+    size_t                              *argvlen;
+    ngx_uint_t                           argc, i, k, nleases;
+    ngx_http_llm_router_budget_res_t    *leases;
+    ngx_http_llm_router_budget_entry_t  *e, *entries;
+    ngx_http_llm_router_redis_conf_t    *conf;
+
+    conf = rd->conf;
+
     /*
      * EVAL script numkeys counters marker health budget-key... now n m
      * field delta ... model until|reason ... want limit ttl ...
@@ -1179,15 +1384,18 @@ ngx_http_llm_router_redis_flush(ngx_http_llm_router_redis_t *rd)
     leases = rd->batch.leases.elts;
     entries = rd->zone->sh->budget_entries;
 
-    argc = 13 + rd->batch.argv.nelts + 4 * nleases;
+    argc = NGX_HTTP_LLM_ROUTER_FLUSH_ARGC + rd->batch.argv.nelts
+           + NGX_HTTP_LLM_ROUTER_LEASE_ARGC * nleases;
 
     argv = ngx_palloc(rd->pool, argc * sizeof(char *));
     argvlen = ngx_palloc(rd->pool, argc * sizeof(size_t));
-    p = ngx_pnalloc(rd->pool, conf->prefix.len + 256
-                              + nleases * (conf->prefix.len + 160));
+    p = ngx_pnalloc(rd->pool, conf->prefix.len
+                              + NGX_HTTP_LLM_ROUTER_FLUSH_TEXT
+                              + nleases * (conf->prefix.len
+                                           + NGX_HTTP_LLM_ROUTER_LEASE_TEXT));
 
     if (argv == NULL || argvlen == NULL || p == NULL) {
-        goto failed;
+        return NGX_ERROR;
     }
 
     i = 0;
@@ -1200,7 +1408,7 @@ ngx_http_llm_router_redis_flush(ngx_http_llm_router_redis_t *rd)
                 ngx_http_llm_router_flush_script.len);
 
     q = p;
-    p = ngx_sprintf(p, "%ui", 4 + nleases);
+    p = ngx_sprintf(p, "%ui", NGX_HTTP_LLM_ROUTER_FLUSH_KEYS + nleases);
     ngx_llm_arg(q, p - q);
 
     ngx_llm_arg(conf->fleet_key.data, conf->fleet_key.len);
@@ -1272,58 +1480,11 @@ ngx_http_llm_router_redis_flush(ngx_http_llm_router_redis_t *rd)
 
 #undef ngx_llm_arg
 
-    argc = i;
-
-    if (redisAsyncCommandArgv(rd->ac, ngx_http_llm_router_redis_flush_done,
-                              rd, (int) argc, (const char **) argv, argvlen)
-        != REDIS_OK)
-    {
-        goto failed;
-    }
-
-    /*
-     * Behind sentinels a batch is delivered once a replica has it too:
-     * a failover promotes a replica, and a batch only the old primary
-     * had would be lost while counted as sent.  Until WAIT says so the
-     * batch stays pending, and is sent again (applied once: its number);
-     * a primary left without a replica holds the fleet's new counts
-     * back until one is there again (they wait in shared memory).
-     */
-
-    if (conf->nsentinels) {
-        if (redisAsyncCommand(rd->ac, ngx_http_llm_router_redis_wait_done,
-                              rd, "WAIT 1 %d",
-                              (int) (conf->timeout / 2 + 1))
-            != REDIS_OK)
-        {
-            /* the EVAL's callback ends the batch */
-            rd->flushing = 1;
-            ngx_add_timer(&rd->timeout, conf->timeout);
-            return NGX_OK;
-        }
-
-        rd->waiting = 1;
-    }
-
-    rd->flushing = 1;
-
-    /* at exit the worker waits for the answer, up to the timeout */
-    rd->timeout.cancelable = rd->exiting || ngx_exiting ? 0 : 1;
-    ngx_add_timer(&rd->timeout, conf->timeout);
-
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, rd->log, 0,
-                   "llm_router: redis flush batch %uL, %ui deltas, %ui args",
-                   rd->batch.seq, rd->batch.deltas, argc);
+    *argcp = i;
+    *argvp = argv;
+    *argvlenp = argvlen;
 
     return NGX_OK;
-
-failed:
-
-    ngx_http_llm_router_batch_end(rd->zone, &rd->batch, 0);
-    ngx_destroy_pool(rd->pool);
-    rd->pool = NULL;
-
-    return NGX_ERROR;
 }
 
 
@@ -1333,19 +1494,13 @@ ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
 {
     ngx_http_llm_router_redis_t *rd = privdata;
 
-    uint64_t                           now;
-    ngx_uint_t                         i, full, down, readonly;
-    redisReply                        *reply, *counters, *health, *grants;
-    redisReply                        *f, *v;
+    ngx_uint_t                         i, readonly;
+    redisReply                        *reply, *grants;
+    ngx_http_llm_router_zone_t        *zone;
     ngx_http_llm_router_budget_res_t  *leases;
-    ngx_http_llm_router_zone_t   *zone;
-    ngx_http_llm_router_shctx_t  *sh;
-    u_char                        names[256];
-    u_char                       *np;
 
     reply = r;
     zone = rd->zone;
-    sh = zone->sh;
 
     rd->flushing = rd->waiting;
     readonly = 0;
@@ -1391,8 +1546,73 @@ ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
         goto done;
     }
 
-    counters = reply->element[0];
-    health = reply->element[1];
+    ngx_http_llm_router_redis_fleet_read(rd, reply->element[0],
+                                         reply->element[1]);
+
+    grants = reply->element[2];
+    leases = rd->batch.leases.elts;
+
+    for (i = 0; i < rd->batch.leases.nelts && 2 * i + 1 < grants->elements;
+         i++)
+    {
+        if (grants->element[2 * i]->type == REDIS_REPLY_INTEGER
+            && grants->element[2 * i + 1]->type == REDIS_REPLY_INTEGER)
+        {
+            ngx_http_llm_router_lease_granted(zone, &leases[i],
+                                         grants->element[2 * i]->integer,
+                                         grants->element[2 * i + 1]->integer);
+        }
+    }
+
+    if (!rd->waiting) {
+        ngx_http_llm_router_batch_end(zone, &rd->batch, 1);
+        ngx_http_llm_router_redis_state(rd, NGX_HTTP_LLM_ROUTER_REDIS_UP,
+                                        NULL);
+    }
+
+    /* what the whole fleet learned, with the sums just read */
+
+    for (i = 0; i < NGX_HTTP_LLM_ROUTER_BUCKETS; i++) {
+        ngx_http_llm_router_learn_update(zone, zone->lmcf, i, rd->log);
+    }
+
+    ngx_http_llm_router_learn_shifts(zone, zone->lmcf);
+
+done:
+
+    /* the batch's arrays live until the WAIT's answer ends it */
+
+    if (rd->pool && !rd->waiting) {
+        ngx_destroy_pool(rd->pool);
+        rd->pool = NULL;
+    }
+
+    if (readonly) {
+        /* freeing inside a callback is deferred by hiredis */
+        ngx_http_llm_router_redis_close(rd, NULL);
+    }
+}
+
+
+/*
+ * The fleet's counters and health as the flush read them back, into the
+ * zone; the offsets are the fleet's but for those proposed since.
+ */
+
+static void
+ngx_http_llm_router_redis_fleet_read(ngx_http_llm_router_redis_t *rd,
+    redisReply *counters, redisReply *health)
+{
+    u_char                        *np, names[256];
+    uint64_t                       now;
+    ngx_uint_t                     i, full, down;
+    redisReply                    *f, *v;
+    ngx_http_llm_router_zone_t    *zone;
+    ngx_http_llm_router_shctx_t   *sh;
+
+    zone = rd->zone;
+    sh = zone->sh;
+
     now = ngx_http_llm_router_now_ms();
     np = names;
     down = 0;
@@ -1446,49 +1666,6 @@ ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
         *np = '\0';
         ngx_log_error(NGX_LOG_WARN, rd->log, 0,
                       "llm_router: the fleet reports down: %s", names);
-    }
-
-    grants = reply->element[2];
-    leases = rd->batch.leases.elts;
-
-    for (i = 0; i < rd->batch.leases.nelts && 2 * i + 1 < grants->elements;
-         i++)
-    {
-        if (grants->element[2 * i]->type == REDIS_REPLY_INTEGER
-            && grants->element[2 * i + 1]->type == REDIS_REPLY_INTEGER)
-        {
-            ngx_http_llm_router_lease_granted(zone, &leases[i],
-                                         grants->element[2 * i]->integer,
-                                         grants->element[2 * i + 1]->integer);
-        }
-    }
-
-    if (!rd->waiting) {
-        ngx_http_llm_router_batch_end(zone, &rd->batch, 1);
-        ngx_http_llm_router_redis_state(rd, NGX_HTTP_LLM_ROUTER_REDIS_UP,
-                                        NULL);
-    }
-
-    /* what the whole fleet learned, with the sums just read */
-
-    for (i = 0; i < NGX_HTTP_LLM_ROUTER_BUCKETS; i++) {
-        ngx_http_llm_router_learn_update(zone, zone->lmcf, i, rd->log);
-    }
-
-    ngx_http_llm_router_learn_shifts(zone, zone->lmcf);
-
-done:
-
-    /* the batch's arrays live until the WAIT's answer ends it */
-
-    if (rd->pool && !rd->waiting) {
-        ngx_destroy_pool(rd->pool);
-        rd->pool = NULL;
-    }
-
-    if (readonly) {
-        /* freeing inside a callback is deferred by hiredis */
-        ngx_http_llm_router_redis_close(rd, NULL);
     }
 }
 

@@ -11,6 +11,19 @@
 #include "ngx_http_llm_router_module.h"
 
 
+/*
+ * What one batch carries at most, besides the counters: it is built under
+ * the zone's mutex and sent as one command, so both stay short; the rest
+ * goes with the next batches.
+ */
+#define NGX_HTTP_LLM_ROUTER_BATCH_DECISIONS  8192
+#define NGX_HTTP_LLM_ROUTER_BATCH_LEASES     64
+
+/* a decision in a batch: the id's hash in hex, and four numbers */
+#define NGX_HTTP_LLM_ROUTER_DEC_ID_LEN       16
+#define NGX_HTTP_LLM_ROUTER_DEC_VALUE_LEN    64
+
+
 static ngx_int_t ngx_http_llm_router_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_http_llm_router_slot_t *ngx_http_llm_router_slot(
@@ -24,6 +37,24 @@ static ngx_int_t ngx_http_llm_router_batch_key(
     ngx_http_llm_router_batch_t *b, ngx_pool_t *pool,
     ngx_http_llm_router_stat_t *st, const char *scope, u_char *name,
     size_t len);
+static void ngx_http_llm_router_batch_take(ngx_http_llm_router_shctx_t *sh);
+static ngx_int_t ngx_http_llm_router_batch_counters(
+    ngx_http_llm_router_batch_t *b, ngx_pool_t *pool,
+    ngx_http_llm_router_shctx_t *sh);
+static ngx_int_t ngx_http_llm_router_batch_learned(
+    ngx_http_llm_router_batch_t *b, ngx_pool_t *pool,
+    ngx_http_llm_router_shctx_t *sh);
+static ngx_int_t ngx_http_llm_router_batch_health(
+    ngx_http_llm_router_batch_t *b, ngx_pool_t *pool,
+    ngx_http_llm_router_shctx_t *sh);
+static ngx_int_t ngx_http_llm_router_batch_decisions(
+    ngx_http_llm_router_batch_t *b, ngx_pool_t *pool,
+    ngx_http_llm_router_shctx_t *sh);
+static ngx_int_t ngx_http_llm_router_batch_offsets(
+    ngx_http_llm_router_batch_t *b, ngx_pool_t *pool,
+    ngx_http_llm_router_shctx_t *sh);
+static ngx_int_t ngx_http_llm_router_batch_leases(
+    ngx_http_llm_router_batch_t *b, ngx_http_llm_router_shctx_t *sh);
 
 
 ngx_str_t  ngx_http_llm_router_counter_names[] = {
@@ -698,20 +729,8 @@ ngx_int_t
 ngx_http_llm_router_batch_begin(ngx_http_llm_router_zone_t *zone,
     ngx_pool_t *pool, ngx_msec_t timeout, ngx_http_llm_router_batch_t *b)
 {
-    u_char                              *p;
-    char                               **argv;
-    size_t                              *argvlen;
-    uint64_t                             now;
-    ngx_int_t                            rc;
-    ngx_uint_t                           i, c;
-    ngx_http_llm_router_stat_t          *st;
-    ngx_http_llm_router_shctx_t         *sh;
-    ngx_uint_t                          *idx;
-    ngx_http_llm_router_learn_t         *l;
-    llmr_health_t                       *h;
-    ngx_http_llm_router_fb_entry_t      *f;
-    ngx_http_llm_router_budget_res_t    *lease;
-    ngx_http_llm_router_budget_entry_t  *e;
+    ngx_int_t                     rc;
+    ngx_http_llm_router_shctx_t  *sh;
 
     sh = zone->sh;
 
@@ -745,33 +764,85 @@ ngx_http_llm_router_batch_begin(ngx_http_llm_router_zone_t *zone,
     sh->last_attempt = ngx_time();
 
     if (!sh->batch) {
-
-        /* a new batch: take the deltas */
-
-        for (i = 0; i < 1 + LLMR_TIER_N + LLMR_DOMAIN_N + sh->nslots; i++) {
-            st = (i == 0) ? &sh->all
-                 : (i <= LLMR_TIER_N) ? &sh->tiers[i - 1]
-                 : (i <= LLMR_TIER_N + LLMR_DOMAIN_N)
-                   ? &sh->domains[i - 1 - LLMR_TIER_N]
-                   : &sh->slots[i - 1 - LLMR_TIER_N - LLMR_DOMAIN_N].stat;
-
-            for (c = 0; c < NGX_HTTP_LLM_ROUTER_C_N; c++) {
-                st->pending[c] = st->total[c] - st->acked[c];
-            }
-        }
-
-        for (i = 0; i < NGX_HTTP_LLM_ROUTER_BUCKETS; i++) {
-            for (c = 0; c < LLMR_TIER_N; c++) {
-                l = &sh->learn[i][c];
-                l->pending[0] = l->total[0] - l->acked[0];
-                l->pending[1] = l->total[1] - l->acked[1];
-            }
-        }
-
+        ngx_http_llm_router_batch_take(sh);
         sh->batch = 1;
     }
 
     b->seq = sh->seq;
+
+    rc = ngx_http_llm_router_batch_counters(b, pool, sh);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_llm_router_batch_learned(b, pool, sh);
+    }
+
+    b->reset = sh->learn_reset;
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_llm_router_batch_health(b, pool, sh);
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_llm_router_batch_decisions(b, pool, sh);
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_llm_router_batch_offsets(b, pool, sh);
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_llm_router_batch_leases(b, sh);
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return rc;
+}
+
+
+/*
+ * The batch_*() below build a batch under the zone's mutex, which
+ * batch_begin() holds.  A new batch takes the deltas: what is counted
+ * from now on goes in the next one.
+ */
+
+static void
+ngx_http_llm_router_batch_take(ngx_http_llm_router_shctx_t *sh)
+{
+    ngx_uint_t                    i, c;
+    ngx_http_llm_router_stat_t   *st;
+    ngx_http_llm_router_learn_t  *l;
+
+    for (i = 0; i < 1 + LLMR_TIER_N + LLMR_DOMAIN_N + sh->nslots; i++) {
+        st = (i == 0) ? &sh->all
+             : (i <= LLMR_TIER_N) ? &sh->tiers[i - 1]
+             : (i <= LLMR_TIER_N + LLMR_DOMAIN_N)
+               ? &sh->domains[i - 1 - LLMR_TIER_N]
+               : &sh->slots[i - 1 - LLMR_TIER_N - LLMR_DOMAIN_N].stat;
+
+        for (c = 0; c < NGX_HTTP_LLM_ROUTER_C_N; c++) {
+            st->pending[c] = st->total[c] - st->acked[c];
+        }
+    }
+
+    for (i = 0; i < NGX_HTTP_LLM_ROUTER_BUCKETS; i++) {
+        for (c = 0; c < LLMR_TIER_N; c++) {
+            l = &sh->learn[i][c];
+            l->pending[0] = l->total[0] - l->acked[0];
+            l->pending[1] = l->total[1] - l->acked[1];
+        }
+    }
+}
+
+
+/* the counters' deltas: all requests, by tier, by domain, by model */
+
+static ngx_int_t
+ngx_http_llm_router_batch_counters(ngx_http_llm_router_batch_t *b,
+    ngx_pool_t *pool, ngx_http_llm_router_shctx_t *sh)
+{
+    ngx_int_t   rc;
+    ngx_uint_t  i;
 
     rc = ngx_http_llm_router_batch_key(b, pool, &sh->all, "a", NULL, 0);
 
@@ -793,9 +864,23 @@ ngx_http_llm_router_batch_begin(ngx_http_llm_router_zone_t *zone,
                                            sh->slots[i].len);
     }
 
-    /* learned sums: "q|bucket|tier|w" and "q|bucket|tier|q", thousandths */
+    return rc;
+}
 
-    for (i = 0; rc == NGX_OK && i < NGX_HTTP_LLM_ROUTER_BUCKETS; i++) {
+
+/* learned sums: "q|bucket|tier|w" and "q|bucket|tier|q", thousandths */
+
+static ngx_int_t
+ngx_http_llm_router_batch_learned(ngx_http_llm_router_batch_t *b,
+    ngx_pool_t *pool, ngx_http_llm_router_shctx_t *sh)
+{
+    u_char                        *p;
+    char                         **argv;
+    size_t                        *argvlen;
+    ngx_uint_t                     i, c;
+    ngx_http_llm_router_learn_t   *l;
+
+    for (i = 0; i < NGX_HTTP_LLM_ROUTER_BUCKETS; i++) {
         for (c = 0; c < LLMR_TIER_N; c++) {
             l = &sh->learn[i][c];
 
@@ -808,8 +893,7 @@ ngx_http_llm_router_batch_begin(ngx_http_llm_router_zone_t *zone,
             argvlen = ngx_array_push_n(&b->argvlen, 4);
 
             if (p == NULL || argv == NULL || argvlen == NULL) {
-                rc = NGX_ERROR;
-                break;
+                return NGX_ERROR;
             }
 
             argv[0] = (char *) p;
@@ -832,13 +916,26 @@ ngx_http_llm_router_batch_begin(ngx_http_llm_router_zone_t *zone,
         }
     }
 
-    b->reset = sh->learn_reset;
+    return NGX_OK;
+}
 
-    /* models down here, as "name" "until|reason" pairs after the deltas */
+
+/* models down here, as "name" "until|reason" pairs after the deltas */
+
+static ngx_int_t
+ngx_http_llm_router_batch_health(ngx_http_llm_router_batch_t *b,
+    ngx_pool_t *pool, ngx_http_llm_router_shctx_t *sh)
+{
+    u_char          *p;
+    char           **argv;
+    size_t          *argvlen;
+    uint64_t         now;
+    ngx_uint_t       i;
+    llmr_health_t   *h;
 
     now = ngx_http_llm_router_now_ms();
 
-    for (i = 0; rc == NGX_OK && i < sh->nslots; i++) {
+    for (i = 0; i < sh->nslots; i++) {
         h = &sh->slots[i].health;
 
         if (h->state != LLMR_DOWN || h->until <= now) {
@@ -851,8 +948,7 @@ ngx_http_llm_router_batch_begin(ngx_http_llm_router_zone_t *zone,
         argvlen = ngx_array_push_n(&b->argvlen, 2);
 
         if (p == NULL || argv == NULL || argvlen == NULL) {
-            rc = NGX_ERROR;
-            break;
+            return NGX_ERROR;
         }
 
         argv[0] = (char *) p;
@@ -865,28 +961,45 @@ ngx_http_llm_router_batch_begin(ngx_http_llm_router_zone_t *zone,
         b->health++;
     }
 
-    /* decisions not in Redis yet: "idhex" -> "bucket|tier|slot|score" */
+    return NGX_OK;
+}
 
-    for (i = 0; rc == NGX_OK && i < sh->fb_n && b->decisions < 8192; i++) {
+
+/* decisions not in Redis yet: "idhex" -> "bucket|tier|slot|score" */
+
+static ngx_int_t
+ngx_http_llm_router_batch_decisions(ngx_http_llm_router_batch_t *b,
+    ngx_pool_t *pool, ngx_http_llm_router_shctx_t *sh)
+{
+    u_char                          *p;
+    char                           **argv;
+    size_t                          *argvlen;
+    ngx_uint_t                       i, *idx;
+    ngx_http_llm_router_fb_entry_t  *f;
+
+    for (i = 0;
+         i < sh->fb_n && b->decisions < NGX_HTTP_LLM_ROUTER_BATCH_DECISIONS;
+         i++)
+    {
         f = &sh->fb[i];
 
         if (f->id == 0 || !f->unsent) {
             continue;
         }
 
-        p = ngx_pnalloc(pool, 16 + 64);
+        p = ngx_pnalloc(pool, NGX_HTTP_LLM_ROUTER_DEC_ID_LEN
+                              + NGX_HTTP_LLM_ROUTER_DEC_VALUE_LEN);
         argv = ngx_array_push_n(&b->argv, 2);
         argvlen = ngx_array_push_n(&b->argvlen, 2);
         idx = ngx_array_push(&b->sent);
 
         if (p == NULL || argv == NULL || argvlen == NULL || idx == NULL) {
-            rc = NGX_ERROR;
-            break;
+            return NGX_ERROR;
         }
 
         argv[0] = (char *) p;
         p = ngx_sprintf(p, "%016xL", f->id);
-        argvlen[0] = 16;
+        argvlen[0] = NGX_HTTP_LLM_ROUTER_DEC_ID_LEN;
 
         argv[1] = (char *) p;
         argvlen[1] = ngx_sprintf(p, "%ud|%ud|%ud|%ud", f->bucket, f->tier,
@@ -897,13 +1010,26 @@ ngx_http_llm_router_batch_begin(ngx_http_llm_router_zone_t *zone,
         b->decisions++;
     }
 
-    /*
-     * Offsets moved here since the last pull, proposed to the fleet: the
-     * fleet's value is what every instance routes with, so that they all
-     * agree whatever order their evidence came in.
-     */
+    return NGX_OK;
+}
 
-    for (i = 0; rc == NGX_OK && i < NGX_HTTP_LLM_ROUTER_BUCKETS; i++) {
+
+/*
+ * Offsets moved here since the last pull, proposed to the fleet: the
+ * fleet's value is what every instance routes with, so that they all
+ * agree whatever order their evidence came in.
+ */
+
+static ngx_int_t
+ngx_http_llm_router_batch_offsets(ngx_http_llm_router_batch_t *b,
+    ngx_pool_t *pool, ngx_http_llm_router_shctx_t *sh)
+{
+    u_char       *p;
+    char        **argv;
+    size_t       *argvlen;
+    ngx_uint_t    i;
+
+    for (i = 0; i < NGX_HTTP_LLM_ROUTER_BUCKETS; i++) {
         if (!sh->proposed[i]) {
             continue;
         }
@@ -913,8 +1039,7 @@ ngx_http_llm_router_batch_begin(ngx_http_llm_router_zone_t *zone,
         argvlen = ngx_array_push_n(&b->argvlen, 2);
 
         if (p == NULL || argv == NULL || argvlen == NULL) {
-            rc = NGX_ERROR;
-            break;
+            return NGX_ERROR;
         }
 
         argv[0] = (char *) p;
@@ -928,9 +1053,21 @@ ngx_http_llm_router_batch_begin(ngx_http_llm_router_zone_t *zone,
         b->offsets++;
     }
 
-    /* budget keys that want a lease; the caller formats their keys */
+    return NGX_OK;
+}
 
-    for (i = 0; rc == NGX_OK && i < NGX_HTTP_LLM_ROUTER_BUDGET_ENTRIES; i++) {
+
+/* budget keys that want a lease; the caller formats their keys */
+
+static ngx_int_t
+ngx_http_llm_router_batch_leases(ngx_http_llm_router_batch_t *b,
+    ngx_http_llm_router_shctx_t *sh)
+{
+    ngx_uint_t                           i;
+    ngx_http_llm_router_budget_res_t    *lease;
+    ngx_http_llm_router_budget_entry_t  *e;
+
+    for (i = 0; i < NGX_HTTP_LLM_ROUTER_BUDGET_ENTRIES; i++) {
         e = &sh->budget_entries[i];
 
         if (e->id == 0 || !e->want) {
@@ -939,8 +1076,7 @@ ngx_http_llm_router_batch_begin(ngx_http_llm_router_zone_t *zone,
 
         lease = ngx_array_push(&b->leases);
         if (lease == NULL) {
-            rc = NGX_ERROR;
-            break;
+            return NGX_ERROR;
         }
 
         lease->entry = i;
@@ -948,14 +1084,12 @@ ngx_http_llm_router_batch_begin(ngx_http_llm_router_zone_t *zone,
         lease->period_start = e->period_start;
         lease->reserved = 0;
 
-        if (b->leases.nelts == 64) {
+        if (b->leases.nelts == NGX_HTTP_LLM_ROUTER_BATCH_LEASES) {
             break;
         }
     }
 
-    ngx_shmtx_unlock(&zone->shpool->mutex);
-
-    return rc;
+    return NGX_OK;
 }
 
 

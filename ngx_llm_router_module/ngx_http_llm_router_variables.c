@@ -10,6 +10,20 @@
 
 #include "ngx_http_llm_router_module.h"
 
+#if (NGX_LINUX)
+#include <sys/random.h>
+#endif
+
+
+/*
+ * $request_id as nginx makes it: 16 random bytes, in hex.  The pool holds
+ * the bytes of one getrandom() call, 16 ids: up to 256 bytes getrandom()
+ * is never cut short by a signal.
+ */
+#define NGX_HTTP_LLM_ROUTER_ID_BYTES    16
+#define NGX_HTTP_LLM_ROUTER_ID_HEX      (2 * NGX_HTTP_LLM_ROUTER_ID_BYTES)
+#define NGX_HTTP_LLM_ROUTER_ID_POOL     (16 * NGX_HTTP_LLM_ROUTER_ID_BYTES)
+
 
 typedef enum {
     NGX_HTTP_LLM_ROUTER_VAR_UPSTREAM = 0,
@@ -65,6 +79,14 @@ static ngx_int_t ngx_http_llm_router_upstream_uri(ngx_http_request_t *r,
     ngx_http_variable_value_t *v);
 static ngx_int_t ngx_http_llm_router_header_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static void ngx_http_llm_router_make_id(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v);
+
+
+#if (NGX_LINUX)
+static u_char      ngx_http_llm_router_id_pool[NGX_HTTP_LLM_ROUTER_ID_POOL];
+#endif
+static ngx_uint_t  ngx_http_llm_router_id_left;
 
 
 static ngx_http_variable_t  ngx_http_llm_router_vars[] = {
@@ -429,4 +451,98 @@ ngx_http_llm_router_header_variable(ngx_http_request_t *r,
     v->len = 0;
 
     return NGX_OK;
+}
+
+
+/* $request_id, the id clients quote when they report on an answer */
+
+ngx_int_t
+ngx_http_llm_router_request_id(ngx_http_request_t *r, ngx_str_t *id)
+{
+    ngx_http_variable_value_t        *v;
+    ngx_http_llm_router_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
+
+    if (lmcf->request_id_index == NGX_ERROR) {
+        return NGX_DECLINED;
+    }
+
+    v = &r->main->variables[lmcf->request_id_index];
+
+    if (!v->valid && !v->not_found) {
+        ngx_http_llm_router_make_id(r->main, v);
+    }
+
+    v = ngx_http_get_indexed_variable(r->main, lmcf->request_id_index);
+
+    if (v == NULL || v->not_found || v->len == 0) {
+        return NGX_DECLINED;
+    }
+
+    id->data = v->data;
+    id->len = v->len;
+
+    return NGX_OK;
+}
+
+
+/* no request id bytes are shared with another process */
+
+void
+ngx_http_llm_router_ids_init_process(void)
+{
+    ngx_http_llm_router_id_left = 0;
+}
+
+
+/*
+ * $request_id as nginx makes it, 16 random bytes in hex, but with the
+ * bytes of one getrandom() call for 16 requests: nginx's handler calls
+ * RAND_bytes() for each, which costs OpenSSL 3 about a microsecond (the
+ * DRBG's lookup, locks, a cipher set-up and getpid()).  The variable is
+ * cached for the request, so the logs see this id.  Without random bytes
+ * at hand (not Linux, an entropy pool not ready yet) v is left alone and
+ * nginx's own handler makes the id.
+ */
+
+static void
+ngx_http_llm_router_make_id(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v)
+{
+#if (NGX_LINUX)
+    u_char  *id, *p;
+
+    if (ngx_http_llm_router_id_left < NGX_HTTP_LLM_ROUTER_ID_BYTES) {
+
+        /* up to 256 bytes, getrandom() is never cut short by a signal */
+
+        if (getrandom(ngx_http_llm_router_id_pool,
+                      NGX_HTTP_LLM_ROUTER_ID_POOL, GRND_NONBLOCK)
+            != NGX_HTTP_LLM_ROUTER_ID_POOL)
+        {
+            return;
+        }
+
+        ngx_http_llm_router_id_left = NGX_HTTP_LLM_ROUTER_ID_POOL;
+    }
+
+    id = ngx_pnalloc(r->pool, NGX_HTTP_LLM_ROUTER_ID_HEX);
+    if (id == NULL) {
+        return;
+    }
+
+    p = ngx_http_llm_router_id_pool + NGX_HTTP_LLM_ROUTER_ID_POOL
+        - ngx_http_llm_router_id_left;
+
+    ngx_hex_dump(id, p, NGX_HTTP_LLM_ROUTER_ID_BYTES);
+    ngx_memzero(p, NGX_HTTP_LLM_ROUTER_ID_BYTES);
+    ngx_http_llm_router_id_left -= NGX_HTTP_LLM_ROUTER_ID_BYTES;
+
+    v->len = NGX_HTTP_LLM_ROUTER_ID_HEX;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    v->data = id;
+#endif
 }

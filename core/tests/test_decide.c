@@ -41,7 +41,8 @@ static const char  models[] =
     " {\"name\": \"big\", \"provider\": \"anthropic\", \"api\": \"openai\","
     "  \"upstream\": \"u3\", \"tiers\": \"complex-expert\", \"input\": 15,"
     "  \"output\": 75, \"caps\": [\"vision\", \"tools\"]},"
-    " {\"name\": \"claude\", \"provider\": \"anthropic\", \"upstream\": \"u3\","
+    " {\"name\": \"claude\", \"provider\": \"anthropic\","
+    "  \"upstream\": \"u3\","
     "  \"tiers\": \"trivial-expert\", \"input\": 0.01, \"output\": 0.01}"
     "]}";
 

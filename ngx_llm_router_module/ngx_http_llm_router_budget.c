@@ -29,6 +29,19 @@
  */
 
 
+static ngx_int_t ngx_http_llm_router_budget_amount(ngx_conf_t *cf,
+    ngx_http_llm_router_budget_t *b, ngx_str_t *value);
+static ngx_int_t ngx_http_llm_router_budget_param(ngx_conf_t *cf,
+    ngx_http_llm_router_budget_t *b, ngx_str_t *value, ngx_str_t *name);
+static ngx_int_t ngx_http_llm_router_budget_name(ngx_conf_t *cf,
+    ngx_http_llm_router_main_conf_t *lmcf, ngx_str_t *name);
+static ngx_int_t ngx_http_llm_router_budget_add(ngx_conf_t *cf,
+    ngx_http_llm_router_loc_conf_t *llcf,
+    ngx_http_llm_router_main_conf_t *lmcf, ngx_http_llm_router_budget_t *b);
+static ngx_int_t ngx_http_llm_router_budget_id(ngx_http_request_t *r,
+    ngx_http_llm_router_budget_t *b, uint64_t *id, uint64_t *keyhash);
+static void ngx_http_llm_router_budget_rule(ngx_http_llm_router_budget_t *b,
+    llmr_budget_rule_t *rule);
 static uint64_t ngx_http_llm_router_budget_hash(ngx_str_t *s, uint32_t seed);
 
 
@@ -37,14 +50,10 @@ ngx_http_llm_router_budget(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_llm_router_loc_conf_t *llcf = conf;
 
-    u_char                            *p, *slash;
-    char                              *end;
-    double                             amount;
-    ngx_int_t                          n;
-    ngx_str_t                         *value, s, name;
+    ngx_int_t                          rc;
+    ngx_str_t                         *value, name;
     ngx_uint_t                         i;
-    ngx_http_llm_router_budget_t      *b, **bp;
-    ngx_http_compile_complex_value_t   ccv;
+    ngx_http_llm_router_budget_t      *b;
     ngx_http_llm_router_main_conf_t   *lmcf;
 
     lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_router_module);
@@ -55,37 +64,97 @@ ngx_http_llm_router_budget(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    /* AMOUNT/PERIOD: "20.00/h", "500/d", "5/30m" */
+    rc = ngx_http_llm_router_budget_amount(cf, b, &value[1]);
 
-    slash = (u_char *) ngx_strchr(value[1].data, '/');
-    if (slash == NULL || slash == value[1].data) {
-        goto invalid_amount;
+    if (rc == NGX_DECLINED) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid budget \"%V\" in \"llm_budget\" (use "
+                           "AMOUNT/PERIOD in USD, e.g. 20.00/h, 500/d, 5/30m)",
+                           &value[1]);
+        return NGX_CONF_ERROR;
     }
 
-    if (value[1].data[0] < '0' || value[1].data[0] > '9') {
-        goto invalid_amount;
+    if (rc != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    b->mode = NGX_HTTP_LLM_ROUTER_BUDGET_REJECT;
+    b->downgrade_at = 80;
+    ngx_str_null(&name);
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        rc = ngx_http_llm_router_budget_param(cf, b, &value[i], &name);
+
+        if (rc == NGX_DECLINED) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\" in \"llm_budget\"",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (rc != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (ngx_http_llm_router_budget_name(cf, lmcf, &name) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    b->name = name;
+
+    if (ngx_http_llm_router_budget_add(cf, llcf, lmcf, b) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * AMOUNT/PERIOD: "20.00/h", "500/d", "5/30m".  NGX_OK, NGX_DECLINED when
+ * it is invalid, NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_http_llm_router_budget_amount(ngx_conf_t *cf,
+    ngx_http_llm_router_budget_t *b, ngx_str_t *value)
+{
+    u_char     *p, *slash;
+    char       *end;
+    double      amount;
+    ngx_str_t   s;
+
+    slash = (u_char *) ngx_strchr(value->data, '/');
+    if (slash == NULL || slash == value->data) {
+        return NGX_DECLINED;
+    }
+
+    if (value->data[0] < '0' || value->data[0] > '9') {
+        return NGX_DECLINED;
     }
 
     /* the argument is NUL-terminated: strtod() stops at the slash */
 
-    amount = strtod((char *) value[1].data, &end);
+    amount = strtod((char *) value->data, &end);
 
     /* up to $10M a period: amounts stay exact integers in Redis' Lua */
 
     if ((u_char *) end != slash || !(amount > 0) || amount > 1e7) {
-        goto invalid_amount;
+        return NGX_DECLINED;
     }
 
     b->limit = (uint64_t) (amount * 1e6 + 0.5);
 
     s.data = slash + 1;
-    s.len = value[1].data + value[1].len - s.data;
+    s.len = value->data + value->len - s.data;
 
     if (s.len && (s.data[0] < '0' || s.data[0] > '9')) {
         /* "h" alone is "1h" */
         p = ngx_pnalloc(cf->pool, s.len + 1);
         if (p == NULL) {
-            return NGX_CONF_ERROR;
+            return NGX_ERROR;
         }
 
         *p = '1';
@@ -97,118 +166,149 @@ ngx_http_llm_router_budget(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     b->period = ngx_parse_time(&s, 1);
 
     if (b->period == (time_t) NGX_ERROR || b->period < 1) {
-        goto invalid_amount;
+        return NGX_DECLINED;
     }
 
-    b->mode = NGX_HTTP_LLM_ROUTER_BUDGET_REJECT;
-    b->downgrade_at = 80;
-    ngx_str_null(&name);
+    return NGX_OK;
+}
 
-    for (i = 2; i < cf->args->nelts; i++) {
 
-        if (ngx_strncmp(value[i].data, "key=", 4) == 0) {
-            s.data = value[i].data + 4;
-            s.len = value[i].len - 4;
+/*
+ * One of key=$var, mode=reject|downgrade, downgrade_at=N%, name=NAME.
+ * NGX_OK, NGX_DECLINED when it is invalid, NGX_ERROR.
+ */
 
-            b->key = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
-            if (b->key == NULL) {
-                return NGX_CONF_ERROR;
-            }
+static ngx_int_t
+ngx_http_llm_router_budget_param(ngx_conf_t *cf,
+    ngx_http_llm_router_budget_t *b, ngx_str_t *value, ngx_str_t *name)
+{
+    u_char                            *p;
+    ngx_int_t                          n;
+    ngx_str_t                          s;
+    ngx_http_compile_complex_value_t   ccv;
 
-            ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-            ccv.cf = cf;
-            ccv.value = &s;
-            ccv.complex_value = b->key;
+    if (ngx_strncmp(value->data, "key=", 4) == 0) {
+        s.data = value->data + 4;
+        s.len = value->len - 4;
 
-            if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
+        b->key = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+        if (b->key == NULL) {
+            return NGX_ERROR;
         }
 
-        if (ngx_strcmp(value[i].data, "mode=reject") == 0) {
-            b->mode = NGX_HTTP_LLM_ROUTER_BUDGET_REJECT;
-            continue;
+        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+        ccv.cf = cf;
+        ccv.value = &s;
+        ccv.complex_value = b->key;
+
+        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+            return NGX_ERROR;
         }
 
-        if (ngx_strcmp(value[i].data, "mode=downgrade") == 0) {
-            b->mode = NGX_HTTP_LLM_ROUTER_BUDGET_DOWNGRADE;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "downgrade_at=", 13) == 0) {
-            s.data = value[i].data + 13;
-            s.len = value[i].len - 13;
-
-            if (s.len && s.data[s.len - 1] == '%') {
-                s.len--;
-            }
-
-            n = ngx_atoi(s.data, s.len);
-            if (n < 1 || n > 100) {
-                goto invalid;
-            }
-
-            b->downgrade_at = n;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "name=", 5) == 0) {
-            name.data = value[i].data + 5;
-            name.len = value[i].len - 5;
-
-            if (name.len == 0 || name.len > 32) {
-                goto invalid;
-            }
-
-            for (p = name.data; p < name.data + name.len; p++) {
-                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
-                      || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
-                {
-                    goto invalid;
-                }
-            }
-
-            continue;
-        }
-
-        goto invalid;
+        return NGX_OK;
     }
 
-    /* the name identifies the budget in status, shm and Redis */
-
-    if (name.len == 0) {
-        name.data = ngx_pnalloc(cf->pool, 32);
-        if (name.data == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        name.len = ngx_snprintf(name.data, 32, "budget%ui",
-                                lmcf->budgets.nelts + 1)
-                   - name.data;
+    if (ngx_strcmp(value->data, "mode=reject") == 0) {
+        b->mode = NGX_HTTP_LLM_ROUTER_BUDGET_REJECT;
+        return NGX_OK;
     }
 
-    b->name = name;
+    if (ngx_strcmp(value->data, "mode=downgrade") == 0) {
+        b->mode = NGX_HTTP_LLM_ROUTER_BUDGET_DOWNGRADE;
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(value->data, "downgrade_at=", 13) == 0) {
+        s.data = value->data + 13;
+        s.len = value->len - 13;
+
+        if (s.len && s.data[s.len - 1] == '%') {
+            s.len--;
+        }
+
+        n = ngx_atoi(s.data, s.len);
+        if (n < 1 || n > 100) {
+            return NGX_DECLINED;
+        }
+
+        b->downgrade_at = n;
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(value->data, "name=", 5) == 0) {
+        name->data = value->data + 5;
+        name->len = value->len - 5;
+
+        if (name->len == 0 || name->len > 32) {
+            return NGX_DECLINED;
+        }
+
+        for (p = name->data; p < name->data + name->len; p++) {
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+                  || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+            {
+                return NGX_DECLINED;
+            }
+        }
+
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* the name identifies the budget in status, shm and Redis: "budgetN" */
+
+static ngx_int_t
+ngx_http_llm_router_budget_name(ngx_conf_t *cf,
+    ngx_http_llm_router_main_conf_t *lmcf, ngx_str_t *name)
+{
+    ngx_uint_t                      i;
+    ngx_http_llm_router_budget_t  **bp;
+
+    if (name->len == 0) {
+        name->data = ngx_pnalloc(cf->pool, 32);
+        if (name->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        name->len = ngx_snprintf(name->data, 32, "budget%ui",
+                                 lmcf->budgets.nelts + 1)
+                    - name->data;
+    }
 
     bp = lmcf->budgets.elts;
 
     for (i = 0; i < lmcf->budgets.nelts; i++) {
-        if (bp[i]->name.len == name.len
-            && ngx_strncmp(bp[i]->name.data, name.data, name.len) == 0)
+        if (bp[i]->name.len == name->len
+            && ngx_strncmp(bp[i]->name.data, name->data, name->len) == 0)
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "duplicate budget name \"%V\" in "
-                               "\"llm_budget\"", &name);
-            return NGX_CONF_ERROR;
+                               "\"llm_budget\"", name);
+            return NGX_ERROR;
         }
     }
+
+    return NGX_OK;
+}
+
+
+/* the location's budgets, and every budget for status and Redis */
+
+static ngx_int_t
+ngx_http_llm_router_budget_add(ngx_conf_t *cf,
+    ngx_http_llm_router_loc_conf_t *llcf,
+    ngx_http_llm_router_main_conf_t *lmcf, ngx_http_llm_router_budget_t *b)
+{
+    ngx_http_llm_router_budget_t  **bp;
 
     if (llcf->budgets == NULL) {
         llcf->budgets = ngx_array_create(cf->pool, 2,
                                   sizeof(ngx_http_llm_router_budget_t *));
         if (llcf->budgets == NULL) {
-            return NGX_CONF_ERROR;
+            return NGX_ERROR;
         }
     }
 
@@ -216,60 +316,123 @@ ngx_http_llm_router_budget(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "too many \"llm_budget\" in one location "
                            "(at most %d)", NGX_HTTP_LLM_ROUTER_BUDGETS_MAX);
-        return NGX_CONF_ERROR;
+        return NGX_ERROR;
     }
 
     bp = ngx_array_push(llcf->budgets);
     if (bp == NULL) {
-        return NGX_CONF_ERROR;
+        return NGX_ERROR;
     }
 
     *bp = b;
 
     bp = ngx_array_push(&lmcf->budgets);
     if (bp == NULL) {
-        return NGX_CONF_ERROR;
+        return NGX_ERROR;
     }
 
     *bp = b;
 
-    return NGX_CONF_OK;
-
-invalid_amount:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid budget \"%V\" in \"llm_budget\" (use "
-                       "AMOUNT/PERIOD in USD, e.g. 20.00/h, 500/d, 5/30m)",
-                       &value[1]);
-    return NGX_CONF_ERROR;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid parameter \"%V\" in \"llm_budget\"",
-                       &value[i]);
-    return NGX_CONF_ERROR;
+    return NGX_OK;
 }
 
 
 /*
- * Checks the location's budgets for a routed request.  NGX_OK: within
- * every budget, or *downgrade set when one is near its limit (the caller
- * routes to the cheapest eligible model and calls again with
- * final = 1); NGX_BUSY: a budget is spent, *retry_after says for how long.
- * With final set, the estimate is reserved on every budget.
+ * The location's budgets as they stand, for the decision's downgrade:
+ * copies, read under the mutex, the zone left as it is.  Only when one
+ * of them may downgrade: otherwise the reservation alone decides.
  */
 
 ngx_int_t
-ngx_http_llm_router_budget_check(ngx_http_request_t *r,
-    ngx_http_llm_router_ctx_t *ctx, ngx_uint_t final, ngx_uint_t *downgrade,
-    time_t *retry_after)
+ngx_http_llm_router_budget_signals(ngx_http_request_t *r, llmr_signals_t *s)
+{
+    time_t                             now;
+    uint64_t                           keyhash, id;
+    ngx_int_t                          rc;
+    ngx_uint_t                         i, downgrade;
+    llmr_budget_signal_t              *bs;
+    ngx_http_llm_router_zone_t        *zone;
+    ngx_http_llm_router_shctx_t       *sh;
+    ngx_http_llm_router_budget_t     **bp, *b;
+    ngx_http_llm_router_loc_conf_t    *llcf;
+    ngx_http_llm_router_main_conf_t   *lmcf;
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_router_module);
+
+    s->nbudgets = 0;
+
+    if (llcf->budgets == NULL || llcf->budgets->nelts == 0) {
+        return NGX_OK;
+    }
+
+    bp = llcf->budgets->elts;
+    downgrade = 0;
+
+    for (i = 0; i < llcf->budgets->nelts; i++) {
+        downgrade |= (bp[i]->mode == NGX_HTTP_LLM_ROUTER_BUDGET_DOWNGRADE);
+    }
+
+    if (!downgrade) {
+        return NGX_OK;
+    }
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
+    zone = lmcf->shm_zone->data;
+    sh = zone->sh;
+
+    now = ngx_time();
+
+    s->now = now;
+    s->leased = (lmcf->redis
+                 && sh->redis_state == NGX_HTTP_LLM_ROUTER_REDIS_UP);
+
+    for (i = 0; i < llcf->budgets->nelts; i++) {
+        b = bp[i];
+
+        rc = ngx_http_llm_router_budget_id(r, b, &id, &keyhash);
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_DECLINED) {
+            continue;
+        }
+
+        bs = &s->budgets[s->nbudgets++];
+
+        ngx_http_llm_router_budget_rule(b, &bs->rule);
+
+        ngx_shmtx_lock(&zone->shpool->mutex);
+
+        bs->refused = (llmr_budget_peek(sh->budget_entries,
+                                        NGX_HTTP_LLM_ROUTER_BUDGET_ENTRIES,
+                                        id, keyhash, &bs->rule, now,
+                                        &bs->entry)
+                       != LLMR_OK);
+
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Reserves a routed request's estimate on every budget of its location.
+ * NGX_OK; NGX_BUSY: a budget is spent, *retry_after says for how long
+ * (ctx->budget_hit which); NGX_ERROR.
+ */
+
+ngx_int_t
+ngx_http_llm_router_budget_reserve(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, time_t *retry_after)
 {
     int                                  rc;
     time_t                               now;
     int64_t                              est;
     uint64_t                             keyhash, id;
-    ngx_str_t                            key;
+    ngx_int_t                            krc;
     ngx_uint_t                           i, leased, kick;
     llmr_budget_rule_t                   rule;
     llmr_budget_verdict_t                v;
@@ -281,8 +444,6 @@ ngx_http_llm_router_budget_check(ngx_http_request_t *r,
     ngx_http_llm_router_budget_entry_t  *e;
 
     llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_router_module);
-
-    *downgrade = 0;
 
     if (llcf->budgets == NULL || llcf->budgets->nelts == 0) {
         return NGX_OK;
@@ -303,32 +464,18 @@ ngx_http_llm_router_budget_check(ngx_http_request_t *r,
 
     for (i = 0; i < llcf->budgets->nelts; i++) {
         b = bp[i];
-        keyhash = 0;
 
-        if (b->key) {
-            if (ngx_http_complex_value(r, b->key, &key) != NGX_OK) {
-                return NGX_ERROR;
-            }
+        krc = ngx_http_llm_router_budget_id(r, b, &id, &keyhash);
 
-            /* requests without the key are not under this budget */
-
-            if (key.len == 0) {
-                continue;
-            }
-
-            keyhash = ngx_http_llm_router_budget_hash(&key, 0x9747b28c)
-                      ^ (ngx_http_llm_router_budget_hash(&key, 0x5bd1e995)
-                         << 32);
-            keyhash |= 1;
+        if (krc == NGX_ERROR) {
+            return NGX_ERROR;
         }
 
-        id = ngx_http_llm_router_budget_hash(&b->name, 0x1b873593)
-             ^ (keyhash * 0x9e3779b97f4a7c15ULL);
+        if (krc == NGX_DECLINED) {
+            continue;
+        }
 
-        rule.limit = b->limit;
-        rule.period = b->period;
-        rule.downgrade = (b->mode == NGX_HTTP_LLM_ROUTER_BUDGET_DOWNGRADE);
-        rule.downgrade_at = (unsigned) b->downgrade_at;
+        ngx_http_llm_router_budget_rule(b, &rule);
 
         ngx_shmtx_lock(&zone->shpool->mutex);
 
@@ -352,12 +499,11 @@ ngx_http_llm_router_budget_check(ngx_http_request_t *r,
             goto busy;
         }
 
-        rc = llmr_budget_check(e, &rule, est, (int) leased, (int) final, now,
-                               &v);
+        rc = llmr_budget_check(e, &rule, est, (int) leased, 1, now, &v);
 
         kick |= v.kick;
 
-        if (rc == LLMR_BUDGET_OK && final) {
+        if (rc == LLMR_BUDGET_OK) {
             ctx->budget_res[ctx->nbudgets].entry = e - sh->budget_entries;
             ctx->budget_res[ctx->nbudgets].id = e->id;
             ctx->budget_res[ctx->nbudgets].period_start = e->period_start;
@@ -372,11 +518,6 @@ ngx_http_llm_router_budget_check(ngx_http_request_t *r,
             ctx->budget_hit = b;
 
             goto busy;
-        }
-
-        if (v.downgrade) {
-            *downgrade = 1;
-            ctx->budget_hit = b;
         }
     }
 
@@ -393,6 +534,53 @@ busy:
     }
 
     return NGX_BUSY;
+}
+
+
+/*
+ * The entry id of a budget for the request: its name and its key's
+ * hash.  NGX_DECLINED: the budget has a key and the request none, it is
+ * not under it.
+ */
+
+static ngx_int_t
+ngx_http_llm_router_budget_id(ngx_http_request_t *r,
+    ngx_http_llm_router_budget_t *b, uint64_t *id, uint64_t *keyhash)
+{
+    ngx_str_t  key;
+
+    *keyhash = 0;
+
+    if (b->key) {
+        if (ngx_http_complex_value(r, b->key, &key) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (key.len == 0) {
+            return NGX_DECLINED;
+        }
+
+        *keyhash = ngx_http_llm_router_budget_hash(&key, 0x9747b28c)
+                   ^ (ngx_http_llm_router_budget_hash(&key, 0x5bd1e995)
+                      << 32);
+        *keyhash |= 1;
+    }
+
+    *id = ngx_http_llm_router_budget_hash(&b->name, 0x1b873593)
+          ^ (*keyhash * 0x9e3779b97f4a7c15ULL);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_llm_router_budget_rule(ngx_http_llm_router_budget_t *b,
+    llmr_budget_rule_t *rule)
+{
+    rule->limit = b->limit;
+    rule->period = b->period;
+    rule->downgrade = (b->mode == NGX_HTTP_LLM_ROUTER_BUDGET_DOWNGRADE);
+    rule->downgrade_at = (unsigned) b->downgrade_at;
 }
 
 

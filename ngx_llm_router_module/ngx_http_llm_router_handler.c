@@ -33,18 +33,21 @@ static u_char *ngx_http_llm_router_reason_add(u_char *p, u_char *last,
     ngx_uint_t sep, const char *reason);
 static ngx_int_t ngx_http_llm_router_client_tier(ngx_http_request_t *r,
     ngx_int_t *tier);
+static ngx_int_t ngx_http_llm_router_signals(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, llmr_signals_t *s, ngx_uint_t learn,
+    ngx_uint_t budgets);
 static ngx_int_t ngx_http_llm_router_pick(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, const llmr_request_t *req,
-    llmr_route_opts_t *opts, llmr_decision_t *d);
+    llmr_signals_t *s, llmr_verdict_t *v, ngx_uint_t next);
+static void ngx_http_llm_router_verdict(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, llmr_verdict_t *v);
 static ngx_int_t ngx_http_llm_router_fallback(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_router_give_up(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, ngx_http_llm_router_outcome_t *o,
     const char *what);
 static ngx_int_t ngx_http_llm_router_budgets(ngx_http_request_t *r,
-    ngx_http_llm_router_ctx_t *ctx, const llmr_request_t *req);
-static void ngx_http_llm_router_adjust(ngx_http_request_t *r,
-    ngx_http_llm_router_ctx_t *ctx, llmr_route_opts_t *opts);
+    ngx_http_llm_router_ctx_t *ctx);
 
 
 static llmr_extract_t  *ngx_http_llm_router_extractor;
@@ -460,11 +463,11 @@ ngx_http_llm_router_decide(ngx_http_request_t *r,
 {
     off_t                             len;
     ngx_int_t                         rc, tier;
-    const char                       *reason;
     ngx_chain_t                      *cl;
     llmr_rewrite_t                    rw;
+    llmr_verdict_t                    v;
+    llmr_signals_t                    s;
     const llmr_model_t               *m;
-    llmr_route_opts_t                 opts;
     const llmr_request_t             *req;
     ngx_http_llm_router_loc_conf_t   *llcf;
     ngx_http_llm_router_main_conf_t  *lmcf;
@@ -532,7 +535,7 @@ ngx_http_llm_router_decide(ngx_http_request_t *r,
         llmr_endpoint_set_format(&ctx->ep, req->format, req->stream);
     }
 
-    llmr_route_opts_init(&opts);
+    llmr_signals_init(&s);
 
     if (llcf->client_tier) {
         rc = ngx_http_llm_router_client_tier(r, &tier);
@@ -545,43 +548,16 @@ ngx_http_llm_router_decide(ngx_http_request_t *r,
             return NGX_DECLINED;
         }
 
-        opts.min_tier = tier;
+        s.min_tier = (int) tier;
     }
 
-    if (llcf->client_model) {
-        m = NULL;
-
-        if (req->has_model) {
-            m = llmr_registry_find(lmcf->registry, req->model.data,
-                                   req->model.len);
-
-        } else if (ctx->ep.model.len) {
-            /* Gemini names the model in the path */
-            m = llmr_registry_find(lmcf->registry, ctx->ep.model.data,
-                                   ctx->ep.model.len);
-        }
-
-        if (m) {
-            opts.pinned = m->index;
-        }
+    if (ngx_http_llm_router_signals(r, ctx, &s, 1, !ctx->explain) != NGX_OK) {
+        return NGX_ERROR;
     }
 
-    llmr_classify(lmcf->classifier, req, &ctx->cls);
+    rc = ngx_http_llm_router_pick(r, ctx, req, &s, &v, 0);
 
-    ngx_http_llm_router_adjust(r, ctx, &opts);
-
-    rc = ngx_http_llm_router_pick(r, ctx, req, &opts, &ctx->dec);
-
-    /* a fallback keeps the floors asked for, not the health's raises */
-    ctx->floor = ngx_max(opts.min_tier, ctx->cls.tier);
-
-    reason = llmr_adjust_reason(&ctx->adj);
-
-    if (rc == LLMR_OK && reason
-        && ctx->dec.nreasons < LLMR_POLICY_REASONS_MAX)
-    {
-        ctx->dec.reasons[ctx->dec.nreasons++] = reason;
-    }
+    ngx_http_llm_router_verdict(r, ctx, &v);
 
     /* keep the features, not the text: the views die with the next body */
 
@@ -606,7 +582,7 @@ ngx_http_llm_router_decide(ngx_http_request_t *r,
     }
 
     if (!ctx->explain) {
-        rc = ngx_http_llm_router_budgets(r, ctx, req);
+        rc = ngx_http_llm_router_budgets(r, ctx);
         if (rc != NGX_OK) {
             return rc;
         }
@@ -667,23 +643,22 @@ static ngx_int_t
 ngx_http_llm_router_route_default(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, const char *why)
 {
-    ngx_int_t                         rc;
-    llmr_route_opts_t                 opts;
-    ngx_http_llm_router_loc_conf_t   *llcf;
+    ngx_int_t       rc;
+    llmr_verdict_t  v;
+    llmr_signals_t  s;
 
-    llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_router_module);
+    llmr_signals_init(&s);
+    s.default_why = why;
 
-    ngx_memzero(&ctx->cls, sizeof(llmr_class_t));
-    ctx->cls.tier = llcf->default_tier;
-    ctx->cls.floor = llcf->default_tier;
-    ctx->cls.domain = LLMR_DOMAIN_GENERAL;
-    ctx->cls.reasons[0] = "default_route";
-    ctx->cls.reasons[1] = why;
-    ctx->cls.nreasons = why ? 2 : 1;
+    if (ngx_http_llm_router_signals(r, ctx, &s, 0, !ctx->explain) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
-    llmr_route_opts_init(&opts);
+    rc = ngx_http_llm_router_pick(r, ctx, NULL, &s, &v, 0);
 
-    if (ngx_http_llm_router_pick(r, ctx, NULL, &opts, &ctx->dec) != LLMR_OK) {
+    ngx_http_llm_router_verdict(r, ctx, &v);
+
+    if (rc != LLMR_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "llm_router: no model for the default tier: %s",
                       ctx->dec.error);
@@ -699,7 +674,7 @@ ngx_http_llm_router_route_default(ngx_http_request_t *r,
     ctx->defaulted = 1;
 
     if (!ctx->explain) {
-        rc = ngx_http_llm_router_budgets(r, ctx, NULL);
+        rc = ngx_http_llm_router_budgets(r, ctx);
         if (rc != NGX_OK) {
             return rc;
         }
@@ -710,50 +685,114 @@ ngx_http_llm_router_route_default(ngx_http_request_t *r,
 
 
 /*
- * The policy with what this instance knows now: the models that failed
- * for this request, the health of every model, the client's provider
- * preference.  A model down past its cooldown is taken only with a probe
- * slot (half-open); without one it is skipped.
+ * What the decision needs to know of this instance now, as plain values
+ * (llmr_signals_t): the client's asks, the request's API, the models that
+ * failed for it, every model's health; with learn, the fleet's learned
+ * offsets and shifts, the request's hash and its A/B draw; with budgets,
+ * the budgets that may downgrade it.  O(models + budgets): the tables
+ * are pointed to, not copied.
  */
 
 static ngx_int_t
-ngx_http_llm_router_pick(ngx_http_request_t *r, ngx_http_llm_router_ctx_t *ctx,
-    const llmr_request_t *req, llmr_route_opts_t *opts, llmr_decision_t *d)
+ngx_http_llm_router_signals(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, llmr_signals_t *s, ngx_uint_t learn,
+    ngx_uint_t budgets)
 {
-    u_char                           *prefer;
-    ngx_int_t                         rc, probe;
-    ngx_uint_t                        tries;
+    ngx_str_t                         id;
     ngx_http_llm_router_zone_t       *zone;
-    ngx_http_llm_router_loc_conf_t   *llcf;
     ngx_http_llm_router_main_conf_t  *lmcf;
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
     zone = lmcf->shm_zone->data;
 
-    llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_router_module);
-
-    opts->exclude |= ctx->failed;
-    opts->apis = llmr_api_bit(ctx->ep.api);
-    opts->fail_open = lmcf->health.fail_open;
-    opts->profile = (int) llcf->profile;
+    s->prefer = (const char *) ngx_http_llm_router_header(r,
+                                        &ngx_http_llm_router_prefer_header);
+    s->apis = llmr_api_bit(ctx->ep.api);
+    s->exclude = ctx->failed;
+    s->explain = ctx->explain;
 
     ngx_http_llm_router_health_masks(zone, &lmcf->health,
-                                     lmcf->registry->n, &opts->down,
-                                     &opts->degraded);
+                                     lmcf->registry->n, &s->down,
+                                     &s->degraded, &s->half_open);
 
-    prefer = ngx_http_llm_router_header(r, &ngx_http_llm_router_prefer_header);
-    opts->prefer = (const char *) prefer;
+    if (learn) {
+        s->path_model = ctx->ep.model.data;
+        s->path_model_len = ctx->ep.model.len;
+
+        if (lmcf->learn_enabled) {
+            s->offset = zone->sh->offset;
+            s->shift = zone->sh->shift;
+
+            /* the request id's hash: the feedback about it finds it */
+
+            if (ngx_http_llm_router_request_id(r, &id) == NGX_OK) {
+                if (ctx->fb_hash == 0) {
+                    ctx->fb_hash = ngx_http_llm_router_fb_hash(id.data,
+                                                               id.len);
+                }
+
+                s->request_hash = ctx->fb_hash;
+
+            } else {
+                s->request_hash = (uint64_t) ngx_random();
+            }
+        }
+
+        s->ab_draw = (uint32_t) ((ngx_uint_t) ngx_random() % LLMR_AB_SCALE);
+    }
+
+    if (budgets) {
+        return ngx_http_llm_router_budget_signals(r, s);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * llmr_decide() (or, for next, llmr_decide_next()), then the half-open
+ * probe it chose claimed: when another worker took the last slot
+ * meanwhile, the model counts as down and the decision is made again.
+ */
+
+static ngx_int_t
+ngx_http_llm_router_pick(ngx_http_request_t *r, ngx_http_llm_router_ctx_t *ctx,
+    const llmr_request_t *req, llmr_signals_t *s, llmr_verdict_t *v,
+    ngx_uint_t next)
+{
+    int                               rc;
+    uint64_t                          bit;
+    ngx_int_t                         probe;
+    ngx_uint_t                        tries;
+    llmr_router_t                     rt;
+    ngx_http_llm_router_zone_t       *zone;
+    ngx_http_llm_router_loc_conf_t   *llcf;
+    ngx_http_llm_router_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
+    llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_router_module);
+    zone = lmcf->shm_zone->data;
+
+    rt.registry = lmcf->registry;
+    rt.classifier = lmcf->classifier;
+    rt.learn = lmcf->learn_enabled ? &lmcf->learn : NULL;
+    rt.adjust = llcf->adjust;
+    rt.profile = (int) llcf->profile;
+    rt.fail_open = (int) lmcf->health.fail_open;
+    rt.client_model = (int) llcf->client_model;
+    rt.default_tier = (int) llcf->default_tier;
 
     for (tries = 0; /* void */; tries++) {
 
-        rc = llmr_route(lmcf->registry, req, &ctx->cls, opts, d);
+        rc = next ? llmr_decide_next(&rt, req, s, v)
+                  : llmr_decide(&rt, req, s, v);
 
-        if (rc != LLMR_OK || tries == lmcf->registry->n) {
+        if (rc != LLMR_OK || !v->probe || tries == lmcf->registry->n) {
             return rc;
         }
 
         probe = ngx_http_llm_router_health_probe(zone, &lmcf->health,
-                                                 d->model);
+                                                 v->dec.model);
         if (probe == NGX_DECLINED) {
             return rc;
         }
@@ -765,7 +804,40 @@ ngx_http_llm_router_pick(ngx_http_request_t *r, ngx_http_llm_router_ctx_t *ctx,
 
         /* NGX_BUSY: its probe slots were taken meanwhile */
 
-        opts->down |= (uint64_t) 1 << d->model;
+        bit = (uint64_t) 1 << v->dec.model;
+        s->down |= bit;
+        s->half_open &= ~bit;
+    }
+}
+
+
+/* the verdict into the request's context, and the zone's counters */
+
+static void
+ngx_http_llm_router_verdict(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, llmr_verdict_t *v)
+{
+    ngx_http_llm_router_zone_t       *zone;
+    ngx_http_llm_router_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
+    zone = lmcf->shm_zone->data;
+
+    ctx->cls = v->cls;
+    ctx->dec = v->dec;
+    ctx->adj = v->adj;
+    ctx->bucket = v->bucket;
+    ctx->floor = v->floor;
+
+    if (v->adj.escalated) {
+        (void) ngx_atomic_fetch_add(&zone->sh->escalations, 1);
+
+    } else if (v->adj.suggested) {
+        (void) ngx_atomic_fetch_add(&zone->sh->escalations_suggested, 1);
+    }
+
+    if (v->downgrade) {
+        (void) ngx_atomic_fetch_add(&zone->sh->budget_downgrades, 1);
     }
 }
 
@@ -783,8 +855,8 @@ ngx_http_llm_router_fallback(ngx_http_request_t *r,
     u_char                           *p, *last;
     const llmr_model_t               *m;
     llmr_rewrite_t                    rw;
-    llmr_decision_t                   d;
-    llmr_route_opts_t                 opts;
+    llmr_verdict_t                    v;
+    llmr_signals_t                    s;
     ngx_http_llm_router_outcome_t     o;
     ngx_http_llm_router_loc_conf_t   *llcf;
     ngx_http_llm_router_main_conf_t  *lmcf;
@@ -845,26 +917,30 @@ ngx_http_llm_router_fallback(ngx_http_request_t *r,
                                            "llm_route_max_attempts");
     }
 
-    /*
-     * The same tier first, then up: from the floor the request was routed
-     * with, so that a cheaper model the first pick passed over for its
-     * health (degraded) is still in the chain.
-     */
+    /* the class and floor the request was routed with (llmr_decide_next) */
 
-    llmr_route_opts_init(&opts);
-    opts.min_tier = (ctx->floor >= 0) ? ctx->floor : ctx->cls.tier;
+    ngx_memzero(&v, sizeof(llmr_verdict_t));
+    v.cls = ctx->cls;
+    v.dec = ctx->dec;
+    v.floor = (int) ctx->floor;
+
+    llmr_signals_init(&s);
+
+    if (ngx_http_llm_router_signals(r, ctx, &s, 0, 0) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     /* the last attempt's decision stays for the logs if none is left */
 
     if (ngx_http_llm_router_pick(r, ctx, ctx->parsed ? &ctx->req : NULL,
-                                 &opts, &d)
+                                 &s, &v, 1)
         != LLMR_OK)
     {
         return ngx_http_llm_router_give_up(r, ctx, &o,
                                            "every model that can serve it");
     }
 
-    ctx->dec = d;
+    ctx->dec = v.dec;
     ctx->attempt++;
 
     m = &lmcf->registry->models[ctx->dec.model];
@@ -884,10 +960,6 @@ ngx_http_llm_router_fallback(ngx_http_request_t *r,
         }
     }
 
-    if (ctx->dec.nreasons < LLMR_POLICY_REASONS_MAX) {
-        ctx->dec.reasons[ctx->dec.nreasons++] = "fallback";
-    }
-
     if (ngx_http_llm_router_finish_decision(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -897,146 +969,26 @@ ngx_http_llm_router_fallback(ngx_http_request_t *r,
 
 
 /*
- * Between the classifier and the policy (llmr_adjust_*): what the fleet
- * learned for this class of prompts (domain x tier), with its exploration
- * share decided by the request id's hash, then confidence-gated
- * escalation and the A/B arm.
- */
-
-static void
-ngx_http_llm_router_adjust(ngx_http_request_t *r,
-    ngx_http_llm_router_ctx_t *ctx, llmr_route_opts_t *opts)
-{
-    int                               off;
-    uint64_t                          h;
-    ngx_str_t                         id;
-    ngx_uint_t                        shifts;
-    llmr_learn_conf_t                 nolc;
-    const llmr_learn_conf_t          *lc;
-    ngx_http_llm_router_zone_t       *zone;
-    ngx_http_llm_router_loc_conf_t   *llcf;
-    ngx_http_llm_router_main_conf_t  *lmcf;
-
-    llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_router_module);
-    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
-    zone = lmcf->shm_zone->data;
-
-    ctx->bucket = ctx->cls.domain * LLMR_TIER_N + ctx->cls.tier;
-
-    if (!lmcf->learn_enabled) {
-        goto route;
-    }
-
-    off = zone->sh->offset[ctx->bucket];
-    shifts = (lmcf->learn.shift > 0);
-
-    if (off == 0 && !shifts) {
-        goto route;
-    }
-
-    if (ngx_http_llm_router_request_id(r, &id) == NGX_OK) {
-        if (ctx->fb_hash == 0) {
-            ctx->fb_hash = ngx_http_llm_router_fb_hash(id.data, id.len);
-        }
-
-        h = ctx->fb_hash;
-
-    } else {
-        h = (uint64_t) ngx_random();
-    }
-
-    lc = &lmcf->learn;
-
-    if (ctx->explain && lc->explore > 0) {
-        /* an explanation shows the policy, not one request's exploration */
-        nolc = *lc;
-        nolc.explore = 0;
-        lc = &nolc;
-    }
-
-    if (shifts) {
-        llmr_adjust_shift(lmcf->classifier,
-                          (double) zone->sh->shift[ctx->bucket], &ctx->cls,
-                          &ctx->adj);
-    }
-
-    if (off != 0) {
-        llmr_adjust_learned(lc, off, h, &ctx->cls, opts, &ctx->adj);
-    }
-
-    if (shifts) {
-        llmr_adjust_explore(lc, h, &ctx->cls, opts, &ctx->adj);
-    }
-
-route:
-
-    llmr_adjust_route(&llcf->adjust,
-                      (uint32_t) ((ngx_uint_t) ngx_random() % LLMR_AB_SCALE),
-                      &ctx->cls, opts, &ctx->adj);
-
-    if (ctx->adj.escalated) {
-        (void) ngx_atomic_fetch_add(&zone->sh->escalations, 1);
-
-    } else if (ctx->adj.suggested) {
-        (void) ngx_atomic_fetch_add(&zone->sh->escalations_suggested, 1);
-    }
-}
-
-
-/*
- * The location's budgets: near a downgrade limit the request goes to the
- * cheapest model that can serve it, at a limit it gets a 429 with
- * Retry-After; otherwise its estimate is reserved.  NGX_OK, or
- * NGX_DECLINED with the error in ctx.
+ * The location's budgets, once the decision (with its downgrade) is
+ * made: the request's estimate is reserved, or at a limit it gets a 429
+ * with Retry-After.  NGX_OK, or NGX_DECLINED with the error in ctx.
  */
 
 static ngx_int_t
 ngx_http_llm_router_budgets(ngx_http_request_t *r,
-    ngx_http_llm_router_ctx_t *ctx, const llmr_request_t *req)
+    ngx_http_llm_router_ctx_t *ctx)
 {
-    int                               tier;
     time_t                            retry;
     u_char                           *p;
     ngx_int_t                         rc;
-    ngx_uint_t                        downgrade;
-    llmr_decision_t                   d;
     ngx_table_elt_t                  *h;
-    llmr_route_opts_t                 opts;
     ngx_http_llm_router_zone_t       *zone;
     ngx_http_llm_router_main_conf_t  *lmcf;
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
     zone = lmcf->shm_zone->data;
 
-    rc = ngx_http_llm_router_budget_check(r, ctx, 0, &downgrade, &retry);
-
-    if (rc == NGX_OK && downgrade) {
-
-        /* the cheapest model that has what the request needs */
-
-        (void) ngx_atomic_fetch_add(&zone->sh->budget_downgrades, 1);
-
-        tier = ctx->cls.tier;
-        ctx->cls.tier = LLMR_TIER_TRIVIAL;
-
-        llmr_route_opts_init(&opts);
-
-        if (ngx_http_llm_router_pick(r, ctx, req, &opts, &d) == LLMR_OK) {
-            d.tier = ngx_max(d.tier, LLMR_TIER_TRIVIAL);
-            ctx->dec = d;
-            ctx->floor = LLMR_TIER_TRIVIAL;
-
-            if (ctx->dec.nreasons < LLMR_POLICY_REASONS_MAX) {
-                ctx->dec.reasons[ctx->dec.nreasons++] = "budget_downgrade";
-            }
-        }
-
-        ctx->cls.tier = tier;
-    }
-
-    if (rc == NGX_OK) {
-        rc = ngx_http_llm_router_budget_check(r, ctx, 1, &downgrade, &retry);
-    }
+    rc = ngx_http_llm_router_budget_reserve(r, ctx, &retry);
 
     if (rc == NGX_OK) {
         return NGX_OK;

@@ -174,15 +174,16 @@ ngx_http_llm_router_now_ms(void)
 
 /*
  * Masks of this cycle's models by index.  A down model whose cooldown has
- * passed is offered again while probe slots are free; the caller then
- * claims a slot for the chosen model with health_probe().  Read without
- * the lock: a stale read only shifts a decision by one request.
+ * passed is offered again while probe slots are free (half_open); the
+ * caller then claims a slot for the chosen model with health_probe().
+ * Read without the lock: a stale read only shifts a decision by one
+ * request.
  */
 
 void
 ngx_http_llm_router_health_masks(ngx_http_llm_router_zone_t *zone,
     ngx_http_llm_router_health_conf_t *hc, ngx_uint_t n, uint64_t *down,
-    uint64_t *degraded)
+    uint64_t *degraded, uint64_t *half_open)
 {
     uint64_t                     now;
     ngx_uint_t                   i;
@@ -191,6 +192,7 @@ ngx_http_llm_router_health_masks(ngx_http_llm_router_zone_t *zone,
 
     *down = 0;
     *degraded = 0;
+    *half_open = 0;
 
     if (!hc->enabled) {
         return;
@@ -209,6 +211,10 @@ ngx_http_llm_router_health_masks(ngx_http_llm_router_zone_t *zone,
 
         if (llmr_health_skip(h, &hc->c, now)) {
             *down |= (uint64_t) 1 << i;
+
+        } else if (h->state == LLMR_DOWN) {
+            /* what health_probe() claims: down, a slot free */
+            *half_open |= (uint64_t) 1 << i;
 
         } else if (llmr_health_state(h, &hc->c, now) == LLMR_DEGRADED) {
             *degraded |= (uint64_t) 1 << i;

@@ -24,6 +24,7 @@
 #include <llmr/adjust.h>
 #include <llmr/feedback.h>
 #include <llmr/budget.h>
+#include <llmr/decide.h>
 
 
 #define NGX_HTTP_LLM_ROUTER_VERSION     LLMR_VERSION
@@ -70,7 +71,7 @@ typedef struct {
 
 #define NGX_HTTP_LLM_ROUTER_BUDGET_REJECT       0
 #define NGX_HTTP_LLM_ROUTER_BUDGET_DOWNGRADE    1
-#define NGX_HTTP_LLM_ROUTER_BUDGETS_MAX         4
+#define NGX_HTTP_LLM_ROUTER_BUDGETS_MAX         LLMR_DECIDE_BUDGETS_MAX
 #define NGX_HTTP_LLM_ROUTER_BUDGET_ENTRIES      1024
 
 
@@ -529,9 +530,10 @@ void ngx_http_llm_router_state_exit_process(ngx_cycle_t *cycle);
 /* ngx_http_llm_router_budget.c */
 char *ngx_http_llm_router_budget(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-ngx_int_t ngx_http_llm_router_budget_check(ngx_http_request_t *r,
-    ngx_http_llm_router_ctx_t *ctx, ngx_uint_t final, ngx_uint_t *downgrade,
-    time_t *retry_after);
+ngx_int_t ngx_http_llm_router_budget_signals(ngx_http_request_t *r,
+    llmr_signals_t *s);
+ngx_int_t ngx_http_llm_router_budget_reserve(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, time_t *retry_after);
 void ngx_http_llm_router_budget_settle(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, uint64_t cost);
 u_char *ngx_http_llm_router_budget_status(u_char *p, u_char *last,
@@ -585,7 +587,7 @@ void ngx_http_llm_router_health_init_conf(
 uint64_t ngx_http_llm_router_now_ms(void);
 void ngx_http_llm_router_health_masks(ngx_http_llm_router_zone_t *zone,
     ngx_http_llm_router_health_conf_t *hc, ngx_uint_t n, uint64_t *down,
-    uint64_t *degraded);
+    uint64_t *degraded, uint64_t *half_open);
 ngx_int_t ngx_http_llm_router_health_probe(ngx_http_llm_router_zone_t *zone,
     ngx_http_llm_router_health_conf_t *hc, ngx_int_t model);
 void ngx_http_llm_router_health_record(ngx_http_llm_router_zone_t *zone,

@@ -9,14 +9,22 @@
 #include <llmr/budget.h>
 
 
+static llmr_budget_entry_t *llmr_budget_find(llmr_budget_entry_t *tab,
+    size_t n, uint64_t id, int64_t now, int *found);
+static void llmr_budget_fresh(llmr_budget_entry_t *e, uint64_t id,
+    uint64_t keyhash, const llmr_budget_rule_t *rule, const char *name,
+    size_t name_len, int64_t now);
+static void llmr_budget_period(llmr_budget_entry_t *e,
+    const llmr_budget_rule_t *rule, int64_t now);
+
+
 llmr_budget_entry_t *
 llmr_budget_entry(llmr_budget_entry_t *tab, size_t n, uint64_t id,
     uint64_t keyhash, const llmr_budget_rule_t *rule, const char *name,
     size_t name_len, int64_t now)
 {
-    size_t                i, k;
-    int64_t               start;
-    llmr_budget_entry_t  *e, *v;
+    int                   found;
+    llmr_budget_entry_t  *e;
 
     if (n == 0 || rule->period <= 0) {
         return NULL;
@@ -26,7 +34,74 @@ llmr_budget_entry(llmr_budget_entry_t *tab, size_t n, uint64_t id,
         id = 1;
     }
 
-    start = now - now % rule->period;
+    e = llmr_budget_find(tab, n, id, now, &found);
+
+    if (e == NULL) {
+        return NULL;
+    }
+
+    if (found) {
+        llmr_budget_period(e, rule, now);
+
+    } else {
+        llmr_budget_fresh(e, id, keyhash, rule, name, name_len, now);
+    }
+
+    return e;
+}
+
+
+int
+llmr_budget_peek(const llmr_budget_entry_t *tab, size_t n, uint64_t id,
+    uint64_t keyhash, const llmr_budget_rule_t *rule, int64_t now,
+    llmr_budget_entry_t *copy)
+{
+    int                   found;
+    llmr_budget_entry_t  *e;
+
+    if (n == 0 || rule->period <= 0) {
+        return LLMR_DECLINED;
+    }
+
+    if (id == 0) {
+        id = 1;
+    }
+
+    /* found without writing: the table is only read */
+
+    e = llmr_budget_find((llmr_budget_entry_t *) tab, n, id, now, &found);
+
+    if (e == NULL) {
+        return LLMR_DECLINED;
+    }
+
+    *copy = *e;
+
+    if (found) {
+        llmr_budget_period(copy, rule, now);
+
+    } else {
+        llmr_budget_fresh(copy, id, keyhash, rule, NULL, 0, now);
+    }
+
+    return LLMR_OK;
+}
+
+
+/*
+ * The entry of id, *found set; else the slot it would take: a free one,
+ * else the least recently used with nothing spent or reserved in its
+ * period; NULL when there is none.
+ */
+
+static llmr_budget_entry_t *
+llmr_budget_find(llmr_budget_entry_t *tab, size_t n, uint64_t id,
+    int64_t now, int *found)
+{
+    size_t                i, k;
+    llmr_budget_entry_t  *e, *v;
+
+    *found = 0;
     v = NULL;
 
     for (k = 0; k < n; k++) {
@@ -34,12 +109,12 @@ llmr_budget_entry(llmr_budget_entry_t *tab, size_t n, uint64_t id,
         e = &tab[i];
 
         if (e->id == id) {
-            goto found;
+            *found = 1;
+            return e;
         }
 
         if (e->id == 0) {
-            v = e;
-            break;
+            return e;
         }
 
         /* only a key with nothing spent or reserved may give way */
@@ -52,27 +127,37 @@ llmr_budget_entry(llmr_budget_entry_t *tab, size_t n, uint64_t id,
         }
     }
 
-    if (v == NULL) {
-        return NULL;
-    }
+    return v;
+}
 
-    e = v;
+
+static void
+llmr_budget_fresh(llmr_budget_entry_t *e, uint64_t id, uint64_t keyhash,
+    const llmr_budget_rule_t *rule, const char *name, size_t name_len,
+    int64_t now)
+{
     memset(e, 0, sizeof(llmr_budget_entry_t));
     e->id = id;
     e->keyhash = keyhash;
     e->limit = rule->limit;
     e->period = rule->period;
-    e->period_start = start;
+    e->period_start = now - now % rule->period;
     e->last_used = now;
     e->name_len = name_len < LLMR_BUDGET_NAME ? name_len : LLMR_BUDGET_NAME;
 
     if (e->name_len) {
         memcpy(e->name, name, e->name_len);
     }
+}
 
-    return e;
 
-found:
+static void
+llmr_budget_period(llmr_budget_entry_t *e, const llmr_budget_rule_t *rule,
+    int64_t now)
+{
+    int64_t  start;
+
+    start = now - now % rule->period;
 
     if (e->period_start != start) {
 
@@ -89,8 +174,6 @@ found:
 
     e->limit = rule->limit;
     e->period = rule->period;
-
-    return e;
 }
 
 

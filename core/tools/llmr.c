@@ -35,6 +35,7 @@
 #include <llmr/classify.h>
 #include <llmr/registry.h>
 #include <llmr/policy.h>
+#include <llmr/decide.h>
 #include <llmr/rewrite.h>
 
 
@@ -342,12 +343,13 @@ llmr_cmd_classify(llmr_opts_t *o, int route)
     ssize_t                n;
     llmr_buf_t             out;
     llmr_class_t           cls;
+    llmr_router_t          rt;
     llmr_rewrite_t         rw;
     llmr_extract_t        *x;
-    llmr_decision_t        d;
+    llmr_verdict_t         v;
+    llmr_signals_t         sig;
     llmr_registry_t       *reg;
     llmr_classifier_t     *cl;
-    llmr_route_opts_t      ropts;
     const llmr_model_t    *m;
     const llmr_request_t  *req;
 
@@ -383,6 +385,11 @@ llmr_cmd_classify(llmr_opts_t *o, int route)
         return 1;
     }
 
+    /* routed as by a location with the defaults, every model healthy */
+
+    llmr_router_init(&rt, reg);
+    rt.classifier = cl;
+
     memset(&out, 0, sizeof(llmr_buf_t));
     line = NULL;
     cap = 0;
@@ -406,32 +413,33 @@ llmr_cmd_classify(llmr_opts_t *o, int route)
         }
 
         req = llmr_extract_result(x);
-        llmr_classify(cl, req, &cls);
 
         if (reg == NULL) {
+            llmr_classify(cl, req, &cls);
             llmr_decision_json(&out, req, &cls, NULL, NULL);
             llmr_buf_add(&out, "}\n", 2);
             fwrite(out.data, 1, out.len, stdout);
             continue;
         }
 
-        llmr_route_opts_init(&ropts);
-        ropts.apis = llmr_api_bit(llmr_api_of_format(req->format));
-        rc = llmr_route(reg, req, &cls, &ropts, &d);
+        llmr_signals_init(&sig);
+        sig.apis = llmr_api_bit(llmr_api_of_format(req->format));
+
+        rc = llmr_decide(&rt, req, &sig, &v);
 
         if (rc != LLMR_OK) {
             llmr_buf_printf(&out, "{\"error\":");
-            llmr_buf_cstr(&out, d.error);
+            llmr_buf_cstr(&out, v.dec.error);
             llmr_buf_printf(&out, ",\"status\":%d,\"tier\":\"%s\"}\n",
-                            d.status, llmr_tier_name(cls.tier));
+                            v.dec.status, llmr_tier_name(v.cls.tier));
             fwrite(out.data, 1, out.len, stdout);
             continue;
         }
 
-        llmr_decision_json(&out, req, &cls, reg, &d);
+        llmr_decision_json(&out, req, &v.cls, reg, &v.dec);
 
         if (route && o->body) {
-            m = &reg->models[d.model];
+            m = &reg->models[v.dec.model];
 
             if (llmr_rewrite_plan(&rw, req, m->id, strlen(m->id), 0)
                 == LLMR_OK)

@@ -6,13 +6,17 @@
 
 /*
  * llmr explain: why one request body goes where it goes, as the module
- * would route it: the request's features, the class (tier, score,
+ * would route it (llmr_decide(), as the module's llm_route_explain, with
+ * what the options say of the fleet: by default every model healthy,
+ * nothing learned): the request's features, the class (tier, score,
  * confidence, domain, floor, reasons), the chosen model and the other
  * models with their cost for this request relative to the chosen one;
- * the models the router would fall back to are numbered in that order.
+ * the models the router would fall back to (llmr_decide_next()) are
+ * numbered in that order.
  *
  *   llmr explain --models FILE [--path URI] [--profile NAME]
- *                [--min-tier T] [--json] < body.json
+ *                [--min-tier T] [--prefer PROVIDER] [--down M,...]
+ *                [--degraded M,...] [--json] < body.json
  */
 
 
@@ -26,6 +30,7 @@
 #include <llmr/classify.h>
 #include <llmr/registry.h>
 #include <llmr/policy.h>
+#include <llmr/decide.h>
 
 
 #define LLMR_EXPLAIN_MAX_BODY   (64 * 1024 * 1024)
@@ -42,10 +47,11 @@ typedef struct {
 int llmr_cmd_explain(int argc, char **argv);
 
 static char *llmr_explain_read(FILE *f, size_t *len);
-static void llmr_explain_chain(const llmr_registry_t *reg,
-    const llmr_request_t *req, const llmr_class_t *cls,
-    const llmr_route_opts_t *opts, const llmr_decision_t *d,
-    llmr_explain_alt_t *alt);
+static int llmr_explain_models(const llmr_registry_t *reg, const char *list,
+    uint64_t *mask);
+static void llmr_explain_chain(const llmr_router_t *rt,
+    const llmr_request_t *req, const llmr_signals_t *s,
+    const llmr_verdict_t *v, llmr_explain_alt_t *alt);
 static const char *llmr_explain_note(const llmr_model_t *m, unsigned apis,
     const llmr_decision_t *d, int tier);
 static void llmr_explain_text(const llmr_registry_t *reg,
@@ -62,7 +68,9 @@ llmr_explain_usage(FILE *f)
 {
     fprintf(f,
         "usage: llmr explain --models FILE [--path URI] [--profile NAME]\n"
-        "                    [--min-tier TIER] [--json] < body.json\n"
+        "                    [--min-tier TIER] [--prefer PROVIDER]\n"
+        "                    [--down M,...] [--degraded M,...] [--json]\n"
+        "                    < body.json\n"
         "\n"
         "  --models FILE    the registry (llm_models JSON); required\n"
         "  --path URI       the request path, for the body's format\n"
@@ -70,6 +78,9 @@ llmr_explain_usage(FILE *f)
         "                   Gemini; default: from the body's keys)\n"
         "  --profile NAME   llm_route_profile (default cost-efficiency)\n"
         "  --min-tier TIER  as the X-LLM-Min-Tier header\n"
+        "  --prefer PROVIDER  as the X-LLM-Prefer header\n"
+        "  --down M,...     these models are down (default: all healthy)\n"
+        "  --degraded M,... these models are degraded\n"
         "  --json           one JSON object instead of the report\n");
 }
 
@@ -80,17 +91,20 @@ llmr_cmd_explain(int argc, char **argv)
     int                    i, json, rc, profile, min_tier, format;
     char                  *body, err[LLMR_ERRSTR_SIZE];
     size_t                 len;
-    const char            *models, *path;
-    llmr_class_t           cls;
+    const char            *models, *path, *prefer, *down, *degraded;
+    llmr_router_t          rt;
     llmr_extract_t        *x;
-    llmr_decision_t        d;
+    llmr_verdict_t         v;
+    llmr_signals_t         sig;
     llmr_registry_t       *reg;
-    llmr_route_opts_t      opts;
     llmr_explain_alt_t    *alt;
     const llmr_request_t  *req;
 
     models = NULL;
     path = NULL;
+    prefer = NULL;
+    down = NULL;
+    degraded = NULL;
     json = 0;
     profile = LLMR_PROFILE_COST;
     min_tier = -1;
@@ -122,6 +136,15 @@ llmr_cmd_explain(int argc, char **argv)
                 return 2;
             }
 
+        } else if (strcmp(argv[i], "--prefer") == 0 && i + 1 < argc) {
+            prefer = argv[++i];
+
+        } else if (strcmp(argv[i], "--down") == 0 && i + 1 < argc) {
+            down = argv[++i];
+
+        } else if (strcmp(argv[i], "--degraded") == 0 && i + 1 < argc) {
+            degraded = argv[++i];
+
         } else if (strcmp(argv[i], "--json") == 0) {
             json = 1;
 
@@ -151,6 +174,23 @@ llmr_cmd_explain(int argc, char **argv)
                 reg ? err : "out of memory");
         llmr_registry_destroy(reg);
         return 1;
+    }
+
+    /* the module's defaults for a location, and a fleet as the options say */
+
+    llmr_router_init(&rt, reg);
+    rt.profile = profile;
+
+    llmr_signals_init(&sig);
+    sig.min_tier = min_tier;
+    sig.prefer = prefer;
+    sig.explain = 1;
+
+    if (llmr_explain_models(reg, down, &sig.down) != LLMR_OK
+        || llmr_explain_models(reg, degraded, &sig.degraded) != LLMR_OK)
+    {
+        llmr_registry_destroy(reg);
+        return 2;
     }
 
     body = llmr_explain_read(stdin, &len);
@@ -185,27 +225,22 @@ llmr_cmd_explain(int argc, char **argv)
 
     req = llmr_extract_result(x);
 
-    llmr_classify(NULL, req, &cls);
+    sig.apis = llmr_api_bit(llmr_api_of_format(req->format));
 
-    llmr_route_opts_init(&opts);
-    opts.profile = profile;
-    opts.min_tier = min_tier;
-    opts.apis = llmr_api_bit(llmr_api_of_format(req->format));
-
-    if (llmr_route(reg, req, &cls, &opts, &d) != LLMR_OK) {
-        fprintf(stderr, "llmr explain: no model (HTTP %d): %s\n", d.status,
-                d.error);
+    if (llmr_decide(&rt, req, &sig, &v) != LLMR_OK) {
+        fprintf(stderr, "llmr explain: no model (HTTP %d): %s\n",
+                v.dec.status, v.dec.error);
         rc = 1;
         goto done;
     }
 
-    llmr_explain_chain(reg, req, &cls, &opts, &d, alt);
+    llmr_explain_chain(&rt, req, &sig, &v, alt);
 
     if (json) {
-        llmr_explain_json(reg, req, &cls, &d, alt, profile);
+        llmr_explain_json(reg, req, &v.cls, &v.dec, alt, profile);
 
     } else {
-        llmr_explain_text(reg, req, &cls, &d, alt, profile);
+        llmr_explain_text(reg, req, &v.cls, &v.dec, alt, profile);
     }
 
     rc = ferror(stdout) ? 1 : 0;
@@ -274,22 +309,57 @@ llmr_explain_read(FILE *f, size_t *len)
 }
 
 
+/* "M,N": the mask of the models named; LLMR_ERROR for an unknown one */
+
+static int
+llmr_explain_models(const llmr_registry_t *reg, const char *list,
+    uint64_t *mask)
+{
+    size_t               n;
+    const char          *p;
+    const llmr_model_t  *m;
+
+    *mask = 0;
+
+    for (p = list; p && *p; p += n + (p[n] == ',')) {
+        n = strcspn(p, ",");
+
+        m = llmr_registry_find(reg, p, n);
+
+        if (m == NULL) {
+            fprintf(stderr, "llmr explain: no model \"%.*s\" in the "
+                    "registry\n", (int) n, p);
+            return LLMR_ERROR;
+        }
+
+        *mask |= (uint64_t) 1 << m->index;
+    }
+
+    return LLMR_OK;
+}
+
+
 /*
- * The policy's own answers: the chosen model, then, as "llm_route
- * fallback" would, the next one with the models tried so far excluded
- * and the served tier as a floor.  Every model gets its cost for this
- * request's estimated tokens.
+ * The router's own answers: the chosen model, then, as "llm_route
+ * fallback" does (llmr_decide_next()), the next one with the models tried
+ * so far excluded.  Every model gets its cost for this request's
+ * estimated tokens.
  */
 
 static void
-llmr_explain_chain(const llmr_registry_t *reg, const llmr_request_t *req,
-    const llmr_class_t *cls, const llmr_route_opts_t *opts,
-    const llmr_decision_t *d, llmr_explain_alt_t *alt)
+llmr_explain_chain(const llmr_router_t *rt, const llmr_request_t *req,
+    const llmr_signals_t *s, const llmr_verdict_t *v,
+    llmr_explain_alt_t *alt)
 {
-    int                 n;
-    unsigned            i;
-    llmr_decision_t     next;
-    llmr_route_opts_t   o;
+    int                     n;
+    unsigned                i;
+    llmr_signals_t          next;
+    llmr_verdict_t          w;
+    const llmr_decision_t  *d;
+    const llmr_registry_t  *reg;
+
+    reg = rt->registry;
+    d = &v->dec;
 
     for (i = 0; i < reg->n; i++) {
         alt[i].cost = llmr_model_cost(&reg->models[i], d->input_tokens,
@@ -301,25 +371,24 @@ llmr_explain_chain(const llmr_registry_t *reg, const llmr_request_t *req,
     alt[d->model].tier = d->tier;
     alt[d->model].note = "chosen";
 
-    o = *opts;
-    next = *d;
+    next = *s;
+    w = *v;
 
     for (n = 2; n <= (int) reg->n; n++) {
-        o.exclude |= (uint64_t) 1 << next.model;
-        o.min_tier = next.tier > cls->tier ? next.tier : cls->tier;
+        next.exclude |= (uint64_t) 1 << w.dec.model;
 
-        if (llmr_route(reg, req, cls, &o, &next) != LLMR_OK) {
+        if (llmr_decide_next(rt, req, &next, &w) != LLMR_OK) {
             break;
         }
 
-        alt[next.model].chain = n;
-        alt[next.model].tier = next.tier;
-        alt[next.model].note = "fallback";
+        alt[w.dec.model].chain = n;
+        alt[w.dec.model].tier = w.dec.tier;
+        alt[w.dec.model].note = "fallback";
     }
 
     for (i = 0; i < reg->n; i++) {
         if (alt[i].chain == 0) {
-            alt[i].note = llmr_explain_note(&reg->models[i], opts->apis, d,
+            alt[i].note = llmr_explain_note(&reg->models[i], s->apis, d,
                                             d->tier);
         }
     }

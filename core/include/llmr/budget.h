@@ -82,6 +82,14 @@ llmr_budget_entry_t *llmr_budget_entry(llmr_budget_entry_t *tab, size_t n,
     const char *name, size_t name_len, int64_t now);
 
 /*
+ * What llmr_budget_entry() would give now, in *copy, without writing the
+ * table: LLMR_OK, or LLMR_DECLINED when it would return NULL (no room).
+ */
+int llmr_budget_peek(const llmr_budget_entry_t *tab, size_t n, uint64_t id,
+    uint64_t keyhash, const llmr_budget_rule_t *rule, int64_t now,
+    llmr_budget_entry_t *copy);
+
+/*
  * The verdict on est (micro-USD) for entry e: LLMR_BUDGET_OK, with
  * v->downgrade set when the budget is in downgrade mode and est would
  * take it past downgrade_at percent (only asked when !final: the caller

@@ -1184,7 +1184,7 @@ test_lifecycle(void)
     llmr_extract_destroy(x);
 
     x = llmr_extract_create(NULL);
-    rc = llmr_extract_feed(x, (unsigned char *) "{\"a\":[}", 7);
+    rc = llmr_extract_feed(x, (unsigned char *) SL("{\"a\":[}"));
     is_int(rc, LLMR_ERROR, "error mid-stream");
     rc = llmr_extract_feed(x, (unsigned char *) body, strlen(body));
     is_int(rc, LLMR_ERROR, "feed after an error fails fast");

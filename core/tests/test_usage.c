@@ -1650,7 +1650,7 @@ test_lifecycle(void)
 
     u = llmr_usage_create(FMT_NONE);
     llmr_usage_set_stream(u, 0);
-    rc = llmr_usage_feed(u, (unsigned char *) "{\"a\":]", 6);
+    rc = llmr_usage_feed(u, (unsigned char *) SL("{\"a\":]"));
     is_int(rc, LLMR_ERROR, "invalid JSON fails the feed");
     rc = llmr_usage_feed(u, (unsigned char *) body, strlen(body));
     r = llmr_usage_result(u);

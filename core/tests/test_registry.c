@@ -164,6 +164,12 @@ test_json(void)
         " \"output\": 75, \"caps\": [\"vision\", \"tools\"], \"id\": \"x-1\"}"
         "]}";
 
+    static const char  tie[] =
+        "[{\"name\": \"a\", \"provider\": \"openai\", \"upstream\": \"pa\","
+        " \"tiers\": \"trivial-simple\", \"input\": 3, \"output\": 15},"
+        "{\"name\": \"b\", \"provider\": \"anthropic\", \"upstream\": \"pb\","
+        " \"tiers\": \"complex-expert\", \"input\": 3, \"output\": 15}]";
+
     reg = llmr_registry_create();
     rc = llmr_registry_load_json(reg, good, sizeof(good) - 1, err,
                                  sizeof(err));
@@ -176,8 +182,18 @@ test_json(void)
        "the reference model is the most expensive");
     llmr_registry_destroy(reg);
 
+    /* of equal prices, the first listed: the reference stays put */
+
     reg = llmr_registry_create();
-    rc = llmr_registry_load_json(reg, "[{\"name\": \"a\"}]", 16, err,
+    rc = llmr_registry_load_json(reg, tie, sizeof(tie) - 1, err,
+                                 sizeof(err));
+    is_int(rc, LLMR_OK, "two models of one price load: %s", rc ? err : "");
+    ok(reg->n == 2 && llmr_registry_reference(reg) == &reg->models[0],
+       "of equal prices the first listed is the reference");
+    llmr_registry_destroy(reg);
+
+    reg = llmr_registry_create();
+    rc = llmr_registry_load_json(reg, SL("[{\"name\": \"a\"}]"), err,
                                  sizeof(err));
     is_int(rc, LLMR_ERROR, "a model without provider fails");
     llmr_registry_destroy(reg);

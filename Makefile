@@ -112,3 +112,17 @@ clean:
 
 # fuzzing: make fuzz, fuzz-run SECONDS=N, fuzz-replay (fuzz/fuzz.mk)
 include fuzz/fuzz.mk
+
+# make bench-throughput: the extractor's and the usage reader's speed on
+# big and long bodies (bench/README.md); optimized as the module is
+BENCH       := $(BUILD)/bench/throughput
+
+.PHONY: bench-throughput
+
+bench-throughput: $(BENCH)
+	$(BENCH)
+
+$(BENCH): bench/throughput.c $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(STD) $(OPT) $(CFLAGS) $(WARN) $(CPPFLAGS) -o $@ $< \
+	    $(CORE_SRCS) $(LIBS)

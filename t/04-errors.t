@@ -78,8 +78,10 @@ $t->error_log_like(qr/\[info\].*llm_router: unroutable request body/,
 $t->no_error_log(qr/\[(error|warn|crit|alert)\]/,
                  'and not above info');
 
+# a body that ends too soon fails at its end (43 bytes)
 rejected('truncated JSON', '{"model": "auto", "messages": [{"role": "us',
-         400, 'llm_invalid_json', qr/./);
+         400, 'llm_invalid_json',
+         qr/^invalid JSON at byte 43: premature EOF$/);
 
 rejected('invalid UTF-8', qq({"messages": [{"role": "user", "content": ")
          . "caf\xc3\x28 \xff\xfe" . qq("}]}), 400, 'llm_invalid_json',
@@ -95,7 +97,8 @@ rejected('10,000 levels of nesting where a message goes',
          'llm_invalid_request', qr/message must be an object/);
 
 rejected('10 MB of whitespace', ' ' x (10 * 1024 * 1024), 400,
-         'llm_invalid_json', qr/./);
+         'llm_invalid_json',
+         qr/^invalid JSON at byte 10485760: premature EOF$/);
 
 rejected('wrong type: messages', '{"model": "auto", "messages": 5}', 400,
          'llm_invalid_request', qr/messages/);
@@ -116,9 +119,10 @@ rejected('empty messages', '{"model": "auto", "messages": []}', 400,
 
 rejected('empty object', '{}', 400, 'llm_invalid_request', qr/prompt/);
 
-rejected('top-level array', '[1, 2]', 400, 'llm_invalid_request', qr/./);
+rejected('top-level array', '[1, 2]', 400, 'llm_invalid_request',
+         qr/^the body must be a JSON object$/);
 
-rejected('empty body', '', 400, 'llm_invalid_json', qr/./);
+rejected('empty body', '', 400, 'llm_invalid_json', qr/^empty body$/);
 
 rejected('form content type', 'a=b', 415, 'llm_unsupported_media_type',
          qr/JSON/, 'Content-Type' => 'application/x-www-form-urlencoded');

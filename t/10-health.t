@@ -132,7 +132,8 @@ my $cheap = scalar(mock_requests($a, 'cheap'));
 $r = post($a);
 is($r->{headers}{'x-mock-name'}, 'mid', 'down: traffic goes to mid');
 is($r->{headers}{'x-llm-attempt'}, 1, 'down: without trying cheap first');
-like($r->{headers}{'x-llm-reason'} // '', qr/./, 'a reason is set');
+like($r->{headers}{'x-llm-reason'} // '', qr/\bavoided_unhealthy\b/,
+     "the reason says cheap was avoided: $r->{headers}{'x-llm-reason'}");
 is(scalar(mock_requests($a, 'cheap')), $cheap, 'cheap got nothing');
 
 # the other instance hears it through Redis within about one interval
@@ -160,18 +161,20 @@ ok(eventually(2, sub { health($a, 'cheap-model')->{state} eq 'healthy' }),
 $r = post($a);
 is($r->{headers}{'x-mock-name'}, 'cheap', 'traffic is back on cheap');
 
-# 429 with Retry-After: down for that long
+# 429 with Retry-After: down for that long (1 s, shorter than the
+# cooldown, so that the time left tells which one applied)
 
-mock_fail($a, 'cheap', 429, 3);
+mock_fail($a, 'cheap', 429, 1);
 $r = post($a, 'hello');
 is($r->{status}, 200, '429 from cheap: the fallback answers');
 $h = health($a, 'cheap-model');
 is($h->{state}, 'down', '429 + Retry-After: down at once');
-like($h->{reason}, qr/HTTP 429, Retry-After 3s/, "reason: $h->{reason}");
+like($h->{reason}, qr/HTTP 429, Retry-After 1s/, "reason: $h->{reason}");
 my $left = $h->{until} / 1000 - time();
-ok($left > 2 && $left <= 3.5, sprintf('down for about 3s (%.1f)', $left));
+ok($left > 0 && $left <= 1.1,
+   sprintf('down for at most 1s, not the 1.5s cooldown (%.2f)', $left));
 mock_ok($a, 'cheap');
-ok(eventually(6, sub { post($a)->{headers}{'x-mock-name'} eq 'cheap' }),
+ok(eventually(3, sub { post($a)->{headers}{'x-mock-name'} eq 'cheap' }),
    'cheap back after Retry-After');
 
 # 401 (an expired key) falls back too; every model in turn, then the
@@ -187,14 +190,16 @@ like($r->{json}{error}{message},
      qr/tried: (?=.*cheap-model)(?=.*mid-model)(?=.*big-model)/,
      'the message lists the models tried');
 
-# a provider that hangs past proxy_read_timeout
+# a provider that hangs past proxy_read_timeout (300 ms here, each of
+# the three models in turn)
 
 $a->stop;
 my $e = LLMRouter::Test->new->workers(1);
 start_providers($e);
-$e->run(router_conf(location => $fallback, server => $server));
+$e->run(router_conf(location => $fallback =~ s/timeout 1s/timeout 300ms/r,
+                    server => $server =~ s/timeout 1s/timeout 300ms/r));
 $r = $e->http_post('/v1/chat/completions', chat_body('hello'),
-                   'X-Mock-Delay' => 3);
+                   'X-Mock-Delay' => 1);
 is($r->{status}, 504, 'a provider that hangs everywhere: 504 in the end');
 like($r->{headers}{'x-llm-failed'} // '', qr/^cheap-model,mid-model/,
      'the hangs counted as failures');

@@ -34,6 +34,9 @@ static int  tap_failed;
 #define is_str(got, want, ...)                                                \
     tap_is_str((got), (want), __FILE__, __LINE__, __VA_ARGS__)
 
+/* a string literal and its length, for (data, len) arguments */
+#define SL(s)  (s), sizeof(s) - 1
+
 
 static void
 tap_vok(int pass, const char *file, int line, const char *fmt, va_list ap)

@@ -30,6 +30,7 @@ static const char *route(llmr_registry_t *reg, unsigned apis,
     const char *prefer, unsigned caps, int tier, llmr_decision_t *d);
 static int has_reason(const llmr_decision_t *d, const char *reason);
 static void body(char *buf, size_t n);
+static int str_is(llmr_str_t s, const char *want);
 
 
 int
@@ -136,27 +137,27 @@ test_endpoints(void)
            llmr_endpoint_kind_name(ep.kind), ep.format);
     }
 
-    llmr_endpoint_parse("/v1beta/models/gemini-2.0-flash:streamGenerateContent"
-                        "?alt=sse", 61, 1, 0, &ep);
-    ok(ep.stream && ep.model.len == 16
-       && memcmp(ep.model.data, "gemini-2.0-flash", 16) == 0
-       && ep.method.len == 21 && ep.root.len == 7,
+    llmr_endpoint_parse(SL("/v1beta/models/gemini-2.0-flash:"
+                           "streamGenerateContent?alt=sse"), 1, 0, &ep);
+    ok(ep.stream && str_is(ep.model, "gemini-2.0-flash")
+       && str_is(ep.method, "streamGenerateContent")
+       && str_is(ep.root, "/v1beta"),
        "a Gemini stream: its model, method and root; the query is not");
 
-    llmr_endpoint_parse("/v1beta/models/gemini-2.0-flash:generateContent",
-                        47, 1, 0, &ep);
+    llmr_endpoint_parse(SL("/v1beta/models/gemini-2.0-flash:generateContent"),
+                        1, 0, &ep);
     ok(!ep.stream, "generateContent does not stream");
 
     is_str(llmr_api_name(LLMR_API_GEMINI), "gemini", "api names");
     is_str(llmr_api_name(7), "unknown", "an API out of range");
-    is_int(llmr_api_parse("anthropic", 9), LLMR_API_ANTHROPIC,
+    is_int(llmr_api_parse(SL("anthropic")), LLMR_API_ANTHROPIC,
            "api=anthropic");
-    is_int(llmr_api_parse("anthro", 6), -1, "a prefix is not an API");
-    is_int(llmr_api_of_provider("vllm", 4), LLMR_API_OPENAI,
+    is_int(llmr_api_parse(SL("anthro")), -1, "a prefix is not an API");
+    is_int(llmr_api_of_provider(SL("vllm")), LLMR_API_OPENAI,
            "vllm speaks OpenAI's API");
-    is_int(llmr_api_of_provider("google", 6), LLMR_API_GEMINI,
+    is_int(llmr_api_of_provider(SL("google")), LLMR_API_GEMINI,
            "google speaks Gemini's");
-    is_int(llmr_api_of_provider("acme", 4), -1, "acme: not known");
+    is_int(llmr_api_of_provider(SL("acme")), -1, "acme: not known");
     is_str(llmr_api_default_path(LLMR_API_GEMINI), "/v1beta",
            "Gemini's base path");
 }
@@ -217,16 +218,16 @@ test_uri(void)
         size_t            n;
         llmr_endpoint_t   ep;
 
-        llmr_endpoint_parse("/llm/x", 6, 1, 0, &ep);
+        llmr_endpoint_parse(SL("/llm/x"), 1, 0, &ep);
         ok(ep.detect && ep.kind == LLMR_EP_GENERATE, "/llm/x: detected");
         llmr_endpoint_set_format(&ep, LLMR_FMT_ANTHROPIC, 0);
-        n = llmr_upstream_uri(&ep, "/llm/x", 6, LLMR_API_ANTHROPIC, NULL,
-                              "claude", "a=b", 3, 0, buf, sizeof(buf));
+        n = llmr_upstream_uri(&ep, SL("/llm/x"), LLMR_API_ANTHROPIC, NULL,
+                              "claude", SL("a=b"), 0, buf, sizeof(buf));
         buf[n] = '\0';
         is_str(buf, "/v1/messages?a=b", "a detected Anthropic body: its "
                "API's endpoint");
         llmr_endpoint_set_format(&ep, LLMR_FMT_GEMINI, 0);
-        n = llmr_upstream_uri(&ep, "/llm/x", 6, LLMR_API_GEMINI, NULL,
+        n = llmr_upstream_uri(&ep, SL("/llm/x"), LLMR_API_GEMINI, NULL,
                               "gemini-2.0-flash", NULL, 0, 0, buf,
                               sizeof(buf));
         buf[n] = '\0';
@@ -234,7 +235,7 @@ test_uri(void)
                "a detected Gemini body");
         is_int(ep.api, LLMR_API_GEMINI, "its API");
         llmr_endpoint_set_format(&ep, LLMR_FMT_UNKNOWN, 0);
-        n = llmr_upstream_uri(&ep, "/llm/x", 6, LLMR_API_OPENAI, NULL,
+        n = llmr_upstream_uri(&ep, SL("/llm/x"), LLMR_API_OPENAI, NULL,
                               "gpt", NULL, 0, 0, buf, sizeof(buf));
         buf[n] = '\0';
         is_str(buf, "/v1/chat/completions", "an unknown format: chat");
@@ -260,18 +261,19 @@ test_errors(void)
     size_t  n;
 
     n = llmr_api_error(LLMR_API_OPENAI, 429, "llm_budget_exceeded",
-                       "over \"budget\"", 13, buf, sizeof(buf));
+                       SL("over \"budget\""), buf, sizeof(buf));
     body(buf, n);
     is_str(buf, "{\"error\":{\"message\":\"over \\\"budget\\\"\","
            "\"type\":\"rate_limit_error\",\"param\":null,"
            "\"code\":\"llm_budget_exceeded\"}}", "OpenAI's shape, a 429");
 
-    n = llmr_api_error(LLMR_API_ANTHROPIC, 422, "llm_no_model", "none", 4,
+    n = llmr_api_error(LLMR_API_ANTHROPIC, 422, "llm_no_model", SL("none"),
                        buf, sizeof(buf));
     body(buf, n);
-    ok(n && strncmp(buf, "{\"type\":\"error\",\"error\":{\"type\":"
-                    "\"invalid_request_error\",\"message\":\"none\"", 59)
-       == 0, "Anthropic's shape: %s", buf);
+    ok(n && strncmp(buf, SL("{\"type\":\"error\",\"error\":{\"type\":"
+                            "\"invalid_request_error\",\"message\":"
+                            "\"none\"")) == 0,
+       "Anthropic's shape: %s", buf);
 
     n = llmr_api_error(LLMR_API_ANTHROPIC, 429, "c", "m", 1, buf,
                        sizeof(buf));
@@ -287,8 +289,8 @@ test_errors(void)
     n = llmr_api_error(LLMR_API_GEMINI, 429, "llm_budget_exceeded", "m", 1,
                        buf, sizeof(buf));
     body(buf, n);
-    ok(strncmp(buf, "{\"error\":{\"code\":429,\"message\":\"m\","
-               "\"status\":\"RESOURCE_EXHAUSTED\"", 60) == 0
+    ok(strncmp(buf, SL("{\"error\":{\"code\":429,\"message\":\"m\","
+                       "\"status\":\"RESOURCE_EXHAUSTED\"")) == 0
        && strstr(buf, "\"reason\":\"llm_budget_exceeded\""),
        "Gemini's shape: a numeric code, a status: %s", buf);
 
@@ -296,7 +298,7 @@ test_errors(void)
     body(buf, n);
     ok(strstr(buf, "\"INVALID_ARGUMENT\"") != NULL, "Gemini 400");
 
-    n = llmr_api_error(LLMR_API_OPENAI, 400, "c", "a\x01\n", 3, buf,
+    n = llmr_api_error(LLMR_API_OPENAI, 400, "c", SL("a\x01\n"), buf,
                        sizeof(buf));
     body(buf, n);
     ok(strstr(buf, "\"a\\u0001\\n\"") != NULL, "control bytes escaped: %s",
@@ -565,4 +567,11 @@ body(char *buf, size_t n)
     }
 
     buf[n] = '\0';
+}
+
+
+static int
+str_is(llmr_str_t s, const char *want)
+{
+    return s.len == strlen(want) && memcmp(s.data, want, s.len) == 0;
 }

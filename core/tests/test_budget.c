@@ -52,7 +52,7 @@ test_table(void)
     memset(tab, 0, sizeof(tab));
     r = rule(1000000, 100);
 
-    e = llmr_budget_entry(tab, N, 42, 0, &r, "daily", 5, T0 + 30);
+    e = llmr_budget_entry(tab, N, 42, 0, &r, SL("daily"), T0 + 30);
     ok(e != NULL, "an entry is made");
     is_int(e->id, 42, "with its id");
     is_int(e->period_start, T0, "its period starts on a multiple");
@@ -60,7 +60,7 @@ test_table(void)
     is_int(e->name_len, 5, "its name's length");
     is_str(e->name, "daily", "its name (the rest of the array is zeroed)");
 
-    f = llmr_budget_entry(tab, N, 42, 0, &r, "daily", 5, T0 + 99);
+    f = llmr_budget_entry(tab, N, 42, 0, &r, SL("daily"), T0 + 99);
     ok(f == e, "the same id finds it");
 
     e->spent = 500;
@@ -69,14 +69,14 @@ test_table(void)
     e->answered = 1;
     e->want = 1;
 
-    f = llmr_budget_entry(tab, N, 42, 0, &r, "daily", 5, T0 + 100);
+    f = llmr_budget_entry(tab, N, 42, 0, &r, SL("daily"), T0 + 100);
     ok(f == e, "in the next period too");
     is_int(e->period_start, T0 + 100, "moved to the new period");
     ok(e->spent == 0 && e->reserved == 0 && e->granted == 0
        && !e->answered && !e->want, "which starts from nothing");
 
     r.limit = 2000000;
-    f = llmr_budget_entry(tab, N, 42, 0, &r, "daily", 5, T0 + 100);
+    f = llmr_budget_entry(tab, N, 42, 0, &r, SL("daily"), T0 + 100);
     is_int(f->limit, 2000000, "a reload's new limit applies");
 
     e = llmr_budget_entry(tab, N, 0, 0, &r, "x", 1, T0);
@@ -85,7 +85,7 @@ test_table(void)
     /* a long name is cut */
 
     e = llmr_budget_entry(tab, N, 77, 0, &r,
-                          "0123456789012345678901234567890123456789", 40, T0);
+                          SL("0123456789012345678901234567890123456789"), T0);
     is_int(e->name_len, LLMR_BUDGET_NAME, "a long name is cut");
 
     /* fill the table with spending keys: a new key gets nothing */

@@ -250,7 +250,7 @@ test_parse(void)
     free(big);
 
     cal = llmr_cal_create();
-    rc = llmr_cal_parse_aa(cal, "{\"data\": [1]}\0x", 15, err, sizeof(err));
+    rc = llmr_cal_parse_aa(cal, SL("{\"data\": [1]}\0x"), err, sizeof(err));
     is_int(rc, LLMR_ERROR, "a NUL byte");
     llmr_cal_destroy(cal);
 
@@ -353,7 +353,7 @@ test_parse(void)
     llmr_cal_destroy(cal);
 
     cal = llmr_cal_create();
-    rc = llmr_cal_parse_aa(cal, "{\"data\": []}", 12, err, sizeof(err));
+    rc = llmr_cal_parse_aa(cal, SL("{\"data\": []}"), err, sizeof(err));
     is_int(rc, LLMR_OK, "an empty list parses");
     is_int(llmr_cal_run(cal, 0, err, sizeof(err)), LLMR_ERROR,
            "and calibrates to an error");

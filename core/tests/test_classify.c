@@ -603,33 +603,33 @@ test_matching(void)
 
     /* word boundaries: no keyword inside another word */
 
-    llmr_text_scan("this", 4, &st, NULL, 0, NULL);
+    llmr_text_scan(SL("this"), &st, NULL, 0, NULL);
     is_int(st.kw[LLMR_KW_GREETING_I], 0, "\"hi\" is not found in \"this\"");
 
-    llmr_text_scan("redesigned", 10, &st, NULL, 0, NULL);
+    llmr_text_scan(SL("redesigned"), &st, NULL, 0, NULL);
     is_int(st.kw[LLMR_KW_COMPLEX_I], 0, "\"design\" not in \"redesigned\"");
 
-    llmr_text_scan("HeLLo", 5, &st, NULL, 0, NULL);
+    llmr_text_scan(SL("HeLLo"), &st, NULL, 0, NULL);
     is_int(st.kw[LLMR_KW_GREETING_I], 1, "case-insensitive");
 
-    llmr_text_scan("Constraints: two requirements", 29, &st, NULL, 0, NULL);
+    llmr_text_scan(SL("Constraints: two requirements"), &st, NULL, 0, NULL);
     is_int(st.kw[LLMR_KW_CONSTRAINT_I], 2, "plurals match the singular");
 
     /* phrases, across blanks, hyphens and line breaks */
 
-    llmr_text_scan("think step-by-step", 18, &st, NULL, 0, NULL);
+    llmr_text_scan(SL("think step-by-step"), &st, NULL, 0, NULL);
     ok(st.kw[LLMR_KW_REASON_I] >= 1, "step-by-step is a phrase");
 
-    llmr_text_scan("the trade-offs", 14, &st, NULL, 0, NULL);
+    llmr_text_scan(SL("the trade-offs"), &st, NULL, 0, NULL);
     is_int(st.kw[LLMR_KW_COMPLEX_I], 1, "trade-offs is trade off");
 
-    llmr_text_scan("no more  than\t3", 15, &st, NULL, 0, NULL);
+    llmr_text_scan(SL("no more  than\t3"), &st, NULL, 0, NULL);
     is_int(st.kw[LLMR_KW_CONSTRAINT_I], 1, "phrases across blanks");
 
-    llmr_text_scan("no more. Than", 13, &st, NULL, 0, NULL);
+    llmr_text_scan(SL("no more. Than"), &st, NULL, 0, NULL);
     is_int(st.kw[LLMR_KW_CONSTRAINT_I], 0, "a full stop breaks a phrase");
 
-    llmr_text_scan("I don't know", 12, &st, NULL, 0, NULL);
+    llmr_text_scan(SL("I don't know"), &st, NULL, 0, NULL);
     is_int(st.kw[LLMR_KW_CONSTRAINT_I], 1, "apostrophes stay in a word");
 
     /* structure */
@@ -644,16 +644,16 @@ test_matching(void)
     ok(st.math_ops >= 2, "math operators (%u)", st.math_ops);
     ok(st.latex >= 2, "LaTeX (%u)", st.latex);
 
-    llmr_text_scan("1. one\n2) two\n- three\n* four\nb. five\n(c) six\n",
-                   45, &st, NULL, 0, NULL);
+    llmr_text_scan(SL("1. one\n2) two\n- three\n* four\nb. five\n(c) six\n"),
+                   &st, NULL, 0, NULL);
     is_int(st.list_items, 6, "list items");
     is_int(st.lines, 6, "lines");
 
-    llmr_text_scan("It costs 3.50 or 1,000 dollars, 42 in all.", 42, &st,
+    llmr_text_scan(SL("It costs 3.50 or 1,000 dollars, 42 in all."), &st,
                    NULL, 0, NULL);
     is_int(st.numbers, 3, "numbers with points and commas");
 
-    llmr_text_scan("Why? How? What. Done!", 21, &st, NULL, 0, NULL);
+    llmr_text_scan(SL("Why? How? What. Done!"), &st, NULL, 0, NULL);
     is_int(st.questions, 2, "questions");
     is_int(st.sentences, 4, "sentences");
 }
@@ -851,7 +851,7 @@ test_classifier(void)
 {
     int                 i;
     double              t[LLMR_THRESHOLDS_N], bad[LLMR_THRESHOLDS_N];
-    llmr_class_t        a, b;
+    llmr_class_t        a, b, v1;
     llmr_request_t      req;
     llmr_classifier_t  *cl;
 
@@ -882,18 +882,18 @@ test_classifier(void)
     is_int(llmr_classifier_set_thresholds(cl, t, 3), LLMR_ERROR,
            "four thresholds");
 
-    is_int(llmr_classifier_set_weight(cl, "nope", 4, 1), LLMR_ERROR,
+    is_int(llmr_classifier_set_weight(cl, SL("nope"), 1), LLMR_ERROR,
            "an unknown weight");
-    is_int(llmr_classifier_set_weight(cl, "code", 4, NAN), LLMR_ERROR,
+    is_int(llmr_classifier_set_weight(cl, SL("code"), NAN), LLMR_ERROR,
            "a NaN weight");
-    is_int(llmr_classifier_set_weight(cl, "bias", 4, 5), LLMR_OK, "bias");
+    is_int(llmr_classifier_set_weight(cl, SL("bias"), 5), LLMR_OK, "bias");
 
     req_init(&req, "Explain how tides work.");
     llmr_classify(NULL, &req, &a);
     llmr_classify(cl, &req, &b);
     ok(b.score > a.score, "a higher bias, a higher score");
 
-    is_int(llmr_classifier_set_weight(cl, "explain", 7, -40),
+    is_int(llmr_classifier_set_weight(cl, SL("explain"), -40),
            LLMR_OK, "a weight by feature name");
     llmr_classify(cl, &req, &b);
     ok(b.score < 1e-6 && class_ok(&b), "an extreme weight stays bounded");
@@ -903,10 +903,19 @@ test_classifier(void)
     llmr_classify(llmr_classifier_default(), &req, &b);
     ok(class_same(&a, &b), "the built-in classifier is untouched");
 
+    /* destroying NULL or a built-in classifier leaves it in service */
+
+    llmr_classify(llmr_classifier_v1(), &req, &v1);
+
     llmr_classifier_destroy(cl);
     llmr_classifier_destroy(NULL);
     llmr_classifier_destroy((llmr_classifier_t *) llmr_classifier_default());
-    ok(1, "destroying NULL and the built-in classifier is harmless");
+    llmr_classifier_destroy((llmr_classifier_t *) llmr_classifier_v1());
+
+    llmr_classify(llmr_classifier_default(), &req, &b);
+    ok(class_same(&a, &b), "the built-in classifier survives a destroy");
+    llmr_classify(llmr_classifier_v1(), &req, &b);
+    ok(class_same(&v1, &b), "the v1 classifier survives a destroy");
 
     for (i = 0; i < LLMR_F_N; i++) {
         if (llmr_feature_name(i) == NULL

@@ -99,7 +99,7 @@ test_calibrate_override_names(void)
 
     cal = llmr_cal_create();
     err[0] = '\0';
-    rc = llmr_cal_map_upstream(cal, "openai", 6, "bad pool", 8, err,
+    rc = llmr_cal_map_upstream(cal, SL("openai"), SL("bad pool"), err,
                                sizeof(err));
     ok(rc == LLMR_ERROR && strstr(err, "invalid upstream \"bad pool\""),
        "--upstream-map openai=\"bad pool\" refused (%s)", err);
@@ -107,7 +107,7 @@ test_calibrate_override_names(void)
     /* every character the registry takes still passes, end to end */
 
     err[0] = '\0';
-    rc = llmr_cal_map_upstream(cal, "openai", 6, "[::1]:8443", 10, err,
+    rc = llmr_cal_map_upstream(cal, SL("openai"), SL("[::1]:8443"), err,
                                sizeof(err));
     ok(rc == LLMR_OK, "an IPv6 upstream mapping passes (%s)", err);
 
@@ -132,7 +132,7 @@ test_calibrate_override_names(void)
     rc = llmr_registry_load_json(reg, json, strlen(json), err, sizeof(err));
     ok(rc == LLMR_OK, "the models.json written loads (%s)", err);
 
-    m = llmr_registry_find(reg, "gpt-4-1", 7);
+    m = llmr_registry_find(reg, SL("gpt-4-1"));
     is_str(m ? m->id : NULL, "org/gpt-4.1:v1@2+x_y", "the override's id");
     is_str(m ? m->upstream : NULL, "oai_pool-2.eu:443",
            "the override's upstream");

@@ -335,7 +335,7 @@ test_fleet(void)
 
     is_int(llmr_health_fleet(&h, T0, T0 - 1, "x", 1), 0,
            "a past \"down until\" says nothing");
-    is_int(llmr_health_fleet(&h, T0, T0 + 20000, "3 failures", 10), 1,
+    is_int(llmr_health_fleet(&h, T0, T0 + 20000, SL("3 failures")), 1,
            "the fleet takes it down here");
     is_int(llmr_health_state(&h, &conf, T0 + 1), LLMR_DOWN, "down");
     is_int(llmr_health_skip(&h, &conf, T0 + 1), 1, "and skipped");
@@ -343,10 +343,10 @@ test_fleet(void)
     is_int(h.state, LLMR_HEALTHY, "its own state is untouched");
     is_int(llmr_health_probe(&h, &conf, T0 + 1), -1,
            "no probe: its own state is not down");
-    is_int(llmr_health_fleet(&h, T0, T0 + 30000, "later", 5), 0,
+    is_int(llmr_health_fleet(&h, T0, T0 + 30000, SL("later")), 0,
            "a later \"until\" does not take it down again");
     is_int(h.fleet_until, T0 + 30000, "but extends it");
-    is_int(llmr_health_fleet(&h, T0, T0 + 10000, "earlier", 7), 0,
+    is_int(llmr_health_fleet(&h, T0, T0 + 10000, SL("earlier")), 0,
            "an earlier one changes nothing");
     is_int(h.fleet_until, T0 + 30000, "the latest stays");
     is_int(llmr_health_state(&h, &conf, T0 + 30001), LLMR_HEALTHY,
@@ -362,7 +362,7 @@ test_fleet(void)
     (void) fail_at(&h, T0, 500);
     (void) fail_at(&h, T0, 500);
     (void) fail_at(&h, T0, 500);
-    is_int(llmr_health_fleet(&h, T0, T0 + 5000, "elsewhere", 9), 0,
+    is_int(llmr_health_fleet(&h, T0, T0 + 5000, SL("elsewhere")), 0,
            "down here already: the fleet does not take it down");
     is_str(h.reason, "3 failures in a row (last HTTP 500)",
            "and an earlier end keeps the local reason");

@@ -345,12 +345,12 @@ test_bad(void)
     /* garbage */
 
     ok(load_fails("", 0, "empty"), "an empty model");
-    ok(load_fails("hello\nworld\n", 12, "not an llmr model"), "plain text");
+    ok(load_fails(SL("hello\nworld\n"), "not an llmr model"), "plain text");
     ok(load_fails("\x7f" "ELF\x02\x01\x01", 7, "not an llmr model"),
        "a binary");
-    ok(load_fails("llmr-model\n", 11, "not an llmr model"),
+    ok(load_fails(SL("llmr-model\n"), "not an llmr model"),
        "a magic alone");
-    ok(load_fails("llmr-model x\n", 13, "no format version"),
+    ok(load_fails(SL("llmr-model x\n"), "no format version"),
        "no version");
 }
 
@@ -570,7 +570,7 @@ serve_score(const llmr_classifier_t *cl, const char *prompt)
     memcpy(body, head, sizeof(head) - 1);
     n = sizeof(head) - 1;
     n += llmr_json_escape(body + n, sizeof(body) - n, prompt, len);
-    memcpy(body + n, "\"}]}", 4);
+    memcpy(body + n, SL("\"}]}"));
     n += 4;
 
     x = llmr_extract_create(NULL);

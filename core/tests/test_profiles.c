@@ -95,7 +95,7 @@ test_metrics(void)
 
     is_int(add_line(reg, "plain provider=openai upstream=u tiers=simple",
                     err, sizeof(err)), LLMR_OK, "all optional");
-    m = llmr_registry_find(reg, "plain", 5);
+    m = llmr_registry_find(reg, SL("plain"));
     ok(m && m->intelligence == 0 && m->speed_tps == 0 && m->ttft_s == 0,
        "unknown is 0");
 
@@ -152,12 +152,12 @@ test_names(void)
                "profile %s round-trips", llmr_profile_name(p));
     }
 
-    is_int(llmr_profile_parse("balanced", 8), LLMR_PROFILE_BALANCED,
+    is_int(llmr_profile_parse(SL("balanced")), LLMR_PROFILE_BALANCED,
            "balanced");
-    is_int(llmr_profile_parse("cost-efficiency", 15), LLMR_PROFILE_COST,
+    is_int(llmr_profile_parse(SL("cost-efficiency")), LLMR_PROFILE_COST,
            "cost-efficiency");
-    is_int(llmr_profile_parse("speedy", 6), -1, "unknown profile");
-    is_int(llmr_profile_parse("spe", 3), -1, "no prefix match");
+    is_int(llmr_profile_parse(SL("speedy")), -1, "unknown profile");
+    is_int(llmr_profile_parse(SL("spe")), -1, "no prefix match");
     is_int(llmr_profile_parse("", 0), -1, "empty");
     is_str(llmr_profile_name(LLMR_PROFILE_N), "unknown", "out of range");
     is_str(llmr_profile_name(-1), "unknown", "negative");

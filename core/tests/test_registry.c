@@ -71,7 +71,7 @@ test_add(void)
 
     is_int(reg->n, 2, "two models");
 
-    m = llmr_registry_find(reg, "mid", 3);
+    m = llmr_registry_find(reg, SL("mid"));
     ok(m != NULL, "found by name");
     is_str(m ? m->id : NULL, "gpt-4.1", "provider id kept");
     is_int(m ? m->context : 0, 200000, "context 200k");
@@ -79,10 +79,10 @@ test_add(void)
     is_int(m ? m->tier_lo : -1, LLMR_TIER_SIMPLE, "tier_lo");
     is_int(m ? m->tier_hi : -1, LLMR_TIER_COMPLEX, "tier_hi");
 
-    ok(llmr_registry_find(reg, "gpt-4.1", 7) == m, "found by provider id");
-    ok(llmr_registry_find(reg, "gpt-4", 5) == NULL, "no prefix match");
+    ok(llmr_registry_find(reg, SL("gpt-4.1")) == m, "found by provider id");
+    ok(llmr_registry_find(reg, SL("gpt-4")) == NULL, "no prefix match");
 
-    m = llmr_registry_find(reg, "cheap", 5);
+    m = llmr_registry_find(reg, SL("cheap"));
     is_str(m ? m->id : NULL, "cheap", "id defaults to the name");
 
     is_int(add_line(reg, "cheap provider=openai upstream=x tiers=simple",
@@ -164,6 +164,12 @@ test_json(void)
         " \"output\": 75, \"caps\": [\"vision\", \"tools\"], \"id\": \"x-1\"}"
         "]}";
 
+    static const char  tie[] =
+        "[{\"name\": \"a\", \"provider\": \"openai\", \"upstream\": \"pa\","
+        " \"tiers\": \"trivial-simple\", \"input\": 3, \"output\": 15},"
+        "{\"name\": \"b\", \"provider\": \"anthropic\", \"upstream\": \"pb\","
+        " \"tiers\": \"complex-expert\", \"input\": 3, \"output\": 15}]";
+
     reg = llmr_registry_create();
     rc = llmr_registry_load_json(reg, good, sizeof(good) - 1, err,
                                  sizeof(err));
@@ -176,27 +182,37 @@ test_json(void)
        "the reference model is the most expensive");
     llmr_registry_destroy(reg);
 
+    /* of equal prices, the first listed: the reference stays put */
+
     reg = llmr_registry_create();
-    rc = llmr_registry_load_json(reg, "[{\"name\": \"a\"}]", 16, err,
+    rc = llmr_registry_load_json(reg, tie, sizeof(tie) - 1, err,
+                                 sizeof(err));
+    is_int(rc, LLMR_OK, "two models of one price load: %s", rc ? err : "");
+    ok(reg->n == 2 && llmr_registry_reference(reg) == &reg->models[0],
+       "of equal prices the first listed is the reference");
+    llmr_registry_destroy(reg);
+
+    reg = llmr_registry_create();
+    rc = llmr_registry_load_json(reg, SL("[{\"name\": \"a\"}]"), err,
                                  sizeof(err));
     is_int(rc, LLMR_ERROR, "a model without provider fails");
     llmr_registry_destroy(reg);
 
     reg = llmr_registry_create();
-    rc = llmr_registry_load_json(reg, "{\"models\": [1,", 14, err,
+    rc = llmr_registry_load_json(reg, SL("{\"models\": [1,"), err,
                                  sizeof(err));
     is_int(rc, LLMR_ERROR, "truncated JSON fails");
     ok(strstr(err, "invalid JSON") != NULL, "and says so: %s", err);
     llmr_registry_destroy(reg);
 
     reg = llmr_registry_create();
-    rc = llmr_registry_load_json(reg, "{\"models\": 5}", 13, err,
+    rc = llmr_registry_load_json(reg, SL("{\"models\": 5}"), err,
                                  sizeof(err));
     is_int(rc, LLMR_ERROR, "models must be an array");
     llmr_registry_destroy(reg);
 
     reg = llmr_registry_create();
-    rc = llmr_registry_load_json(reg, "[{\"name\": {}}]", 14, err,
+    rc = llmr_registry_load_json(reg, SL("[{\"name\": {}}]"), err,
                                  sizeof(err));
     is_int(rc, LLMR_ERROR, "a name must be a string");
     llmr_registry_destroy(reg);
@@ -426,16 +442,16 @@ test_names(void)
 {
     unsigned  caps;
 
-    is_int(llmr_tier_parse("moderate", 8), LLMR_TIER_MODERATE, "tier name");
-    is_int(llmr_tier_parse("moder", 5), -1, "no prefix tier");
+    is_int(llmr_tier_parse(SL("moderate")), LLMR_TIER_MODERATE, "tier name");
+    is_int(llmr_tier_parse(SL("moder")), -1, "no prefix tier");
     is_str(llmr_tier_name(LLMR_TIER_EXPERT), "expert", "expert");
     is_str(llmr_tier_name(9), "unknown", "out of range");
-    is_int(llmr_domain_parse("legal", 5), LLMR_DOMAIN_LEGAL, "domain");
-    is_int(llmr_caps_parse("vision,json", 11, &caps), LLMR_OK, "caps");
+    is_int(llmr_domain_parse(SL("legal")), LLMR_DOMAIN_LEGAL, "domain");
+    is_int(llmr_caps_parse(SL("vision,json"), &caps), LLMR_OK, "caps");
     is_int(caps, LLMR_CAP_VISION | LLMR_CAP_JSON, "caps value");
-    is_int(llmr_caps_parse("vision,", 7, &caps), LLMR_OK,
+    is_int(llmr_caps_parse(SL("vision,"), &caps), LLMR_OK,
            "trailing comma tolerated");
-    is_int(llmr_caps_parse("vision,x", 8, &caps), LLMR_ERROR,
+    is_int(llmr_caps_parse(SL("vision,x"), &caps), LLMR_ERROR,
            "unknown cap");
 }
 
@@ -452,12 +468,12 @@ test_escape(void)
     is_str(out, "a\\\"b\\\\c\\n\\u0001\\u007f", "escapes");
     is_int(llmr_json_escaped_len(in, strlen(in)), n, "escaped length");
 
-    n = llmr_json_escape(out, 3, "a\"b", 3);
+    n = llmr_json_escape(out, 3, SL("a\"b"));
     is_int(n, 3, "cut at a whole escape");
     out[n] = '\0';
     is_str(out, "a\\\"", "the cut keeps sequences whole");
 
-    n = llmr_json_escape(out, 2, "a\"b", 3);
+    n = llmr_json_escape(out, 2, SL("a\"b"));
     is_int(n, 1, "never a half escape");
 }
 

@@ -234,15 +234,15 @@ dump(sbuf_t *b, yajl_val v, const char *skip1, const char *skip2)
         break;
 
     case yajl_t_true:
-        sb_add(b, "true", 4);
+        sb_add(b, SL("true"));
         break;
 
     case yajl_t_false:
-        sb_add(b, "false", 5);
+        sb_add(b, SL("false"));
         break;
 
     default:
-        sb_add(b, "null", 4);
+        sb_add(b, SL("null"));
         break;
     }
 }
@@ -275,7 +275,7 @@ dump_member(yajl_val top, const char *key)
     v = member(top, key);
 
     if (v == NULL) {
-        sb_add(&b, "absent", 6);
+        sb_add(&b, SL("absent"));
 
     } else {
         dump(&b, v, "include_usage", NULL);

@@ -3,8 +3,6 @@
  */
 
 
-#include <time.h>
-
 #include <llmr/core.h>
 #include <llmr/extract.h>
 #include <llmr/usage.h>
@@ -16,8 +14,9 @@
  * The response reader: canned responses of every provider and format,
  * each read whole, cut in two at every byte, byte by byte and in random
  * pieces (the results must not change), streams with every line ending;
- * then the answer head, long strings, bounds on memory and input, speed,
- * and the reader's lifecycle.
+ * then the answer head, long strings, bounds on memory and input, long
+ * streams, and the reader's lifecycle (bench/throughput.c measures the
+ * speed).
  *
  * Bodies are written with ' for " to stay readable; an apostrophe inside
  * a JSON string is written \u0027.
@@ -1254,19 +1253,6 @@ repeat(const char *head, const char *unit, size_t n, const char *tail,
 }
 
 
-/* CPU time: the machine may be busy with other work */
-
-static double
-cpu(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-
 /*
  * Every escape yajl knows, and the surrogate cases: a high surrogate
  * then a plain byte, then another escape, is '?' each time.  17 bytes
@@ -1282,7 +1268,6 @@ test_long_strings(void)
     char          *body;
     size_t         len, i, n;
     snap_t         one, s;
-    double         t;
 
     static const size_t  counts[] = { 1, 10, 87, 88, 89, 1000, 100000 };
     static const size_t  chunks[] = { 65536, 4097, 1000, 47, 7 };
@@ -1338,9 +1323,7 @@ test_long_strings(void)
                   "{\"prompt_tokens\":12,\"completion_tokens\":2500000}}",
                   &len);
 
-    t = cpu();
     run(FMT_CHAT, S_JSON, body, len, 0, 65536, &s);
-    t = cpu() - t;
 
     is_int(s.r.text_bytes, n / 21 * 21, "10 MB answer: text_bytes");
     ok(s.r.complete && s.r.output_tokens == 2500000 && s.r.truncated
@@ -1348,8 +1331,6 @@ test_long_strings(void)
     is_int(s.r.answer_head_len, LLMR_USAGE_HEAD_SIZE - 1,
            "10 MB answer: head");
     ok(s.memory < 64 * 1024, "10 MB answer: memory %zu bytes", s.memory);
-    printf("# 10 MB JSON answer in 64 KB chunks: %.1f ms, %.0f MB/s\n",
-           t * 1e3, len / t / 1e6);
 
     run(FMT_CHAT, S_JSON, body, len, 0, 4096, &one);
     ok(snap_diff(&one, &s, 1) == NULL, "10 MB answer in 4 KB chunks: same");
@@ -1515,102 +1496,70 @@ test_bounds(void)
 }
 
 
-/* the best of some rounds of reps reads, in MB per second of CPU */
-
-static double
-bench(const char *name, int stream, const char *body, size_t len,
-    size_t chunk, unsigned rounds, unsigned reps, snap_t *last)
-{
-    size_t         off, n;
-    double         t, best;
-    unsigned       i, j;
-    llmr_usage_t  *u;
-
-    best = 0;
-
-    for (i = 0; i < rounds; i++) {
-        t = cpu();
-
-        for (j = 0; j < reps; j++) {
-            u = llmr_usage_create(FMT_NONE);
-            llmr_usage_set_stream(u, stream);
-
-            for (off = 0; off < len; off += n) {
-                n = (len - off < chunk) ? len - off : chunk;
-                llmr_usage_feed(u, (const unsigned char *) body + off, n);
-            }
-
-            llmr_usage_finish(u);
-
-            last->r = *llmr_usage_result(u);
-            last->memory = llmr_usage_memory(u);
-            llmr_usage_destroy(u);
-        }
-
-        t = cpu() - t;
-
-        if (best == 0 || t < best) {
-            best = t;
-        }
-    }
-
-    printf("# %s: %.0f MB/s (%zu bytes in %zu-byte buffers, best of %u)\n",
-           name, (double) len * reps / best / 1e6, len, chunk, rounds);
-
-    return len * reps / best / 1e6;
-}
-
+/*
+ * Long streams of every provider: each event is read, and a reader's
+ * memory does not grow with the number of events (bench/throughput.c
+ * measures the speed on 100,000 of them).
+ */
 
 static void
-test_throughput(void)
+test_long_streams(void)
 {
-    char          *body, *ev;
-    size_t         len, n;
+    char          *unit, *tail, *body;
+    size_t         i, n, len, memory;
     snap_t         s;
 
-    /* 100,000 OpenAI chunks, the usage chunk and [DONE] */
+    static const struct {
+        const char  *name;
+        const char  *unit;
+        const char  *tail;
+        unsigned     extra;         /* events after the units */
+        size_t       text;          /* text bytes a unit */
+        unsigned     flags;         /* C_COMPLETE, C_DONE */
+    } streams[] = {
+        { "OpenAI chunks", OAI_DELTA("{'content':' token'}", "null"),
+          OAI_USAGE OAI_DONE, 2, 6, C_COMPLETE | C_DONE },
+        { "Anthropic deltas", ANT_DELTA("0", "text_delta", "'text':' token'"),
+          "", 0, 6, 0 },
+        { "Gemini chunks", "data: " GEM_CHUNK1 "\r\n\r\n", "", 0, 3,
+          C_COMPLETE },
+    };
 
-    ev = json(OAI_DELTA("{'content':' token'}", "null"));
-    body = repeat("", ev, 100000, "", &len);
-    free(ev);
-    ev = json(OAI_USAGE OAI_DONE);
-    body = realloc(body, len + strlen(ev) + 1);
-    strcpy(body + len, ev);
-    len += strlen(ev);
-    free(ev);
+    static const size_t  counts[] = { 10, 2000 };
 
-    bench("OpenAI SSE, 100k chunks", S_SSE, body, len, 16384, 3, 1, &s);
-    ok(s.r.events == 100002 && s.r.text_bytes == 600000 && s.r.complete
-       && s.r.done && s.r.bad_events == 0,
-       "100k chunks: all read (%u events)", s.r.events);
-    ok(s.memory < 64 * 1024, "100k chunks: memory %zu bytes", s.memory);
-    printf("# peak memory of a reader: %zu bytes\n", s.memory);
-    printf("# %.0f bytes per event\n", (double) len / 100002);
-    free(body);
+    for (i = 0; i < sizeof(streams) / sizeof(streams[0]); i++) {
+        unit = json(streams[i].unit);
+        tail = json(streams[i].tail);
+        memory = 0;
 
-    /* 100,000 Anthropic text deltas */
+        for (n = 0; n < sizeof(counts) / sizeof(counts[0]); n++) {
+            body = repeat("", unit, counts[n], tail, &len);
+            run(FMT_NONE, S_SSE, body, len, 0, 16384, &s);
+            free(body);
 
-    ev = json(ANT_DELTA("0", "text_delta", "'text':' token'"));
-    body = repeat("", ev, 100000, "", &len);
-    free(ev);
+            ok(s.r.events == counts[n] + streams[i].extra
+               && s.r.text_bytes == counts[n] * streams[i].text
+               && s.r.bad_events == 0
+               && !s.r.complete == !(streams[i].flags & C_COMPLETE)
+               && !s.r.done == !(streams[i].flags & C_DONE),
+               "%zu %s: all read (%u events, %zu text bytes)", counts[n],
+               streams[i].name, s.r.events, s.r.text_bytes);
 
-    bench("Anthropic SSE, 100k deltas", S_SSE, body, len, 16384, 3, 1, &s);
-    ok(s.r.events == 100000 && s.r.text_bytes == 600000,
-       "100k anthropic deltas: all read");
-    free(body);
+            if (n == 0) {
+                memory = s.memory;
+                continue;
+            }
 
-    /* Gemini chunks */
+            ok(s.memory == memory, "%zu %s: the memory of %zu (%zu, %zu "
+               "bytes)", counts[n], streams[i].name, counts[0], s.memory,
+               memory);
+        }
 
-    ev = json("data: " GEM_CHUNK1 "\r\n\r\n");
-    body = repeat("", ev, 50000, "", &len);
-    free(ev);
+        free(unit);
+        free(tail);
+    }
 
-    bench("Gemini SSE, 50k chunks", S_SSE, body, len, 16384, 3, 1, &s);
-    ok(s.r.events == 50000 && s.r.text_bytes == 150000,
-       "50k gemini chunks: all read");
-    free(body);
-
-    /* a typical JSON answer of about 4 KB */
+    /* a typical JSON answer of about 4 KB, escapes in its text */
 
     body = repeat("{\"id\":\"chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT\","
                   "\"object\":\"chat.completion\",\"created\":1741569952,"
@@ -1627,20 +1576,10 @@ test_throughput(void)
                   "\"rejected_prediction_tokens\":0}},\"service_tier\":"
                   "\"default\",\"system_fingerprint\":\"fp_50cad350e4\"}",
                   &len);
-
-    bench("JSON, 4 KB answers", S_JSON, body, len, 16384, 3, 3000, &s);
-    ok(s.r.complete && s.r.done && s.r.text_bytes == 50 * 60,
-       "4 KB JSON answer: read (%zu text bytes)", s.r.text_bytes);
-    free(body);
-
-    /* a JSON answer of 1 MB: mostly the long-string lexer */
-
-    n = 1024 * 1024 / 21;
-    body = repeat("{\"choices\":[{\"index\":0,\"message\":{\"content\":\"",
-                  "The quick brown fox. ", n, "\"}}],\"usage\":"
-                  "{\"prompt_tokens\":1,\"completion_tokens\":2}}", &len);
-    bench("JSON, 1 MB answers", S_JSON, body, len, 16384, 3, 20, &s);
-    ok(s.r.text_bytes == n * 21, "1 MB JSON answer: read");
+    run(FMT_NONE, S_JSON, body, len, 0, 16384, &s);
+    ok(s.r.complete && s.r.done && s.r.text_bytes == 50 * 60
+       && s.r.output_tokens == 10, "4 KB JSON answer: read (%zu text bytes)",
+       s.r.text_bytes);
     free(body);
 }
 
@@ -1711,7 +1650,7 @@ test_lifecycle(void)
 
     u = llmr_usage_create(FMT_NONE);
     llmr_usage_set_stream(u, 0);
-    rc = llmr_usage_feed(u, (unsigned char *) "{\"a\":]", 6);
+    rc = llmr_usage_feed(u, (unsigned char *) SL("{\"a\":]"));
     is_int(rc, LLMR_ERROR, "invalid JSON fails the feed");
     rc = llmr_usage_feed(u, (unsigned char *) body, strlen(body));
     r = llmr_usage_result(u);
@@ -1826,7 +1765,7 @@ main(void)
     test_head();
     test_long_strings();
     test_bounds();
-    test_throughput();
+    test_long_streams();
     test_lifecycle();
     test_reset();
 

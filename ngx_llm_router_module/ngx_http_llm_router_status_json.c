@@ -458,15 +458,17 @@ ngx_http_llm_router_json_key(ngx_http_llm_router_status_t *st,
 
 
 /*
- * The q-quantile of a latency histogram in ms, interpolated linearly
- * inside its bucket (as Prometheus' histogram_quantile()); the open last
- * bucket gives its lower bound.  -1 without data.
+ * The q-quantile of a latency histogram in ms, as the histogram knows it:
+ * the upper bound of the bucket that holds it (the quantile is at most
+ * that).  Interpolating inside a bucket would invent figures: requests
+ * that all took 1 ms would show a p50 of 50 ms.  The open last bucket
+ * gives its lower bound (the quantile is above it).  -1 without data.
  */
 
 static ngx_int_t
 ngx_http_llm_router_percentile(ngx_atomic_t *v, double q)
 {
-    double      target, lo, hi, below;
+    double      target, below;
     ngx_uint_t  i, n;
 
     n = 0;
@@ -483,23 +485,14 @@ ngx_http_llm_router_percentile(ngx_atomic_t *v, double q)
     below = 0;
 
     for (i = 0; i < NGX_HTTP_LLM_ROUTER_HIST_N - 1; i++) {
-        if (below + v[NGX_HTTP_LLM_ROUTER_C_HIST + i] >= target) {
-            break;
-        }
-
         below += v[NGX_HTTP_LLM_ROUTER_C_HIST + i];
+
+        if (below >= target) {
+            return (ngx_int_t) llmr_latency_bounds[i];
+        }
     }
 
-    lo = i ? llmr_latency_bounds[i - 1] : 0;
-
-    if (i == NGX_HTTP_LLM_ROUTER_HIST_N - 1) {
-        return (ngx_int_t) lo;
-    }
-
-    hi = llmr_latency_bounds[i];
-
-    return (ngx_int_t) (lo + (hi - lo) * (target - below)
-                             / v[NGX_HTTP_LLM_ROUTER_C_HIST + i] + 0.5);
+    return (ngx_int_t) llmr_latency_bounds[NGX_HTTP_LLM_ROUTER_HIST_N - 2];
 }
 
 

@@ -152,6 +152,19 @@ my $hist = $i->{models}{'cheap-model'}{latency_hist};
 my ($top) = grep { $hist->[$_] } reverse 0 .. 10;
 ok(defined $top && $l->{p99} <= $bounds[$top],
    'p99 within the highest bucket with answers');
+
+# each percentile is the upper bound of the bucket holding it: answers that
+# took a millisecond show "at most 100 ms", not an interpolated 50 or 99
+my $n = 0;
+$n += $_ for @$hist;
+for my $q ([p50 => 0.5], [p90 => 0.9], [p95 => 0.95], [p99 => 0.99]) {
+    my ($cum, $want) = (0, $bounds[-1]);
+    for my $b (0 .. 10) {
+        $cum += $hist->[$b];
+        if ($cum >= $q->[1] * $n) { $want = $bounds[$b]; last }
+    }
+    is($l->{$q->[0]}, $want, "$q->[0]: the bound of its bucket ($want ms)");
+}
 is($i->{models}{'mid-model'}{latency_ms}{p50}, undef, 'none without data');
 
 # forecast and timeline

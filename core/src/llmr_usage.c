@@ -12,6 +12,7 @@
 #include <llmr/usage.h>
 
 #include "llmr_json.h"
+#include "llmr_sse.h"
 
 
 /*
@@ -28,9 +29,6 @@
 /* the schemas followed are never deeper; below, values are skipped */
 #define LLMR_USAGE_FRAMES_MAX   16
 
-/* longer SSE event names are none of the known ones */
-#define LLMR_USAGE_NAME_MAX     32
-
 /*
  * yajl's blocks: an SSE stream reads all its events with one handle, but
  * an invalid event costs a new one.
@@ -43,17 +41,6 @@ typedef enum {
     LLMR_MODE_JSON,
     LLMR_MODE_SSE
 } llmr_mode_e;
-
-
-typedef enum {
-    LLMR_SSE_BOL = 0,           /* at the beginning of a line */
-    LLMR_SSE_FIELD,             /* in a field name */
-    LLMR_SSE_DATA_SP,           /* after "data:" */
-    LLMR_SSE_DATA,
-    LLMR_SSE_EVENT_SP,          /* after "event:" */
-    LLMR_SSE_EVENT,
-    LLMR_SSE_SKIP               /* comments and other fields */
-} llmr_sse_e;
 
 
 /* how much of "[DONE]" an event's data matched; blanks aside */
@@ -235,14 +222,10 @@ struct llmr_usage_s {
     size_t                      head_len;
     unsigned                    head_full:1;
 
-    /* server-sent events */
-    unsigned                    state;      /* llmr_sse_e */
-    unsigned                    cr:1;       /* a CR ended the last line */
-    unsigned                    has_data:1;
+    /* server-sent events: the framing, the event being read */
+    llmr_sse_t                  sse;
     unsigned                    ev_bad:1;
     unsigned                    sniff;
-    unsigned                    field_len;
-    unsigned                    name_len;
     unsigned                    name_type;  /* llmr_type_e of "event:" */
     unsigned                    name_sig;
     llmr_save_t                 ev_save;
@@ -254,8 +237,6 @@ struct llmr_usage_s {
     unsigned                    key;        /* llmr_key_e of the last key */
     llmr_frame_t                frames[LLMR_USAGE_FRAMES_MAX];
 
-    unsigned char               field[5];
-    unsigned char               name[LLMR_USAGE_NAME_MAX];
     unsigned char               head[LLMR_USAGE_HEAD_SIZE];
 };
 
@@ -265,12 +246,22 @@ static int llmr_on_value(void *ctx, int vt, const unsigned char *s,
     size_t len);
 static int llmr_on_key(void *ctx, const unsigned char *s, size_t len);
 static int llmr_on_end(void *ctx);
+static void llmr_on_data(void *ctx, const unsigned char *p, size_t n);
+static void llmr_on_name(void *ctx, const unsigned char *name, size_t len);
+static void llmr_on_dispatch(void *ctx);
 
 
 static const llmr_json_handler_t  llmr_handler = {
     llmr_on_value,
     llmr_on_key,
     llmr_on_end
+};
+
+
+static const llmr_sse_handler_t  llmr_sse_handler = {
+    llmr_on_data,
+    llmr_on_name,
+    llmr_on_dispatch
 };
 
 
@@ -1456,7 +1447,6 @@ llmr_commit(llmr_usage_t *u)
 static void
 llmr_sse_reset(llmr_usage_t *u)
 {
-    u->has_data = 0;
     u->ev_bad = 0;
     u->sniff = LLMR_SNIFF_NONE;
     u->name_type = LLMR_T_NONE;
@@ -1470,19 +1460,13 @@ llmr_sse_reset(llmr_usage_t *u)
 }
 
 
-/* a blank line: the event is complete */
+/* a blank line after data: the event is complete */
 
 static void
-llmr_sse_dispatch(llmr_usage_t *u)
+llmr_on_dispatch(void *ctx)
 {
-    unsigned  bad;
-
-    if (!u->has_data) {
-        /* no "data:" line, nothing is dispatched; the name is forgotten */
-        u->name_type = LLMR_T_NONE;
-        u->name_sig = 0;
-        return;
-    }
+    unsigned       bad;
+    llmr_usage_t  *u = ctx;
 
     u->res.events++;
 
@@ -1534,9 +1518,10 @@ llmr_sse_dispatch(llmr_usage_t *u)
 
 
 static void
-llmr_sse_data(llmr_usage_t *u, const unsigned char *p, size_t n)
+llmr_on_data(void *ctx, const unsigned char *p, size_t n)
 {
-    unsigned  c, k;
+    unsigned       c, k;
+    llmr_usage_t  *u = ctx;
 
     static const unsigned char  done[] = "[DONE]";
 
@@ -1584,198 +1569,19 @@ llmr_sse_data(llmr_usage_t *u, const unsigned char *p, size_t n)
 }
 
 
-static void
-llmr_sse_data_line(llmr_usage_t *u)
-{
-    /* the lines of one event are joined with a LF */
-    if (u->has_data) {
-        llmr_sse_data(u, (const unsigned char *) "\n", 1);
-    }
-
-    u->has_data = 1;
-}
-
+/* an "event:" name; an empty one when forgotten or too long */
 
 static void
-llmr_sse_name(llmr_usage_t *u)
+llmr_on_name(void *ctx, const unsigned char *name, size_t len)
 {
+    llmr_usage_t       *u = ctx;
     const llmr_word_t  *w;
 
-    if (u->name_len > LLMR_USAGE_NAME_MAX) {
-        u->name_type = LLMR_T_NONE;
-        u->name_sig = 0;
-        return;
-    }
-
-    w = llmr_lookup(llmr_event_types, u->name, u->name_len);
+    w = llmr_lookup(llmr_event_types, name, len);
     u->name_type = w->id;
     u->name_sig = w->sig;
 }
 
-
-/* the end of the line: a LF, or a CR and maybe a LF after it */
-
-static const unsigned char *
-llmr_eol(const unsigned char *p, const unsigned char *end)
-{
-    const unsigned char  *lf, *cr;
-
-    lf = memchr(p, '\n', end - p);
-    cr = memchr(p, '\r', (lf ? lf : end) - p);
-
-    return cr ? cr : lf;
-}
-
-
-static void
-llmr_sse(llmr_usage_t *u, const unsigned char *p, const unsigned char *end)
-{
-    size_t                n;
-    unsigned              c;
-    const unsigned char  *q;
-
-    while (p < end) {
-
-        if (u->cr) {
-            u->cr = 0;
-
-            if (*p == '\n') {
-                p++;
-                continue;
-            }
-        }
-
-        switch (u->state) {
-
-        case LLMR_SSE_BOL:
-            c = *p;
-
-            if (c == '\n' || c == '\r') {
-                p++;
-                u->cr = (c == '\r');
-                llmr_sse_dispatch(u);
-                continue;
-            }
-
-            if (c == ':') {
-                /* a comment */
-                p++;
-                u->state = LLMR_SSE_SKIP;
-                continue;
-            }
-
-            /* the usual fields, when whole in the buffer */
-
-            if (c == 'd' && end - p >= 5 && memcmp(p, "data:", 5) == 0) {
-                p += 5;
-                llmr_sse_data_line(u);
-                u->state = LLMR_SSE_DATA_SP;
-                continue;
-            }
-
-            if (c == 'e' && end - p >= 6 && memcmp(p, "event:", 6) == 0) {
-                p += 6;
-                u->name_len = 0;
-                u->state = LLMR_SSE_EVENT_SP;
-                continue;
-            }
-
-            u->field_len = 0;
-            u->state = LLMR_SSE_FIELD;
-
-            /* fall through */
-
-        case LLMR_SSE_FIELD:
-            for ( /* void */ ; p < end; p++) {
-                c = *p;
-
-                if (c == ':' || c == '\n' || c == '\r') {
-                    break;
-                }
-
-                if (u->field_len == sizeof(u->field)) {
-                    /* longer than "event": a field not read */
-                    u->state = LLMR_SSE_SKIP;
-                    break;
-                }
-
-                u->field[u->field_len++] = (unsigned char) c;
-            }
-
-            if (p == end || u->state == LLMR_SSE_SKIP) {
-                continue;
-            }
-
-            c = *p++;
-
-            if (u->field_len == 4 && memcmp(u->field, "data", 4) == 0) {
-                llmr_sse_data_line(u);
-                u->state = LLMR_SSE_DATA_SP;
-
-            } else if (u->field_len == 5
-                       && memcmp(u->field, "event", 5) == 0)
-            {
-                u->name_len = 0;
-                u->state = LLMR_SSE_EVENT_SP;
-
-            } else {
-                u->state = LLMR_SSE_SKIP;
-            }
-
-            if (c == ':') {
-                continue;
-            }
-
-            /* no colon: the value is empty, and the line is over */
-            if (u->state == LLMR_SSE_EVENT_SP) {
-                llmr_sse_name(u);
-            }
-
-            u->cr = (c == '\r');
-            u->state = LLMR_SSE_BOL;
-            continue;
-
-        case LLMR_SSE_DATA_SP:
-        case LLMR_SSE_EVENT_SP:
-            if (*p == ' ') {
-                p++;
-            }
-
-            u->state = (u->state == LLMR_SSE_DATA_SP) ? LLMR_SSE_DATA
-                                                      : LLMR_SSE_EVENT;
-            continue;
-
-        default: /* LLMR_SSE_DATA, LLMR_SSE_EVENT, LLMR_SSE_SKIP */
-            q = llmr_eol(p, end);
-            n = (q ? q : end) - p;
-
-            if (u->state == LLMR_SSE_DATA) {
-                llmr_sse_data(u, p, n);
-
-            } else if (u->state == LLMR_SSE_EVENT) {
-                if (u->name_len + n <= LLMR_USAGE_NAME_MAX) {
-                    memcpy(u->name + u->name_len, p, n);
-                    u->name_len += n;
-
-                } else {
-                    u->name_len = LLMR_USAGE_NAME_MAX + 1;
-                }
-            }
-
-            if (q == NULL) {
-                return;
-            }
-
-            if (u->state == LLMR_SSE_EVENT) {
-                llmr_sse_name(u);
-            }
-
-            u->cr = (*q == '\r');
-            u->state = LLMR_SSE_BOL;
-            p = q + 1;
-        }
-    }
-}
 
 
 static void
@@ -1846,7 +1652,7 @@ llmr_prelude(llmr_usage_t *u, const unsigned char *p,
             }
 
             /* blanks mean nothing in JSON, and in SSE only blank lines */
-            llmr_sse(u, p, w);
+            llmr_sse_feed(&u->sse, p, w);
             p = w;
 
             if (p == end) {
@@ -1868,7 +1674,7 @@ llmr_prelude(llmr_usage_t *u, const unsigned char *p,
             return end;
         }
 
-        u->state = LLMR_SSE_SKIP;
+        llmr_sse_skip_line(&u->sse);
     }
 
     return p;
@@ -1935,7 +1741,7 @@ llmr_usage_init(llmr_usage_t *u, int format)
     u->res.reasoning_tokens = -1;
 
     u->mode = LLMR_MODE_AUTO;
-    u->state = LLMR_SSE_BOL;
+    llmr_sse_init(&u->sse, &llmr_sse_handler, u);
     u->cur = &u->acc;
 
     u->json.conf.multiple = 0;
@@ -1979,7 +1785,7 @@ llmr_usage_feed(llmr_usage_t *u, const unsigned char *data, size_t len)
 
     if (p < end) {
         if (u->mode == LLMR_MODE_SSE) {
-            llmr_sse(u, p, end);
+            llmr_sse_feed(&u->sse, p, end);
 
         } else if (llmr_json_feed(&u->json, p, end - p) != LLMR_OK) {
             u->failed = 1;

@@ -10,6 +10,25 @@
 #include "llmr_features.h"
 
 
+/*
+ * max_tokens above LLMR_LONG_OUTPUT asks for a long answer: the feature
+ * is log2 of how many times longer, capped at LLMR_LONG_OUTPUT_MAX (16
+ * times: 16k tokens and more weigh alike); LLMR_SHORT_OUTPUT or less asks
+ * for a short one (a word, a number, a label).
+ */
+#define LLMR_LONG_OUTPUT        1024
+#define LLMR_LONG_OUTPUT_MAX    4
+#define LLMR_SHORT_OUTPUT       64
+
+
+static double llmr_features_units(const llmr_text_stats_t *u, double full);
+static void llmr_features_domain(llmr_features_t *f, double code,
+    double math);
+static void llmr_features_asks(llmr_features_t *f, const unsigned *n,
+    double units, double code, double math);
+static void llmr_features_context(llmr_features_t *f,
+    const llmr_request_t *req, double full);
+static void llmr_features_shape(llmr_features_t *f, double code);
 static double llmr_log2p(double v);
 static double llmr_clamp01(double v);
 
@@ -70,63 +89,16 @@ static const char  *const llmr_feature_names[LLMR_F_N] = {
 };
 
 
-void
-llmr_features_extract(const llmr_request_t *req, llmr_features_t *f,
-    const llmr_grams_t *gm, uint32_t *grams, size_t max_grams,
-    size_t *ngrams)
+/*
+ * Length in words; bytes / 8 stands in for scripts written without
+ * blanks, and a text cut by the extractor's caps (or the scan limit) is
+ * extrapolated to its full size (full, the last user turn's bytes).
+ */
+
+static double
+llmr_features_units(const llmr_text_stats_t *u, double full)
 {
-    int                       i, best;
-    double                    d[LLMR_DOMAIN_N], units, full, code, math,
-                              words, content;
-    unsigned                  n[LLMR_KW_N];
-    const llmr_text_stats_t  *u, *sy, *hi;
-
-    /* the text stats are zeroed by llmr_text_scan(), the rest here */
-
-    f->units = 0;
-    f->code = 0;
-    f->math = 0;
-    f->domain_score = 0;
-    f->domain = LLMR_DOMAIN_GENERAL;
-    f->domain_from_user = 0;
-    f->task = 0;
-    f->high_stakes = 0;
-    f->empty = 0;
-
-    memset(f->x, 0, sizeof(f->x));
-    f->x[LLMR_F_DOMAIN + LLMR_DOMAIN_GENERAL] = 1;
-    f->x[LLMR_F_LENGTH] = -4;
-
-    if (req == NULL) {
-        llmr_text_scan(NULL, 0, &f->user, grams, max_grams, ngrams);
-        llmr_text_scan(NULL, 0, &f->system, NULL, 0, NULL);
-        llmr_text_scan(NULL, 0, &f->history, NULL, 0, NULL);
-        f->empty = 1;
-        return;
-    }
-
-    llmr_text_scan_window(req->last_user.data, req->last_user.len,
-                          LLMR_USER_HEAD, LLMR_USER_TAIL,
-                          LLMR_USER_FULL_HEAD, LLMR_USER_FULL_TAIL, gm,
-                          &f->user, grams, max_grams, ngrams);
-    llmr_text_scan_window(req->system.data, req->system.len,
-                          LLMR_CONTEXT_TEXT, 0, LLMR_CONTEXT_FULL, 0, NULL,
-                          &f->system, NULL, 0, NULL);
-    llmr_text_scan_window(req->history.data, req->history.len,
-                          0, LLMR_CONTEXT_TEXT, 0, LLMR_CONTEXT_FULL, NULL,
-                          &f->history, NULL, 0, NULL);
-
-    u = &f->user;
-    sy = &f->system;
-    hi = &f->history;
-
-    f->empty = (u->words == 0 && req->images == 0);
-
-    /*
-     * Length in words; bytes / 8 stands in for scripts written without
-     * blanks, and a text cut by the extractor's caps (or the scan limit)
-     * is extrapolated to its full size.
-     */
+    double  units;
 
     units = u->words;
 
@@ -134,52 +106,26 @@ llmr_features_extract(const llmr_request_t *req, llmr_features_t *f,
         units = u->bytes / 8.0;
     }
 
-    full = req->last_user_bytes;
-
-    if (full < req->last_user.len) {
-        full = req->last_user.len;
-    }
-
     if (u->bytes && full > u->bytes) {
         units *= full / u->bytes;
     }
 
-    f->units = units;
+    return units;
+}
 
-    /* code and math notation */
 
-    code = 2.0 * u->code_fences + u->code_lines + 0.5 * u->code_ops
-           + 0.25 * u->brackets + 0.25 * u->code_ticks;
-    math = u->math_ops + 2.0 * u->latex + u->math_syms;
+/* the domain: the last user turn first, else the conversation */
 
-    if (code >= 2) {
-        /* in code, "i += 1" and "a[i] <= b[j]" are not math */
-        math = 2.0 * u->latex + u->math_syms;
-    }
+static void
+llmr_features_domain(llmr_features_t *f, double code, double math)
+{
+    int                       i, best;
+    double                    d[LLMR_DOMAIN_N];
+    const llmr_text_stats_t  *u, *sy, *hi;
 
-    /*
-     * A task: something is asked (a keyword in an asking position, an
-     * explicit request) or there is code to work on.  In a task every
-     * keyword counts; without one only the asking ones do, so that a
-     * passage about a design or a theorem is not taken for a design or
-     * proof task.
-     */
-
-    f->task = (u->kw_ask[LLMR_KW_EXPLAIN_I] + u->kw_ask[LLMR_KW_COMPLEX_I]
-               + u->kw_ask[LLMR_KW_EXPERT_I] + u->kw_ask[LLMR_KW_MATH_I]
-               + u->kw[LLMR_KW_REQUEST_I] > 0)
-              || code >= 2;
-
-    for (i = 0; i < LLMR_KW_N; i++) {
-        n[i] = f->task ? u->kw[i] : u->kw_ask[i];
-    }
-
-    /* notation counts when there is enough of it, vocabulary half */
-
-    f->code = (code >= 2 ? code : 0) + 0.5 * n[LLMR_KW_CODE_I];
-    f->math = (math >= 2 ? math : 0) + 0.5 * n[LLMR_KW_MATH_I];
-
-    /* the domain: the last user turn first, else the conversation */
+    u = &f->user;
+    sy = &f->system;
+    hi = &f->history;
 
     for (i = 0; i < LLMR_DOMAIN_N; i++) {
         d[i] = u->dom[i];
@@ -234,8 +180,22 @@ llmr_features_extract(const llmr_request_t *req, llmr_features_t *f,
     {
         f->high_stakes = 1;
     }
+}
 
-    /* the vector */
+
+/*
+ * What the last user turn asks: n[] holds the keyword counts that count
+ * (see llmr_features_extract()), code and math the notation found.
+ */
+
+static void
+llmr_features_asks(llmr_features_t *f, const unsigned *n, double units,
+    double code, double math)
+{
+    double                    content;
+    const llmr_text_stats_t  *u;
+
+    u = &f->user;
 
     f->x[LLMR_F_LENGTH] = llmr_log2p(units) - 4;
 
@@ -274,14 +234,29 @@ llmr_features_extract(const llmr_request_t *req, llmr_features_t *f,
 
     f->x[LLMR_F_DOMAIN + LLMR_DOMAIN_GENERAL] = 0;
     f->x[LLMR_F_DOMAIN + f->domain] = 1;
+}
+
+
+/*
+ * The request around the last turn: what it asks for (reasoning, tools,
+ * output), the earlier conversation's size and its hard-task words.
+ */
+
+static void
+llmr_features_context(llmr_features_t *f, const llmr_request_t *req,
+    double full)
+{
+    double                    words;
+    const llmr_text_stats_t  *sy, *hi;
+
+    sy = &f->system;
+    hi = &f->history;
 
     f->x[LLMR_F_REASONING] = req->reasoning;
     f->x[LLMR_F_IMAGES] = llmr_log2p(req->images);
     f->x[LLMR_F_TOOLS] = llmr_log2p(req->tools);
     f->x[LLMR_F_TOOL_RESULTS] = llmr_log2p(req->tool_results);
     f->x[LLMR_F_TURNS] = req->user_turns > 1 ? log2(req->user_turns) : 0;
-
-    /* the earlier conversation: its size and its hard-task words */
 
     words = sy->words + hi->words;
 
@@ -299,19 +274,29 @@ llmr_features_extract(const llmr_request_t *req, llmr_features_t *f,
                              + hi->kw[LLMR_KW_CONSTRAINT_I]
                              + hi->kw[LLMR_KW_STEP_I]));
 
-    if (req->max_tokens > 1024) {
-        f->x[LLMR_F_LONG_OUTPUT] = log2(req->max_tokens / 1024.0);
+    if (req->max_tokens > LLMR_LONG_OUTPUT) {
+        f->x[LLMR_F_LONG_OUTPUT] = log2(req->max_tokens
+                                        / (double) LLMR_LONG_OUTPUT);
 
-        if (f->x[LLMR_F_LONG_OUTPUT] > 4) {
-            f->x[LLMR_F_LONG_OUTPUT] = 4;
+        if (f->x[LLMR_F_LONG_OUTPUT] > LLMR_LONG_OUTPUT_MAX) {
+            f->x[LLMR_F_LONG_OUTPUT] = LLMR_LONG_OUTPUT_MAX;
         }
     }
 
     f->x[LLMR_F_SHORT_OUTPUT] = (req->max_tokens > 0
-                                 && req->max_tokens <= 64);
+                                 && req->max_tokens <= LLMR_SHORT_OUTPUT);
     f->x[LLMR_F_JSON_OUTPUT] = req->json_output;
+}
 
-    /* the shape of the last turn, for the learned layer */
+
+/* the shape of the last turn, for the learned layer */
+
+static void
+llmr_features_shape(llmr_features_t *f, double code)
+{
+    const llmr_text_stats_t  *u;
+
+    u = &f->user;
 
     f->x[LLMR_F_SENTENCES] = llmr_log2p(u->sentences);
     f->x[LLMR_F_QUESTIONS] = llmr_log2p(u->questions);
@@ -338,7 +323,7 @@ llmr_features_extract(const llmr_request_t *req, llmr_features_t *f,
     f->x[LLMR_F_MATH_WORDS] = llmr_log2p(u->kw[LLMR_KW_MATH_I]);
     f->x[LLMR_F_CODE_WORDS] = llmr_log2p(u->kw[LLMR_KW_CODE_I]);
     f->x[LLMR_F_DOMAIN_WORDS] = llmr_log2p(f->domain_score);
-    f->x[LLMR_F_SYSTEM] = llmr_log2p(sy->words / 16.0);
+    f->x[LLMR_F_SYSTEM] = llmr_log2p(f->system.words / 16.0);
 
     /*
      * Problem shape: quantities given through other ones; creative
@@ -363,6 +348,107 @@ llmr_features_extract(const llmr_request_t *req, llmr_features_t *f,
     if (u->choices < 2 && code < 2 && u->math_ops && u->math_syms) {
         f->x[LLMR_F_OPEN_MATH] = 1;
     }
+}
+
+
+void
+llmr_features_extract(const llmr_request_t *req, llmr_features_t *f,
+    const llmr_grams_t *gm, uint32_t *grams, size_t max_grams,
+    size_t *ngrams)
+{
+    int                       i;
+    double                    units, full, code, math;
+    unsigned                  n[LLMR_KW_N];
+    const llmr_text_stats_t  *u;
+
+    /* the text stats are zeroed by llmr_text_scan(), the rest here */
+
+    f->units = 0;
+    f->code = 0;
+    f->math = 0;
+    f->domain_score = 0;
+    f->domain = LLMR_DOMAIN_GENERAL;
+    f->domain_from_user = 0;
+    f->task = 0;
+    f->high_stakes = 0;
+    f->empty = 0;
+
+    memset(f->x, 0, sizeof(f->x));
+    f->x[LLMR_F_DOMAIN + LLMR_DOMAIN_GENERAL] = 1;
+    f->x[LLMR_F_LENGTH] = -4;
+
+    if (req == NULL) {
+        llmr_text_scan(NULL, 0, &f->user, grams, max_grams, ngrams);
+        llmr_text_scan(NULL, 0, &f->system, NULL, 0, NULL);
+        llmr_text_scan(NULL, 0, &f->history, NULL, 0, NULL);
+        f->empty = 1;
+        return;
+    }
+
+    llmr_text_scan_window(req->last_user.data, req->last_user.len,
+                          LLMR_USER_HEAD, LLMR_USER_TAIL,
+                          LLMR_USER_FULL_HEAD, LLMR_USER_FULL_TAIL, gm,
+                          &f->user, grams, max_grams, ngrams);
+    llmr_text_scan_window(req->system.data, req->system.len,
+                          LLMR_CONTEXT_TEXT, 0, LLMR_CONTEXT_FULL, 0, NULL,
+                          &f->system, NULL, 0, NULL);
+    llmr_text_scan_window(req->history.data, req->history.len,
+                          0, LLMR_CONTEXT_TEXT, 0, LLMR_CONTEXT_FULL, NULL,
+                          &f->history, NULL, 0, NULL);
+
+    u = &f->user;
+
+    f->empty = (u->words == 0 && req->images == 0);
+
+    full = req->last_user_bytes;
+
+    if (full < req->last_user.len) {
+        full = req->last_user.len;
+    }
+
+    units = llmr_features_units(u, full);
+    f->units = units;
+
+    /* code and math notation */
+
+    code = 2.0 * u->code_fences + u->code_lines + 0.5 * u->code_ops
+           + 0.25 * u->brackets + 0.25 * u->code_ticks;
+    math = u->math_ops + 2.0 * u->latex + u->math_syms;
+
+    if (code >= 2) {
+        /* in code, "i += 1" and "a[i] <= b[j]" are not math */
+        math = 2.0 * u->latex + u->math_syms;
+    }
+
+    /*
+     * A task: something is asked (a keyword in an asking position, an
+     * explicit request) or there is code to work on.  In a task every
+     * keyword counts; without one only the asking ones do, so that a
+     * passage about a design or a theorem is not taken for a design or
+     * proof task.
+     */
+
+    f->task = (u->kw_ask[LLMR_KW_EXPLAIN_I] + u->kw_ask[LLMR_KW_COMPLEX_I]
+               + u->kw_ask[LLMR_KW_EXPERT_I] + u->kw_ask[LLMR_KW_MATH_I]
+               + u->kw[LLMR_KW_REQUEST_I] > 0)
+              || code >= 2;
+
+    for (i = 0; i < LLMR_KW_N; i++) {
+        n[i] = f->task ? u->kw[i] : u->kw_ask[i];
+    }
+
+    /* notation counts when there is enough of it, vocabulary half */
+
+    f->code = (code >= 2 ? code : 0) + 0.5 * n[LLMR_KW_CODE_I];
+    f->math = (math >= 2 ? math : 0) + 0.5 * n[LLMR_KW_MATH_I];
+
+    llmr_features_domain(f, code, math);
+
+    /* the vector */
+
+    llmr_features_asks(f, n, units, code, math);
+    llmr_features_context(f, req, full);
+    llmr_features_shape(f, code);
 }
 
 

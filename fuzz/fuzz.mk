@@ -20,6 +20,7 @@ FUZZ_CFLAGS   := $(STD) -g -O1 $(WARN) $(CPPFLAGS)
 
 # only the parsers and what they call: the classifier is not needed here
 FUZZ_CORE     := core/src/llmr_core.c core/src/llmr_extract.c \
+                 core/src/llmr_json.c core/src/llmr_sse.c \
                  core/src/llmr_rewrite.c core/src/llmr_usage.c \
                  core/src/llmr_registry.c core/src/llmr_policy.c \
                  core/offline/llmr_calibrate.c core/offline/llmr_calibrate_out.c \

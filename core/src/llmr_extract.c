@@ -1,3 +1,4 @@
+
 /*
  * Copyright (C) ngx_llm_router authors
  */
@@ -8,17 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <yajl/yajl_parse.h>
-
-#if (defined __SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include <llmr/core.h>
 #include <llmr/extract.h>
 
-#include "llmr_swar.h"
+#include "llmr_json.h"
 
+
+/*
+ * The request's semantics over the JSON stream reader (llmr_json.c),
+ * which checks and decodes every string exactly as yajl does.
+ */
 
 /*
  * Frames describe the containers whose meaning we know; everything else is
@@ -27,65 +27,10 @@
  */
 #define LLMR_FRAMES_MAX         16
 
-/*
- * yajl's lexer rescans a token that spans chunks from its start on every
- * call, so a long string fed in small chunks costs O(n^2).  Once that many
- * bytes arrived without a parser event, chunks are staged and fed in
- * doubling sizes, up to LLMR_STAGE_MAX bytes at a time.
- */
-#define LLMR_STAGE_MIN          65536
-#define LLMR_STAGE_MAX          (1024 * 1024)
-
 #define LLMR_ERRBUF_SIZE        192
 
-/*
- * Long strings do not go through yajl's lexer, which looks at every byte
- * through a table, and copies a string cut between two chunks to scan it
- * again.  A string of LLMR_FAST_MIN bytes or more is found, checked and
- * decoded here, 8 bytes at a time, by yajl's rules (its UTF-8 check, its
- * escapes, its \u decoding), and yajl parses "" in its place: the
- * callback takes the real value from x->sub, and every offset is that of
- * the body.  A string yajl would reject goes to yajl as it came, with the
- * rest of the body, so the error is yajl's own; so does a string yajl
- * decodes its own way (a high surrogate without "\u" after it), alone.
- * One split between chunks waits in x->str, bounded like yajl's token
- * buffer by the body; more than LLMR_STR_KEEP of it is not kept.
- */
-#define LLMR_FAST_MIN           64
-#define LLMR_STR_KEEP           65536
-
-/*
- * A yajl handle cannot be reset, so each body gets a new one; its handful
- * of allocations come from blocks kept across bodies.
- */
-#define LLMR_CACHE_BLOCKS       12
-#define LLMR_CACHE_MAX          16384   /* larger blocks go back to free() */
-
-
-typedef enum {
-    LLMR_LEX_OUT = 0,           /* between strings */
-    LLMR_LEX_SPLIT,             /* in a string that goes on in a chunk */
-    LLMR_LEX_RAW                /* yajl gets the rest of the body as is */
-} llmr_lex_e;
-
-
-/* llmr_str_check() */
-#define LLMR_STR_DONE           0
-#define LLMR_STR_MORE           1
-#define LLMR_STR_BAD            2
-
-#define LLMR_STR_ESC            0x01    /* escapes: decode */
-#define LLMR_STR_YAJL           0x02    /* yajl decodes it its own way */
-
-
-typedef enum {
-    LLMR_V_NULL = 0,
-    LLMR_V_BOOL,
-    LLMR_V_NUMBER,
-    LLMR_V_STRING,
-    LLMR_V_MAP,
-    LLMR_V_ARRAY
-} llmr_value_e;
+/* yajl's blocks kept across bodies, one handle a body */
+#define LLMR_EXTRACT_BLOCKS     12
 
 
 typedef enum {
@@ -208,13 +153,6 @@ typedef struct {
 } llmr_buf_t;
 
 
-/* the header of a block handed to yajl, keeping malloc()'s alignment */
-typedef union {
-    size_t                      size;
-    long double                 align;
-} llmr_block_t;
-
-
 typedef struct {
     unsigned char               kind;   /* llmr_frame_e */
     unsigned char               dest;   /* llmr_dest_e */
@@ -234,16 +172,8 @@ struct llmr_extract_s {
     llmr_request_t              req;
     llmr_extract_conf_t         conf;
 
-    yajl_handle                 yajl;
-    yajl_alloc_funcs            alloc;
-    llmr_block_t               *cache[LLMR_CACHE_BLOCKS];
-    unsigned                    ncache;
-    off_t                       base;       /* offset of the chunk parsed */
-    unsigned                    events;     /* parser callbacks so far */
-    size_t                      quiet;      /* bytes fed without events */
+    llmr_json_t                 json;
 
-    unsigned                    depth;
-    unsigned                    skip;       /* depth in an ignored value */
     unsigned                    nframes;
     unsigned                    key;        /* llmr_key_e of the last key */
     const char                 *key_name;   /* as spelled in the body */
@@ -277,26 +207,6 @@ struct llmr_extract_s {
     llmr_buf_t                  history;
     llmr_buf_t                  pending;    /* turns after the last user */
     unsigned char              *text;       /* one block for all of them */
-
-    unsigned char              *stage;
-    size_t                      stage_len;
-    size_t                      stage_size;
-
-    /* the lexer in front of yajl for long strings (LLMR_FAST_MIN) */
-    unsigned                    lex;        /* llmr_lex_e */
-    unsigned                    str_flags;  /* LLMR_STR_ESC, _YAJL */
-    unsigned char               prev;       /* the last byte lexed */
-    off_t                       pos;        /* offset of the chunk lexed */
-    off_t                       str_start;  /* of a split string's quote */
-    unsigned char              *str;        /* its bytes; decoded values */
-    size_t                      str_len;
-    size_t                      str_size;
-    size_t                      str_done;   /* bytes of it checked */
-    const unsigned char        *sub;        /* what yajl's "" stands for */
-    size_t                      sub_len;
-    size_t                      sub_raw;    /* its length in the body */
-    unsigned                    sub_set:1;
-
     llmr_frame_t                frames[LLMR_FRAMES_MAX];
 
     char                        model[LLMR_EXTRACT_MODEL_MAX];
@@ -304,30 +214,18 @@ struct llmr_extract_s {
 };
 
 
-static int llmr_on_null(void *ctx);
-static int llmr_on_boolean(void *ctx, int b);
-static int llmr_on_number(void *ctx, const char *s, size_t len);
-static int llmr_on_string(void *ctx, const unsigned char *s, size_t len);
-static int llmr_on_start_map(void *ctx);
-static int llmr_on_map_key(void *ctx, const unsigned char *s, size_t len);
-static int llmr_on_end_map(void *ctx);
-static int llmr_on_start_array(void *ctx);
-static int llmr_on_end_array(void *ctx);
+static int llmr_on_value(void *ctx, int vt, const unsigned char *s,
+    size_t len);
+static int llmr_on_key(void *ctx, const unsigned char *s, size_t len);
+static int llmr_on_end(void *ctx);
 
 
-static const yajl_callbacks  llmr_callbacks = {
-    llmr_on_null,
-    llmr_on_boolean,
-    NULL,
-    NULL,
-    llmr_on_number,
-    llmr_on_string,
-    llmr_on_start_map,
-    llmr_on_map_key,
-    llmr_on_end_map,
-    llmr_on_start_array,
-    llmr_on_end_array
+static const llmr_json_handler_t  llmr_handler = {
+    llmr_on_value,
+    llmr_on_key,
+    llmr_on_end
 };
+
 
 
 /* keys grouped by length, see llmr_key() */
@@ -607,7 +505,7 @@ llmr_fail(llmr_extract_t *x, int err, const char *fmt, ...)
 static off_t
 llmr_offset(llmr_extract_t *x)
 {
-    return x->base + (off_t) yajl_get_bytes_consumed(x->yajl);
+    return llmr_json_offset(&x->json);
 }
 
 
@@ -830,7 +728,7 @@ llmr_push(llmr_extract_t *x, unsigned kind, unsigned dest)
     llmr_frame_t  *f;
 
     if (x->nframes == LLMR_FRAMES_MAX) {
-        x->skip = 1;
+        x->json.skip = 1;
         return 1;
     }
 
@@ -851,11 +749,7 @@ llmr_push(llmr_extract_t *x, unsigned kind, unsigned dest)
 static int
 llmr_ignore(llmr_extract_t *x, int vt)
 {
-    if (vt == LLMR_V_MAP || vt == LLMR_V_ARRAY) {
-        x->skip = 1;
-    }
-
-    return 1;
+    return llmr_json_skip(&x->json, vt);
 }
 
 
@@ -1572,133 +1466,19 @@ llmr_pop(llmr_extract_t *x)
     return 1;
 }
 
-
 static int
-llmr_on_null(void *ctx)
+llmr_on_value(void *ctx, int vt, const unsigned char *s, size_t len)
 {
-    llmr_extract_t  *x = ctx;
-
-    x->events++;
-
-    if (x->skip) {
-        return 1;
-    }
-
-    return llmr_value(x, LLMR_V_NULL, NULL, 0);
+    return llmr_value(ctx, vt, s, len);
 }
 
 
 static int
-llmr_on_boolean(void *ctx, int b)
-{
-    llmr_extract_t  *x = ctx;
-
-    x->events++;
-
-    if (x->skip) {
-        return 1;
-    }
-
-    return llmr_value(x, LLMR_V_BOOL, NULL, b != 0);
-}
-
-
-static int
-llmr_on_number(void *ctx, const char *s, size_t len)
-{
-    llmr_extract_t  *x = ctx;
-
-    x->events++;
-
-    if (x->skip) {
-        return 1;
-    }
-
-    return llmr_value(x, LLMR_V_NUMBER, (const unsigned char *) s, len);
-}
-
-
-static int
-llmr_on_string(void *ctx, const unsigned char *s, size_t len)
-{
-    llmr_extract_t  *x = ctx;
-
-    x->events++;
-
-    if (x->sub_set) {
-        s = x->sub;
-        len = x->sub_len;
-        x->sub_set = 0;
-    }
-
-    if (x->skip) {
-        return 1;
-    }
-
-    return llmr_value(x, LLMR_V_STRING, s, len);
-}
-
-
-static int
-llmr_on_start_map(void *ctx)
-{
-    llmr_extract_t  *x = ctx;
-
-    x->events++;
-
-    if (++x->depth > x->conf.max_depth) {
-        return llmr_fail(x, LLMR_EXTRACT_E_DEPTH, "nesting deeper than %u",
-                         x->conf.max_depth);
-    }
-
-    if (x->skip) {
-        x->skip++;
-        return 1;
-    }
-
-    return llmr_value(x, LLMR_V_MAP, NULL, 0);
-}
-
-
-static int
-llmr_on_start_array(void *ctx)
-{
-    llmr_extract_t  *x = ctx;
-
-    x->events++;
-
-    if (++x->depth > x->conf.max_depth) {
-        return llmr_fail(x, LLMR_EXTRACT_E_DEPTH, "nesting deeper than %u",
-                         x->conf.max_depth);
-    }
-
-    if (x->skip) {
-        x->skip++;
-        return 1;
-    }
-
-    return llmr_value(x, LLMR_V_ARRAY, NULL, 0);
-}
-
-
-static int
-llmr_on_map_key(void *ctx, const unsigned char *s, size_t len)
+llmr_on_key(void *ctx, const unsigned char *s, size_t len)
 {
     llmr_frame_t       *f;
     llmr_extract_t     *x = ctx;
     const llmr_name_t  *k;
-
-    x->events++;
-
-    if (x->sub_set) {
-        s = x->sub;
-        len = x->sub_len;
-        x->sub_set = 0;
-    }
-
-    if (x->skip) {
-        return 1;
-    }
 
     f = &x->frames[x->nframes - 1];
     f->flags |= LLMR_FRAME_KEYS;
@@ -1740,127 +1520,9 @@ llmr_on_map_key(void *ctx, const unsigned char *s, size_t len)
 
 
 static int
-llmr_on_end_map(void *ctx)
+llmr_on_end(void *ctx)
 {
-    llmr_extract_t  *x = ctx;
-
-    x->events++;
-    x->depth--;
-
-    if (x->skip) {
-        x->skip--;
-        return 1;
-    }
-
-    return llmr_pop(x);
-}
-
-
-static int
-llmr_on_end_array(void *ctx)
-{
-    llmr_extract_t  *x = ctx;
-
-    x->events++;
-    x->depth--;
-
-    if (x->skip) {
-        x->skip--;
-        return 1;
-    }
-
-    return llmr_pop(x);
-}
-
-
-static void *
-llmr_yajl_malloc(void *ctx, size_t size)
-{
-    unsigned         i, best;
-    llmr_block_t    *b;
-    llmr_extract_t  *x = ctx;
-
-    /* yajl asks for the same few sizes for every body */
-    best = x->ncache;
-
-    for (i = 0; i < x->ncache; i++) {
-        b = x->cache[i];
-
-        if (b->size == size) {
-            best = i;
-            break;
-        }
-
-        if (b->size > size
-            && (best == x->ncache || b->size < x->cache[best]->size))
-        {
-            best = i;
-        }
-    }
-
-    if (best < x->ncache) {
-        b = x->cache[best];
-        x->cache[best] = x->cache[--x->ncache];
-        return b + 1;
-    }
-
-    b = malloc(sizeof(llmr_block_t) + size);
-    if (b == NULL) {
-        return NULL;
-    }
-
-    b->size = size;
-
-    return b + 1;
-}
-
-
-static void
-llmr_yajl_free(void *ctx, void *p)
-{
-    llmr_block_t    *b;
-    llmr_extract_t  *x = ctx;
-
-    if (p == NULL) {
-        return;
-    }
-
-    b = (llmr_block_t *) p - 1;
-
-    if (b->size <= LLMR_CACHE_MAX && x->ncache < LLMR_CACHE_BLOCKS) {
-        x->cache[x->ncache++] = b;
-        return;
-    }
-
-    free(b);
-}
-
-
-static void *
-llmr_yajl_realloc(void *ctx, void *p, size_t size)
-{
-    void          *n;
-    llmr_block_t  *b;
-
-    if (p == NULL) {
-        return llmr_yajl_malloc(ctx, size);
-    }
-
-    b = (llmr_block_t *) p - 1;
-
-    if (b->size >= size) {
-        return p;
-    }
-
-    n = llmr_yajl_malloc(ctx, size);
-    if (n == NULL) {
-        return NULL;
-    }
-
-    memcpy(n, p, b->size);
-    llmr_yajl_free(ctx, p);
-
-    return n;
+    return llmr_pop(ctx);
 }
 
 
@@ -1881,9 +1543,10 @@ llmr_extract_conf_init(llmr_extract_conf_t *conf)
 llmr_extract_t *
 llmr_extract_create(const llmr_extract_conf_t *conf)
 {
-    size_t           cap, size;
-    unsigned char   *p;
-    llmr_extract_t  *x;
+    size_t            cap, size;
+    unsigned char    *p;
+    llmr_extract_t   *x;
+    llmr_json_conf_t  jc;
 
     x = calloc(1, sizeof(llmr_extract_t));
     if (x == NULL) {
@@ -1910,10 +1573,14 @@ llmr_extract_create(const llmr_extract_conf_t *conf)
 
     x->msg_cap = cap;
 
-    x->alloc.malloc = llmr_yajl_malloc;
-    x->alloc.realloc = llmr_yajl_realloc;
-    x->alloc.free = llmr_yajl_free;
-    x->alloc.ctx = x;
+    jc.strings = x->conf.yajl_strings ? LLMR_JSON_STRINGS_YAJL
+                                      : LLMR_JSON_STRINGS_EXACT;
+    jc.max_depth = x->conf.max_depth;
+    jc.blocks = LLMR_EXTRACT_BLOCKS;
+    jc.validate = 1;
+    jc.multiple = 0;
+
+    llmr_json_init(&x->json, &jc, &llmr_handler, x);
 
     size = 2 * cap + x->conf.max_system_text
            + 2 * x->conf.max_history_text;
@@ -1954,10 +1621,7 @@ llmr_extract_create(const llmr_extract_conf_t *conf)
 void
 llmr_extract_reset(llmr_extract_t *x, int format_hint)
 {
-    if (x->yajl) {
-        yajl_free(x->yajl);
-        x->yajl = NULL;
-    }
+    llmr_json_reset(&x->json);
 
     memset(&x->req, 0, sizeof(llmr_request_t));
 
@@ -1974,11 +1638,6 @@ llmr_extract_reset(llmr_extract_t *x, int format_hint)
     x->req.object_start = -1;
     x->req.stream_options_start = -1;
 
-    x->base = 0;
-    x->events = 0;
-    x->quiet = 0;
-    x->depth = 0;
-    x->skip = 0;
     x->nframes = 0;
     x->key = LLMR_K_OTHER;
     x->key_name = "?";
@@ -2007,21 +1666,7 @@ llmr_extract_reset(llmr_extract_t *x, int format_hint)
     llmr_buf_clear(&x->history);
     llmr_buf_clear(&x->pending);
 
-    x->stage_len = 0;
     x->errbuf[0] = '\0';
-
-    x->lex = LLMR_LEX_OUT;
-    x->prev = 0;
-    x->pos = 0;
-    x->sub_set = 0;
-
-    if (x->str_size > LLMR_STR_KEEP) {
-        free(x->str);
-        x->str = NULL;
-        x->str_size = 0;
-    }
-
-    x->str_len = 0;
 }
 
 
@@ -2039,710 +1684,46 @@ llmr_views(llmr_extract_t *x)
 }
 
 
+/* the reader stopped: the semantics said why, or the reader does */
+
 static int
-llmr_yajl_error(llmr_extract_t *x, const unsigned char *data, size_t len)
+llmr_json_failed(llmr_extract_t *x)
 {
-    off_t           at;
-    size_t          n;
-    const char     *text, *p;
-    unsigned char  *msg;
+    int  err;
 
     llmr_views(x);
 
     if (x->err) {
-        /* a callback stopped the parse */
         return LLMR_ERROR;
     }
 
-    msg = yajl_get_error(x->yajl, 0, data, len);
-    text = msg ? (const char *) msg : "parse error";
+    switch (x->json.err) {
 
-    at = llmr_offset(x);
+    case LLMR_JSON_E_UTF8:
+        err = LLMR_EXTRACT_E_UTF8;
+        break;
 
-    if (x->sub_set && strstr(text, "inside map, I expect")) {
+    case LLMR_JSON_E_DEPTH:
+        err = LLMR_EXTRACT_E_DEPTH;
+        break;
 
-        /*
-         * yajl steps back over the string it did not expect, as far as
-         * the chunk it was given goes: over the string of the body, not
-         * over the "" that stood for it
-         */
+    case LLMR_JSON_E_NOMEM:
+        err = LLMR_EXTRACT_E_NOMEM;
+        break;
 
-        at = x->base + 2;
-        at = (at - x->pos >= (off_t) x->sub_raw) ? at - (off_t) x->sub_raw
-                                                 : x->pos;
+    default:
+        err = LLMR_EXTRACT_E_JSON;
     }
 
-    if (at > x->req.body_bytes) {
-        at = x->req.body_bytes;
-    }
-
-    if (strstr(text, "invalid bytes in UTF8 string")) {
-        llmr_fail(x, LLMR_EXTRACT_E_UTF8,
-                  "invalid UTF-8 in a string at byte %lld", (long long) at);
-
-    } else {
-        /* "parse error: premature EOF\n" -> "premature EOF" */
-        p = strstr(text, ": ");
-        p = p ? p + 2 : text;
-
-        n = strlen(p);
-
-        while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '.')) {
-            n--;
-        }
-
-        llmr_fail(x, LLMR_EXTRACT_E_JSON, "invalid JSON at byte %lld: %.*s",
-                  (long long) at, (int) n, p);
-    }
-
-    if (msg) {
-        yajl_free_error(x->yajl, msg);
-    }
+    llmr_fail(x, err, "%s", x->json.errbuf);
 
     return LLMR_ERROR;
-}
-
-
-/* yajl's handle, allocated with the first bytes of a body */
-
-static int
-llmr_yajl_handle(llmr_extract_t *x)
-{
-    if (x->yajl == NULL) {
-        x->yajl = yajl_alloc(&llmr_callbacks, &x->alloc, x);
-        if (x->yajl == NULL) {
-            llmr_fail(x, LLMR_EXTRACT_E_NOMEM, "out of memory");
-            return LLMR_ERROR;
-        }
-    }
-
-    return LLMR_OK;
-}
-
-
-/* hands yajl len bytes that are the body's from offset at */
-
-static int
-llmr_yajl(llmr_extract_t *x, const unsigned char *data, size_t len, off_t at)
-{
-    if (len == 0) {
-        return LLMR_OK;
-    }
-
-    if (llmr_yajl_handle(x) != LLMR_OK) {
-        return LLMR_ERROR;
-    }
-
-    x->base = at;
-
-    if (yajl_parse(x->yajl, data, len) != yajl_status_ok) {
-        return llmr_yajl_error(x, data, len);
-    }
-
-    x->base = at + len;
-
-    return LLMR_OK;
-}
-
-
-/*
- * yajl parses "" for a string of raw bytes in the body that ends at
- * offset end; its callback gets the value [s, s + len) instead.
- */
-
-static int
-llmr_yajl_sub(llmr_extract_t *x, const unsigned char *s, size_t len,
-    size_t raw, off_t end)
-{
-    int  rc;
-
-    x->sub = s;
-    x->sub_len = len;
-    x->sub_raw = raw;
-    x->sub_set = 1;
-
-    rc = llmr_yajl(x, (const unsigned char *) "\"\"", 2, end - 2);
-
-    x->sub_set = 0;
-
-    return rc;
-}
-
-
-static int
-llmr_hex(unsigned c)
-{
-    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
-}
-
-
-static unsigned
-llmr_hex4(const unsigned char *p)
-{
-    unsigned  i, c, v;
-
-    v = 0;
-
-    for (i = 0; i < 4; i++) {
-        c = p[i];
-        v = (v << 4) | ((c <= '9') ? c - '0' : (c | 0x20) - 'a' + 10);
-    }
-
-    return v;
-}
-
-
-/*
- * Checks a string from p (after its opening quote, or where the last call
- * stopped) by the rules of yajl's lexer with its UTF-8 check: no byte
- * below 0x20; the escapes \" \\ \/ \b \f \n \r \t and \u with four hex
- * digits; a byte above 0x7f starts 110xxxxx, 1110xxxx or 11110xxx and is
- * followed by as many 10xxxxxx (yajl looks for nothing else: overlong
- * forms and surrogates pass).  *q is the closing quote (LLMR_STR_DONE),
- * the escape or sequence the end cut, where to go on with more bytes
- * (LLMR_STR_MORE), or the byte yajl stops at (LLMR_STR_BAD).  *flags
- * gets LLMR_STR_ESC and LLMR_STR_YAJL.
- */
-
-static int
-llmr_str_check(const unsigned char *p, const unsigned char *end,
-    const unsigned char **q, unsigned *flags)
-{
-    unsigned  c, i, n;
-    uint64_t  w;
-#if (defined __SSE2__)
-    __m128i   v, quote, bslash, space;
-
-    quote = _mm_set1_epi8('"');
-    bslash = _mm_set1_epi8('\\');
-    space = _mm_set1_epi8(0x20);
-#endif
-
-    for ( ;; ) {
-
-        /*
-         * Plain bytes: no quote, backslash, control byte or bit 7; the
-         * first other byte's mask bit is exact (the bytes after it may be
-         * flagged for nothing).
-         */
-
-#if (defined __SSE2__)
-        /* signed, a byte above 0x7f is below 0x20 too */
-
-        while (end - p >= 16) {
-            v = _mm_loadu_si128((const __m128i *) p);
-
-            i = _mm_movemask_epi8(_mm_or_si128(
-                    _mm_or_si128(_mm_cmpeq_epi8(v, quote),
-                                 _mm_cmpeq_epi8(v, bslash)),
-                    _mm_cmplt_epi8(v, space)));
-
-            if (i) {
-                p += __builtin_ctz(i);
-                goto other;
-            }
-
-            p += 16;
-        }
-#endif
-
-        while (end - p >= 8) {
-            memcpy(&w, p, 8);
-
-            w = (llmr_zero(w ^ llmr_bytes('"'))
-                 | llmr_zero(w ^ llmr_bytes('\\'))
-                 | llmr_less(w, 0x20) | (w & llmr_bytes(0x80)));
-
-            if (w) {
-#ifdef llmr_first
-                p += llmr_first(w);
-                goto other;
-#else
-                break;
-#endif
-            }
-
-            p += 8;
-        }
-
-        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"'
-               && *p != '\\')
-        {
-            p++;
-        }
-
-    other:
-
-        if (p == end) {
-            *q = p;
-            return LLMR_STR_MORE;
-        }
-
-        c = *p;
-
-        if (c == '"') {
-            *q = p;
-            return LLMR_STR_DONE;
-        }
-
-        if (c < 0x20) {
-            *q = p;
-            return LLMR_STR_BAD;
-        }
-
-        if (c == '\\') {
-            if (end - p < 2) {
-                *q = p;
-                return LLMR_STR_MORE;
-            }
-
-            c = p[1];
-
-            if (c != 'u') {
-                if (!(c == '"' || c == '\\' || c == '/' || c == 'b'
-                      || c == 'f' || c == 'n' || c == 'r' || c == 't'))
-                {
-                    *q = p + 1;
-                    return LLMR_STR_BAD;
-                }
-
-                *flags |= LLMR_STR_ESC;
-                p += 2;
-                continue;
-            }
-
-            for (i = 2; i < 6; i++) {
-                if (p + i == end) {
-                    *q = p;
-                    return LLMR_STR_MORE;
-                }
-
-                if (!llmr_hex(p[i])) {
-                    *q = p + i;
-                    return LLMR_STR_BAD;
-                }
-            }
-
-            *flags |= LLMR_STR_ESC;
-
-            if ((llmr_hex4(p + 2) & 0xfc00) == 0xd800) {
-
-                /* a high surrogate: is "\u" next? */
-
-                if (end - p < 7 || (p[6] == '\\' && end - p < 8)) {
-                    *q = p;
-                    return LLMR_STR_MORE;
-                }
-
-                if (p[6] != '\\' || p[7] != 'u') {
-                    *flags |= LLMR_STR_YAJL;
-                }
-            }
-
-            p += 6;
-            continue;
-        }
-
-        /* UTF-8 as yajl_lex_utf8_char() reads it */
-
-        if ((c >> 5) == 0x6) {
-            n = 1;
-
-        } else if ((c >> 4) == 0xe) {
-            n = 2;
-
-        } else if ((c >> 3) == 0x1e) {
-            n = 3;
-
-        } else {
-            *q = p;
-            return LLMR_STR_BAD;
-        }
-
-        for (i = 1; i <= n; i++) {
-            if (p + i == end) {
-                *q = p;
-                return LLMR_STR_MORE;
-            }
-
-            if ((p[i] >> 6) != 0x2) {
-                *q = p + i;
-                return LLMR_STR_BAD;
-            }
-        }
-
-        p += n + 1;
-    }
-}
-
-
-/*
- * A string that llmr_str_check() passed, without LLMR_STR_YAJL, decoded
- * into d as yajl_string_decode() does it; d may be s, the result is never
- * longer.  A high surrogate and the \u after it make one code point by
- * yajl's formula (whatever the second one is), a \u0000 is one NUL byte.
- */
-
-static size_t
-llmr_str_decode(unsigned char *d, const unsigned char *s, size_t len)
-{
-    unsigned              cp;
-    unsigned char        *o;
-    const unsigned char  *end, *b;
-
-    o = d;
-    end = s + len;
-
-    while (s < end) {
-        b = memchr(s, '\\', end - s);
-
-        if (b == NULL) {
-            b = end;
-        }
-
-        if (o != s) {
-            memmove(o, s, b - s);
-        }
-
-        o += b - s;
-        s = b;
-
-        if (s == end) {
-            break;
-        }
-
-        switch (s[1]) {
-
-        case 'u':
-            cp = llmr_hex4(s + 2);
-            s += 6;
-
-            if ((cp & 0xfc00) == 0xd800) {
-                cp = ((cp & 0x3f) << 10) | ((((cp >> 6) & 0xf) + 1) << 16)
-                     | (llmr_hex4(s + 2) & 0x3ff);
-                s += 6;
-            }
-
-            if (cp < 0x80) {
-                *o++ = (unsigned char) cp;
-
-            } else if (cp < 0x800) {
-                *o++ = (unsigned char) ((cp >> 6) | 0xc0);
-                *o++ = (unsigned char) ((cp & 0x3f) | 0x80);
-
-            } else if (cp < 0x10000) {
-                *o++ = (unsigned char) ((cp >> 12) | 0xe0);
-                *o++ = (unsigned char) (((cp >> 6) & 0x3f) | 0x80);
-                *o++ = (unsigned char) ((cp & 0x3f) | 0x80);
-
-            } else if (cp < 0x200000) {
-                *o++ = (unsigned char) ((cp >> 18) | 0xf0);
-                *o++ = (unsigned char) (((cp >> 12) & 0x3f) | 0x80);
-                *o++ = (unsigned char) (((cp >> 6) & 0x3f) | 0x80);
-                *o++ = (unsigned char) ((cp & 0x3f) | 0x80);
-
-            } else {
-                *o++ = '?';
-            }
-
-            continue;
-
-        case 'b':
-            *o++ = '\b';
-            break;
-
-        case 'f':
-            *o++ = '\f';
-            break;
-
-        case 'n':
-            *o++ = '\n';
-            break;
-
-        case 'r':
-            *o++ = '\r';
-            break;
-
-        case 't':
-            *o++ = '\t';
-            break;
-
-        default: /* " \ / */
-            *o++ = s[1];
-        }
-
-        s += 2;
-    }
-
-    return o - d;
-}
-
-
-static int
-llmr_str_room(llmr_extract_t *x, size_t size)
-{
-    size_t          n;
-    unsigned char  *p;
-
-    if (x->str_size >= size && x->str) {
-        return LLMR_OK;
-    }
-
-    n = x->str_size ? x->str_size : 4096;
-
-    while (n < size) {
-        n *= 2;
-    }
-
-    p = realloc(x->str, n);
-    if (p == NULL) {
-        llmr_fail(x, LLMR_EXTRACT_E_NOMEM, "out of memory");
-        return LLMR_ERROR;
-    }
-
-    x->str = p;
-    x->str_size = n;
-
-    return LLMR_OK;
-}
-
-
-/* a split string goes to yajl as it came: its quote, what came so far */
-
-static int
-llmr_str_raw(llmr_extract_t *x, size_t len)
-{
-    x->lex = LLMR_LEX_OUT;
-
-    if (llmr_yajl(x, (const unsigned char *) "\"", 1, x->str_start)
-        != LLMR_OK)
-    {
-        return LLMR_ERROR;
-    }
-
-    return llmr_yajl(x, x->str, len, x->str_start + 1);
-}
-
-
-/*
- * A chunk of a split string: *p is where the body goes on after it, in
- * data, or data + len when the string goes on further; *seg is where
- * yajl's part of the chunk begins.
- */
-
-static int
-llmr_str_more(llmr_extract_t *x, const unsigned char *data, size_t len,
-    const unsigned char **p, const unsigned char **seg)
-{
-    int                   st;
-    size_t                old, n;
-    const unsigned char  *q;
-
-    old = x->str_len;
-
-    if (llmr_str_room(x, old + len) != LLMR_OK) {
-        return LLMR_ERROR;
-    }
-
-    memcpy(x->str + old, data, len);
-    x->str_len += len;
-
-    st = llmr_str_check(x->str + x->str_done, x->str + x->str_len, &q,
-                        &x->str_flags);
-
-    switch (st) {
-
-    case LLMR_STR_MORE:
-        x->str_done = q - x->str;
-        *p = data + len;
-        *seg = *p;
-        return LLMR_OK;
-
-    case LLMR_STR_BAD:
-
-        /* yajl says why, on the bytes as they came */
-
-        *p = data;
-        *seg = data;
-
-        if (llmr_str_raw(x, old) != LLMR_OK) {
-            return LLMR_ERROR;
-        }
-
-        x->lex = LLMR_LEX_RAW;
-        return LLMR_OK;
-    }
-
-    n = q - x->str;
-    *p = data + (n + 1 - old);
-
-    if (x->str_flags & LLMR_STR_YAJL) {
-
-        /* yajl's, in the chunks it came in (its errors' offsets tell) */
-
-        *seg = data;
-        return llmr_str_raw(x, old);
-    }
-
-    *seg = *p;
-    x->lex = LLMR_LEX_OUT;
-
-    return llmr_yajl_sub(x, x->str,
-                         (x->str_flags & LLMR_STR_ESC)
-                         ? llmr_str_decode(x->str, x->str, n) : n,
-                         n, x->str_start + (off_t) n + 2);
-}
-
-
-/*
- * A chunk of the body, from offset x->pos, to yajl: long strings are
- * checked and decoded here, the rest goes to yajl in the segments between
- * them.  Only a string after a byte that may come before one in JSON (a
- * blank, ':', ',', '[', '{', or nothing) is taken: after anything else
- * (a number, a literal not ended, which yajl ends only with the next
- * byte, and invalid JSON) yajl must see it where it is to report the
- * error at the same byte.
- */
-
-static int
-llmr_lex(llmr_extract_t *x, const unsigned char *data, size_t len)
-{
-    int                   st;
-    off_t                 at;
-    size_t                n;
-    unsigned              flags, prev;
-    const unsigned char  *p, *end, *seg, *q, *s, *v;
-
-    at = x->pos;
-    p = data;
-    end = data + len;
-
-    seg = p;
-
-    if (x->lex == LLMR_LEX_SPLIT) {
-        if (llmr_str_more(x, data, len, &p, &seg) != LLMR_OK) {
-            return LLMR_ERROR;
-        }
-    }
-
-    while (x->lex == LLMR_LEX_OUT) {
-        q = llmr_quote(p, end);
-
-        if (q == end) {
-            break;
-        }
-
-        flags = 0;
-        st = llmr_str_check(q + 1, end, &s, &flags);
-
-        if (st == LLMR_STR_BAD) {
-            x->lex = LLMR_LEX_RAW;
-            break;
-        }
-
-        prev = (q > data) ? q[-1] : x->prev;
-
-        if (!(prev == ':' || prev == ',' || prev == '[' || prev == '{'
-              || prev == ' ' || prev == '\n' || prev == '\r'
-              || prev == '\t' || prev == '\f' || prev == '\v' || prev == 0))
-        {
-            /* yajl's, and all of it, even split */
-
-            if (st == LLMR_STR_MORE) {
-                x->lex = LLMR_LEX_RAW;
-                break;
-            }
-
-            p = s + 1;
-            continue;
-        }
-
-        if (st == LLMR_STR_MORE) {
-            if (llmr_yajl(x, seg, q - seg, at + (seg - data)) != LLMR_OK) {
-                return LLMR_ERROR;
-            }
-
-            n = end - (q + 1);
-
-            if (llmr_str_room(x, n) != LLMR_OK) {
-                return LLMR_ERROR;
-            }
-
-            memcpy(x->str, q + 1, n);
-            x->str_len = n;
-            x->str_done = s - (q + 1);
-            x->str_flags = flags;
-            x->str_start = at + (q - data);
-            x->lex = LLMR_LEX_SPLIT;
-
-            seg = end;
-            break;
-        }
-
-        n = s - (q + 1);
-
-        if (n < LLMR_FAST_MIN || (flags & LLMR_STR_YAJL)) {
-            p = s + 1;
-            continue;
-        }
-
-        v = q + 1;
-
-        if (flags & LLMR_STR_ESC) {
-            if (llmr_str_room(x, n) != LLMR_OK) {
-                return LLMR_ERROR;
-            }
-
-            v = x->str;
-            n = llmr_str_decode(x->str, q + 1, n);
-        }
-
-        if (llmr_yajl(x, seg, q - seg, at + (seg - data)) != LLMR_OK
-            || llmr_yajl_sub(x, v, n, s - (q + 1), at + (s + 1 - data))
-               != LLMR_OK)
-        {
-            return LLMR_ERROR;
-        }
-
-        p = seg = s + 1;
-    }
-
-    if (len) {
-        x->prev = end[-1];
-    }
-
-    return llmr_yajl(x, seg, end - seg, at + (seg - data));
-}
-
-
-static int
-llmr_parse(llmr_extract_t *x, const unsigned char *data, size_t len)
-{
-    int       rc;
-    unsigned  events;
-
-    events = x->events;
-
-    rc = x->conf.yajl_strings ? llmr_yajl(x, data, len, x->pos)
-                              : llmr_lex(x, data, len);
-
-    if (rc != LLMR_OK) {
-        return LLMR_ERROR;
-    }
-
-    x->pos += len;
-    x->quiet = (x->events == events) ? x->quiet + len : 0;
-
-    return LLMR_OK;
 }
 
 
 int
 llmr_extract_feed(llmr_extract_t *x, const unsigned char *data, size_t len)
 {
-    size_t          want, n;
-    unsigned char  *p;
-
     if (x->err) {
         return LLMR_ERROR;
     }
@@ -2754,50 +1735,8 @@ llmr_extract_feed(llmr_extract_t *x, const unsigned char *data, size_t len)
 
     x->req.body_bytes += len;
 
-    while (len) {
-        want = x->quiet;
-
-        if (want < LLMR_STAGE_MIN) {
-            want = LLMR_STAGE_MIN;
-
-        } else if (want > LLMR_STAGE_MAX) {
-            want = LLMR_STAGE_MAX;
-        }
-
-        if (x->stage_len == 0 && (x->quiet < LLMR_STAGE_MIN || len >= want)) {
-            return llmr_parse(x, data, len);
-        }
-
-        if (x->stage_size < want) {
-            p = realloc(x->stage, want);
-            if (p == NULL) {
-                llmr_fail(x, LLMR_EXTRACT_E_NOMEM, "out of memory");
-                return LLMR_ERROR;
-            }
-
-            x->stage = p;
-            x->stage_size = want;
-        }
-
-        n = want - x->stage_len;
-
-        if (n > len) {
-            n = len;
-        }
-
-        memcpy(x->stage + x->stage_len, data, n);
-        x->stage_len += n;
-        data += n;
-        len -= n;
-
-        if (x->stage_len >= want) {
-            n = x->stage_len;
-            x->stage_len = 0;
-
-            if (llmr_parse(x, x->stage, n) != LLMR_OK) {
-                return LLMR_ERROR;
-            }
-        }
+    if (llmr_json_feed(&x->json, data, len) != LLMR_OK) {
+        return llmr_json_failed(x);
     }
 
     return LLMR_OK;
@@ -2807,9 +1746,6 @@ llmr_extract_feed(llmr_extract_t *x, const unsigned char *data, size_t len)
 int
 llmr_extract_finish(llmr_extract_t *x)
 {
-    size_t       n;
-    yajl_status  st;
-
     if (x->err) {
         return LLMR_ERROR;
     }
@@ -2820,35 +1756,13 @@ llmr_extract_finish(llmr_extract_t *x)
 
     x->finished = 1;
 
-    if (x->stage_len) {
-        n = x->stage_len;
-        x->stage_len = 0;
-
-        if (llmr_parse(x, x->stage, n) != LLMR_OK) {
-            return LLMR_ERROR;
-        }
-    }
-
     if (x->req.body_bytes == 0) {
         llmr_fail(x, LLMR_EXTRACT_E_JSON, "empty body");
         return LLMR_ERROR;
     }
 
-    if (x->lex == LLMR_LEX_SPLIT
-        && llmr_str_raw(x, x->str_len) != LLMR_OK)
-    {
-        /* a string the body does not end: yajl says so */
-        return LLMR_ERROR;
-    }
-
-    if (llmr_yajl_handle(x) != LLMR_OK) {
-        return LLMR_ERROR;
-    }
-
-    st = yajl_complete_parse(x->yajl);
-
-    if (st != yajl_status_ok) {
-        return llmr_yajl_error(x, NULL, 0);
+    if (llmr_json_finish(&x->json) != LLMR_OK) {
+        return llmr_json_failed(x);
     }
 
     /* assistant turns after the last user turn */
@@ -2934,22 +1848,11 @@ llmr_extract_error(const llmr_extract_t *x)
 void
 llmr_extract_destroy(llmr_extract_t *x)
 {
-    unsigned  i;
-
     if (x == NULL) {
         return;
     }
 
-    if (x->yajl) {
-        yajl_free(x->yajl);
-    }
-
-    for (i = 0; i < x->ncache; i++) {
-        free(x->cache[i]);
-    }
-
-    free(x->stage);
-    free(x->str);
+    llmr_json_free(&x->json);
     free(x->text);
     free(x);
 }

@@ -1,3 +1,4 @@
+
 /*
  * Copyright (C) ngx_llm_router authors
  */
@@ -6,42 +7,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <yajl/yajl_parse.h>
-
 #include <llmr/core.h>
 #include <llmr/extract.h>
 #include <llmr/usage.h>
 
-#include "llmr_swar.h"
+#include "llmr_json.h"
+#include "llmr_sse.h"
 
 
 /*
- * yajl keeps a token that spans two chunks in a buffer and rescans it
- * from its start on every chunk, so a long string would cost its size in
- * memory and quadratic time.  A string therefore reaches yajl only up to
- * about LLMR_USAGE_STRING_MAX bytes, cut between two escapes or UTF-8
- * sequences; the rest is skipped with memchr(), not validated, and its
- * decoded length counted the way yajl decodes.  No key or value the
- * reader looks into is that long, only answers are.  A number or a
- * literal longer than LLMR_USAGE_TOKEN_MAX bytes makes the JSON invalid.
- * The cut depends on the bytes only, never on how they were chunked.
+ * The response's semantics over the JSON stream reader (llmr_json.c),
+ * bounded: answers are not validated, a string reaches yajl only up to
+ * LLMR_JSON_STRING_MAX bytes and the rest is only counted (no key or
+ * value the reader looks into is that long, only answers are), a number
+ * or a literal longer than LLMR_JSON_TOKEN_MAX bytes makes the JSON
+ * invalid.  The cut depends on the bytes only, never on how they were
+ * chunked.
  */
-#define LLMR_USAGE_STRING_MAX   4096
-#define LLMR_USAGE_TOKEN_MAX    1024
 #define LLMR_USAGE_DEPTH_MAX    256
 
 /* the schemas followed are never deeper; below, values are skipped */
 #define LLMR_USAGE_FRAMES_MAX   16
 
-/* longer SSE event names are none of the known ones */
-#define LLMR_USAGE_NAME_MAX     32
-
 /*
  * yajl's blocks: an SSE stream reads all its events with one handle, but
  * an invalid event costs a new one.
  */
-#define LLMR_USAGE_CACHE_BLOCKS 8
-#define LLMR_USAGE_CACHE_MAX    16384
+#define LLMR_USAGE_BLOCKS       8
 
 
 typedef enum {
@@ -51,32 +43,11 @@ typedef enum {
 } llmr_mode_e;
 
 
-typedef enum {
-    LLMR_SSE_BOL = 0,           /* at the beginning of a line */
-    LLMR_SSE_FIELD,             /* in a field name */
-    LLMR_SSE_DATA_SP,           /* after "data:" */
-    LLMR_SSE_DATA,
-    LLMR_SSE_EVENT_SP,          /* after "event:" */
-    LLMR_SSE_EVENT,
-    LLMR_SSE_SKIP               /* comments and other fields */
-} llmr_sse_e;
-
-
 /* how much of "[DONE]" an event's data matched; blanks aside */
 #define LLMR_SNIFF_NONE         0
 #define LLMR_SNIFF_DONE         6
 #define LLMR_SNIFF_JSON         7
 
-
-/* where the JSON lexer is */
-typedef enum {
-    LLMR_LEX_OUT = 0,           /* outside strings */
-    LLMR_LEX_STR,               /* in a string handed to yajl */
-    LLMR_LEX_WANT,              /* in a long one: cut at a boundary */
-    LLMR_LEX_ELIDE              /* skipping it up to its closing quote */
-} llmr_lex_e;
-
-#define LLMR_ESC_TYPE           5   /* after a backslash; 1-4: hex left */
 
 
 /* the counts as the providers name them */
@@ -98,15 +69,6 @@ typedef enum {
     LLMR_U_N
 } llmr_count_e;
 
-
-typedef enum {
-    LLMR_V_NULL = 0,
-    LLMR_V_BOOL,
-    LLMR_V_NUMBER,
-    LLMR_V_STRING,
-    LLMR_V_MAP,
-    LLMR_V_ARRAY
-} llmr_value_e;
 
 
 typedef enum {
@@ -237,12 +199,6 @@ typedef struct {
 #define llmr_word_end           { NULL, 0, 0, 0 }
 
 
-/* the header of a block handed to yajl, keeping malloc()'s alignment */
-typedef union {
-    size_t                      size;
-    long double                 align;
-} llmr_block_t;
-
 
 struct llmr_usage_s {
     llmr_usage_result_t         res;
@@ -266,77 +222,49 @@ struct llmr_usage_s {
     size_t                      head_len;
     unsigned                    head_full:1;
 
-    /* server-sent events */
-    unsigned                    state;      /* llmr_sse_e */
-    unsigned                    cr:1;       /* a CR ended the last line */
-    unsigned                    has_data:1;
+    /* server-sent events: the framing, the event being read */
+    llmr_sse_t                  sse;
     unsigned                    ev_bad:1;
     unsigned                    sniff;
-    unsigned                    field_len;
-    unsigned                    name_len;
     unsigned                    name_type;  /* llmr_type_e of "event:" */
     unsigned                    name_sig;
     llmr_save_t                 ev_save;
 
-    /* the JSON lexer in front of yajl */
-    unsigned                    lex;        /* llmr_lex_e */
-    unsigned                    esc;        /* LLMR_ESC_TYPE, hex left */
-    unsigned                    hi;         /* surrogate pairing, elided */
-    unsigned                    hex;
-    size_t                      slen;       /* raw bytes of the string */
-    size_t                      run;        /* bytes of a number, literal */
-    size_t                      elided;     /* decoded bytes skipped */
-    size_t                      full;       /* decoded length, with them */
-
     /* the JSON structure */
-    yajl_handle                 yajl;
+    llmr_json_t                 json;
     unsigned                    values;     /* top-level values begun */
-    unsigned                    depth;
-    unsigned                    skip;       /* depth in an ignored value */
     unsigned                    nframes;
     unsigned                    key;        /* llmr_key_e of the last key */
     llmr_frame_t                frames[LLMR_USAGE_FRAMES_MAX];
 
-    yajl_alloc_funcs            alloc;
-    llmr_block_t               *cache[LLMR_USAGE_CACHE_BLOCKS];
-    unsigned                    ncache;
-    size_t                      mem;
-    size_t                      peak;
-
-    unsigned char               field[5];
-    unsigned char               name[LLMR_USAGE_NAME_MAX];
     unsigned char               head[LLMR_USAGE_HEAD_SIZE];
 };
 
 
 static void llmr_usage_init(llmr_usage_t *u, int format);
-static int llmr_on_null(void *ctx);
-static int llmr_on_boolean(void *ctx, int b);
-static int llmr_on_number(void *ctx, const char *s, size_t len);
-static int llmr_on_string(void *ctx, const unsigned char *s, size_t len);
-static int llmr_on_start_map(void *ctx);
-static int llmr_on_map_key(void *ctx, const unsigned char *s, size_t len);
-static int llmr_on_end_map(void *ctx);
-static int llmr_on_start_array(void *ctx);
-static int llmr_on_end_array(void *ctx);
+static int llmr_on_value(void *ctx, int vt, const unsigned char *s,
+    size_t len);
+static int llmr_on_key(void *ctx, const unsigned char *s, size_t len);
+static int llmr_on_end(void *ctx);
+static void llmr_on_data(void *ctx, const unsigned char *p, size_t n);
+static void llmr_on_name(void *ctx, const unsigned char *name, size_t len);
+static void llmr_on_dispatch(void *ctx);
 
 
-static const yajl_callbacks  llmr_callbacks = {
-    llmr_on_null,
-    llmr_on_boolean,
-    NULL,
-    NULL,
-    llmr_on_number,
-    llmr_on_string,
-    llmr_on_start_map,
-    llmr_on_map_key,
-    llmr_on_end_map,
-    llmr_on_start_array,
-    llmr_on_end_array
+static const llmr_json_handler_t  llmr_handler = {
+    llmr_on_value,
+    llmr_on_key,
+    llmr_on_end
 };
 
 
-/* keys grouped by length, see llmr_key() */
+static const llmr_sse_handler_t  llmr_sse_handler = {
+    llmr_on_data,
+    llmr_on_name,
+    llmr_on_dispatch
+};
+
+
 
 static const llmr_word_t  llmr_keys4[] = {
     llmr_word("text", LLMR_K_TEXT, 0),
@@ -541,24 +469,6 @@ static const char  *llmr_finish_names[LLMR_FINISH_N] = {
 };
 
 
-/* a byte of a JSON number or literal */
-static const unsigned char  llmr_json_token[256] = {
-    ['+'] = 1, ['-'] = 1, ['.'] = 1,
-    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
-    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
-    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
-    ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
-    ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
-    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
-    ['Y'] = 1, ['Z'] = 1,
-    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
-    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
-    ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
-    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
-    ['y'] = 1, ['z'] = 1
-};
-
-
 static const llmr_word_t *
 llmr_lookup(const llmr_word_t *w, const unsigned char *s, size_t len)
 {
@@ -747,10 +657,10 @@ llmr_text(llmr_usage_t *u, llmr_frame_t *f, const unsigned char *s,
         return;
     }
 
-    u->text_bytes += u->full;
+    u->text_bytes += u->json.full;
 
     if (!(f->flags & LLMR_FR_NOHEAD)) {
-        llmr_head_add(u, s, len, u->full != len);
+        llmr_head_add(u, s, len, u->json.full != len);
     }
 }
 
@@ -810,7 +720,7 @@ llmr_push(llmr_usage_t *u, unsigned kind)
     llmr_frame_t  *f;
 
     if (u->nframes == LLMR_USAGE_FRAMES_MAX) {
-        u->skip = 1;
+        u->json.skip = 1;
         return NULL;
     }
 
@@ -841,11 +751,7 @@ llmr_push(llmr_usage_t *u, unsigned kind)
 static int
 llmr_ignore(llmr_usage_t *u, int vt)
 {
-    if (vt == LLMR_V_MAP || vt == LLMR_V_ARRAY) {
-        u->skip = 1;
-    }
-
-    return 1;
+    return llmr_json_skip(&u->json, vt);
 }
 
 
@@ -1365,71 +1271,16 @@ llmr_pop(llmr_usage_t *u)
 
 
 static int
-llmr_on_null(void *ctx)
+llmr_on_value(void *ctx, int vt, const unsigned char *s, size_t len)
 {
-    llmr_usage_t  *u = ctx;
-
-    if (u->skip) {
-        return 1;
-    }
-
-    return llmr_value(u, LLMR_V_NULL, NULL, 0);
+    return llmr_value(ctx, vt, s, len);
 }
 
 
 static int
-llmr_on_boolean(void *ctx, int b)
+llmr_on_key(void *ctx, const unsigned char *s, size_t len)
 {
     llmr_usage_t  *u = ctx;
-
-    if (u->skip) {
-        return 1;
-    }
-
-    return llmr_value(u, LLMR_V_BOOL, NULL, b != 0);
-}
-
-
-static int
-llmr_on_number(void *ctx, const char *s, size_t len)
-{
-    llmr_usage_t  *u = ctx;
-
-    if (u->skip) {
-        return 1;
-    }
-
-    return llmr_value(u, LLMR_V_NUMBER, (const unsigned char *) s, len);
-}
-
-
-static int
-llmr_on_string(void *ctx, const unsigned char *s, size_t len)
-{
-    llmr_usage_t  *u = ctx;
-
-    /* the decoded length of what the lexer elided goes with its string */
-    u->full = len + u->elided;
-    u->elided = 0;
-
-    if (u->skip) {
-        return 1;
-    }
-
-    return llmr_value(u, LLMR_V_STRING, s, len);
-}
-
-
-static int
-llmr_on_map_key(void *ctx, const unsigned char *s, size_t len)
-{
-    llmr_usage_t  *u = ctx;
-
-    u->elided = 0;
-
-    if (u->skip) {
-        return 1;
-    }
 
     u->key = llmr_key(s, len);
 
@@ -1438,167 +1289,9 @@ llmr_on_map_key(void *ctx, const unsigned char *s, size_t len)
 
 
 static int
-llmr_on_start_map(void *ctx)
+llmr_on_end(void *ctx)
 {
-    llmr_usage_t  *u = ctx;
-
-    if (++u->depth > LLMR_USAGE_DEPTH_MAX) {
-        return 0;
-    }
-
-    if (u->skip) {
-        u->skip++;
-        return 1;
-    }
-
-    return llmr_value(u, LLMR_V_MAP, NULL, 0);
-}
-
-
-static int
-llmr_on_start_array(void *ctx)
-{
-    llmr_usage_t  *u = ctx;
-
-    if (++u->depth > LLMR_USAGE_DEPTH_MAX) {
-        return 0;
-    }
-
-    if (u->skip) {
-        u->skip++;
-        return 1;
-    }
-
-    return llmr_value(u, LLMR_V_ARRAY, NULL, 0);
-}
-
-
-static int
-llmr_on_end(llmr_usage_t *u)
-{
-    if (--u->depth == 0) {
-        u->closed = 1;
-    }
-
-    if (u->skip) {
-        u->skip--;
-        return 1;
-    }
-
-    return llmr_pop(u);
-}
-
-
-static int
-llmr_on_end_map(void *ctx)
-{
-    return llmr_on_end(ctx);
-}
-
-
-static int
-llmr_on_end_array(void *ctx)
-{
-    return llmr_on_end(ctx);
-}
-
-
-static void *
-llmr_yajl_malloc(void *ctx, size_t size)
-{
-    unsigned        i, best;
-    llmr_usage_t   *u = ctx;
-    llmr_block_t   *b;
-
-    /* yajl asks for the same few sizes for every event */
-    best = u->ncache;
-
-    for (i = 0; i < u->ncache; i++) {
-        b = u->cache[i];
-
-        if (b->size == size) {
-            best = i;
-            break;
-        }
-
-        if (b->size > size
-            && (best == u->ncache || b->size < u->cache[best]->size))
-        {
-            best = i;
-        }
-    }
-
-    if (best < u->ncache) {
-        b = u->cache[best];
-        u->cache[best] = u->cache[--u->ncache];
-        return b + 1;
-    }
-
-    b = malloc(sizeof(llmr_block_t) + size);
-    if (b == NULL) {
-        return NULL;
-    }
-
-    b->size = size;
-
-    u->mem += sizeof(llmr_block_t) + size;
-
-    if (u->peak < u->mem) {
-        u->peak = u->mem;
-    }
-
-    return b + 1;
-}
-
-
-static void
-llmr_yajl_free(void *ctx, void *p)
-{
-    llmr_usage_t  *u = ctx;
-    llmr_block_t  *b;
-
-    if (p == NULL) {
-        return;
-    }
-
-    b = (llmr_block_t *) p - 1;
-
-    if (b->size <= LLMR_USAGE_CACHE_MAX && u->ncache < LLMR_USAGE_CACHE_BLOCKS)
-    {
-        u->cache[u->ncache++] = b;
-        return;
-    }
-
-    u->mem -= sizeof(llmr_block_t) + b->size;
-    free(b);
-}
-
-
-static void *
-llmr_yajl_realloc(void *ctx, void *p, size_t size)
-{
-    void          *n;
-    llmr_block_t  *b;
-
-    if (p == NULL) {
-        return llmr_yajl_malloc(ctx, size);
-    }
-
-    b = (llmr_block_t *) p - 1;
-
-    if (b->size >= size) {
-        return p;
-    }
-
-    n = llmr_yajl_malloc(ctx, size);
-    if (n == NULL) {
-        return NULL;
-    }
-
-    memcpy(n, p, b->size);
-    llmr_yajl_free(ctx, p);
-
-    return n;
+    return llmr_pop(ctx);
 }
 
 
@@ -1608,343 +1301,15 @@ llmr_yajl_realloc(void *ctx, void *p, size_t size)
  */
 
 static int
-llmr_json_start(llmr_usage_t *u)
+llmr_json_begin(llmr_usage_t *u)
 {
-    if (u->yajl == NULL) {
-        u->yajl = yajl_alloc(&llmr_callbacks, &u->alloc, u);
-        if (u->yajl == NULL) {
-            return LLMR_ERROR;
-        }
-
-        /*
-         * Answers are not validated: a stray byte in a text must not
-         * cost the usage that follows it; the head is sanitised instead.
-         */
-        yajl_config(u->yajl, yajl_dont_validate_strings, 1);
-
-        if (u->mode == LLMR_MODE_SSE) {
-            yajl_config(u->yajl, yajl_allow_multiple_values, 1);
-        }
-    }
-
-    u->lex = LLMR_LEX_OUT;
-    u->esc = 0;
-    u->hi = 0;
-    u->slen = 0;
-    u->run = 0;
-    u->elided = 0;
-
-    u->values = 0;
-    u->depth = 0;
-    u->skip = 0;
-    u->nframes = 0;
-    u->key = LLMR_K_OTHER;
-    u->closed = 0;
-
-    return LLMR_OK;
-}
-
-
-static void
-llmr_json_end(llmr_usage_t *u)
-{
-    if (u->yajl) {
-        yajl_free(u->yajl);
-        u->yajl = NULL;
-    }
-}
-
-
-static unsigned
-llmr_hexval(unsigned c)
-{
-    if (c <= '9') {
-        return (c - '0') & 0xf;
-    }
-
-    return ((c | 0x20) - 'a' + 10) & 0xf;
-}
-
-
-/*
- * Skips the rest of a long string up to its closing quote (returned, or
- * end), counting the bytes yajl_string_decode() would have produced:
- * \uXXXX is 1-3 bytes, a high surrogate and the \uXXXX after it are 4,
- * a high surrogate without one is '?'.
- */
-
-static const unsigned char *
-llmr_elide(llmr_usage_t *u, const unsigned char *p, const unsigned char *end)
-{
-    unsigned              c;
-    const unsigned char  *q, *b;
-
-    q = NULL;
-
-    while (p < end) {
-        c = *p;
-
-        if (u->esc == LLMR_ESC_TYPE) {
-            p++;
-
-            if (c == 'u') {
-                u->esc = 4;
-                u->hex = 0;
-
-                if (u->hi == 1) {
-                    u->hi = 2;
-                }
-
-                continue;
-            }
-
-            u->esc = 0;
-            u->elided += 1 + (u->hi != 0);
-            u->hi = 0;
-            continue;
-        }
-
-        if (u->esc) {
-            p++;
-            u->hex = (u->hex << 4) | llmr_hexval(c);
-
-            if (--u->esc) {
-                continue;
-            }
-
-            if (u->hi == 2) {
-                u->elided += 4;
-                u->hi = 0;
-
-            } else if ((u->hex & 0xfc00) == 0xd800) {
-                u->hi = 1;
-
-            } else {
-                u->elided += (u->hex < 0x80) ? 1 : (u->hex < 0x800) ? 2 : 3;
-            }
-
-            continue;
-        }
-
-        if (c == '\\') {
-            p++;
-            u->esc = LLMR_ESC_TYPE;
-            continue;
-        }
-
-        if (u->hi) {
-            u->elided++;
-            u->hi = 0;
-        }
-
-        if (c == '"') {
-            return p;
-        }
-
-        /* plain bytes up to the next quote or backslash */
-        if (q == NULL || q < p) {
-            q = memchr(p, '"', end - p);
-
-            if (q == NULL) {
-                q = end;
-            }
-        }
-
-        b = memchr(p, '\\', q - p);
-
-        if (b == NULL) {
-            b = q;
-        }
-
-        u->elided += b - p;
-        p = b;
-    }
-
-    return end;
-}
-
-
-/* the first quote or backslash in [p, end), or end */
-
-static const unsigned char *
-llmr_plain(const unsigned char *p, const unsigned char *end)
-{
-    uint64_t  w, m;
-
-    while (end - p >= 8) {
-        memcpy(&w, p, 8);
-        m = llmr_zero(w ^ llmr_bytes('"')) | llmr_zero(w ^ llmr_bytes('\\'));
-
-        if (m) {
-#ifdef llmr_first
-            return p + llmr_first(m);
-#else
-            break;
-#endif
-        }
-
-        p += 8;
-    }
-
-    while (p < end && *p != '"' && *p != '\\') {
-        p++;
-    }
-
-    return p;
-}
-
-
-/*
- * Hands JSON text to yajl, all of it but the tails of long strings (see
- * LLMR_USAGE_STRING_MAX); the lexing state survives any chunking.  It is
- * kept in locals while the buffer is scanned, and yajl's callbacks never
- * look at it.
- */
-
-static int
-llmr_json(llmr_usage_t *u, const unsigned char *p, size_t len)
-{
-    size_t                run, slen;
-    unsigned              c, lex, esc;
-    const unsigned char  *end, *start, *q, *t, *lim;
-
-    end = p + len;
-    lex = u->lex;
-    esc = u->esc;
-    run = u->run;
-    slen = u->slen;
-    start = (lex == LLMR_LEX_ELIDE) ? NULL : p;
-
-    while (p < end) {
-
-        if (lex == LLMR_LEX_OUT) {
-            /* structure, numbers, literals: up to the next string */
-            q = llmr_quote(p, end);
-
-            if (run + (q - p) > LLMR_USAGE_TOKEN_MAX) {
-                /* long enough to hold a long token: measure them */
-                for ( /* void */ ; p < q; p++) {
-                    run = llmr_json_token[*p] ? run + 1 : 0;
-
-                    if (run > LLMR_USAGE_TOKEN_MAX) {
-                        return LLMR_ERROR;
-                    }
-                }
-
-            } else if (q == end) {
-                /* the token that may go on in the next buffer */
-                for (t = q; t > p && llmr_json_token[t[-1]]; t--) {
-                    /* void */
-                }
-
-                run = (q - t) + ((t == p) ? run : 0);
-            }
-
-            if (q == end) {
-                break;
-            }
-
-            p = q + 1;
-            lex = LLMR_LEX_STR;
-            slen = 0;
-            run = 0;
-        }
-
-        if (lex == LLMR_LEX_STR && esc == 0 && slen < LLMR_USAGE_STRING_MAX) {
-            /* plain bytes up to a quote, a backslash or the cut */
-            lim = end;
-
-            if ((size_t) (end - p) > LLMR_USAGE_STRING_MAX - slen) {
-                lim = p + (LLMR_USAGE_STRING_MAX - slen);
-            }
-
-            q = llmr_plain(p, lim);
-
-            slen += q - p;
-            p = q;
-
-            if (p == lim) {
-                continue;
-            }
-
-            slen++;
-
-            if (*p++ == '"') {
-                lex = LLMR_LEX_OUT;
-
-            } else {
-                esc = LLMR_ESC_TYPE;
-            }
-
-            continue;
-        }
-
-        switch (lex) {
-
-        case LLMR_LEX_STR:
-            if (esc) {
-                c = *p++;
-                slen++;
-                esc = (esc == LLMR_ESC_TYPE) ? ((c == 'u') ? 4 : 0)
-                                             : esc - 1;
-
-            } else {
-                /* LLMR_USAGE_STRING_MAX bytes of it were handed over */
-                lex = LLMR_LEX_WANT;
-            }
-
-            break;
-
-        case LLMR_LEX_WANT:
-            c = *p;
-
-            if (c == '"') {
-                p++;
-                lex = LLMR_LEX_OUT;
-                break;
-            }
-
-            if ((c & 0xc0) == 0x80) {
-                /* inside a UTF-8 sequence */
-                p++;
-                break;
-            }
-
-            if (p > start && yajl_parse(u->yajl, start, p - start)
-                             != yajl_status_ok)
-            {
-                return LLMR_ERROR;
-            }
-
-            start = NULL;
-            lex = LLMR_LEX_ELIDE;
-            u->elided = 0;
-            u->hi = 0;
-            break;
-
-        default: /* LLMR_LEX_ELIDE */
-            u->esc = esc;
-            p = llmr_elide(u, p, end);
-            esc = u->esc;
-
-            if (p < end) {
-                /* the closing quote goes to yajl, which then calls back */
-                start = p++;
-                lex = LLMR_LEX_OUT;
-            }
-        }
-    }
-
-    u->lex = lex;
-    u->esc = esc;
-    u->run = run;
-    u->slen = slen;
-
-    if (start && end > start
-        && yajl_parse(u->yajl, start, end - start) != yajl_status_ok)
-    {
+    if (llmr_json_start(&u->json) != LLMR_OK) {
         return LLMR_ERROR;
     }
+
+    u->values = 0;
+    u->nframes = 0;
+    u->key = LLMR_K_OTHER;
 
     return LLMR_OK;
 }
@@ -2034,7 +1399,7 @@ llmr_update(llmr_usage_t *u)
     r->error = (flags & LLMR_SIG_ERROR) != 0;
 
     if (u->mode == LLMR_MODE_JSON) {
-        r->done = u->closed && !u->failed;
+        r->done = u->json.closed && !u->failed;
 
     } else {
         r->done = (flags & LLMR_SIG_DONE) != 0;
@@ -2082,7 +1447,6 @@ llmr_commit(llmr_usage_t *u)
 static void
 llmr_sse_reset(llmr_usage_t *u)
 {
-    u->has_data = 0;
     u->ev_bad = 0;
     u->sniff = LLMR_SNIFF_NONE;
     u->name_type = LLMR_T_NONE;
@@ -2096,19 +1460,13 @@ llmr_sse_reset(llmr_usage_t *u)
 }
 
 
-/* a blank line: the event is complete */
+/* a blank line after data: the event is complete */
 
 static void
-llmr_sse_dispatch(llmr_usage_t *u)
+llmr_on_dispatch(void *ctx)
 {
-    unsigned  bad;
-
-    if (!u->has_data) {
-        /* no "data:" line, nothing is dispatched; the name is forgotten */
-        u->name_type = LLMR_T_NONE;
-        u->name_sig = 0;
-        return;
-    }
+    unsigned       bad;
+    llmr_usage_t  *u = ctx;
 
     u->res.events++;
 
@@ -2130,11 +1488,8 @@ llmr_sse_dispatch(llmr_usage_t *u)
              * One whole value is valid.  A number or a literal at the end
              * of the data (run) is complete only when yajl sees a LF.
              */
-            bad = u->lex != LLMR_LEX_OUT
-                  || (u->run
-                      && yajl_parse(u->yajl, (const unsigned char *) "\n", 1)
-                         != yajl_status_ok)
-                  || u->depth != 0 || u->values != 1;
+            bad = !llmr_json_value_end(&u->json)
+                  || u->json.depth != 0 || u->values != 1;
             break;
 
         default:
@@ -2149,7 +1504,7 @@ llmr_sse_dispatch(llmr_usage_t *u)
         u->res.invalid = 1;
 
         /* whatever state yajl was left in, the next event starts anew */
-        llmr_json_end(u);
+        llmr_json_end(&u->json);
 
     } else {
         llmr_commit(u);
@@ -2163,9 +1518,10 @@ llmr_sse_dispatch(llmr_usage_t *u)
 
 
 static void
-llmr_sse_data(llmr_usage_t *u, const unsigned char *p, size_t n)
+llmr_on_data(void *ctx, const unsigned char *p, size_t n)
 {
-    unsigned  c, k;
+    unsigned       c, k;
+    llmr_usage_t  *u = ctx;
 
     static const unsigned char  done[] = "[DONE]";
 
@@ -2199,212 +1555,33 @@ llmr_sse_data(llmr_usage_t *u, const unsigned char *p, size_t n)
         k = u->sniff;
         u->sniff = LLMR_SNIFF_JSON;
 
-        if (llmr_json_start(u) != LLMR_OK
-            || (k && llmr_json(u, done, k) != LLMR_OK))
+        if (llmr_json_begin(u) != LLMR_OK
+            || (k && llmr_json_feed(&u->json, done, k) != LLMR_OK))
         {
             u->ev_bad = 1;
             return;
         }
     }
 
-    if (n && llmr_json(u, p, n) != LLMR_OK) {
+    if (n && llmr_json_feed(&u->json, p, n) != LLMR_OK) {
         u->ev_bad = 1;
     }
 }
 
 
-static void
-llmr_sse_data_line(llmr_usage_t *u)
-{
-    /* the lines of one event are joined with a LF */
-    if (u->has_data) {
-        llmr_sse_data(u, (const unsigned char *) "\n", 1);
-    }
-
-    u->has_data = 1;
-}
-
+/* an "event:" name; an empty one when forgotten or too long */
 
 static void
-llmr_sse_name(llmr_usage_t *u)
+llmr_on_name(void *ctx, const unsigned char *name, size_t len)
 {
+    llmr_usage_t       *u = ctx;
     const llmr_word_t  *w;
 
-    if (u->name_len > LLMR_USAGE_NAME_MAX) {
-        u->name_type = LLMR_T_NONE;
-        u->name_sig = 0;
-        return;
-    }
-
-    w = llmr_lookup(llmr_event_types, u->name, u->name_len);
+    w = llmr_lookup(llmr_event_types, name, len);
     u->name_type = w->id;
     u->name_sig = w->sig;
 }
 
-
-/* the end of the line: a LF, or a CR and maybe a LF after it */
-
-static const unsigned char *
-llmr_eol(const unsigned char *p, const unsigned char *end)
-{
-    const unsigned char  *lf, *cr;
-
-    lf = memchr(p, '\n', end - p);
-    cr = memchr(p, '\r', (lf ? lf : end) - p);
-
-    return cr ? cr : lf;
-}
-
-
-static void
-llmr_sse(llmr_usage_t *u, const unsigned char *p, const unsigned char *end)
-{
-    size_t                n;
-    unsigned              c;
-    const unsigned char  *q;
-
-    while (p < end) {
-
-        if (u->cr) {
-            u->cr = 0;
-
-            if (*p == '\n') {
-                p++;
-                continue;
-            }
-        }
-
-        switch (u->state) {
-
-        case LLMR_SSE_BOL:
-            c = *p;
-
-            if (c == '\n' || c == '\r') {
-                p++;
-                u->cr = (c == '\r');
-                llmr_sse_dispatch(u);
-                continue;
-            }
-
-            if (c == ':') {
-                /* a comment */
-                p++;
-                u->state = LLMR_SSE_SKIP;
-                continue;
-            }
-
-            /* the usual fields, when whole in the buffer */
-
-            if (c == 'd' && end - p >= 5 && memcmp(p, "data:", 5) == 0) {
-                p += 5;
-                llmr_sse_data_line(u);
-                u->state = LLMR_SSE_DATA_SP;
-                continue;
-            }
-
-            if (c == 'e' && end - p >= 6 && memcmp(p, "event:", 6) == 0) {
-                p += 6;
-                u->name_len = 0;
-                u->state = LLMR_SSE_EVENT_SP;
-                continue;
-            }
-
-            u->field_len = 0;
-            u->state = LLMR_SSE_FIELD;
-
-            /* fall through */
-
-        case LLMR_SSE_FIELD:
-            for ( /* void */ ; p < end; p++) {
-                c = *p;
-
-                if (c == ':' || c == '\n' || c == '\r') {
-                    break;
-                }
-
-                if (u->field_len == sizeof(u->field)) {
-                    /* longer than "event": a field not read */
-                    u->state = LLMR_SSE_SKIP;
-                    break;
-                }
-
-                u->field[u->field_len++] = (unsigned char) c;
-            }
-
-            if (p == end || u->state == LLMR_SSE_SKIP) {
-                continue;
-            }
-
-            c = *p++;
-
-            if (u->field_len == 4 && memcmp(u->field, "data", 4) == 0) {
-                llmr_sse_data_line(u);
-                u->state = LLMR_SSE_DATA_SP;
-
-            } else if (u->field_len == 5
-                       && memcmp(u->field, "event", 5) == 0)
-            {
-                u->name_len = 0;
-                u->state = LLMR_SSE_EVENT_SP;
-
-            } else {
-                u->state = LLMR_SSE_SKIP;
-            }
-
-            if (c == ':') {
-                continue;
-            }
-
-            /* no colon: the value is empty, and the line is over */
-            if (u->state == LLMR_SSE_EVENT_SP) {
-                llmr_sse_name(u);
-            }
-
-            u->cr = (c == '\r');
-            u->state = LLMR_SSE_BOL;
-            continue;
-
-        case LLMR_SSE_DATA_SP:
-        case LLMR_SSE_EVENT_SP:
-            if (*p == ' ') {
-                p++;
-            }
-
-            u->state = (u->state == LLMR_SSE_DATA_SP) ? LLMR_SSE_DATA
-                                                      : LLMR_SSE_EVENT;
-            continue;
-
-        default: /* LLMR_SSE_DATA, LLMR_SSE_EVENT, LLMR_SSE_SKIP */
-            q = llmr_eol(p, end);
-            n = (q ? q : end) - p;
-
-            if (u->state == LLMR_SSE_DATA) {
-                llmr_sse_data(u, p, n);
-
-            } else if (u->state == LLMR_SSE_EVENT) {
-                if (u->name_len + n <= LLMR_USAGE_NAME_MAX) {
-                    memcpy(u->name + u->name_len, p, n);
-                    u->name_len += n;
-
-                } else {
-                    u->name_len = LLMR_USAGE_NAME_MAX + 1;
-                }
-            }
-
-            if (q == NULL) {
-                return;
-            }
-
-            if (u->state == LLMR_SSE_EVENT) {
-                llmr_sse_name(u);
-            }
-
-            u->cr = (*q == '\r');
-            u->state = LLMR_SSE_BOL;
-            p = q + 1;
-        }
-    }
-}
 
 
 static void
@@ -2413,6 +1590,9 @@ llmr_mode(llmr_usage_t *u, unsigned mode)
     u->mode = mode;
     u->started = 1;
 
+    /* the events of a stream are one sequence of values for yajl */
+    u->json.conf.multiple = (mode == LLMR_MODE_SSE);
+
     if (mode == LLMR_MODE_SSE) {
         u->cur = &u->ev;
         return;
@@ -2420,7 +1600,7 @@ llmr_mode(llmr_usage_t *u, unsigned mode)
 
     u->cur = &u->acc;
 
-    if (llmr_json_start(u) != LLMR_OK) {
+    if (llmr_json_begin(u) != LLMR_OK) {
         u->failed = 1;
         u->res.invalid = 1;
     }
@@ -2472,7 +1652,7 @@ llmr_prelude(llmr_usage_t *u, const unsigned char *p,
             }
 
             /* blanks mean nothing in JSON, and in SSE only blank lines */
-            llmr_sse(u, p, w);
+            llmr_sse_feed(&u->sse, p, w);
             p = w;
 
             if (p == end) {
@@ -2494,7 +1674,7 @@ llmr_prelude(llmr_usage_t *u, const unsigned char *p,
             return end;
         }
 
-        u->state = LLMR_SSE_SKIP;
+        llmr_sse_skip_line(&u->sse);
     }
 
     return p;
@@ -2504,12 +1684,21 @@ llmr_prelude(llmr_usage_t *u, const unsigned char *p,
 llmr_usage_t *
 llmr_usage_create(int format)
 {
-    llmr_usage_t  *u;
+    llmr_usage_t      *u;
+    llmr_json_conf_t   jc;
 
     u = calloc(1, sizeof(llmr_usage_t));
     if (u == NULL) {
         return NULL;
     }
+
+    jc.strings = LLMR_JSON_STRINGS_BOUNDED;
+    jc.max_depth = LLMR_USAGE_DEPTH_MAX;
+    jc.blocks = LLMR_USAGE_BLOCKS;
+    jc.validate = 0;
+    jc.multiple = 0;
+
+    llmr_json_init(&u->json, &jc, &llmr_handler, u);
 
     llmr_usage_init(u, format);
 
@@ -2520,27 +1709,17 @@ llmr_usage_create(int format)
 void
 llmr_usage_reset(llmr_usage_t *u, int format)
 {
-    unsigned       n;
-    llmr_block_t  *cache[LLMR_USAGE_CACHE_BLOCKS];
+    llmr_json_t  json;
 
     /* yajl's blocks go to the cache, which the new body keeps */
-    llmr_json_end(u);
-
-    n = u->ncache;
-    memcpy(cache, u->cache, n * sizeof(llmr_block_t *));
+    llmr_json_reset(&u->json);
+    json = u->json;
 
     memset(u, 0, sizeof(llmr_usage_t));
 
-    memcpy(u->cache, cache, n * sizeof(llmr_block_t *));
-    u->ncache = n;
+    u->json = json;
 
     llmr_usage_init(u, format);
-
-    while (n--) {
-        u->mem += sizeof(llmr_block_t) + cache[n]->size;
-    }
-
-    u->peak = u->mem;
 }
 
 
@@ -2562,16 +1741,10 @@ llmr_usage_init(llmr_usage_t *u, int format)
     u->res.reasoning_tokens = -1;
 
     u->mode = LLMR_MODE_AUTO;
-    u->state = LLMR_SSE_BOL;
+    llmr_sse_init(&u->sse, &llmr_sse_handler, u);
     u->cur = &u->acc;
 
-    u->alloc.malloc = llmr_yajl_malloc;
-    u->alloc.realloc = llmr_yajl_realloc;
-    u->alloc.free = llmr_yajl_free;
-    u->alloc.ctx = u;
-
-    u->mem = sizeof(llmr_usage_t);
-    u->peak = u->mem;
+    u->json.conf.multiple = 0;
 }
 
 
@@ -2612,12 +1785,12 @@ llmr_usage_feed(llmr_usage_t *u, const unsigned char *data, size_t len)
 
     if (p < end) {
         if (u->mode == LLMR_MODE_SSE) {
-            llmr_sse(u, p, end);
+            llmr_sse_feed(&u->sse, p, end);
 
-        } else if (llmr_json(u, p, end - p) != LLMR_OK) {
+        } else if (llmr_json_feed(&u->json, p, end - p) != LLMR_OK) {
             u->failed = 1;
             u->res.invalid = 1;
-            llmr_json_end(u);
+            llmr_json_end(&u->json);
         }
     }
 
@@ -2641,14 +1814,12 @@ llmr_usage_finish(llmr_usage_t *u)
         llmr_restore(u, &u->ev_save);
         llmr_sse_reset(u);
 
-    } else if (u->mode == LLMR_MODE_JSON && u->yajl && !u->failed) {
+    } else if (u->mode == LLMR_MODE_JSON && !u->failed) {
         /* a top-level number ends only here; a cut body never does */
-        if (yajl_complete_parse(u->yajl) == yajl_status_ok) {
-            u->closed = 1;
-        }
+        (void) llmr_json_finish(&u->json);
     }
 
-    llmr_json_end(u);
+    llmr_json_end(&u->json);
     llmr_update(u);
 }
 
@@ -2663,27 +1834,18 @@ llmr_usage_result(const llmr_usage_t *u)
 size_t
 llmr_usage_memory(const llmr_usage_t *u)
 {
-    return u->peak;
+    return sizeof(llmr_usage_t) + u->json.peak;
 }
 
 
 void
 llmr_usage_destroy(llmr_usage_t *u)
 {
-    unsigned  i;
-
     if (u == NULL) {
         return;
     }
 
-    if (u->yajl) {
-        yajl_free(u->yajl);
-    }
-
-    for (i = 0; i < u->ncache; i++) {
-        free(u->cache[i]);
-    }
-
+    llmr_json_free(&u->json);
     free(u);
 }
 

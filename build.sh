@@ -8,6 +8,7 @@
 #   ./build.sh asan       build the module with AddressSanitizer (build/asan/)
 #   ./build.sh test-asan  run the integration suite against the ASan module
 #   ./build.sh fuzz [S]   build the libFuzzer targets (clang), run each S s (60)
+#   ./build.sh deb        Debian packages of the module and llmr (build/deb/)
 #   ./build.sh deps       only install the build and test dependencies
 #
 # The module is built the way Debian builds its own nginx modules: nginx-dev's
@@ -24,7 +25,8 @@ MODULE=ngx_http_llm_router_module
 
 DEPS=(build-essential nginx nginx-dev libyajl-dev libhiredis-dev
       redis-server perl wrk procps curl valgrind libcurl4-openssl-dev
-      prometheus chromium ca-certificates openssl iproute2 nodejs)
+      prometheus chromium ca-certificates openssl iproute2 nodejs
+      debhelper dpkg-dev)
 
 CC_OPT="-g -O2 -fstack-protector-strong -Wformat -Werror=format-security"
 CC_OPT="$CC_OPT -fPIC -Wdate-time -D_FORTIFY_SOURCE=2"
@@ -194,6 +196,36 @@ sdk_deps() {
 }
 
 
+# libnginx-mod-http-llm-router and llmr .debs, built by Debian's own tooling
+# (debhelper + dh-sequence-nginx from nginx-dev) from a copy of the tree, so
+# the tree's own build/ is left alone; the packages land in build/deb/
+deb() {
+    local stage version upstream
+
+    version=$(dpkg-parsechangelog -l "$REPO/debian/changelog" -S Version)
+    upstream=$(sed -n 's/^#define LLMR_VERSION *"\(.*\)"/\1/p' \
+               "$REPO/core/include/llmr/core.h")
+    [ "${version%-*}" = "$upstream" ] \
+        || die "debian/changelog says $version, core.h says $upstream"
+
+    stage=$(mktemp -d)
+    trap 'rm -rf "$stage"' RETURN
+
+    mkdir "$stage/src"
+    tar -C "$REPO" --exclude=./build --exclude=./.git \
+        --exclude=./t/sdk/node_modules -cf - . | tar -C "$stage/src" -xf -
+
+    say "building the Debian packages ($version)"
+    (cd "$stage/src" && dpkg-buildpackage -b -us -uc) >"$stage/log" 2>&1 \
+        || { tail -n 40 "$stage/log"; die "dpkg-buildpackage failed"; }
+
+    mkdir -p "$BUILD/deb"
+    rm -f "$BUILD"/deb/*.deb
+    cp "$stage"/*.deb "$BUILD/deb/"
+    ls "$BUILD"/deb/*.deb
+}
+
+
 integration_tests() {
     sdk_deps
     say "integration tests (real nginx, real redis-server)"
@@ -203,6 +235,14 @@ integration_tests() {
 
 cmd=${1:-build}
 shift || true
+
+# the packages build from a copy of the tree: no lock on this one (the
+# suite's own test of the packages runs it while ./build.sh test holds it)
+if [ "$cmd" = deb ]; then
+    deps
+    deb
+    exit 0
+fi
 
 # one build at a time in this tree (configure runs must not interleave)
 mkdir -p "$BUILD"
@@ -255,6 +295,6 @@ fuzz)
     make -s -C "$REPO" fuzz-run SECONDS="${1:-60}"
     ;;
 *)
-    die "unknown command \"$cmd\" (build, test, demo, asan, test-asan, fuzz, deps)"
+    die "unknown command \"$cmd\" (build, test, deb, demo, asan, test-asan, fuzz, deps)"
     ;;
 esac

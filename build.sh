@@ -325,9 +325,11 @@ integration_tests() {
     sdk_deps
     say "integration tests (real nginx${NGX_VERSION:+ $NGX_VERSION}, real redis-server)"
     test_env "$MODULE_SO"
-    "$NGINX" -V 2>&1 | head -n 1
+    "$NGINX" -V 2>&1 | sed -n 1p
+    # the tests' daemons must not inherit the build lock (fd 9): one left
+    # behind by an interrupted run would hold every later build
     # shellcheck disable=SC2046
-    (cd "$REPO" && prove -j2 $(test_files))
+    (cd "$REPO" && prove -j2 $(test_files) 9>&-)
 }
 
 
@@ -373,7 +375,7 @@ demo)
     deps
     build
     test_env "$MODULE_SO"
-    exec perl "$REPO/examples/demo.pl" "$@"
+    exec perl "$REPO/examples/demo.pl" "$@" 9>&-
     ;;
 asan)
     build_asan
@@ -391,7 +393,7 @@ test-asan)
     (cd "$REPO" && TEST_NGINX_PRELOAD="$lib" \
         ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
         UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
-        prove $(test_files))
+        prove $(test_files) 9>&-)
     ;;
 fuzz)
     # libFuzzer ships with clang's runtime (libclang-rt-14-dev)

@@ -155,13 +155,13 @@ ok(defined $top && $l->{p99} <= $bounds[$top],
 
 # each percentile is the upper bound of the bucket holding it: answers that
 # took a millisecond show "at most 100 ms", not an interpolated 50 or 99
-my $n = 0;
-$n += $_ for @$hist;
+my $answers = 0;
+$answers += $_ for @$hist;
 for my $q ([p50 => 0.5], [p90 => 0.9], [p95 => 0.95], [p99 => 0.99]) {
     my ($cum, $want) = (0, $bounds[-1]);
     for my $b (0 .. 10) {
         $cum += $hist->[$b];
-        if ($cum >= $q->[1] * $n) { $want = $bounds[$b]; last }
+        if ($cum >= $q->[1] * $answers) { $want = $bounds[$b]; last }
     }
     is($l->{$q->[0]}, $want, "$q->[0]: the bound of its bucket ($want ms)");
 }
@@ -311,8 +311,11 @@ ok($t->reload(router_conf(http => "llm_health off;\n"
    'reload with llm_reference_model mid-model');
 ok($t->pids_gone(\@old, 10), 'old workers gone');
 is(status()->{reference_model}, 'mid-model', 'the reference changed');
-$t->http_post('/v1/chat/completions', chat_body('hi'));
-$d = settled(sub { ($_[0]{decisions}[0]{attempts} // 0) == 1 },
+# this request's own decision (logged in its log phase, maybe after the
+# answer reached us), not the one before the reload
+$r = $t->http_post('/v1/chat/completions', chat_body('hi'));
+my $rid = $r->{headers}{'x-llm-request-id'} // '-';
+$d = settled(sub { ($_[0]{decisions}[0]{request_id} // '') eq $rid },
              '?decisions=1')->{decisions}[0];
 is(sprintf('%.6f', $d->{reference_cost_usd}),
    sprintf('%.6f', (10 * 3 + 20 * 15) / 1e6), 'charged on mid-model now');

@@ -70,7 +70,7 @@ llmr: $(BUILD)/llmr
 # only the tool fetches over HTTP: libcurl stays out of the module
 LLMR_SRCS   := core/tools/llmr.c core/tools/llmr_cmd_calibrate.c \
                core/tools/llmr_fetch.c core/tools/llmr_cmd_train.c \
-               core/tools/llmr_cmd_explain.c
+               core/tools/llmr_cmd_explain.c core/tools/llmr_cmd_suggest.c
 LLMR_LIBS   := $(LIBS) -lcurl
 
 $(BUILD)/llmr: $(LLMR_SRCS) core/tools/llmr_fetch.h $(CORE_SRCS) $(CORE_HDRS)

@@ -14,6 +14,8 @@
 
 #include "ngx_http_llm_router_module.h"
 
+#include <llmr/suggest.h>
+
 
 /* llm_status's files: the answer to one request, from the zone's copy */
 
@@ -77,6 +79,8 @@ ngx_atomic_t *ngx_http_llm_router_status_key(
     ngx_uint_t view);
 void ngx_http_llm_router_status_rate(ngx_http_llm_router_status_t *st,
     ngx_http_llm_router_rate_sum_t *rs);
+void ngx_http_llm_router_status_basis(ngx_http_llm_router_status_t *st,
+    llmr_suggest_basis_t *b);
 u_char *ngx_http_llm_router_out_reserve(ngx_http_llm_router_out_t *o,
     size_t n);
 void ngx_http_llm_router_outf(ngx_http_llm_router_out_t *o,

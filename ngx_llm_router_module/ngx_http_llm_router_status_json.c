@@ -42,6 +42,8 @@ static void ngx_http_llm_router_json_decisions(
     ngx_http_llm_router_status_t *st);
 static void ngx_http_llm_router_json_passthrough(
     ngx_http_llm_router_status_t *st);
+static void ngx_http_llm_router_json_suggestions(
+    ngx_http_llm_router_status_t *st);
 
 
 void
@@ -125,6 +127,8 @@ ngx_http_llm_router_json(ngx_http_llm_router_status_t *st)
 
     ngx_http_llm_router_outf(o, ",\"quality\":");
     ngx_http_llm_router_json_quality(st);
+
+    ngx_http_llm_router_json_suggestions(st);
 
     ngx_http_llm_router_outf(o, ",\"learned_state\":");
 
@@ -882,4 +886,60 @@ ngx_http_llm_router_json_passthrough(ngx_http_llm_router_status_t *st)
     }
 
     ngx_http_llm_router_outf(&st->out, "}");
+}
+
+
+/*
+ * "suggestions": what llmr_suggest() makes of the basis, and
+ * "suggestion_basis": the basis itself, for llmr suggest and to show
+ * what the suggestions rest on.  Computed here only, when the status is
+ * asked for.
+ */
+
+static void
+ngx_http_llm_router_json_suggestions(ngx_http_llm_router_status_t *st)
+{
+    u_char                     *p;
+    size_t                      n;
+    ngx_uint_t                  k, ns;
+    llmr_suggestion_t          *list;
+    llmr_suggest_basis_t       *b;
+    ngx_http_llm_router_out_t  *o;
+
+    o = &st->out;
+
+    b = ngx_palloc(st->r->pool, sizeof(llmr_suggest_basis_t));
+    list = ngx_palloc(st->r->pool,
+                      LLMR_SUGGEST_MAX * sizeof(llmr_suggestion_t));
+
+    if (b == NULL || list == NULL) {
+        o->failed = 1;
+        return;
+    }
+
+    ngx_http_llm_router_status_basis(st, b);
+    ns = llmr_suggest(b, list, LLMR_SUGGEST_MAX);
+
+    for (k = 0; k < 2; k++) {
+        ngx_http_llm_router_outf(o, k ? ",\"suggestion_basis\":"
+                                      : ",\"suggestions\":");
+
+        n = k ? llmr_suggest_basis_json(b, NULL, 0)
+              : llmr_suggest_json(list, ns, NULL, 0);
+
+        p = ngx_http_llm_router_out_reserve(o, n + 1);
+        if (p == NULL) {
+            return;
+        }
+
+        if (k) {
+            (void) llmr_suggest_basis_json(b, (char *) p, n + 1);
+
+        } else {
+            (void) llmr_suggest_json(list, ns, (char *) p, n + 1);
+        }
+
+        o->size += n;
+        o->b->last = p + n;
+    }
 }

@@ -98,6 +98,135 @@ ngx_http_llm_router_status_rate(ngx_http_llm_router_status_t *st,
 }
 
 
+/*
+ * The suggestions' basis from the zone's copy: this instance's counters
+ * since the start, the forecast's window, the feedback sums by class and
+ * tier served (the fleet's with Redis, as "quality"), the ring of recent
+ * decisions for which model serves each tier, and the budgets' current
+ * periods (the first LLMR_SUGGEST_BUDGETS).
+ */
+
+void
+ngx_http_llm_router_status_basis(ngx_http_llm_router_status_t *st,
+    llmr_suggest_basis_t *b)
+{
+    uint64_t                             i, n;
+    ngx_uint_t                           k, c, t, d;
+    ngx_atomic_t                        *v;
+    llmr_suggest_model_t                *m;
+    llmr_suggest_budget_t               *bg;
+    ngx_http_llm_router_slot_t          *slot;
+    ngx_http_llm_router_shctx_t         *sh;
+    ngx_http_llm_router_rate_sum_t       rs;
+    ngx_http_llm_router_learn_t         *l;
+    ngx_http_llm_router_decision_t      *dc;
+    ngx_http_llm_router_budget_entry_t  *e;
+
+    sh = st->sh;
+
+    ngx_memzero(b, sizeof(llmr_suggest_basis_t));
+
+    ngx_http_llm_router_status_rate(st, &rs);
+
+    b->window = rs.window;
+    b->window_requests = rs.requests;
+    b->requests = sh->all.total[NGX_HTTP_LLM_ROUTER_C_REQUESTS];
+    b->escalations = sh->escalations;
+
+    for (t = 0; t < LLMR_TIER_N; t++) {
+        v = sh->tiers[t].total;
+
+        b->tiers[t].requests = v[NGX_HTTP_LLM_ROUTER_C_REQUESTS];
+        b->tiers[t].input_tokens = v[NGX_HTTP_LLM_ROUTER_C_INPUT_TOKENS];
+        b->tiers[t].output_tokens = v[NGX_HTTP_LLM_ROUTER_C_OUTPUT_TOKENS];
+        b->tiers[t].cost = v[NGX_HTTP_LLM_ROUTER_C_COST] / 1e6;
+    }
+
+    /* a bucket is a domain and the class's tier */
+
+    for (d = 0; d < LLMR_DOMAIN_N; d++) {
+        for (c = 0; c < LLMR_TIER_N; c++) {
+            k = d * LLMR_TIER_N + c;
+
+            for (t = 0; t < LLMR_TIER_N; t++) {
+                l = &sh->learn[k][t];
+
+                b->weight[c][t] += (double) ngx_http_llm_router_learn_sum(l,
+                                                           0, st->fleet)
+                                   / 1000;
+                b->quality[c][t] += (double) ngx_http_llm_router_learn_sum(l,
+                                                           1, st->fleet)
+                                    / 1000;
+            }
+        }
+    }
+
+    for (k = 0; k < st->nslots && b->nmodels < LLMR_SUGGEST_MODELS; k++) {
+        slot = &sh->slots[k];
+        v = slot->stat.total;
+
+        if (st->model[k] == NULL && v[NGX_HTTP_LLM_ROUTER_C_REQUESTS] == 0) {
+            continue;
+        }
+
+        m = &b->models[b->nmodels++];
+
+        ngx_memcpy(m->name, slot->name,
+                   ngx_min(slot->len, (size_t) LLMR_NAME_MAX));
+        m->name[ngx_min(slot->len, (size_t) LLMR_NAME_MAX)] = '\0';
+
+        if (st->model[k]) {
+            m->configured = 1;
+            m->tier_lo = st->model[k]->tier_lo;
+            m->tier_hi = st->model[k]->tier_hi;
+            m->price_in = st->model[k]->price_in;
+            m->price_out = st->model[k]->price_out;
+        }
+
+        m->requests = v[NGX_HTTP_LLM_ROUTER_C_REQUESTS];
+        m->cost = v[NGX_HTTP_LLM_ROUTER_C_COST] / 1e6;
+
+        /* the ring names slots; this basis keeps the shown ones only */
+
+        n = ngx_min(sh->ndecisions, (uint64_t) NGX_HTTP_LLM_ROUTER_DECISIONS);
+
+        for (i = 0; i < n; i++) {
+            dc = &sh->decisions[i];
+
+            if (dc->slot == (int16_t) k && dc->tier < LLMR_TIER_N) {
+                m->recent[dc->tier]++;
+            }
+        }
+    }
+
+    for (k = 0; k < NGX_HTTP_LLM_ROUTER_BUDGET_ENTRIES
+                && b->nbudgets < LLMR_SUGGEST_BUDGETS; k++)
+    {
+        e = &sh->budget_entries[k];
+
+        if (e->id == 0 || e->period_start + e->period <= st->now) {
+            continue;
+        }
+
+        bg = &b->budgets[b->nbudgets++];
+
+        if (e->keyhash) {
+            ngx_snprintf((u_char *) bg->name, sizeof(bg->name) - 1,
+                         "%*s:%016xL%Z", e->name_len, e->name, e->keyhash);
+
+        } else {
+            ngx_snprintf((u_char *) bg->name, sizeof(bg->name) - 1,
+                         "%*s%Z", e->name_len, e->name);
+        }
+
+        bg->limit = e->limit / 1e6;
+        bg->spent = e->spent / 1e6;
+        bg->period = e->period;
+        bg->elapsed = st->now - e->period_start;
+    }
+}
+
+
 u_char *
 ngx_http_llm_router_out_reserve(ngx_http_llm_router_out_t *o, size_t n)
 {

@@ -16,6 +16,8 @@
  *   llmr bench [--iterations N]       extraction + classification cost
  *   llmr explain --models FILE        why one body (stdin) goes where it
  *                                     goes, and what the others would cost
+ *   llmr suggest --status URL|FILE    a router's cost-optimisation
+ *                                     suggestions, from its llm_status
  *   llmr calibrate [options]          model data -> tiers, models.json,
  *                                     llm_model include, MODELS.md
  *   llmr version
@@ -65,6 +67,8 @@ int llmr_cmd_train(int argc, char **argv);
 int llmr_cmd_calibrate_thresholds(int argc, char **argv);
 /* llmr_cmd_explain.c */
 int llmr_cmd_explain(int argc, char **argv);
+/* llmr_cmd_suggest.c */
+int llmr_cmd_suggest(int argc, char **argv);
 
 
 static void
@@ -183,6 +187,10 @@ main(int argc, char **argv)
         return llmr_cmd_explain(argc - 2, argv + 2);
     }
 
+    if (strcmp(cmd, "suggest") == 0) {
+        return llmr_cmd_suggest(argc - 2, argv + 2);
+    }
+
     for (i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--models") == 0 && i + 1 < argc) {
             o.models = argv[++i];
@@ -265,6 +273,10 @@ llmr_usage(FILE *f)
         "                             the chosen model and the alternatives"
         " with\n"
         "                             their relative cost\n"
+        "  suggest --status URL|FILE [--json]\n"
+        "                             a router's cost-optimisation "
+        "suggestions\n"
+        "                             from its llm_status JSON\n"
         "  bench [--iterations N]     extraction + classification cost at "
         "1, 4, 16\n"
         "                             and 128 KB bodies (best of 7 runs)\n"

@@ -12,8 +12,17 @@
 
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
+#include <hiredis/sds.h>
 
 #include "ngx_http_llm_router_module.h"
+
+
+/*
+ * Runs the callbacks of the replies hiredis's reader holds: exported by
+ * hiredis 0.14 (redisAsyncHandleRead's second half) and declared in
+ * async.h from 1.0 on.  The TLS transport feeds the reader itself.
+ */
+void redisProcessCallbacks(redisAsyncContext *ac);
 
 
 /*
@@ -122,6 +131,8 @@ typedef struct {
     ngx_uint_t                          unreplicated;   /* said once */
     ngx_uint_t                          sentinel;   /* the one to ask */
     ngx_event_t                         primary;    /* connect to it */
+    ngx_str_t                           tls_name;   /* what the server's
+                                                       certificate names */
 } ngx_http_llm_router_redis_t;
 
 
@@ -168,6 +179,13 @@ static void ngx_http_llm_router_redis_state(ngx_http_llm_router_redis_t *rd,
     ngx_uint_t state, const char *error);
 static void ngx_http_llm_router_redis_read(ngx_event_t *ev);
 static void ngx_http_llm_router_redis_write(ngx_event_t *ev);
+static ngx_uint_t ngx_http_llm_router_redis_closing(
+    ngx_http_llm_router_redis_t *rd, ngx_connection_t *c);
+static void ngx_http_llm_router_redis_tls_read(ngx_event_t *ev);
+static void ngx_http_llm_router_redis_tls_write(ngx_event_t *ev);
+static void ngx_http_llm_router_redis_tls_ready(ngx_connection_t *c);
+static void ngx_http_llm_router_redis_tls_flush(
+    ngx_http_llm_router_redis_t *rd);
 static void ngx_http_llm_router_redis_add_read(void *privdata);
 static void ngx_http_llm_router_redis_del_read(void *privdata);
 static void ngx_http_llm_router_redis_add_write(void *privdata);
@@ -347,6 +365,7 @@ ngx_http_llm_router_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     rc->flush = 1000;
     rc->timeout = 1000;
     rc->max_reply = NGX_HTTP_LLM_ROUTER_MAX_REPLY;
+    rc->tls_verify = NGX_CONF_UNSET;
     ngx_str_set(&rc->prefix, "llm");
 
     if (ngx_http_llm_router_redis_address(cf, rc, &value[1]) != NGX_CONF_OK)
@@ -600,7 +619,7 @@ ngx_http_llm_router_redis_param(ngx_conf_t *cf,
         return NGX_OK;
     }
 
-    return NGX_DECLINED;
+    return ngx_http_llm_router_redis_tls_param(cf, rc, v);
 }
 
 
@@ -631,6 +650,10 @@ ngx_http_llm_router_redis_keys(ngx_conf_t *cf,
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"llm_redis\": user= needs password= or "
                            "password_file=");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_llm_router_redis_tls_init(cf, rc) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -1064,6 +1087,36 @@ ngx_http_llm_router_redis_open(ngx_http_llm_router_redis_t *rd,
     c->write->handler = ngx_http_llm_router_redis_write;
     c->read->log = rd->log;
     c->write->log = rd->log;
+
+    /*
+     * TLS to the primary (a sentinel is asked in plain text): hiredis
+     * formats and parses, nginx's SSL carries the bytes.  The certificate
+     * names tls_name=, or the host name of the address, or the address.
+     */
+
+    if (conf->tls && !rd->asking) {
+        c->pool = ngx_create_pool(1024, rd->log);
+        if (c->pool == NULL) {
+            ngx_free_connection(c);
+            c->fd = (ngx_socket_t) -1;
+            redisAsyncFree(ac);
+            return;
+        }
+
+        c->read->handler = ngx_http_llm_router_redis_tls_read;
+        c->write->handler = ngx_http_llm_router_redis_tls_write;
+
+        if (conf->tls_name.len) {
+            rd->tls_name = conf->tls_name;
+
+        } else if (conf->resolver) {
+            rd->tls_name = conf->host;
+
+        } else {
+            rd->tls_name.data = (u_char *) host;
+            rd->tls_name.len = ngx_strlen(host);
+        }
+    }
 
     /* a graceful shutdown calls the read handler of idle connections */
     c->idle = 1;
@@ -2041,18 +2094,7 @@ ngx_http_llm_router_redis_read(ngx_event_t *ev)
     c = ev->data;
     rd = c->data;
 
-    if (c->close) {
-
-        /* a graceful shutdown or reload: flush once requests are done */
-
-        c->close = 0;
-        c->idle = 0;
-        rd->exiting = 1;
-
-        if (!rd->drain.timer_set) {
-            ngx_add_timer(&rd->drain, 10);
-        }
-
+    if (ngx_http_llm_router_redis_closing(rd, c)) {
         return;
     }
 
@@ -2094,6 +2136,213 @@ ngx_http_llm_router_redis_write(ngx_event_t *ev)
     if (rd->ac) {
         redisAsyncHandleWrite(rd->ac);
     }
+}
+
+
+/* a graceful shutdown or reload: flush once requests are done */
+
+static ngx_uint_t
+ngx_http_llm_router_redis_closing(ngx_http_llm_router_redis_t *rd,
+    ngx_connection_t *c)
+{
+    if (!c->close) {
+        return 0;
+    }
+
+    c->close = 0;
+    c->idle = 0;
+    rd->exiting = 1;
+
+    if (!rd->drain.timer_set) {
+        ngx_add_timer(&rd->drain, 10);
+    }
+
+    return 1;
+}
+
+
+/*
+ * TLS: hiredis never touches the socket.  The first write event is the
+ * end of hiredis's non-blocking connect: the handshake starts; once it
+ * is over and the certificate checked, hiredis is told it is connected
+ * and what it queued (AUTH, SELECT) is sent.
+ */
+
+static void
+ngx_http_llm_router_redis_tls_write(ngx_event_t *ev)
+{
+    u_char                        err[128];
+    ngx_int_t                     rc;
+    ngx_connection_t             *c;
+    ngx_http_llm_router_redis_t  *rd;
+
+    c = ev->data;
+    rd = c->data;
+
+    if (rd->ac == NULL) {
+        return;
+    }
+
+    if (rd->ac->c.flags & REDIS_CONNECTED) {
+        ngx_http_llm_router_redis_tls_flush(rd);
+
+        /* an SSL_read that waited for the socket to be writable */
+
+        if (rd->c == c) {
+            ngx_post_event(c->read, &ngx_posted_events);
+        }
+
+        return;
+    }
+
+    if (c->ssl) {
+        return;
+    }
+
+    rc = ngx_http_llm_router_redis_tls_handshake(c, rd->conf, &rd->tls_name,
+                                         ngx_http_llm_router_redis_tls_ready,
+                                         err, sizeof(err));
+
+    if (rc == NGX_ERROR) {
+        ngx_http_llm_router_redis_close(rd, (char *) err);
+        return;
+    }
+
+    if (rc == NGX_OK) {
+        ngx_http_llm_router_redis_tls_ready(c);
+    }
+}
+
+
+static void
+ngx_http_llm_router_redis_tls_ready(ngx_connection_t *c)
+{
+    ngx_http_llm_router_redis_t *rd = c->data;
+
+    u_char  err[128];
+
+    /* the handshake's handlers had the events */
+
+    c->read->handler = ngx_http_llm_router_redis_tls_read;
+    c->write->handler = ngx_http_llm_router_redis_tls_write;
+
+    if (rd->ac == NULL) {
+        return;
+    }
+
+    /*
+     * A bad certificate is logged when the state changes, once, and shown
+     * in llm_status's redis.error until the connection succeeds.
+     */
+
+    if (ngx_http_llm_router_redis_tls_verify(c, rd->conf, &rd->tls_name,
+                                             err, sizeof(err))
+        != NGX_OK)
+    {
+        ngx_http_llm_router_redis_close(rd, (char *) err);
+        return;
+    }
+
+    rd->ac->c.flags |= REDIS_CONNECTED;
+
+    ngx_http_llm_router_redis_connected(rd->ac, REDIS_OK);
+
+    if (rd->ac == NULL || rd->c == NULL) {
+        return;
+    }
+
+    ngx_http_llm_router_redis_tls_flush(rd);
+
+    /* a graceful shutdown that came during the handshake */
+
+    if (rd->c && rd->c->close) {
+        ngx_post_event(rd->c->read, &ngx_posted_events);
+    }
+}
+
+
+/* what hiredis queued, through SSL; then the replies are awaited */
+
+static void
+ngx_http_llm_router_redis_tls_flush(ngx_http_llm_router_redis_t *rd)
+{
+    u_char     err[128];
+    ngx_int_t  rc;
+
+    rc = ngx_http_llm_router_redis_tls_send(rd->c, rd->ac, err, sizeof(err));
+
+    if (rc == NGX_ERROR) {
+        ngx_http_llm_router_redis_close(rd, (char *) err);
+        return;
+    }
+
+    if (rc == NGX_AGAIN) {
+        ngx_http_llm_router_redis_add_write(rd);
+
+    } else {
+        ngx_http_llm_router_redis_del_write(rd);
+    }
+
+    ngx_http_llm_router_redis_add_read(rd);
+}
+
+
+/*
+ * The replies: SSL_read into hiredis's reader, then hiredis runs their
+ * callbacks in order (and closes the connection on a reply past
+ * max_reply, as with plain text).
+ */
+
+static void
+ngx_http_llm_router_redis_tls_read(ngx_event_t *ev)
+{
+    u_char                        err[128];
+    ngx_int_t                     rc;
+    ngx_uint_t                    i;
+    ngx_connection_t             *c;
+    ngx_http_llm_router_redis_t  *rd;
+
+    c = ev->data;
+    rd = c->data;
+
+    if (ngx_http_llm_router_redis_closing(rd, c)) {
+        return;
+    }
+
+    for (i = 0; i < NGX_HTTP_LLM_ROUTER_READS_MAX; i++) {
+
+        if (rd->ac == NULL || !(rd->ac->c.flags & REDIS_CONNECTED)) {
+            return;
+        }
+
+        rc = ngx_http_llm_router_redis_tls_recv(c, rd->ac, err, sizeof(err));
+
+        if (rc == NGX_AGAIN) {
+
+            /* an SSL_write that waited for the socket to be readable */
+
+            if (sdslen(rd->ac->c.obuf)) {
+                ngx_http_llm_router_redis_tls_flush(rd);
+            }
+
+            return;
+        }
+
+        if (rc == NGX_ERROR) {
+            ngx_http_llm_router_redis_close(rd, (char *) err);
+            return;
+        }
+
+        redisProcessCallbacks(rd->ac);
+
+        if (rd->ac == NULL || rd->c != c) {
+            return;
+        }
+    }
+
+    /* the rest next time round the event loop: other events go first */
+
+    ngx_post_event(c->read, &ngx_posted_events);
 }
 
 
@@ -2188,6 +2437,13 @@ ngx_http_llm_router_redis_cleanup(void *privdata)
 
     if (c->write->posted) {
         ngx_delete_posted_event(c->write);
+    }
+
+    ngx_http_llm_router_redis_tls_free(c);
+
+    if (c->pool) {
+        ngx_destroy_pool(c->pool);
+        c->pool = NULL;
     }
 
     ngx_free_connection(c);

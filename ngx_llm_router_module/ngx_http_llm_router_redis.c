@@ -40,6 +40,9 @@ void redisProcessCallbacks(redisAsyncContext *ac);
 #define NGX_HTTP_LLM_ROUTER_RD_RESOLVING     3
 
 #define NGX_HTTP_LLM_ROUTER_READS_MAX        64
+
+/* MOVED/ASK followed in a row before waiting for the next tick */
+#define NGX_HTTP_LLM_ROUTER_REDIRECTS_MAX    5
 #define NGX_HTTP_LLM_ROUTER_MAX_REPLY        (4 * 1024 * 1024)
 
 /* what a reply's objects are counted at, besides their strings */
@@ -133,6 +136,8 @@ typedef struct {
     ngx_event_t                         primary;    /* connect to it */
     ngx_str_t                           tls_name;   /* what the server's
                                                        certificate names */
+    ngx_uint_t                          cluster_ask;    /* ASKING first */
+    ngx_uint_t                          redirects;  /* MOVED/ASK in a row */
 } ngx_http_llm_router_redis_t;
 
 
@@ -145,6 +150,8 @@ static void ngx_http_llm_router_redis_sentinel_done(redisAsyncContext *ac,
 static void ngx_http_llm_router_redis_primary(ngx_event_t *ev);
 static void ngx_http_llm_router_redis_wait_done(redisAsyncContext *ac,
     void *r, void *privdata);
+static ngx_int_t ngx_http_llm_router_redis_redirect(
+    ngx_http_llm_router_redis_t *rd, redisReply *reply);
 
 static char *ngx_http_llm_router_redis_address(ngx_conf_t *cf,
     ngx_http_llm_router_redis_conf_t *rc, ngx_str_t *addr);
@@ -896,6 +903,12 @@ ngx_http_llm_router_redis_feedback(uint64_t id, ngx_uint_t local,
 
     /* hiredis copies the arguments into its output buffer */
 
+    if (rd->cluster_ask
+        && redisAsyncCommand(rd->ac, NULL, NULL, "ASKING") != REDIS_OK)
+    {
+        return NGX_DECLINED;
+    }
+
     if (redisAsyncCommandArgv(rd->ac, done, data, (int) argc,
                               (const char **) argv, argvlen)
         != REDIS_OK)
@@ -971,6 +984,7 @@ ngx_http_llm_router_redis_connect(ngx_http_llm_router_redis_t *rd)
     }
 
     rd->asking = 0;
+    rd->cluster_ask = 0;
 
     if (conf->resolver == NULL) {
         ngx_http_llm_router_redis_open(rd, (char *) conf->host.data,
@@ -1356,6 +1370,14 @@ ngx_http_llm_router_redis_flush(ngx_http_llm_router_redis_t *rd)
         goto failed;
     }
 
+    /* a Redis Cluster's slot moving to this node: ASKING, each time */
+
+    if (rd->cluster_ask
+        && redisAsyncCommand(rd->ac, NULL, NULL, "ASKING") != REDIS_OK)
+    {
+        goto failed;
+    }
+
     if (redisAsyncCommandArgv(rd->ac, ngx_http_llm_router_redis_flush_done,
                               rd, (int) argc, (const char **) argv, argvlen)
         != REDIS_OK)
@@ -1547,7 +1569,7 @@ ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
 {
     ngx_http_llm_router_redis_t *rd = privdata;
 
-    ngx_uint_t                         i, readonly;
+    ngx_uint_t                         i, readonly, redirect;
     redisReply                        *reply, *grants;
     ngx_http_llm_router_zone_t        *zone;
     ngx_http_llm_router_budget_res_t  *leases;
@@ -1557,6 +1579,7 @@ ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
 
     rd->flushing = rd->waiting;
     readonly = 0;
+    redirect = 0;
 
     if (rd->timeout.timer_set && !rd->waiting) {
         ngx_del_timer(&rd->timeout);
@@ -1576,6 +1599,14 @@ ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
 
         if (rd->timeout.timer_set) {
             ngx_del_timer(&rd->timeout);
+        }
+
+        if (reply && reply->type == REDIS_REPLY_ERROR && rd->ac == ac
+            && ngx_http_llm_router_redis_redirect(rd, reply) == NGX_OK)
+        {
+            /* not an error: the batch goes to the slot's node at once */
+            redirect = 1;
+            goto done;
         }
 
         if (reply && reply->type == REDIS_REPLY_ERROR) {
@@ -1623,6 +1654,8 @@ ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
                                         NULL);
     }
 
+    rd->redirects = 0;
+
     /* what the whole fleet learned, with the sums just read */
 
     for (i = 0; i < NGX_HTTP_LLM_ROUTER_BUCKETS; i++) {
@@ -1640,10 +1673,110 @@ done:
         rd->pool = NULL;
     }
 
-    if (readonly) {
+    if (readonly || redirect) {
         /* freeing inside a callback is deferred by hiredis */
         ngx_http_llm_router_redis_close(rd, NULL);
     }
+
+    if (redirect) {
+        ngx_add_timer(&rd->primary, 1);
+    }
+}
+
+
+/*
+ * Redis Cluster: every key shares the prefix's hash slot, so one node
+ * holds them all.  "MOVED SLOT IP:PORT": the slot is there now (the
+ * cluster's map changed, or the configured node is not the slot's);
+ * "ASK SLOT IP:PORT": it is being moved there, and a command goes there
+ * after ASKING.  The connection is made again to that node, from the
+ * event loop.  NGX_OK when it is to be followed (rd->addr, addr_port).
+ * A host name is not followed (hiredis would resolve it blocking the
+ * worker): Redis announces addresses unless told otherwise.
+ */
+
+static ngx_int_t
+ngx_http_llm_router_redis_redirect(ngx_http_llm_router_redis_t *rd,
+    redisReply *reply)
+{
+    u_char      *p, *last, *host, *colon;
+    size_t       n;
+    ngx_int_t    port;
+    ngx_uint_t   ask;
+#if (NGX_HAVE_INET6)
+    u_char       buf[16];
+#endif
+
+    p = (u_char *) reply->str;
+    last = p + reply->len;
+
+    if (reply->len > 6 && ngx_strncmp(p, "MOVED ", 6) == 0) {
+        ask = 0;
+
+    } else if (reply->len > 4 && ngx_strncmp(p, "ASK ", 4) == 0) {
+        ask = 1;
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+    /* the slot, then the node: an IPv6 address has colons of its own */
+
+    p = ngx_strlchr(p + (ask ? 4 : 6), last, ' ');
+    if (p == NULL) {
+        return NGX_DECLINED;
+    }
+
+    host = p + 1;
+    colon = NULL;
+
+    for (p = host; p < last; p++) {
+        if (*p == ':') {
+            colon = p;
+        }
+    }
+
+    if (colon == NULL) {
+        return NGX_DECLINED;
+    }
+
+    n = colon - host;
+    port = ngx_atoi(colon + 1, last - colon - 1);
+
+    if (n == 0 || n > NGX_SOCKADDR_STRLEN
+        || port == NGX_ERROR || port == 0 || port > 65535)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_inet_addr(host, n) == INADDR_NONE
+#if (NGX_HAVE_INET6)
+        && ngx_inet6_addr(host, n, buf) != NGX_OK
+#endif
+       )
+    {
+        return NGX_DECLINED;
+    }
+
+    if (++rd->redirects > NGX_HTTP_LLM_ROUTER_REDIRECTS_MAX) {
+
+        /* the cluster's nodes disagree: the next tick starts over */
+
+        rd->redirects = 0;
+        return NGX_DECLINED;
+    }
+
+    ngx_memcpy(rd->addr, host, n);
+    rd->addr[n] = '\0';
+    rd->addr_port = port;
+    rd->cluster_ask = ask;
+
+    ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                  "llm_router: redis cluster: the slot of \"{%V}\" %s "
+                  "%s:%i, following", &rd->conf->prefix,
+                  ask ? "is moving to" : "is at", rd->addr, port);
+
+    return NGX_OK;
 }
 
 

@@ -40,11 +40,12 @@ $t->write_file('server.ext', "subjectAltName=DNS:redis.test,IP:127.0.0.1\n"
                . "extendedKeyUsage=serverAuth\n");
 $t->write_file('client.ext', "extendedKeyUsage=clientAuth\n");
 
-for my $p (qw(server client)) {
+for my $p (qw(server client expired)) {
+    my ($ext, $days) = $p eq 'expired' ? ('server', -1) : ($p, 2);
     sh("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
        . " -keyout $d/$p.key -out $d/$p.csr -subj /CN=llmr-test-$p");
     sh("openssl x509 -req -in $d/$p.csr -CA $d/ca.pem -CAkey $d/ca.key"
-       . " -CAcreateserial -out $d/$p.pem -days 2 -extfile $d/$p.ext");
+       . " -CAcreateserial -out $d/$p.pem -days $days -extfile $d/$ext.ext");
 }
 
 # nginx -t
@@ -109,6 +110,11 @@ my $pa = $t->start_redis(port => $t->port(6379), 'tls-port' => $ta, %tls,
 my $tb = $t->port('tls_b');
 my $pb = $t->start_redis(port => $t->port(6380), 'tls-port' => $tb, %tls,
                          'tls-auth-clients' => 'yes');
+my $tc = $t->port('tls_c');
+$t->start_redis(port => $t->port(6381), 'tls-port' => $tc, %tls,
+                'tls-cert-file' => "$d/expired.pem",
+                'tls-key-file' => "$d/expired.key",
+                'tls-auth-clients' => 'no');
 
 sub conf {
     my ($params) = @_;
@@ -197,6 +203,14 @@ ok($t->reload(conf("127.0.0.1:$ta tls=on tls_ca=$d/ca.pem "
 load(3);
 refused(qr/^TLS certificate does not match "elsewhere\.test"/,
         'a certificate for another name: redis.error says so');
+
+# an expired certificate
+
+ok($t->reload(conf("127.0.0.1:$tc tls=on tls_ca=$d/ca.pem")),
+   'reload: a Redis with an expired certificate');
+load(3);
+refused(qr/^TLS certificate: certificate has expired/,
+        'an expired certificate: redis.error says so');
 
 # without verification, the other CA is accepted
 

@@ -40,10 +40,10 @@ void redisProcessCallbacks(redisAsyncContext *ac);
 #define NGX_HTTP_LLM_ROUTER_RD_RESOLVING     3
 
 #define NGX_HTTP_LLM_ROUTER_READS_MAX        64
-
-/* MOVED/ASK followed in a row before waiting for the next tick */
-#define NGX_HTTP_LLM_ROUTER_REDIRECTS_MAX    5
 #define NGX_HTTP_LLM_ROUTER_MAX_REPLY        (4 * 1024 * 1024)
+
+/* Cluster redirections followed in a row before the next tick */
+#define NGX_HTTP_LLM_ROUTER_REDIRECTS_MAX    5
 
 /* what a reply's objects are counted at, besides their strings */
 #define NGX_HTTP_LLM_ROUTER_REPLY_OBJECT     (sizeof(redisReply))
@@ -901,13 +901,15 @@ ngx_http_llm_router_redis_feedback(uint64_t id, ngx_uint_t local,
     argv[argc] = local ? "1" : "0";
     argvlen[argc++] = 1;
 
-    /* hiredis copies the arguments into its output buffer */
+    /* a Redis Cluster's slot moving to this node: ASKING first */
 
     if (rd->cluster_ask
         && redisAsyncCommand(rd->ac, NULL, NULL, "ASKING") != REDIS_OK)
     {
         return NGX_DECLINED;
     }
+
+    /* hiredis copies the arguments into its output buffer */
 
     if (redisAsyncCommandArgv(rd->ac, done, data, (int) argc,
                               (const char **) argv, argvlen)
@@ -1679,6 +1681,8 @@ done:
     }
 
     if (redirect) {
+        /* a worker draining at exit waits for it */
+        rd->primary.cancelable = !rd->exiting;
         ngx_add_timer(&rd->primary, 1);
     }
 }
@@ -1908,6 +1912,8 @@ ngx_http_llm_router_redis_sentinel_done(redisAsyncContext *ac, void *r,
     /* freeing inside a callback is deferred by hiredis */
     ngx_http_llm_router_redis_close(rd, NULL);
 
+    /* a worker draining at exit waits for it */
+    rd->primary.cancelable = !rd->exiting;
     ngx_add_timer(&rd->primary, 1);
 }
 
@@ -1917,7 +1923,14 @@ ngx_http_llm_router_redis_primary(ngx_event_t *ev)
 {
     ngx_http_llm_router_redis_t  *rd = ev->data;
 
-    if (rd->exiting || rd->state != NGX_HTTP_LLM_ROUTER_RD_DISCONNECTED) {
+    /*
+     * A worker draining at exit goes on to the primary (or the slot's
+     * node) for its last flush; after exit_process() nothing connects.
+     */
+
+    if (ngx_http_llm_router_rd != rd
+        || rd->state != NGX_HTTP_LLM_ROUTER_RD_DISCONNECTED)
+    {
         return;
     }
 

@@ -66,6 +66,19 @@ typedef struct {
     ngx_msec_t                      flush;
     ngx_msec_t                      timeout;
     size_t                          max_reply;  /* bytes of one reply */
+
+    /* tls=on: nginx's own SSL on the connection to the primary */
+    ngx_flag_t                      tls;
+    ngx_flag_t                      tls_verify; /* NGX_CONF_UNSET: on */
+    ngx_str_t                       tls_ca;     /* NUL-terminated, or empty:
+                                                   the system's CAs */
+    ngx_str_t                       tls_name;   /* what the certificate
+                                                   names; empty: the host */
+    ngx_str_t                       tls_cert;   /* a client certificate */
+    ngx_str_t                       tls_key;
+#if (NGX_SSL)
+    ngx_ssl_t                      *ssl;        /* NULL: plain text */
+#endif
 } ngx_http_llm_router_redis_conf_t;
 
 
@@ -517,6 +530,23 @@ void ngx_http_llm_router_redis_exit_process(ngx_cycle_t *cycle);
 void ngx_http_llm_router_redis_kick(void);
 ngx_int_t ngx_http_llm_router_redis_feedback(uint64_t id, ngx_uint_t local,
     ngx_http_llm_router_redis_done_pt done, void *data);
+
+/* ngx_http_llm_router_redis_tls.c */
+ngx_int_t ngx_http_llm_router_redis_tls_param(ngx_conf_t *cf,
+    ngx_http_llm_router_redis_conf_t *rc, ngx_str_t *v);
+char *ngx_http_llm_router_redis_tls_init(ngx_conf_t *cf,
+    ngx_http_llm_router_redis_conf_t *rc);
+ngx_int_t ngx_http_llm_router_redis_tls_handshake(ngx_connection_t *c,
+    ngx_http_llm_router_redis_conf_t *rc, ngx_str_t *name,
+    ngx_connection_handler_pt done, u_char *err, size_t len);
+ngx_int_t ngx_http_llm_router_redis_tls_verify(ngx_connection_t *c,
+    ngx_http_llm_router_redis_conf_t *rc, ngx_str_t *name, u_char *err,
+    size_t len);
+ngx_int_t ngx_http_llm_router_redis_tls_send(ngx_connection_t *c,
+    struct redisAsyncContext *ac, u_char *err, size_t len);
+ngx_int_t ngx_http_llm_router_redis_tls_recv(ngx_connection_t *c,
+    struct redisAsyncContext *ac, u_char *err, size_t len);
+void ngx_http_llm_router_redis_tls_free(ngx_connection_t *c);
 
 /* ngx_http_llm_router_state.c */
 char *ngx_http_llm_router_feedback_state(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -12,8 +12,17 @@
 
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
+#include <hiredis/sds.h>
 
 #include "ngx_http_llm_router_module.h"
+
+
+/*
+ * Runs the callbacks of the replies hiredis's reader holds: exported by
+ * hiredis 0.14 (redisAsyncHandleRead's second half) and declared in
+ * async.h from 1.0 on.  The TLS transport feeds the reader itself.
+ */
+void redisProcessCallbacks(redisAsyncContext *ac);
 
 
 /*
@@ -32,6 +41,9 @@
 
 #define NGX_HTTP_LLM_ROUTER_READS_MAX        64
 #define NGX_HTTP_LLM_ROUTER_MAX_REPLY        (4 * 1024 * 1024)
+
+/* Cluster redirections followed in a row before the next tick */
+#define NGX_HTTP_LLM_ROUTER_REDIRECTS_MAX    5
 
 /* what a reply's objects are counted at, besides their strings */
 #define NGX_HTTP_LLM_ROUTER_REPLY_OBJECT     (sizeof(redisReply))
@@ -122,6 +134,10 @@ typedef struct {
     ngx_uint_t                          unreplicated;   /* said once */
     ngx_uint_t                          sentinel;   /* the one to ask */
     ngx_event_t                         primary;    /* connect to it */
+    ngx_str_t                           tls_name;   /* what the server's
+                                                       certificate names */
+    ngx_uint_t                          cluster_ask;    /* ASKING first */
+    ngx_uint_t                          redirects;  /* MOVED/ASK in a row */
 } ngx_http_llm_router_redis_t;
 
 
@@ -134,6 +150,8 @@ static void ngx_http_llm_router_redis_sentinel_done(redisAsyncContext *ac,
 static void ngx_http_llm_router_redis_primary(ngx_event_t *ev);
 static void ngx_http_llm_router_redis_wait_done(redisAsyncContext *ac,
     void *r, void *privdata);
+static ngx_int_t ngx_http_llm_router_redis_redirect(
+    ngx_http_llm_router_redis_t *rd, redisReply *reply);
 
 static char *ngx_http_llm_router_redis_address(ngx_conf_t *cf,
     ngx_http_llm_router_redis_conf_t *rc, ngx_str_t *addr);
@@ -168,6 +186,13 @@ static void ngx_http_llm_router_redis_state(ngx_http_llm_router_redis_t *rd,
     ngx_uint_t state, const char *error);
 static void ngx_http_llm_router_redis_read(ngx_event_t *ev);
 static void ngx_http_llm_router_redis_write(ngx_event_t *ev);
+static ngx_uint_t ngx_http_llm_router_redis_closing(
+    ngx_http_llm_router_redis_t *rd, ngx_connection_t *c);
+static void ngx_http_llm_router_redis_tls_read(ngx_event_t *ev);
+static void ngx_http_llm_router_redis_tls_write(ngx_event_t *ev);
+static void ngx_http_llm_router_redis_tls_ready(ngx_connection_t *c);
+static void ngx_http_llm_router_redis_tls_flush(
+    ngx_http_llm_router_redis_t *rd);
 static void ngx_http_llm_router_redis_add_read(void *privdata);
 static void ngx_http_llm_router_redis_del_read(void *privdata);
 static void ngx_http_llm_router_redis_add_write(void *privdata);
@@ -347,6 +372,7 @@ ngx_http_llm_router_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     rc->flush = 1000;
     rc->timeout = 1000;
     rc->max_reply = NGX_HTTP_LLM_ROUTER_MAX_REPLY;
+    rc->tls_verify = NGX_CONF_UNSET;
     ngx_str_set(&rc->prefix, "llm");
 
     if (ngx_http_llm_router_redis_address(cf, rc, &value[1]) != NGX_CONF_OK)
@@ -600,7 +626,7 @@ ngx_http_llm_router_redis_param(ngx_conf_t *cf,
         return NGX_OK;
     }
 
-    return NGX_DECLINED;
+    return ngx_http_llm_router_redis_tls_param(cf, rc, v);
 }
 
 
@@ -631,6 +657,10 @@ ngx_http_llm_router_redis_keys(ngx_conf_t *cf,
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"llm_redis\": user= needs password= or "
                            "password_file=");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_llm_router_redis_tls_init(cf, rc) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -871,6 +901,14 @@ ngx_http_llm_router_redis_feedback(uint64_t id, ngx_uint_t local,
     argv[argc] = local ? "1" : "0";
     argvlen[argc++] = 1;
 
+    /* a Redis Cluster's slot moving to this node: ASKING first */
+
+    if (rd->cluster_ask
+        && redisAsyncCommand(rd->ac, NULL, NULL, "ASKING") != REDIS_OK)
+    {
+        return NGX_DECLINED;
+    }
+
     /* hiredis copies the arguments into its output buffer */
 
     if (redisAsyncCommandArgv(rd->ac, done, data, (int) argc,
@@ -948,6 +986,7 @@ ngx_http_llm_router_redis_connect(ngx_http_llm_router_redis_t *rd)
     }
 
     rd->asking = 0;
+    rd->cluster_ask = 0;
 
     if (conf->resolver == NULL) {
         ngx_http_llm_router_redis_open(rd, (char *) conf->host.data,
@@ -1064,6 +1103,36 @@ ngx_http_llm_router_redis_open(ngx_http_llm_router_redis_t *rd,
     c->write->handler = ngx_http_llm_router_redis_write;
     c->read->log = rd->log;
     c->write->log = rd->log;
+
+    /*
+     * TLS to the primary (a sentinel is asked in plain text): hiredis
+     * formats and parses, nginx's SSL carries the bytes.  The certificate
+     * names tls_name=, or the host name of the address, or the address.
+     */
+
+    if (conf->tls && !rd->asking) {
+        c->pool = ngx_create_pool(1024, rd->log);
+        if (c->pool == NULL) {
+            ngx_free_connection(c);
+            c->fd = (ngx_socket_t) -1;
+            redisAsyncFree(ac);
+            return;
+        }
+
+        c->read->handler = ngx_http_llm_router_redis_tls_read;
+        c->write->handler = ngx_http_llm_router_redis_tls_write;
+
+        if (conf->tls_name.len) {
+            rd->tls_name = conf->tls_name;
+
+        } else if (conf->resolver) {
+            rd->tls_name = conf->host;
+
+        } else {
+            rd->tls_name.data = (u_char *) host;
+            rd->tls_name.len = ngx_strlen(host);
+        }
+    }
 
     /* a graceful shutdown calls the read handler of idle connections */
     c->idle = 1;
@@ -1303,6 +1372,14 @@ ngx_http_llm_router_redis_flush(ngx_http_llm_router_redis_t *rd)
         goto failed;
     }
 
+    /* a Redis Cluster's slot moving to this node: ASKING, each time */
+
+    if (rd->cluster_ask
+        && redisAsyncCommand(rd->ac, NULL, NULL, "ASKING") != REDIS_OK)
+    {
+        goto failed;
+    }
+
     if (redisAsyncCommandArgv(rd->ac, ngx_http_llm_router_redis_flush_done,
                               rd, (int) argc, (const char **) argv, argvlen)
         != REDIS_OK)
@@ -1494,7 +1571,7 @@ ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
 {
     ngx_http_llm_router_redis_t *rd = privdata;
 
-    ngx_uint_t                         i, readonly;
+    ngx_uint_t                         i, readonly, redirect;
     redisReply                        *reply, *grants;
     ngx_http_llm_router_zone_t        *zone;
     ngx_http_llm_router_budget_res_t  *leases;
@@ -1504,6 +1581,7 @@ ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
 
     rd->flushing = rd->waiting;
     readonly = 0;
+    redirect = 0;
 
     if (rd->timeout.timer_set && !rd->waiting) {
         ngx_del_timer(&rd->timeout);
@@ -1523,6 +1601,14 @@ ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
 
         if (rd->timeout.timer_set) {
             ngx_del_timer(&rd->timeout);
+        }
+
+        if (reply && reply->type == REDIS_REPLY_ERROR && rd->ac == ac
+            && ngx_http_llm_router_redis_redirect(rd, reply) == NGX_OK)
+        {
+            /* not an error: the batch goes to the slot's node at once */
+            redirect = 1;
+            goto done;
         }
 
         if (reply && reply->type == REDIS_REPLY_ERROR) {
@@ -1570,6 +1656,8 @@ ngx_http_llm_router_redis_flush_done(redisAsyncContext *ac, void *r,
                                         NULL);
     }
 
+    rd->redirects = 0;
+
     /* what the whole fleet learned, with the sums just read */
 
     for (i = 0; i < NGX_HTTP_LLM_ROUTER_BUCKETS; i++) {
@@ -1587,10 +1675,112 @@ done:
         rd->pool = NULL;
     }
 
-    if (readonly) {
+    if (readonly || redirect) {
         /* freeing inside a callback is deferred by hiredis */
         ngx_http_llm_router_redis_close(rd, NULL);
     }
+
+    if (redirect) {
+        /* a worker draining at exit waits for it */
+        rd->primary.cancelable = !rd->exiting;
+        ngx_add_timer(&rd->primary, 1);
+    }
+}
+
+
+/*
+ * Redis Cluster: every key shares the prefix's hash slot, so one node
+ * holds them all.  "MOVED SLOT IP:PORT": the slot is there now (the
+ * cluster's map changed, or the configured node is not the slot's);
+ * "ASK SLOT IP:PORT": it is being moved there, and a command goes there
+ * after ASKING.  The connection is made again to that node, from the
+ * event loop.  NGX_OK when it is to be followed (rd->addr, addr_port).
+ * A host name is not followed (hiredis would resolve it blocking the
+ * worker): Redis announces addresses unless told otherwise.
+ */
+
+static ngx_int_t
+ngx_http_llm_router_redis_redirect(ngx_http_llm_router_redis_t *rd,
+    redisReply *reply)
+{
+    u_char      *p, *last, *host, *colon;
+    size_t       n;
+    ngx_int_t    port;
+    ngx_uint_t   ask;
+#if (NGX_HAVE_INET6)
+    u_char       buf[16];
+#endif
+
+    p = (u_char *) reply->str;
+    last = p + reply->len;
+
+    if (reply->len > 6 && ngx_strncmp(p, "MOVED ", 6) == 0) {
+        ask = 0;
+
+    } else if (reply->len > 4 && ngx_strncmp(p, "ASK ", 4) == 0) {
+        ask = 1;
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+    /* the slot, then the node: an IPv6 address has colons of its own */
+
+    p = ngx_strlchr(p + (ask ? 4 : 6), last, ' ');
+    if (p == NULL) {
+        return NGX_DECLINED;
+    }
+
+    host = p + 1;
+    colon = NULL;
+
+    for (p = host; p < last; p++) {
+        if (*p == ':') {
+            colon = p;
+        }
+    }
+
+    if (colon == NULL) {
+        return NGX_DECLINED;
+    }
+
+    n = colon - host;
+    port = ngx_atoi(colon + 1, last - colon - 1);
+
+    if (n == 0 || n > NGX_SOCKADDR_STRLEN
+        || port == NGX_ERROR || port == 0 || port > 65535)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_inet_addr(host, n) == INADDR_NONE
+#if (NGX_HAVE_INET6)
+        && ngx_inet6_addr(host, n, buf) != NGX_OK
+#endif
+       )
+    {
+        return NGX_DECLINED;
+    }
+
+    if (++rd->redirects > NGX_HTTP_LLM_ROUTER_REDIRECTS_MAX) {
+
+        /* the cluster's nodes disagree: the next tick starts over */
+
+        rd->redirects = 0;
+        return NGX_DECLINED;
+    }
+
+    ngx_memcpy(rd->addr, host, n);
+    rd->addr[n] = '\0';
+    rd->addr_port = port;
+    rd->cluster_ask = ask;
+
+    ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                  "llm_router: redis cluster: the slot of \"{%V}\" %s "
+                  "%s:%i, following", &rd->conf->prefix,
+                  ask ? "is moving to" : "is at", rd->addr, port);
+
+    return NGX_OK;
 }
 
 
@@ -1722,6 +1912,8 @@ ngx_http_llm_router_redis_sentinel_done(redisAsyncContext *ac, void *r,
     /* freeing inside a callback is deferred by hiredis */
     ngx_http_llm_router_redis_close(rd, NULL);
 
+    /* a worker draining at exit waits for it */
+    rd->primary.cancelable = !rd->exiting;
     ngx_add_timer(&rd->primary, 1);
 }
 
@@ -1731,7 +1923,14 @@ ngx_http_llm_router_redis_primary(ngx_event_t *ev)
 {
     ngx_http_llm_router_redis_t  *rd = ev->data;
 
-    if (rd->exiting || rd->state != NGX_HTTP_LLM_ROUTER_RD_DISCONNECTED) {
+    /*
+     * A worker draining at exit goes on to the primary (or the slot's
+     * node) for its last flush; after exit_process() nothing connects.
+     */
+
+    if (ngx_http_llm_router_rd != rd
+        || rd->state != NGX_HTTP_LLM_ROUTER_RD_DISCONNECTED)
+    {
         return;
     }
 
@@ -2041,18 +2240,7 @@ ngx_http_llm_router_redis_read(ngx_event_t *ev)
     c = ev->data;
     rd = c->data;
 
-    if (c->close) {
-
-        /* a graceful shutdown or reload: flush once requests are done */
-
-        c->close = 0;
-        c->idle = 0;
-        rd->exiting = 1;
-
-        if (!rd->drain.timer_set) {
-            ngx_add_timer(&rd->drain, 10);
-        }
-
+    if (ngx_http_llm_router_redis_closing(rd, c)) {
         return;
     }
 
@@ -2094,6 +2282,213 @@ ngx_http_llm_router_redis_write(ngx_event_t *ev)
     if (rd->ac) {
         redisAsyncHandleWrite(rd->ac);
     }
+}
+
+
+/* a graceful shutdown or reload: flush once requests are done */
+
+static ngx_uint_t
+ngx_http_llm_router_redis_closing(ngx_http_llm_router_redis_t *rd,
+    ngx_connection_t *c)
+{
+    if (!c->close) {
+        return 0;
+    }
+
+    c->close = 0;
+    c->idle = 0;
+    rd->exiting = 1;
+
+    if (!rd->drain.timer_set) {
+        ngx_add_timer(&rd->drain, 10);
+    }
+
+    return 1;
+}
+
+
+/*
+ * TLS: hiredis never touches the socket.  The first write event is the
+ * end of hiredis's non-blocking connect: the handshake starts; once it
+ * is over and the certificate checked, hiredis is told it is connected
+ * and what it queued (AUTH, SELECT) is sent.
+ */
+
+static void
+ngx_http_llm_router_redis_tls_write(ngx_event_t *ev)
+{
+    u_char                        err[128];
+    ngx_int_t                     rc;
+    ngx_connection_t             *c;
+    ngx_http_llm_router_redis_t  *rd;
+
+    c = ev->data;
+    rd = c->data;
+
+    if (rd->ac == NULL) {
+        return;
+    }
+
+    if (rd->ac->c.flags & REDIS_CONNECTED) {
+        ngx_http_llm_router_redis_tls_flush(rd);
+
+        /* an SSL_read that waited for the socket to be writable */
+
+        if (rd->c == c) {
+            ngx_post_event(c->read, &ngx_posted_events);
+        }
+
+        return;
+    }
+
+    if (c->ssl) {
+        return;
+    }
+
+    rc = ngx_http_llm_router_redis_tls_handshake(c, rd->conf, &rd->tls_name,
+                                         ngx_http_llm_router_redis_tls_ready,
+                                         err, sizeof(err));
+
+    if (rc == NGX_ERROR) {
+        ngx_http_llm_router_redis_close(rd, (char *) err);
+        return;
+    }
+
+    if (rc == NGX_OK) {
+        ngx_http_llm_router_redis_tls_ready(c);
+    }
+}
+
+
+static void
+ngx_http_llm_router_redis_tls_ready(ngx_connection_t *c)
+{
+    ngx_http_llm_router_redis_t *rd = c->data;
+
+    u_char  err[128];
+
+    /* the handshake's handlers had the events */
+
+    c->read->handler = ngx_http_llm_router_redis_tls_read;
+    c->write->handler = ngx_http_llm_router_redis_tls_write;
+
+    if (rd->ac == NULL) {
+        return;
+    }
+
+    /*
+     * A bad certificate is logged when the state changes, once, and shown
+     * in llm_status's redis.error until the connection succeeds.
+     */
+
+    if (ngx_http_llm_router_redis_tls_verify(c, rd->conf, &rd->tls_name,
+                                             err, sizeof(err))
+        != NGX_OK)
+    {
+        ngx_http_llm_router_redis_close(rd, (char *) err);
+        return;
+    }
+
+    rd->ac->c.flags |= REDIS_CONNECTED;
+
+    ngx_http_llm_router_redis_connected(rd->ac, REDIS_OK);
+
+    if (rd->ac == NULL || rd->c == NULL) {
+        return;
+    }
+
+    ngx_http_llm_router_redis_tls_flush(rd);
+
+    /* a graceful shutdown that came during the handshake */
+
+    if (rd->c && rd->c->close) {
+        ngx_post_event(rd->c->read, &ngx_posted_events);
+    }
+}
+
+
+/* what hiredis queued, through SSL; then the replies are awaited */
+
+static void
+ngx_http_llm_router_redis_tls_flush(ngx_http_llm_router_redis_t *rd)
+{
+    u_char     err[128];
+    ngx_int_t  rc;
+
+    rc = ngx_http_llm_router_redis_tls_send(rd->c, rd->ac, err, sizeof(err));
+
+    if (rc == NGX_ERROR) {
+        ngx_http_llm_router_redis_close(rd, (char *) err);
+        return;
+    }
+
+    if (rc == NGX_AGAIN) {
+        ngx_http_llm_router_redis_add_write(rd);
+
+    } else {
+        ngx_http_llm_router_redis_del_write(rd);
+    }
+
+    ngx_http_llm_router_redis_add_read(rd);
+}
+
+
+/*
+ * The replies: SSL_read into hiredis's reader, then hiredis runs their
+ * callbacks in order (and closes the connection on a reply past
+ * max_reply, as with plain text).
+ */
+
+static void
+ngx_http_llm_router_redis_tls_read(ngx_event_t *ev)
+{
+    u_char                        err[128];
+    ngx_int_t                     rc;
+    ngx_uint_t                    i;
+    ngx_connection_t             *c;
+    ngx_http_llm_router_redis_t  *rd;
+
+    c = ev->data;
+    rd = c->data;
+
+    if (ngx_http_llm_router_redis_closing(rd, c)) {
+        return;
+    }
+
+    for (i = 0; i < NGX_HTTP_LLM_ROUTER_READS_MAX; i++) {
+
+        if (rd->ac == NULL || !(rd->ac->c.flags & REDIS_CONNECTED)) {
+            return;
+        }
+
+        rc = ngx_http_llm_router_redis_tls_recv(c, rd->ac, err, sizeof(err));
+
+        if (rc == NGX_AGAIN) {
+
+            /* an SSL_write that waited for the socket to be readable */
+
+            if (sdslen(rd->ac->c.obuf)) {
+                ngx_http_llm_router_redis_tls_flush(rd);
+            }
+
+            return;
+        }
+
+        if (rc == NGX_ERROR) {
+            ngx_http_llm_router_redis_close(rd, (char *) err);
+            return;
+        }
+
+        redisProcessCallbacks(rd->ac);
+
+        if (rd->ac == NULL || rd->c != c) {
+            return;
+        }
+    }
+
+    /* the rest next time round the event loop: other events go first */
+
+    ngx_post_event(c->read, &ngx_posted_events);
 }
 
 
@@ -2188,6 +2583,13 @@ ngx_http_llm_router_redis_cleanup(void *privdata)
 
     if (c->write->posted) {
         ngx_delete_posted_event(c->write);
+    }
+
+    ngx_http_llm_router_redis_tls_free(c);
+
+    if (c->pool) {
+        ngx_destroy_pool(c->pool);
+        c->pool = NULL;
     }
 
     ngx_free_connection(c);

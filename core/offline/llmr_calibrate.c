@@ -21,9 +21,37 @@
 /* the characters llmr_registry_add() accepts in an id and an upstream */
 #define LLMR_CAL_ID_CHARS       "._:/@+-"
 #define LLMR_CAL_UPSTREAM_CHARS "._:[]-"
+#define LLMR_CAL_PROVIDER_CHARS "_-"
+
+/*
+ * A model's default upstream is its provider and this suffix; a provider
+ * name leaves room for it within LLMR_CAL_NAME_MAX.
+ */
+#define LLMR_CAL_POOL           "_pool"
+#define LLMR_CAL_POOL_LEN       ((int) sizeof(LLMR_CAL_POOL) - 1)
 
 /* the largest price, index, speed or latency llmr_registry_add() takes */
 #define LLMR_CAL_VALUE_MAX      1e6
+
+/* an override's context=: tokens, far above any model's window */
+#define LLMR_CAL_CONTEXT_MAX    1e10
+
+/* "entry #N" for an entry without a name */
+#define LLMR_CAL_REF_SIZE       32
+
+/* yajl's parse error, one line of it */
+#define LLMR_CAL_YAJL_ERR_SIZE  256
+
+/* an override's caps, comma-joined: the six names fit many times */
+#define LLMR_CAL_CAPS_SIZE      256
+
+/* the models array grows by doubling from this; overrides by this */
+#define LLMR_CAL_MODELS_ALLOC   64
+#define LLMR_CAL_OVERRIDES_ALLOC  16
+#define LLMR_CAL_SKIPS_ALLOC    16
+
+/* why an entry was skipped, one line of the report */
+#define LLMR_CAL_REASON_SIZE    256
 
 
 /* the default bands, one a router tier (see calibrate.h) */
@@ -57,6 +85,35 @@ static int llmr_cal_push_str(char ***arr, unsigned *n, const char *s,
 static llmr_cal_override_t *llmr_cal_find_override(llmr_cal_t *cal,
     const char *name);
 static void llmr_cal_select(llmr_cal_t *cal, unsigned max);
+static const char *llmr_cal_get_string(yajl_val obj, const char *key);
+static int llmr_cal_skipped(int rc);
+static int llmr_cal_entry_creator(llmr_cal_t *cal, yajl_val e,
+    llmr_cal_model_t *m);
+static int llmr_cal_entry_indexes(llmr_cal_t *cal, yajl_val e,
+    llmr_cal_model_t *m);
+static int llmr_cal_entry_price(llmr_cal_t *cal, llmr_cal_model_t *m,
+    yajl_val pricing, const char *key, double *price, const char *invalid);
+static int llmr_cal_entry_prices(llmr_cal_t *cal, yajl_val e,
+    llmr_cal_model_t *m);
+static void llmr_cal_entry_speed(yajl_val e, llmr_cal_model_t *m);
+static int llmr_cal_add(llmr_cal_t *cal, llmr_cal_model_t *m);
+static int llmr_cal_load_calibration(llmr_cal_t *cal, yajl_val v, char *err,
+    size_t errlen);
+static int llmr_cal_load_upstreams(llmr_cal_t *cal, yajl_val v, char *err,
+    size_t errlen);
+static int llmr_cal_load_providers(llmr_cal_t *cal, yajl_val v, char *err,
+    size_t errlen);
+static int llmr_cal_load_models(llmr_cal_t *cal, yajl_val v, char *err,
+    size_t errlen);
+static int llmr_cal_override_string(llmr_cal_override_t *o,
+    const char *name, const char *key, yajl_val x, char *err, size_t errlen);
+static int llmr_cal_override_caps(llmr_cal_override_t *o, const char *name,
+    yajl_val x, char *err, size_t errlen);
+static int llmr_cal_tier_range(const char *s, int *lo, int *hi);
+static int llmr_cal_admit(llmr_cal_t *cal, llmr_cal_model_t *m);
+static void llmr_cal_frontier(llmr_cal_t *cal);
+static int llmr_cal_thresholds(llmr_cal_t *cal, unsigned n);
+static void llmr_cal_place(llmr_cal_t *cal);
 
 
 llmr_cal_t *
@@ -188,7 +245,7 @@ llmr_cal_parse_aa(llmr_cal_t *cal, const char *data, size_t len, char *err,
     size_t errlen)
 {
     int        rc;
-    char       ybuf[256], *copy;
+    char       ybuf[LLMR_CAL_YAJL_ERR_SIZE], *copy;
     double     status;
     size_t     i;
     yajl_val   root, list, v;
@@ -289,12 +346,9 @@ static int
 llmr_cal_parse_entry(llmr_cal_t *cal, yajl_val e, unsigned no)
 {
     int                rc;
-    char               ref[32];
-    double             d;
-    unsigned           i;
-    yajl_val           v, creator, evals, pricing;
-    const char        *label, *slug, *cname, *cslug;
-    llmr_cal_model_t   m, *nm;
+    char               ref[LLMR_CAL_REF_SIZE];
+    const char        *label, *slug;
+    llmr_cal_model_t   m;
 
     snprintf(ref, sizeof(ref), "entry #%u", no);
 
@@ -302,18 +356,8 @@ llmr_cal_parse_entry(llmr_cal_t *cal, yajl_val e, unsigned no)
         return llmr_cal_skip(cal, ref, "not an object");
     }
 
-    label = NULL;
-    slug = NULL;
-
-    v = llmr_cal_get(e, "name");
-    if (YAJL_IS_STRING(v) && v->u.string[0]) {
-        label = v->u.string;
-    }
-
-    v = llmr_cal_get(e, "slug");
-    if (YAJL_IS_STRING(v) && v->u.string[0]) {
-        slug = v->u.string;
-    }
+    label = llmr_cal_get_string(e, "name");
+    slug = llmr_cal_get_string(e, "slug");
 
     if (label == NULL) {
         label = slug;
@@ -342,28 +386,82 @@ llmr_cal_parse_entry(llmr_cal_t *cal, yajl_val e, unsigned no)
     m.tier_hi = -1;
 
     m.label = llmr_cal_clean(label, NULL, 0);
-    m.name = llmr_cal_clean(slug, "._:/@+-", 0);
+    m.name = llmr_cal_clean(slug, LLMR_CAL_ID_CHARS, 0);
 
-    if (m.label == NULL || m.name == NULL) {
-        goto nomem;
+    rc = (m.label == NULL || m.name == NULL) ? LLMR_ERROR : LLMR_OK;
+
+    if (rc == LLMR_OK) {
+        rc = llmr_cal_entry_creator(cal, e, &m);
     }
 
-    /* the provider: model_creator.slug, else its name */
+    if (rc == LLMR_OK) {
+        rc = llmr_cal_entry_indexes(cal, e, &m);
+    }
+
+    if (rc == LLMR_OK) {
+        rc = llmr_cal_entry_prices(cal, e, &m);
+    }
+
+    if (rc == LLMR_OK) {
+        llmr_cal_entry_speed(e, &m);
+        rc = llmr_cal_add(cal, &m);
+    }
+
+    if (rc == LLMR_OK) {
+        return LLMR_OK;
+    }
+
+    free(m.label);
+    free(m.name);
+    free(m.creator);
+    free(m.provider);
+
+    /* a skipped entry is no error: only running out of memory is */
+
+    return (rc == LLMR_DECLINED) ? LLMR_OK : LLMR_ERROR;
+}
+
+
+/* a non-empty string member, or NULL */
+
+static const char *
+llmr_cal_get_string(yajl_val obj, const char *key)
+{
+    yajl_val  v;
+
+    v = llmr_cal_get(obj, key);
+
+    return (YAJL_IS_STRING(v) && v->u.string[0]) ? v->u.string : NULL;
+}
+
+
+/*
+ * What llmr_cal_skip() returned, as the entry helpers return it: the entry
+ * is left out (LLMR_DECLINED) or memory ran out (LLMR_ERROR).
+ */
+
+static int
+llmr_cal_skipped(int rc)
+{
+    return (rc == LLMR_OK) ? LLMR_DECLINED : LLMR_ERROR;
+}
+
+
+/* the provider: model_creator.slug, else its name */
+
+static int
+llmr_cal_entry_creator(llmr_cal_t *cal, yajl_val e, llmr_cal_model_t *m)
+{
+    yajl_val     creator;
+    const char  *cname, *cslug;
 
     cname = NULL;
     cslug = NULL;
     creator = llmr_cal_get(e, "model_creator");
 
     if (YAJL_IS_OBJECT(creator)) {
-        v = llmr_cal_get(creator, "name");
-        if (YAJL_IS_STRING(v) && v->u.string[0]) {
-            cname = v->u.string;
-        }
-
-        v = llmr_cal_get(creator, "slug");
-        if (YAJL_IS_STRING(v) && v->u.string[0]) {
-            cslug = v->u.string;
-        }
+        cname = llmr_cal_get_string(creator, "name");
+        cslug = llmr_cal_get_string(creator, "slug");
     }
 
     if (cslug == NULL) {
@@ -374,42 +472,56 @@ llmr_cal_parse_entry(llmr_cal_t *cal, yajl_val e, unsigned no)
         cname = cslug;
     }
 
+    /* the default upstream is the provider and LLMR_CAL_POOL, a name too */
+
     if (strlen(cname) > LLMR_CAL_NAME_MAX
-        || strlen(cslug) > LLMR_CAL_NAME_MAX - 5)
+        || strlen(cslug) > LLMR_CAL_NAME_MAX - LLMR_CAL_POOL_LEN)
     {
-        rc = llmr_cal_skip(cal, m.label, "creator name longer than %d bytes",
-                           LLMR_CAL_NAME_MAX - 5);
-        goto skip;
+        return llmr_cal_skipped(llmr_cal_skip(cal, m->label,
+                                              "creator name longer than %d "
+                                              "bytes", LLMR_CAL_NAME_MAX
+                                                       - LLMR_CAL_POOL_LEN));
     }
 
-    m.creator = llmr_cal_clean(cname, NULL, 0);
-    m.provider = llmr_cal_clean(cslug, "_-", 1);
+    m->creator = llmr_cal_clean(cname, NULL, 0);
+    m->provider = llmr_cal_clean(cslug, LLMR_CAL_PROVIDER_CHARS, 1);
 
-    if (m.creator == NULL || m.provider == NULL) {
-        goto nomem;
+    if (m->creator == NULL || m->provider == NULL) {
+        return LLMR_ERROR;
     }
 
-    /* required: the intelligence index */
+    return LLMR_OK;
+}
+
+
+/* required: the intelligence index; optional: coding and math */
+
+static int
+llmr_cal_entry_indexes(llmr_cal_t *cal, yajl_val e, llmr_cal_model_t *m)
+{
+    int       rc;
+    double    d;
+    yajl_val  v, evals;
 
     evals = llmr_cal_get(e, "evaluations");
     v = YAJL_IS_OBJECT(evals)
         ? llmr_cal_get(evals, "artificial_analysis_intelligence_index")
         : NULL;
 
-    rc = llmr_cal_number(v, &m.intelligence);
+    rc = llmr_cal_number(v, &m->intelligence);
 
     if (rc == LLMR_DECLINED) {
-        rc = llmr_cal_skip(cal, m.label, "no intelligence index");
-        goto skip;
+        return llmr_cal_skipped(llmr_cal_skip(cal, m->label,
+                                              "no intelligence index"));
     }
 
     /* the registry takes indexes, as prices, up to LLMR_CAL_VALUE_MAX */
 
-    if (rc != LLMR_OK || m.intelligence < 0
-        || m.intelligence > LLMR_CAL_VALUE_MAX)
+    if (rc != LLMR_OK || m->intelligence < 0
+        || m->intelligence > LLMR_CAL_VALUE_MAX)
     {
-        rc = llmr_cal_skip(cal, m.label, "invalid intelligence index");
-        goto skip;
+        return llmr_cal_skipped(llmr_cal_skip(cal, m->label,
+                                              "invalid intelligence index"));
     }
 
     if (YAJL_IS_OBJECT(evals)) {
@@ -417,127 +529,163 @@ llmr_cal_parse_entry(llmr_cal_t *cal, yajl_val e, unsigned no)
                                          "artificial_analysis_coding_index"),
                             &d) == LLMR_OK && d >= 0 && d <= LLMR_CAL_VALUE_MAX)
         {
-            m.coding = d;
+            m->coding = d;
         }
 
         if (llmr_cal_number(llmr_cal_get(evals,
                                          "artificial_analysis_math_index"),
                             &d) == LLMR_OK && d >= 0 && d <= LLMR_CAL_VALUE_MAX)
         {
-            m.math = d;
+            m->math = d;
         }
     }
 
-    /* required: a price, blended or from input and output */
+    return LLMR_OK;
+}
+
+
+/* pricing.KEY into *price if there and valid (-1 if not there) */
+
+static int
+llmr_cal_entry_price(llmr_cal_t *cal, llmr_cal_model_t *m, yajl_val pricing,
+    const char *key, double *price, const char *invalid)
+{
+    int  rc;
+
+    rc = llmr_cal_number(llmr_cal_get(pricing, key), price);
+
+    if (rc == LLMR_ERROR || (rc == LLMR_OK && *price < 0)) {
+        return llmr_cal_skipped(llmr_cal_skip(cal, m->label, "%s",
+                                              invalid));
+    }
+
+    return LLMR_OK;
+}
+
+
+/* required: a price, blended or from input and output */
+
+static int
+llmr_cal_entry_prices(llmr_cal_t *cal, yajl_val e, llmr_cal_model_t *m)
+{
+    int       rc;
+    yajl_val  pricing;
 
     pricing = llmr_cal_get(e, "pricing");
-    m.price = -1;
-    m.price_in = -1;
-    m.price_out = -1;
+    m->price = -1;
+    m->price_in = -1;
+    m->price_out = -1;
 
     if (YAJL_IS_OBJECT(pricing)) {
-        rc = llmr_cal_number(llmr_cal_get(pricing, "price_1m_blended_3_to_1"),
-                             &m.price);
-        if (rc == LLMR_ERROR || (rc == LLMR_OK && m.price < 0)) {
-            rc = llmr_cal_skip(cal, m.label, "invalid blended price");
-            goto skip;
+        rc = llmr_cal_entry_price(cal, m, pricing, "price_1m_blended_3_to_1",
+                                  &m->price, "invalid blended price");
+
+        if (rc == LLMR_OK) {
+            rc = llmr_cal_entry_price(cal, m, pricing,
+                                      "price_1m_input_tokens", &m->price_in,
+                                      "invalid input price");
         }
 
-        rc = llmr_cal_number(llmr_cal_get(pricing, "price_1m_input_tokens"),
-                             &m.price_in);
-        if (rc == LLMR_ERROR || (rc == LLMR_OK && m.price_in < 0)) {
-            rc = llmr_cal_skip(cal, m.label, "invalid input price");
-            goto skip;
+        if (rc == LLMR_OK) {
+            rc = llmr_cal_entry_price(cal, m, pricing,
+                                      "price_1m_output_tokens",
+                                      &m->price_out, "invalid output price");
         }
 
-        rc = llmr_cal_number(llmr_cal_get(pricing, "price_1m_output_tokens"),
-                             &m.price_out);
-        if (rc == LLMR_ERROR || (rc == LLMR_OK && m.price_out < 0)) {
-            rc = llmr_cal_skip(cal, m.label, "invalid output price");
-            goto skip;
+        if (rc != LLMR_OK) {
+            return rc;
         }
     }
 
-    if (m.price < 0 && m.price_in >= 0 && m.price_out >= 0) {
-        m.price = (3 * m.price_in + m.price_out) / 4;
+    /* Artificial Analysis blends 3 input tokens to 1 output token */
+
+    if (m->price < 0 && m->price_in >= 0 && m->price_out >= 0) {
+        m->price = (3 * m->price_in + m->price_out) / 4;
     }
 
-    if (m.price < 0) {
-        rc = llmr_cal_skip(cal, m.label, "no price");
-        goto skip;
+    if (m->price < 0) {
+        return llmr_cal_skipped(llmr_cal_skip(cal, m->label, "no price"));
     }
 
-    if (m.price == 0) {
+    if (m->price == 0) {
 
         /* Artificial Analysis publishes 0 for "no public price" */
 
-        rc = llmr_cal_skip(cal, m.label, "price 0 (no public price)");
-        goto skip;
+        return llmr_cal_skipped(llmr_cal_skip(cal, m->label,
+                                              "price 0 (no public price)"));
     }
 
-    if (m.price_in < 0 || m.price_out < 0) {
+    if (m->price_in < 0 || m->price_out < 0) {
 
         /* only the blended price: charge it for both directions */
 
-        m.price_in = m.price;
-        m.price_out = m.price;
+        m->price_in = m->price;
+        m->price_out = m->price;
     }
 
-    if (m.price > 1e6 || m.price_in > 1e6 || m.price_out > 1e6) {
-        rc = llmr_cal_skip(cal, m.label, "price over 1,000,000 USD");
-        goto skip;
+    if (m->price > LLMR_CAL_VALUE_MAX || m->price_in > LLMR_CAL_VALUE_MAX
+        || m->price_out > LLMR_CAL_VALUE_MAX)
+    {
+        return llmr_cal_skipped(llmr_cal_skip(cal, m->label,
+                                              "price over 1,000,000 USD"));
     }
 
-    /* optional: speed and latency; 0 means not measured */
+    return LLMR_OK;
+}
+
+
+/* optional: speed and latency; 0 means not measured */
+
+static void
+llmr_cal_entry_speed(yajl_val e, llmr_cal_model_t *m)
+{
+    double  d;
 
     if (llmr_cal_number(llmr_cal_get(e, "median_output_tokens_per_second"),
-                        &d) == LLMR_OK && d > 0 && d <= 1e6)
+                        &d) == LLMR_OK && d > 0 && d <= LLMR_CAL_VALUE_MAX)
     {
-        m.speed_tps = d;
+        m->speed_tps = d;
     }
 
     if (llmr_cal_number(llmr_cal_get(e,
                                      "median_time_to_first_token_seconds"),
-                        &d) == LLMR_OK && d > 0 && d <= 1e6)
+                        &d) == LLMR_OK && d > 0 && d <= LLMR_CAL_VALUE_MAX)
     {
-        m.ttft_s = d;
+        m->ttft_s = d;
     }
+}
+
+
+/* a model with a name no earlier entry took joins cal->models */
+
+static int
+llmr_cal_add(llmr_cal_t *cal, llmr_cal_model_t *m)
+{
+    unsigned           i, nalloc;
+    llmr_cal_model_t  *nm;
 
     for (i = 0; i < cal->n; i++) {
-        if (strcmp(cal->models[i].name, m.name) == 0) {
-            rc = llmr_cal_skip(cal, m.label, "same name as an earlier "
-                               "entry (\"%s\")", m.name);
-            goto skip;
+        if (strcmp(cal->models[i].name, m->name) == 0) {
+            return llmr_cal_skipped(llmr_cal_skip(cal, m->label,
+                                                  "same name as an earlier "
+                                                  "entry (\"%s\")", m->name));
         }
     }
 
     if (cal->n == cal->nalloc) {
-        nm = realloc(cal->models, (cal->nalloc ? cal->nalloc * 2 : 64)
-                                  * sizeof(llmr_cal_model_t));
+        nalloc = cal->nalloc ? cal->nalloc * 2 : LLMR_CAL_MODELS_ALLOC;
+        nm = realloc(cal->models, nalloc * sizeof(llmr_cal_model_t));
         if (nm == NULL) {
-            goto nomem;
+            return LLMR_ERROR;
         }
 
         cal->models = nm;
-        cal->nalloc = cal->nalloc ? cal->nalloc * 2 : 64;
+        cal->nalloc = nalloc;
     }
 
-    cal->models[cal->n++] = m;
+    cal->models[cal->n++] = *m;
 
     return LLMR_OK;
-
-nomem:
-
-    rc = LLMR_ERROR;
-
-skip:
-
-    free(m.label);
-    free(m.name);
-    free(m.creator);
-    free(m.provider);
-
-    return rc;
 }
 
 
@@ -548,11 +696,11 @@ int
 llmr_cal_load_overrides(llmr_cal_t *cal, const char *data, size_t len,
     char *err, size_t errlen)
 {
-    int          rc, manual;
-    char         ybuf[256], *copy;
-    size_t       i, k;
-    yajl_val     root, c, v, x;
-    const char  *key, *method;
+    int          rc;
+    char         ybuf[LLMR_CAL_YAJL_ERR_SIZE], *copy;
+    size_t       i;
+    yajl_val     root, v;
+    const char  *key;
 
     if (len > LLMR_CAL_INPUT_MAX || !llmr_cal_depth_ok(data, len)
         || memchr(data, '\0', len) != NULL)
@@ -598,132 +746,16 @@ llmr_cal_load_overrides(llmr_cal_t *cal, const char *data, size_t len,
         }
 
         if (strcmp(key, "calibration") == 0) {
-            if (!YAJL_IS_OBJECT(v)) {
-                rc = llmr_cal_error(err, errlen, "\"calibration\" must be "
-                                    "an object");
-                break;
-            }
-
-            method = "percentile";
-            c = llmr_cal_get(v, "method");
-
-            if (c != NULL) {
-                if (!YAJL_IS_STRING(c)
-                    || (strcmp(c->u.string, "percentile") != 0
-                        && strcmp(c->u.string, "manual") != 0))
-                {
-                    rc = llmr_cal_error(err, errlen, "calibration.method "
-                                        "must be \"percentile\" or "
-                                        "\"manual\"");
-                    break;
-                }
-
-                method = c->u.string;
-            }
-
-            manual = (strcmp(method, "manual") == 0);
-            cal->manual = manual;
-
-            for (k = 0; k < v->u.object.len && rc == LLMR_OK; k++) {
-                key = v->u.object.keys[k];
-                x = v->u.object.values[k];
-
-                if (strcmp(key, "method") == 0 || key[0] == '_') {
-                    continue;
-                }
-
-                if (strcmp(key, "percentiles") == 0) {
-                    if (manual) {
-                        rc = llmr_cal_error(err, errlen,
-                                            "calibration.percentiles needs "
-                                            "method \"percentile\"");
-                        break;
-                    }
-
-                    rc = llmr_cal_parse_bands(cal, x, 0, err, errlen);
-
-                } else if (strcmp(key, "thresholds") == 0) {
-                    if (!manual) {
-                        rc = llmr_cal_error(err, errlen,
-                                            "calibration.thresholds needs "
-                                            "method \"manual\"");
-                        break;
-                    }
-
-                    rc = llmr_cal_parse_bands(cal, x, 1, err, errlen);
-
-                } else {
-                    rc = llmr_cal_error(err, errlen, "unknown key "
-                                        "\"calibration.%s\"", key);
-                }
-            }
-
-            if (rc == LLMR_OK && manual
-                && llmr_cal_get(v, "thresholds") == NULL)
-            {
-                rc = llmr_cal_error(err, errlen, "calibration.method "
-                                    "\"manual\" needs "
-                                    "calibration.thresholds");
-            }
+            rc = llmr_cal_load_calibration(cal, v, err, errlen);
 
         } else if (strcmp(key, "upstreams") == 0) {
-            if (!YAJL_IS_OBJECT(v)) {
-                rc = llmr_cal_error(err, errlen, "\"upstreams\" must be an "
-                                    "object of \"provider\": \"upstream\"");
-                break;
-            }
-
-            for (k = 0; k < v->u.object.len && rc == LLMR_OK; k++) {
-                x = v->u.object.values[k];
-
-                if (!YAJL_IS_STRING(x)) {
-                    rc = llmr_cal_error(err, errlen, "upstreams.%s must be "
-                                        "a string", v->u.object.keys[k]);
-                    break;
-                }
-
-                rc = llmr_cal_map_upstream(cal, v->u.object.keys[k],
-                                           strlen(v->u.object.keys[k]),
-                                           x->u.string, strlen(x->u.string),
-                                           err, errlen);
-            }
+            rc = llmr_cal_load_upstreams(cal, v, err, errlen);
 
         } else if (strcmp(key, "providers") == 0) {
-            if (!YAJL_IS_ARRAY(v)) {
-                rc = llmr_cal_error(err, errlen, "\"providers\" must be an "
-                                    "array of strings");
-                break;
-            }
-
-            for (k = 0; k < v->u.array.len && rc == LLMR_OK; k++) {
-                x = v->u.array.values[k];
-
-                if (!YAJL_IS_STRING(x)) {
-                    rc = llmr_cal_error(err, errlen, "\"providers\" must be "
-                                        "an array of strings");
-                    break;
-                }
-
-                if (llmr_cal_allow_provider(cal, x->u.string,
-                                            strlen(x->u.string))
-                    != LLMR_OK)
-                {
-                    rc = llmr_cal_error(err, errlen, "out of memory");
-                }
-            }
+            rc = llmr_cal_load_providers(cal, v, err, errlen);
 
         } else if (strcmp(key, "models") == 0) {
-            if (!YAJL_IS_OBJECT(v)) {
-                rc = llmr_cal_error(err, errlen, "\"models\" must be an "
-                                    "object of \"name\": {...}");
-                break;
-            }
-
-            for (k = 0; k < v->u.object.len && rc == LLMR_OK; k++) {
-                rc = llmr_cal_parse_override(cal, v->u.object.keys[k],
-                                             v->u.object.values[k], err,
-                                             errlen);
-            }
+            rc = llmr_cal_load_models(cal, v, err, errlen);
 
         } else {
             rc = llmr_cal_error(err, errlen, "unknown key \"%s\" (known: "
@@ -733,6 +765,176 @@ llmr_cal_load_overrides(llmr_cal_t *cal, const char *data, size_t len,
     }
 
     yajl_tree_free(root);
+
+    return rc;
+}
+
+
+/* "calibration": {"method": ..., "percentiles" or "thresholds": ...} */
+
+static int
+llmr_cal_load_calibration(llmr_cal_t *cal, yajl_val v, char *err,
+    size_t errlen)
+{
+    int          rc, manual;
+    size_t       k;
+    yajl_val     c, x;
+    const char  *key, *method;
+
+    if (!YAJL_IS_OBJECT(v)) {
+        return llmr_cal_error(err, errlen, "\"calibration\" must be an "
+                              "object");
+    }
+
+    method = "percentile";
+    c = llmr_cal_get(v, "method");
+
+    if (c != NULL) {
+        if (!YAJL_IS_STRING(c)
+            || (strcmp(c->u.string, "percentile") != 0
+                && strcmp(c->u.string, "manual") != 0))
+        {
+            return llmr_cal_error(err, errlen, "calibration.method must be "
+                                  "\"percentile\" or \"manual\"");
+        }
+
+        method = c->u.string;
+    }
+
+    manual = (strcmp(method, "manual") == 0);
+    cal->manual = manual;
+
+    rc = LLMR_OK;
+
+    for (k = 0; k < v->u.object.len && rc == LLMR_OK; k++) {
+        key = v->u.object.keys[k];
+        x = v->u.object.values[k];
+
+        if (strcmp(key, "method") == 0 || key[0] == '_') {
+            continue;
+        }
+
+        if (strcmp(key, "percentiles") == 0) {
+            if (manual) {
+                return llmr_cal_error(err, errlen, "calibration.percentiles "
+                                      "needs method \"percentile\"");
+            }
+
+            rc = llmr_cal_parse_bands(cal, x, 0, err, errlen);
+
+        } else if (strcmp(key, "thresholds") == 0) {
+            if (!manual) {
+                return llmr_cal_error(err, errlen, "calibration.thresholds "
+                                      "needs method \"manual\"");
+            }
+
+            rc = llmr_cal_parse_bands(cal, x, 1, err, errlen);
+
+        } else {
+            rc = llmr_cal_error(err, errlen, "unknown key "
+                                "\"calibration.%s\"", key);
+        }
+    }
+
+    if (rc == LLMR_OK && manual && llmr_cal_get(v, "thresholds") == NULL) {
+        rc = llmr_cal_error(err, errlen, "calibration.method \"manual\" "
+                            "needs calibration.thresholds");
+    }
+
+    return rc;
+}
+
+
+/* "upstreams": {"provider": "upstream", ...} */
+
+static int
+llmr_cal_load_upstreams(llmr_cal_t *cal, yajl_val v, char *err,
+    size_t errlen)
+{
+    int       rc;
+    size_t    k;
+    yajl_val  x;
+
+    if (!YAJL_IS_OBJECT(v)) {
+        return llmr_cal_error(err, errlen, "\"upstreams\" must be an object "
+                              "of \"provider\": \"upstream\"");
+    }
+
+    rc = LLMR_OK;
+
+    for (k = 0; k < v->u.object.len && rc == LLMR_OK; k++) {
+        x = v->u.object.values[k];
+
+        if (!YAJL_IS_STRING(x)) {
+            return llmr_cal_error(err, errlen, "upstreams.%s must be a "
+                                  "string", v->u.object.keys[k]);
+        }
+
+        rc = llmr_cal_map_upstream(cal, v->u.object.keys[k],
+                                   strlen(v->u.object.keys[k]),
+                                   x->u.string, strlen(x->u.string),
+                                   err, errlen);
+    }
+
+    return rc;
+}
+
+
+/* "providers": ["provider", ...], the only ones to take part */
+
+static int
+llmr_cal_load_providers(llmr_cal_t *cal, yajl_val v, char *err,
+    size_t errlen)
+{
+    int       rc;
+    size_t    k;
+    yajl_val  x;
+
+    if (!YAJL_IS_ARRAY(v)) {
+        return llmr_cal_error(err, errlen, "\"providers\" must be an array "
+                              "of strings");
+    }
+
+    rc = LLMR_OK;
+
+    for (k = 0; k < v->u.array.len && rc == LLMR_OK; k++) {
+        x = v->u.array.values[k];
+
+        if (!YAJL_IS_STRING(x)) {
+            return llmr_cal_error(err, errlen, "\"providers\" must be an "
+                                  "array of strings");
+        }
+
+        if (llmr_cal_allow_provider(cal, x->u.string, strlen(x->u.string))
+            != LLMR_OK)
+        {
+            rc = llmr_cal_error(err, errlen, "out of memory");
+        }
+    }
+
+    return rc;
+}
+
+
+/* "models": {"name": {...}, ...} */
+
+static int
+llmr_cal_load_models(llmr_cal_t *cal, yajl_val v, char *err, size_t errlen)
+{
+    int     rc;
+    size_t  k;
+
+    if (!YAJL_IS_OBJECT(v)) {
+        return llmr_cal_error(err, errlen, "\"models\" must be an object of "
+                              "\"name\": {...}");
+    }
+
+    rc = LLMR_OK;
+
+    for (k = 0; k < v->u.object.len && rc == LLMR_OK; k++) {
+        rc = llmr_cal_parse_override(cal, v->u.object.keys[k],
+                                     v->u.object.values[k], err, errlen);
+    }
 
     return rc;
 }
@@ -855,12 +1057,11 @@ static int
 llmr_cal_parse_override(llmr_cal_t *cal, const char *name, yajl_val v,
     char *err, size_t errlen)
 {
-    int                   lo, hi;
-    char                  caps[256];
-    size_t                k, n, i;
+    int                   rc;
+    size_t                k;
     double                d;
     yajl_val              x;
-    const char           *key, *dash;
+    const char           *key;
     llmr_cal_override_t   o, *no;
 
     if (!YAJL_IS_OBJECT(v)) {
@@ -891,106 +1092,22 @@ llmr_cal_parse_override(llmr_cal_t *cal, const char *name, yajl_val v,
         if (strcmp(key, "id") == 0 || strcmp(key, "upstream") == 0
             || strcmp(key, "tiers") == 0)
         {
-            if (!YAJL_IS_STRING(x) || x->u.string[0] == '\0'
-                || strlen(x->u.string) > LLMR_CAL_NAME_MAX)
-            {
-                llmr_cal_error(err, errlen, "models.%s.%s must be a "
-                               "non-empty string", name, key);
+            rc = llmr_cal_override_string(&o, name, key, x, err, errlen);
+
+            if (rc != LLMR_OK) {
                 goto failed;
-            }
-
-            /* what the registry accepts, or --save could not write it */
-            if (key[0] != 't'
-                && !llmr_cal_chars_ok(x->u.string, strlen(x->u.string),
-                                      key[0] == 'i' ? LLMR_CAL_ID_CHARS
-                                                    : LLMR_CAL_UPSTREAM_CHARS))
-            {
-                llmr_cal_error(err, errlen, "models.%s.%s: invalid %s \"%s\" "
-                               "(letters, digits and \"%s\")", name, key, key,
-                               x->u.string,
-                               key[0] == 'i' ? LLMR_CAL_ID_CHARS
-                                             : LLMR_CAL_UPSTREAM_CHARS);
-                goto failed;
-            }
-
-            if (key[0] == 'i') {
-                free(o.id);
-                o.id = llmr_cal_strndup(x->u.string, strlen(x->u.string));
-                if (o.id == NULL) {
-                    goto nomem;
-                }
-
-            } else if (key[0] == 'u') {
-                free(o.upstream);
-                o.upstream = llmr_cal_strndup(x->u.string,
-                                              strlen(x->u.string));
-                if (o.upstream == NULL) {
-                    goto nomem;
-                }
-
-            } else {
-                dash = strchr(x->u.string, '-');
-
-                if (dash == NULL) {
-                    lo = llmr_tier_parse(x->u.string, strlen(x->u.string));
-                    hi = lo;
-
-                } else {
-                    lo = llmr_tier_parse(x->u.string, dash - x->u.string);
-                    hi = llmr_tier_parse(dash + 1, strlen(dash + 1));
-                }
-
-                if (lo < 0 || hi < 0 || lo > hi) {
-                    llmr_cal_error(err, errlen, "models.%s.tiers: invalid "
-                                   "range \"%s\"", name, x->u.string);
-                    goto failed;
-                }
-
-                free(o.tiers);
-                o.tiers = llmr_cal_strndup(x->u.string, strlen(x->u.string));
-                if (o.tiers == NULL) {
-                    goto nomem;
-                }
             }
 
         } else if (strcmp(key, "caps") == 0) {
-            if (!YAJL_IS_ARRAY(x)) {
-                llmr_cal_error(err, errlen, "models.%s.caps must be an "
-                               "array of strings", name);
+            rc = llmr_cal_override_caps(&o, name, x, err, errlen);
+
+            if (rc != LLMR_OK) {
                 goto failed;
             }
-
-            n = 0;
-
-            for (i = 0; i < x->u.array.len; i++) {
-                if (!YAJL_IS_STRING(x->u.array.values[i])
-                    || n + strlen(x->u.array.values[i]->u.string) + 2
-                       > sizeof(caps))
-                {
-                    llmr_cal_error(err, errlen, "models.%s.caps must be an "
-                                   "array of strings", name);
-                    goto failed;
-                }
-
-                n += snprintf(caps + n, sizeof(caps) - n, "%s%s",
-                              n ? "," : "", x->u.array.values[i]->u.string);
-            }
-
-            o.caps = 0;
-
-            if (n && llmr_caps_parse(caps, n, &o.caps) != LLMR_OK) {
-                llmr_cal_error(err, errlen, "models.%s.caps: unknown "
-                               "capability in \"%s\" (known: vision, tools, "
-                               "json, reasoning, audio, long_context)",
-                               name, caps);
-                goto failed;
-            }
-
-            o.has_caps = 1;
 
         } else if (strcmp(key, "context") == 0) {
-            if (llmr_cal_number(x, &d) != LLMR_OK || d < 0 || d > 1e10
-                || d != floor(d))
+            if (llmr_cal_number(x, &d) != LLMR_OK || d < 0
+                || d > LLMR_CAL_CONTEXT_MAX || d != floor(d))
             {
                 llmr_cal_error(err, errlen, "models.%s.context must be a "
                                "number of tokens", name);
@@ -1016,8 +1133,9 @@ llmr_cal_parse_override(llmr_cal_t *cal, const char *name, yajl_val v,
         }
     }
 
-    if (cal->nov % 16 == 0) {
-        no = realloc(cal->ov, (cal->nov + 16) * sizeof(llmr_cal_override_t));
+    if (cal->nov % LLMR_CAL_OVERRIDES_ALLOC == 0) {
+        no = realloc(cal->ov, (cal->nov + LLMR_CAL_OVERRIDES_ALLOC)
+                              * sizeof(llmr_cal_override_t));
         if (no == NULL) {
             goto nomem;
         }
@@ -1041,6 +1159,123 @@ failed:
     free(o.tiers);
 
     return LLMR_ERROR;
+}
+
+
+/* models.NAME.id, .upstream or .tiers: what the registry accepts */
+
+static int
+llmr_cal_override_string(llmr_cal_override_t *o, const char *name,
+    const char *key, yajl_val x, char *err, size_t errlen)
+{
+    int          lo, hi;
+    char       **to;
+    const char  *chars;
+
+    if (!YAJL_IS_STRING(x) || x->u.string[0] == '\0'
+        || strlen(x->u.string) > LLMR_CAL_NAME_MAX)
+    {
+        return llmr_cal_error(err, errlen, "models.%s.%s must be a "
+                              "non-empty string", name, key);
+    }
+
+    if (key[0] == 't') {
+        if (llmr_cal_tier_range(x->u.string, &lo, &hi) != LLMR_OK
+            || lo > hi)
+        {
+            return llmr_cal_error(err, errlen, "models.%s.tiers: invalid "
+                                  "range \"%s\"", name, x->u.string);
+        }
+
+        to = &o->tiers;
+
+    } else {
+        /* or --save could not write it */
+
+        chars = (key[0] == 'i') ? LLMR_CAL_ID_CHARS : LLMR_CAL_UPSTREAM_CHARS;
+
+        if (!llmr_cal_chars_ok(x->u.string, strlen(x->u.string), chars)) {
+            return llmr_cal_error(err, errlen, "models.%s.%s: invalid %s "
+                                  "\"%s\" (letters, digits and \"%s\")",
+                                  name, key, key, x->u.string, chars);
+        }
+
+        to = (key[0] == 'i') ? &o->id : &o->upstream;
+    }
+
+    free(*to);
+    *to = llmr_cal_strndup(x->u.string, strlen(x->u.string));
+
+    if (*to == NULL) {
+        return llmr_cal_error(err, errlen, "out of memory");
+    }
+
+    return LLMR_OK;
+}
+
+
+/* models.NAME.caps: ["vision", "tools", ...] */
+
+static int
+llmr_cal_override_caps(llmr_cal_override_t *o, const char *name, yajl_val x,
+    char *err, size_t errlen)
+{
+    char    caps[LLMR_CAL_CAPS_SIZE];
+    size_t  i, n;
+
+    if (!YAJL_IS_ARRAY(x)) {
+        return llmr_cal_error(err, errlen, "models.%s.caps must be an array "
+                              "of strings", name);
+    }
+
+    n = 0;
+
+    for (i = 0; i < x->u.array.len; i++) {
+        if (!YAJL_IS_STRING(x->u.array.values[i])
+            || n + strlen(x->u.array.values[i]->u.string) + 2 > sizeof(caps))
+        {
+            return llmr_cal_error(err, errlen, "models.%s.caps must be an "
+                                  "array of strings", name);
+        }
+
+        n += snprintf(caps + n, sizeof(caps) - n, "%s%s", n ? "," : "",
+                      x->u.array.values[i]->u.string);
+    }
+
+    o->caps = 0;
+
+    if (n && llmr_caps_parse(caps, n, &o->caps) != LLMR_OK) {
+        return llmr_cal_error(err, errlen, "models.%s.caps: unknown "
+                              "capability in \"%s\" (known: vision, tools, "
+                              "json, reasoning, audio, long_context)",
+                              name, caps);
+    }
+
+    o->has_caps = 1;
+
+    return LLMR_OK;
+}
+
+
+/* "simple" or "trivial-complex" into tier numbers; lo > hi is left to see */
+
+static int
+llmr_cal_tier_range(const char *s, int *lo, int *hi)
+{
+    const char  *dash;
+
+    dash = strchr(s, '-');
+
+    if (dash == NULL) {
+        *lo = llmr_tier_parse(s, strlen(s));
+        *hi = *lo;
+
+    } else {
+        *lo = llmr_tier_parse(s, dash - s);
+        *hi = llmr_tier_parse(dash + 1, strlen(dash + 1));
+    }
+
+    return (*lo < 0 || *hi < 0) ? LLMR_ERROR : LLMR_OK;
 }
 
 
@@ -1172,14 +1407,7 @@ int
 llmr_cal_run(llmr_cal_t *cal, unsigned max_models, char *err,
     size_t errlen)
 {
-    int                   t, lo, hi, allowed;
-    char                  up[LLMR_CAL_NAME_MAX + 8];
-    double               *cost, *intel, *math;
-    const char           *dash, *to;
-    unsigned              i, j, n, nmath;
-    llmr_cal_band_t      *b;
-    llmr_cal_model_t     *m, *o;
-    llmr_cal_override_t  *ov;
+    unsigned  i, n;
 
     for (i = 0; i < cal->nov; i++) {
         cal->ov[i].used = 0;
@@ -1189,85 +1417,19 @@ llmr_cal_run(llmr_cal_t *cal, unsigned max_models, char *err,
     cal->excluded = 0;
     n = 0;
 
-    /* who takes part: --providers, exclusions; then the upstream */
-
     for (i = 0; i < cal->n; i++) {
-        m = &cal->models[i];
+        switch (llmr_cal_admit(cal, &cal->models[i])) {
 
-        m->ignored = NULL;
-        m->frontier = 0;
-        m->passes = 0;
-        m->tier_lo = -1;
-        m->tier_hi = -1;
-        m->forced = 0;
-        m->selected = 0;
-        m->dropped = NULL;
-        m->caps = 0;
-        m->context = 0;
+        case LLMR_OK:
+            n++;
+            break;
 
-        allowed = (cal->nproviders == 0);
+        case LLMR_DECLINED:
+            break;
 
-        for (j = 0; j < cal->nproviders; j++) {
-            if (strcmp(cal->providers[j], m->provider) == 0) {
-                allowed = 1;
-            }
-        }
-
-        ov = llmr_cal_find_override(cal, m->name);
-
-        if (ov) {
-            ov->used = 1;
-        }
-
-        if (!allowed) {
-            m->ignored = "provider not in the allowed list";
-            cal->filtered++;
-            continue;
-        }
-
-        if (ov && ov->exclude) {
-            m->ignored = "excluded by the override file";
-            cal->excluded++;
-            continue;
-        }
-
-        to = NULL;
-
-        for (j = 0; j < cal->nmap; j++) {
-            if (strcmp(cal->map_from[j], m->provider) == 0) {
-                to = cal->map_to[j];
-            }
-        }
-
-        if (ov && ov->upstream) {
-            to = ov->upstream;
-        }
-
-        if (to == NULL) {
-            snprintf(up, sizeof(up), "%s_pool", m->provider);
-            to = up;
-        }
-
-        free(m->upstream);
-        m->upstream = llmr_cal_strndup(to, strlen(to));
-
-        free(m->id);
-        m->id = NULL;
-
-        if (ov && ov->id) {
-            m->id = llmr_cal_strndup(ov->id, strlen(ov->id));
-        }
-
-        if (m->upstream == NULL || (ov && ov->id && m->id == NULL)) {
+        default:
             return llmr_cal_error(err, errlen, "out of memory");
         }
-
-        if (ov) {
-            m->caps = ov->has_caps ? ov->caps : 0;
-            m->context = ov->context;
-        }
-
-        n++;
     }
 
     if (n == 0) {
@@ -1278,8 +1440,125 @@ llmr_cal_run(llmr_cal_t *cal, unsigned max_models, char *err,
                               cal->excluded);
     }
 
-    /* the Pareto frontier: no other model as cheap and as smart, and
-     * strictly better in one of the two */
+    llmr_cal_frontier(cal);
+
+    if (llmr_cal_thresholds(cal, n) != LLMR_OK) {
+        return llmr_cal_error(err, errlen, "out of memory");
+    }
+
+    llmr_cal_place(cal);
+
+    if (max_models == 0 || max_models > LLMR_MODELS_MAX) {
+        max_models = LLMR_MODELS_MAX;
+    }
+
+    llmr_cal_select(cal, max_models);
+
+    return LLMR_OK;
+}
+
+
+/*
+ * Who takes part (--providers, exclusions) and through which upstream:
+ * LLMR_OK, LLMR_DECLINED for a model left out, LLMR_ERROR out of memory.
+ */
+
+static int
+llmr_cal_admit(llmr_cal_t *cal, llmr_cal_model_t *m)
+{
+    int                   allowed;
+    char                  up[LLMR_CAL_NAME_MAX + 8];
+    unsigned              j;
+    const char           *to;
+    llmr_cal_override_t  *ov;
+
+    m->ignored = NULL;
+    m->frontier = 0;
+    m->passes = 0;
+    m->tier_lo = -1;
+    m->tier_hi = -1;
+    m->forced = 0;
+    m->selected = 0;
+    m->dropped = NULL;
+    m->caps = 0;
+    m->context = 0;
+
+    allowed = (cal->nproviders == 0);
+
+    for (j = 0; j < cal->nproviders; j++) {
+        if (strcmp(cal->providers[j], m->provider) == 0) {
+            allowed = 1;
+        }
+    }
+
+    ov = llmr_cal_find_override(cal, m->name);
+
+    if (ov) {
+        ov->used = 1;
+    }
+
+    if (!allowed) {
+        m->ignored = "provider not in the allowed list";
+        cal->filtered++;
+        return LLMR_DECLINED;
+    }
+
+    if (ov && ov->exclude) {
+        m->ignored = "excluded by the override file";
+        cal->excluded++;
+        return LLMR_DECLINED;
+    }
+
+    to = NULL;
+
+    for (j = 0; j < cal->nmap; j++) {
+        if (strcmp(cal->map_from[j], m->provider) == 0) {
+            to = cal->map_to[j];
+        }
+    }
+
+    if (ov && ov->upstream) {
+        to = ov->upstream;
+    }
+
+    if (to == NULL) {
+        snprintf(up, sizeof(up), "%s" LLMR_CAL_POOL, m->provider);
+        to = up;
+    }
+
+    free(m->upstream);
+    m->upstream = llmr_cal_strndup(to, strlen(to));
+
+    free(m->id);
+    m->id = NULL;
+
+    if (ov && ov->id) {
+        m->id = llmr_cal_strndup(ov->id, strlen(ov->id));
+    }
+
+    if (m->upstream == NULL || (ov && ov->id && m->id == NULL)) {
+        return LLMR_ERROR;
+    }
+
+    if (ov) {
+        m->caps = ov->has_caps ? ov->caps : 0;
+        m->context = ov->context;
+    }
+
+    return LLMR_OK;
+}
+
+
+/*
+ * The Pareto frontier: no other model as cheap and as smart, and strictly
+ * better in one of the two.
+ */
+
+static void
+llmr_cal_frontier(llmr_cal_t *cal)
+{
+    unsigned           i, j;
+    llmr_cal_model_t  *m, *o;
 
     cal->nfrontier = 0;
 
@@ -1309,8 +1588,19 @@ llmr_cal_run(llmr_cal_t *cal, unsigned max_models, char *err,
 
         cal->nfrontier += m->frontier;
     }
+}
 
-    /* percentiles */
+
+/* each percentile band's thresholds over the n models taking part */
+
+static int
+llmr_cal_thresholds(llmr_cal_t *cal, unsigned n)
+{
+    int                t;
+    double            *cost, *intel, *math;
+    unsigned           i, j, nmath;
+    llmr_cal_band_t   *b;
+    llmr_cal_model_t  *m;
 
     cost = malloc(n * sizeof(double));
     intel = malloc(n * sizeof(double));
@@ -1320,7 +1610,7 @@ llmr_cal_run(llmr_cal_t *cal, unsigned max_models, char *err,
         free(cost);
         free(intel);
         free(math);
-        return llmr_cal_error(err, errlen, "out of memory");
+        return LLMR_ERROR;
     }
 
     cal->math_dropped = 0;
@@ -1372,7 +1662,19 @@ llmr_cal_run(llmr_cal_t *cal, unsigned max_models, char *err,
     free(intel);
     free(math);
 
-    /* tier ranges */
+    return LLMR_OK;
+}
+
+
+/* each model's tier range: the tiers it passes, or the override's */
+
+static void
+llmr_cal_place(llmr_cal_t *cal)
+{
+    int                   t, lo, hi;
+    unsigned              i;
+    llmr_cal_model_t     *m;
+    llmr_cal_override_t  *ov;
 
     cal->nplaced = 0;
 
@@ -1401,17 +1703,8 @@ llmr_cal_run(llmr_cal_t *cal, unsigned max_models, char *err,
         ov = llmr_cal_find_override(cal, m->name);
 
         if (ov && ov->tiers) {
-            dash = strchr(ov->tiers, '-');
-
-            if (dash == NULL) {
-                lo = llmr_tier_parse(ov->tiers, strlen(ov->tiers));
-                hi = lo;
-
-            } else {
-                lo = llmr_tier_parse(ov->tiers, dash - ov->tiers);
-                hi = llmr_tier_parse(dash + 1, strlen(dash + 1));
-            }
-
+            /* checked when the override file was read */
+            (void) llmr_cal_tier_range(ov->tiers, &lo, &hi);
             m->forced = 1;
         }
 
@@ -1425,14 +1718,6 @@ llmr_cal_run(llmr_cal_t *cal, unsigned max_models, char *err,
             m->dropped = "passes no tier's thresholds";
         }
     }
-
-    if (max_models == 0 || max_models > LLMR_MODELS_MAX) {
-        max_models = LLMR_MODELS_MAX;
-    }
-
-    llmr_cal_select(cal, max_models);
-
-    return LLMR_OK;
 }
 
 
@@ -1603,7 +1888,7 @@ llmr_cal_select(llmr_cal_t *cal, unsigned max)
 static int
 llmr_cal_skip(llmr_cal_t *cal, const char *name, const char *fmt, ...)
 {
-    char              buf[256];
+    char              buf[LLMR_CAL_REASON_SIZE];
     va_list           ap;
     llmr_cal_skip_t  *ns, s;
 
@@ -1613,14 +1898,15 @@ llmr_cal_skip(llmr_cal_t *cal, const char *name, const char *fmt, ...)
 
     if (cal->nskipped == cal->nskipalloc) {
         ns = realloc(cal->skipped, (cal->nskipalloc ? cal->nskipalloc * 2
-                                                     : 16)
+                                                     : LLMR_CAL_SKIPS_ALLOC)
                                    * sizeof(llmr_cal_skip_t));
         if (ns == NULL) {
             return LLMR_ERROR;
         }
 
         cal->skipped = ns;
-        cal->nskipalloc = cal->nskipalloc ? cal->nskipalloc * 2 : 16;
+        cal->nskipalloc = cal->nskipalloc ? cal->nskipalloc * 2
+                                          : LLMR_CAL_SKIPS_ALLOC;
     }
 
     s.name = llmr_cal_clean(name, NULL, 0);

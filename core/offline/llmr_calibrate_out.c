@@ -23,6 +23,16 @@
 #define LLMR_PLOT_W             64
 #define LLMR_PLOT_H             16
 
+/* an output buffer's first size (it doubles); a line most printfs fit */
+#define LLMR_CB_SIZE            4096
+#define LLMR_CB_LINE            512
+#define LLMR_CB_NUM_SIZE        64
+
+/* the report's threshold columns; models a profile lists without --explore */
+#define LLMR_REPORT_COST_W      22
+#define LLMR_REPORT_INTEL_W     18
+#define LLMR_REPORT_SHOWN       6
+
 
 typedef struct {
     char                       *data;
@@ -48,7 +58,7 @@ llmr_cb_add(llmr_cb_t *b, const char *s, size_t n)
     }
 
     if (b->len + n + 1 > b->cap) {
-        cap = b->cap ? b->cap : 4096;
+        cap = b->cap ? b->cap : LLMR_CB_SIZE;
 
         while (cap < b->len + n + 1) {
             cap *= 2;
@@ -74,7 +84,7 @@ static void
 llmr_cb_printf(llmr_cb_t *b, const char *fmt, ...)
 {
     int      n;
-    char     small[512], *big;
+    char     small[LLMR_CB_LINE], *big;
     va_list  ap;
 
     va_start(ap, fmt);
@@ -110,7 +120,7 @@ llmr_cb_printf(llmr_cb_t *b, const char *fmt, ...)
 static void
 llmr_cb_num(llmr_cb_t *b, double v)
 {
-    char    buf[64];
+    char    buf[LLMR_CB_NUM_SIZE];
     size_t  n;
 
     n = snprintf(buf, sizeof(buf), "%.6f", v);
@@ -308,15 +318,187 @@ llmr_cal_profile_order(const llmr_cal_t *cal, const unsigned *idx,
 /* models.json ---------------------------------------------------------- */
 
 
+/* one tier's thresholds in models.json, and where they came from */
+
+static void
+llmr_cal_json_band(llmr_cb_t *b, const llmr_cal_t *cal, int t)
+{
+    const llmr_cal_band_t  *band;
+
+    band = &cal->bands[t];
+
+    llmr_cb_printf(b, ",\n  \"%s\": {\"band\": \"%s\", \"max_cost\": ",
+                   llmr_tier_name(t), llmr_cal_band_names[t]);
+
+    if (band->max_cost < 0) {
+        llmr_cb_printf(b, "null");
+
+    } else {
+        llmr_cb_num(b, band->max_cost);
+    }
+
+    llmr_cb_printf(b, ", \"min_intelligence\": ");
+    llmr_cb_num(b, band->min_intelligence);
+    llmr_cb_printf(b, ", \"min_math\": ");
+
+    if (band->min_math < 0) {
+        llmr_cb_printf(b, "null");
+
+    } else {
+        llmr_cb_num(b, band->min_math);
+    }
+
+    if (band->manual) {
+        llmr_cb_printf(b, ", \"source\": \"manual\"}");
+        return;
+    }
+
+    llmr_cb_printf(b, ", \"source\": \"percentile\", \"percentiles\": "
+                   "{\"cost\": ");
+
+    if (band->p_cost < 0) {
+        llmr_cb_printf(b, "null");
+
+    } else {
+        llmr_cb_num(b, band->p_cost);
+    }
+
+    llmr_cb_printf(b, ", \"intelligence\": ");
+    llmr_cb_num(b, band->p_intelligence);
+    llmr_cb_printf(b, ", \"math\": ");
+
+    if (band->p_math < 0 || cal->math_dropped) {
+        llmr_cb_printf(b, "null");
+
+    } else {
+        llmr_cb_num(b, band->p_math);
+    }
+
+    llmr_cb_printf(b, "}}");
+}
+
+
+/* one model in models.json: what llm_models reads, then for people */
+
+static void
+llmr_cal_json_model(llmr_cb_t *b, const llmr_cal_model_t *m, int first)
+{
+    unsigned  k, c;
+
+    llmr_cb_printf(b, "%s\n  {\"name\": ", first ? "" : ",");
+    llmr_cb_json(b, m->name);
+
+    if (m->id) {
+        llmr_cb_printf(b, ", \"id\": ");
+        llmr_cb_json(b, m->id);
+    }
+
+    llmr_cb_printf(b, ", \"provider\": ");
+    llmr_cb_json(b, m->provider);
+    llmr_cb_printf(b, ", \"api\": \"%s\"", llmr_cal_api(m));
+    llmr_cb_printf(b, ", \"upstream\": ");
+    llmr_cb_json(b, m->upstream);
+    llmr_cb_printf(b, ", \"tiers\": \"");
+    llmr_cb_tiers(b, m->tier_lo, m->tier_hi);
+    llmr_cb_printf(b, "\", \"input\": ");
+    llmr_cb_num(b, m->price_in);
+    llmr_cb_printf(b, ", \"output\": ");
+    llmr_cb_num(b, m->price_out);
+
+    if (m->context) {
+        llmr_cb_printf(b, ", \"context\": %llu",
+                       (unsigned long long) m->context);
+    }
+
+    if (m->caps) {
+        llmr_cb_printf(b, ", \"caps\": [");
+        k = 0;
+
+        for (c = 1; c <= LLMR_CAP_LONG_CONTEXT; c <<= 1) {
+            if (m->caps & c) {
+                llmr_cb_printf(b, "%s\"%s\"", k++ ? ", " : "",
+                               llmr_cap_name(c));
+            }
+        }
+
+        llmr_cb_printf(b, "]");
+    }
+
+    llmr_cb_printf(b, ", \"intelligence\": ");
+    llmr_cb_num(b, m->intelligence);
+
+    if (m->coding >= 0) {
+        llmr_cb_printf(b, ", \"coding\": ");
+        llmr_cb_num(b, m->coding);
+    }
+
+    if (m->math >= 0) {
+        llmr_cb_printf(b, ", \"math\": ");
+        llmr_cb_num(b, m->math);
+    }
+
+    if (m->speed_tps > 0) {
+        llmr_cb_printf(b, ", \"speed\": ");
+        llmr_cb_num(b, m->speed_tps);
+    }
+
+    if (m->ttft_s > 0) {
+        llmr_cb_printf(b, ", \"ttft\": ");
+        llmr_cb_num(b, m->ttft_s);
+    }
+
+    llmr_cb_printf(b, ", \"blended\": ");
+    llmr_cb_num(b, m->price);
+    llmr_cb_printf(b, ", \"frontier\": %s, \"label\": ",
+                   m->frontier ? "true" : "false");
+    llmr_cb_json(b, m->label);
+    llmr_cb_printf(b, ", \"creator\": ");
+    llmr_cb_json(b, m->creator);
+    llmr_cb_printf(b, "}");
+}
+
+
+/* each profile's order of the models written, tier by tier */
+
+static void
+llmr_cal_json_profiles(llmr_cb_t *b, const llmr_cal_t *cal,
+    const unsigned *idx, unsigned n, unsigned *ord)
+{
+    int       t, p;
+    unsigned  j, k;
+
+    for (p = 0; p < LLMR_PROFILE_N; p++) {
+        llmr_cb_printf(b, "%s\n  \"%s\": {", p ? "," : "",
+                       llmr_profile_name(p));
+
+        for (t = 0; t < LLMR_TIER_N; t++) {
+            k = llmr_cal_profile_order(cal, idx, n, t, p, ord);
+
+            llmr_cb_printf(b, "%s\"%s\": [", t ? ", " : "",
+                           llmr_tier_name(t));
+
+            for (j = 0; j < k; j++) {
+                if (j) {
+                    llmr_cb_printf(b, ", ");
+                }
+
+                llmr_cb_json(b, cal->models[ord[j]].name);
+            }
+
+            llmr_cb_printf(b, "]");
+        }
+
+        llmr_cb_printf(b, "}");
+    }
+}
+
+
 char *
 llmr_cal_models_json(const llmr_cal_t *cal)
 {
-    int                      t, p;
-    unsigned                 i, j, k, n, *idx, *ord;
-    unsigned                 c;
-    llmr_cb_t                b, g;
-    const llmr_cal_band_t   *band;
-    const llmr_cal_model_t  *m;
+    int        t;
+    unsigned   i, n, *idx, *ord;
+    llmr_cb_t  b, g;
 
     memset(&b, 0, sizeof(llmr_cb_t));
 
@@ -346,160 +528,17 @@ llmr_cal_models_json(const llmr_cal_t *cal)
                    cal->manual ? "manual" : "percentile");
 
     for (t = 0; t < LLMR_TIER_N; t++) {
-        band = &cal->bands[t];
-
-        llmr_cb_printf(&b, ",\n  \"%s\": {\"band\": \"%s\", \"max_cost\": ",
-                       llmr_tier_name(t), llmr_cal_band_names[t]);
-
-        if (band->max_cost < 0) {
-            llmr_cb_printf(&b, "null");
-
-        } else {
-            llmr_cb_num(&b, band->max_cost);
-        }
-
-        llmr_cb_printf(&b, ", \"min_intelligence\": ");
-        llmr_cb_num(&b, band->min_intelligence);
-        llmr_cb_printf(&b, ", \"min_math\": ");
-
-        if (band->min_math < 0) {
-            llmr_cb_printf(&b, "null");
-
-        } else {
-            llmr_cb_num(&b, band->min_math);
-        }
-
-        if (band->manual) {
-            llmr_cb_printf(&b, ", \"source\": \"manual\"}");
-            continue;
-        }
-
-        llmr_cb_printf(&b, ", \"source\": \"percentile\", \"percentiles\": "
-                       "{\"cost\": ");
-
-        if (band->p_cost < 0) {
-            llmr_cb_printf(&b, "null");
-
-        } else {
-            llmr_cb_num(&b, band->p_cost);
-        }
-
-        llmr_cb_printf(&b, ", \"intelligence\": ");
-        llmr_cb_num(&b, band->p_intelligence);
-        llmr_cb_printf(&b, ", \"math\": ");
-
-        if (band->p_math < 0 || cal->math_dropped) {
-            llmr_cb_printf(&b, "null");
-
-        } else {
-            llmr_cb_num(&b, band->p_math);
-        }
-
-        llmr_cb_printf(&b, "}}");
+        llmr_cal_json_band(&b, cal, t);
     }
 
     llmr_cb_printf(&b, "},\n \"models\": [");
 
     for (i = 0; i < n; i++) {
-        m = &cal->models[idx[i]];
-
-        llmr_cb_printf(&b, "%s\n  {\"name\": ", i ? "," : "");
-        llmr_cb_json(&b, m->name);
-
-        if (m->id) {
-            llmr_cb_printf(&b, ", \"id\": ");
-            llmr_cb_json(&b, m->id);
-        }
-
-        llmr_cb_printf(&b, ", \"provider\": ");
-        llmr_cb_json(&b, m->provider);
-        llmr_cb_printf(&b, ", \"api\": \"%s\"", llmr_cal_api(m));
-        llmr_cb_printf(&b, ", \"upstream\": ");
-        llmr_cb_json(&b, m->upstream);
-        llmr_cb_printf(&b, ", \"tiers\": \"");
-        llmr_cb_tiers(&b, m->tier_lo, m->tier_hi);
-        llmr_cb_printf(&b, "\", \"input\": ");
-        llmr_cb_num(&b, m->price_in);
-        llmr_cb_printf(&b, ", \"output\": ");
-        llmr_cb_num(&b, m->price_out);
-
-        if (m->context) {
-            llmr_cb_printf(&b, ", \"context\": %llu",
-                           (unsigned long long) m->context);
-        }
-
-        if (m->caps) {
-            llmr_cb_printf(&b, ", \"caps\": [");
-            k = 0;
-
-            for (c = 1; c <= LLMR_CAP_LONG_CONTEXT; c <<= 1) {
-                if (m->caps & c) {
-                    llmr_cb_printf(&b, "%s\"%s\"", k++ ? ", " : "",
-                                   llmr_cap_name(c));
-                }
-            }
-
-            llmr_cb_printf(&b, "]");
-        }
-
-        llmr_cb_printf(&b, ", \"intelligence\": ");
-        llmr_cb_num(&b, m->intelligence);
-
-        if (m->coding >= 0) {
-            llmr_cb_printf(&b, ", \"coding\": ");
-            llmr_cb_num(&b, m->coding);
-        }
-
-        if (m->math >= 0) {
-            llmr_cb_printf(&b, ", \"math\": ");
-            llmr_cb_num(&b, m->math);
-        }
-
-        if (m->speed_tps > 0) {
-            llmr_cb_printf(&b, ", \"speed\": ");
-            llmr_cb_num(&b, m->speed_tps);
-        }
-
-        if (m->ttft_s > 0) {
-            llmr_cb_printf(&b, ", \"ttft\": ");
-            llmr_cb_num(&b, m->ttft_s);
-        }
-
-        llmr_cb_printf(&b, ", \"blended\": ");
-        llmr_cb_num(&b, m->price);
-        llmr_cb_printf(&b, ", \"frontier\": %s, \"label\": ",
-                       m->frontier ? "true" : "false");
-        llmr_cb_json(&b, m->label);
-        llmr_cb_printf(&b, ", \"creator\": ");
-        llmr_cb_json(&b, m->creator);
-        llmr_cb_printf(&b, "}");
+        llmr_cal_json_model(&b, &cal->models[idx[i]], i == 0);
     }
 
     llmr_cb_printf(&b, "\n ],\n \"profiles\": {");
-
-    for (p = 0; p < LLMR_PROFILE_N; p++) {
-        llmr_cb_printf(&b, "%s\n  \"%s\": {", p ? "," : "",
-                       llmr_profile_name(p));
-
-        for (t = 0; t < LLMR_TIER_N; t++) {
-            k = llmr_cal_profile_order(cal, idx, n, t, p, ord);
-
-            llmr_cb_printf(&b, "%s\"%s\": [", t ? ", " : "",
-                           llmr_tier_name(t));
-
-            for (j = 0; j < k; j++) {
-                if (j) {
-                    llmr_cb_printf(&b, ", ");
-                }
-
-                llmr_cb_json(&b, cal->models[ord[j]].name);
-            }
-
-            llmr_cb_printf(&b, "]");
-        }
-
-        llmr_cb_printf(&b, "}");
-    }
+    llmr_cal_json_profiles(&b, cal, idx, n, ord);
 
     llmr_cb_printf(&b, "\n }\n}\n");
 
@@ -743,13 +782,135 @@ llmr_cb_opt(llmr_cb_t *b, double v, const char *unknown)
 /* MODELS.md ------------------------------------------------------------ */
 
 
+/* each tier's models, cheapest first, and their order by profile */
+
+static void
+llmr_cal_tiers_md(llmr_cb_t *b, const llmr_cal_t *cal, const unsigned *idx,
+    unsigned n, unsigned *ord)
+{
+    int                      t, p;
+    unsigned                 j, k;
+    const llmr_cal_model_t  *m;
+
+    for (t = 0; t < LLMR_TIER_N; t++) {
+        llmr_cb_printf(b, "\n### %s\n\n", llmr_tier_name(t));
+
+        k = llmr_cal_profile_order(cal, idx, n, t, LLMR_PROFILE_COST, ord);
+
+        if (k == 0) {
+            llmr_cb_printf(b, "No model: requests of this tier go to the "
+                           "next tier up.\n");
+            continue;
+        }
+
+        llmr_cb_printf(b, "| model | provider | upstream | USD/1M "
+                       "blended | intelligence | math | tokens/s | "
+                       "frontier |\n|---|---|---|---|---|---|---|---|\n");
+
+        for (j = 0; j < k; j++) {
+            m = &cal->models[ord[j]];
+
+            llmr_cb_printf(b, "| `%s` | %s | `%s` | ", m->name,
+                           m->provider, m->upstream);
+            llmr_cb_num(b, m->price);
+            llmr_cb_printf(b, " | ");
+            llmr_cb_num(b, m->intelligence);
+            llmr_cb_printf(b, " | ");
+            llmr_cb_opt(b, m->math, "-");
+            llmr_cb_printf(b, " | ");
+            llmr_cb_opt(b, m->speed_tps, "-");
+            llmr_cb_printf(b, " | %s |\n", m->frontier ? "yes" : "");
+        }
+
+        llmr_cb_printf(b, "\nOrder by profile (`llm_route_profile`):\n\n");
+
+        for (p = 0; p < LLMR_PROFILE_N; p++) {
+            k = llmr_cal_profile_order(cal, idx, n, t, p, ord);
+
+            llmr_cb_printf(b, "- %s:", llmr_profile_name(p));
+
+            for (j = 0; j < k; j++) {
+                llmr_cb_printf(b, "%s `%s`", j ? "," : "",
+                               cal->models[ord[j]].name);
+            }
+
+            llmr_cb_printf(b, "\n");
+        }
+    }
+}
+
+
+/* a model's data, where it is written and why, tier by tier */
+
+static void
+llmr_cal_model_md(llmr_cb_t *b, const llmr_cal_t *cal,
+    const llmr_cal_model_t *m)
+{
+    int  t;
+
+    llmr_cb_printf(b, "\n### `%s`\n\n%s by %s: USD ", m->name,
+                   m->label, m->creator);
+    llmr_cb_num(b, m->price_in);
+    llmr_cb_printf(b, " in / ");
+    llmr_cb_num(b, m->price_out);
+    llmr_cb_printf(b, " out per 1M tokens (");
+    llmr_cb_num(b, m->price);
+    llmr_cb_printf(b, " blended), intelligence ");
+    llmr_cb_num(b, m->intelligence);
+    llmr_cb_printf(b, ", coding ");
+    llmr_cb_opt(b, m->coding, "unknown");
+    llmr_cb_printf(b, ", math ");
+    llmr_cb_opt(b, m->math, "unknown");
+    llmr_cb_printf(b, ", ");
+    llmr_cb_opt(b, m->speed_tps, "unknown");
+    llmr_cb_printf(b, " tokens/s, ");
+    llmr_cb_opt(b, m->ttft_s, "unknown");
+    llmr_cb_printf(b, " s to the first token.%s\n\n",
+                   m->frontier ? "  On the frontier." : "");
+
+    if (m->selected == 1) {
+        llmr_cb_printf(b, "Serves **");
+        llmr_cb_tiers(b, m->tier_lo, m->tier_hi);
+        llmr_cb_printf(b, "**%s.\n\n",
+                       m->forced ? " (set by the override file)" : "");
+
+    } else {
+        llmr_cb_printf(b, "Not written: %s.\n\n",
+                       m->dropped ? m->dropped : "not selected");
+    }
+
+    for (t = 0; t < LLMR_TIER_N; t++) {
+        llmr_cb_printf(b, "- %s: ", llmr_tier_name(t));
+
+        if (m->forced) {
+            llmr_cb_printf(b, "%s by the override file; ",
+                           (t >= m->tier_lo && t <= m->tier_hi)
+                           ? "served" : "not served");
+        }
+
+        if ((m->passes >> t) & 1) {
+            llmr_cb_printf(b, "passes: ");
+
+        } else if (!m->forced && m->tier_lo >= 0 && t >= m->tier_lo
+                   && t <= m->tier_hi)
+        {
+            llmr_cb_printf(b, "filled (inside its range), fails: ");
+
+        } else {
+            llmr_cb_printf(b, "fails: ");
+        }
+
+        llmr_cal_why(b, cal, m, t);
+        llmr_cb_printf(b, "\n");
+    }
+}
+
+
 char *
 llmr_cal_models_md(const llmr_cal_t *cal)
 {
-    int                      t, p;
-    unsigned                 i, j, k, n, na, *idx, *all, *ord;
-    llmr_cb_t                b;
-    const llmr_cal_model_t  *m;
+    unsigned   i, n, na, *idx, *all, *ord;
+    llmr_cb_t  b;
 
     memset(&b, 0, sizeof(llmr_cb_t));
 
@@ -794,113 +955,12 @@ llmr_cal_models_md(const llmr_cal_t *cal)
     }
 
     llmr_cb_printf(&b, "\n## Tiers\n");
-
-    for (t = 0; t < LLMR_TIER_N; t++) {
-        llmr_cb_printf(&b, "\n### %s\n\n", llmr_tier_name(t));
-
-        k = llmr_cal_profile_order(cal, idx, n, t, LLMR_PROFILE_COST, ord);
-
-        if (k == 0) {
-            llmr_cb_printf(&b, "No model: requests of this tier go to the "
-                           "next tier up.\n");
-            continue;
-        }
-
-        llmr_cb_printf(&b, "| model | provider | upstream | USD/1M "
-                       "blended | intelligence | math | tokens/s | "
-                       "frontier |\n|---|---|---|---|---|---|---|---|\n");
-
-        for (j = 0; j < k; j++) {
-            m = &cal->models[ord[j]];
-
-            llmr_cb_printf(&b, "| `%s` | %s | `%s` | ", m->name,
-                           m->provider, m->upstream);
-            llmr_cb_num(&b, m->price);
-            llmr_cb_printf(&b, " | ");
-            llmr_cb_num(&b, m->intelligence);
-            llmr_cb_printf(&b, " | ");
-            llmr_cb_opt(&b, m->math, "-");
-            llmr_cb_printf(&b, " | ");
-            llmr_cb_opt(&b, m->speed_tps, "-");
-            llmr_cb_printf(&b, " | %s |\n", m->frontier ? "yes" : "");
-        }
-
-        llmr_cb_printf(&b, "\nOrder by profile (`llm_route_profile`):\n\n");
-
-        for (p = 0; p < LLMR_PROFILE_N; p++) {
-            k = llmr_cal_profile_order(cal, idx, n, t, p, ord);
-
-            llmr_cb_printf(&b, "- %s:", llmr_profile_name(p));
-
-            for (j = 0; j < k; j++) {
-                llmr_cb_printf(&b, "%s `%s`", j ? "," : "",
-                               cal->models[ord[j]].name);
-            }
-
-            llmr_cb_printf(&b, "\n");
-        }
-    }
+    llmr_cal_tiers_md(&b, cal, idx, n, ord);
 
     llmr_cb_printf(&b, "\n## Why each model is where it is\n");
 
     for (i = 0; i < na; i++) {
-        m = &cal->models[all[i]];
-
-        llmr_cb_printf(&b, "\n### `%s`\n\n%s by %s: USD ", m->name,
-                       m->label, m->creator);
-        llmr_cb_num(&b, m->price_in);
-        llmr_cb_printf(&b, " in / ");
-        llmr_cb_num(&b, m->price_out);
-        llmr_cb_printf(&b, " out per 1M tokens (");
-        llmr_cb_num(&b, m->price);
-        llmr_cb_printf(&b, " blended), intelligence ");
-        llmr_cb_num(&b, m->intelligence);
-        llmr_cb_printf(&b, ", coding ");
-        llmr_cb_opt(&b, m->coding, "unknown");
-        llmr_cb_printf(&b, ", math ");
-        llmr_cb_opt(&b, m->math, "unknown");
-        llmr_cb_printf(&b, ", ");
-        llmr_cb_opt(&b, m->speed_tps, "unknown");
-        llmr_cb_printf(&b, " tokens/s, ");
-        llmr_cb_opt(&b, m->ttft_s, "unknown");
-        llmr_cb_printf(&b, " s to the first token.%s\n\n",
-                       m->frontier ? "  On the frontier." : "");
-
-        if (m->selected == 1) {
-            llmr_cb_printf(&b, "Serves **");
-            llmr_cb_tiers(&b, m->tier_lo, m->tier_hi);
-            llmr_cb_printf(&b, "**%s.\n\n",
-                           m->forced ? " (set by the override file)" : "");
-
-        } else {
-            llmr_cb_printf(&b, "Not written: %s.\n\n",
-                           m->dropped ? m->dropped : "not selected");
-        }
-
-        for (t = 0; t < LLMR_TIER_N; t++) {
-            llmr_cb_printf(&b, "- %s: ", llmr_tier_name(t));
-
-            if (m->forced) {
-                llmr_cb_printf(&b, "%s by the override file; ",
-                               (t >= m->tier_lo && t <= m->tier_hi)
-                               ? "served" : "not served");
-            }
-
-            if ((m->passes >> t) & 1) {
-                llmr_cb_printf(&b, "passes: ");
-
-            } else if (!m->forced && m->tier_lo >= 0 && t >= m->tier_lo
-                       && t <= m->tier_hi)
-            {
-                llmr_cb_printf(&b, "filled (inside its range), fails: ");
-
-            } else {
-                llmr_cb_printf(&b, "fails: ");
-            }
-
-            llmr_cal_why(&b, cal, m, t);
-            llmr_cb_printf(&b, "\n");
-        }
+        llmr_cal_model_md(&b, cal, &cal->models[all[i]]);
     }
 
     if (cal->nskipped) {
@@ -1164,14 +1224,220 @@ llmr_cal_plot(llmr_cb_t *b, const llmr_cal_t *cal, const unsigned *all,
 }
 
 
+/* --explore: every usable model, the scatter plot and the frontier */
+
+static void
+llmr_cal_explore_txt(llmr_cb_t *b, const llmr_cal_t *cal,
+    const unsigned *all, unsigned na)
+{
+    unsigned                 i, k;
+    const llmr_cal_model_t  *m;
+
+    llmr_cb_printf(b, "\n%-32s %-12s %9s %6s %6s %6s %8s %7s %2s %s\n",
+                   "model", "provider", "USD/1M", "intel", "code",
+                   "math", "tok/s", "ttft_s", "F", "tiers");
+
+    for (i = 0; i < na; i++) {
+        m = &cal->models[all[i]];
+
+        llmr_cb_printf(b, "%-32.32s %-12.12s %9.3f %6.1f ", m->name,
+                       m->provider, m->price, m->intelligence);
+
+        if (m->coding < 0) {
+            llmr_cb_printf(b, "%6s ", "-");
+
+        } else {
+            llmr_cb_printf(b, "%6.1f ", m->coding);
+        }
+
+        if (m->math < 0) {
+            llmr_cb_printf(b, "%6s ", "-");
+
+        } else {
+            llmr_cb_printf(b, "%6.1f ", m->math);
+        }
+
+        if (m->speed_tps < 0) {
+            llmr_cb_printf(b, "%8s ", "-");
+
+        } else {
+            llmr_cb_printf(b, "%8.1f ", m->speed_tps);
+        }
+
+        if (m->ttft_s < 0) {
+            llmr_cb_printf(b, "%7s ", "-");
+
+        } else {
+            llmr_cb_printf(b, "%7.2f ", m->ttft_s);
+        }
+
+        llmr_cb_printf(b, "%2s ", m->frontier ? "*" : "");
+        llmr_cb_tiers(b, m->tier_lo, m->tier_hi);
+        llmr_cb_printf(b, "%s\n", m->selected == 1 ? "" : " (not "
+                       "written)");
+    }
+
+    llmr_cal_plot(b, cal, all, na);
+
+    llmr_cb_printf(b, "\nfrontier, cheapest first:");
+
+    for (i = 0, k = 0; i < na; i++) {
+        m = &cal->models[all[i]];
+
+        if (m->frontier) {
+            llmr_cb_printf(b, "%s %s ($", k++ ? "," : "", m->name);
+            llmr_cb_num(b, m->price);
+            llmr_cb_printf(b, ", ");
+            llmr_cb_num(b, m->intelligence);
+            llmr_cb_printf(b, ")");
+        }
+    }
+
+    llmr_cb_printf(b, "\n");
+}
+
+
+/* each tier's thresholds, in columns */
+
+static void
+llmr_cal_thresholds_txt(llmr_cb_t *b, const llmr_cal_t *cal)
+{
+    int                     t;
+    size_t                  i;
+    const llmr_cal_band_t  *band;
+
+    llmr_cb_printf(b, "\nthresholds (%s)\n  %-9s %-10s %-*s %-*s %s\n",
+                   cal->manual ? "manual"
+                               : "percentiles, linear interpolation (R-7)",
+                   "tier", "band", LLMR_REPORT_COST_W, "max USD/1M blended",
+                   LLMR_REPORT_INTEL_W, "min intelligence", "min math");
+
+    for (t = 0; t < LLMR_TIER_N; t++) {
+        band = &cal->bands[t];
+
+        llmr_cb_printf(b, "  %-9s %-10s ", llmr_tier_name(t),
+                       llmr_cal_band_names[t]);
+
+        i = b->len;
+
+        if (band->max_cost < 0) {
+            llmr_cb_printf(b, "none");
+
+        } else {
+            llmr_cal_threshold(b, band->max_cost, band->p_cost,
+                               band->manual, "");
+        }
+
+        llmr_cb_printf(b, "%*s",
+                       (int) (LLMR_REPORT_COST_W + 1 - (b->len - i)), "");
+        i = b->len;
+        llmr_cal_threshold(b, band->min_intelligence, band->p_intelligence,
+                           band->manual, "");
+        llmr_cb_printf(b, "%*s",
+                       (int) (LLMR_REPORT_INTEL_W + 1 - (b->len - i)), "");
+        llmr_cal_threshold(b, band->min_math, band->p_math, band->manual,
+                           "");
+        llmr_cb_printf(b, "\n");
+    }
+
+    if (cal->math_dropped) {
+        llmr_cb_printf(b, "  (no model has a math index: complex has no "
+                       "math floor)\n");
+    }
+}
+
+
+/* each tier's models in each profile's order */
+
+static void
+llmr_cal_tiers_txt(llmr_cb_t *b, const llmr_cal_t *cal, const unsigned *idx,
+    unsigned n, unsigned *ord, int explore)
+{
+    int       t, p;
+    unsigned  j, k;
+
+    llmr_cb_printf(b, "\ntiers: the models to write in each profile's "
+                   "order (the router takes the\nfirst that has what the "
+                   "request needs)\n");
+
+    for (t = 0; t < LLMR_TIER_N; t++) {
+        llmr_cb_printf(b, "  %s\n", llmr_tier_name(t));
+
+        for (p = 0; p < LLMR_PROFILE_N; p++) {
+            k = llmr_cal_profile_order(cal, idx, n, t, p, ord);
+
+            llmr_cb_printf(b, "    %-17s", llmr_profile_name(p));
+
+            if (k == 0) {
+                llmr_cb_printf(b, " (none: the next tier up serves it)");
+            }
+
+            for (j = 0; j < k && (explore || j < LLMR_REPORT_SHOWN); j++) {
+                llmr_cb_printf(b, "%s %s", j ? "," : "",
+                               cal->models[ord[j]].name);
+            }
+
+            if (j < k) {
+                llmr_cb_printf(b, ", ... (%u more)", k - j);
+            }
+
+            llmr_cb_printf(b, "\n");
+        }
+    }
+}
+
+
+/* what was skipped or not written, and overrides that match nothing */
+
+static void
+llmr_cal_left_out_txt(llmr_cb_t *b, const llmr_cal_t *cal)
+{
+    unsigned                 i, k;
+    const llmr_cal_model_t  *m;
+
+    if (cal->nskipped) {
+        llmr_cb_printf(b, "\nskipped (missing or invalid data):\n");
+
+        for (i = 0; i < cal->nskipped; i++) {
+            llmr_cb_printf(b, "  %s: %s\n", cal->skipped[i].name,
+                           cal->skipped[i].reason);
+        }
+    }
+
+    for (i = 0, k = 0; i < cal->n; i++) {
+        m = &cal->models[i];
+
+        if (m->selected == 1
+            || (m->ignored && strcmp(m->ignored,
+                                     "provider not in the allowed list")
+                              == 0))
+        {
+            continue;
+        }
+
+        if (k++ == 0) {
+            llmr_cb_printf(b, "\nnot written:\n");
+        }
+
+        llmr_cb_printf(b, "  %s: %s\n", m->name,
+                       m->ignored ? m->ignored
+                       : m->dropped ? m->dropped : "not selected");
+    }
+
+    for (i = 0; i < cal->nov; i++) {
+        if (!cal->ov[i].used) {
+            llmr_cb_printf(b, "\nwarning: the override for \"%s\" matches "
+                           "no model\n", cal->ov[i].name);
+        }
+    }
+}
+
+
 char *
 llmr_cal_report(const llmr_cal_t *cal, int explore)
 {
-    int                      t, p;
-    unsigned                 i, j, k, n, na, *idx, *all, *ord;
-    llmr_cb_t                b;
-    const llmr_cal_band_t   *band;
-    const llmr_cal_model_t  *m;
+    unsigned   n, na, *idx, *all, *ord;
+    llmr_cb_t  b;
 
     memset(&b, 0, sizeof(llmr_cb_t));
 
@@ -1197,170 +1463,12 @@ llmr_cal_report(const llmr_cal_t *cal, int explore)
                    cal->nplaced, n);
 
     if (explore) {
-        llmr_cb_printf(&b, "\n%-32s %-12s %9s %6s %6s %6s %8s %7s %2s %s\n",
-                       "model", "provider", "USD/1M", "intel", "code",
-                       "math", "tok/s", "ttft_s", "F", "tiers");
-
-        for (i = 0; i < na; i++) {
-            m = &cal->models[all[i]];
-
-            llmr_cb_printf(&b, "%-32.32s %-12.12s %9.3f %6.1f ", m->name,
-                           m->provider, m->price, m->intelligence);
-
-            if (m->coding < 0) {
-                llmr_cb_printf(&b, "%6s ", "-");
-
-            } else {
-                llmr_cb_printf(&b, "%6.1f ", m->coding);
-            }
-
-            if (m->math < 0) {
-                llmr_cb_printf(&b, "%6s ", "-");
-
-            } else {
-                llmr_cb_printf(&b, "%6.1f ", m->math);
-            }
-
-            if (m->speed_tps < 0) {
-                llmr_cb_printf(&b, "%8s ", "-");
-
-            } else {
-                llmr_cb_printf(&b, "%8.1f ", m->speed_tps);
-            }
-
-            if (m->ttft_s < 0) {
-                llmr_cb_printf(&b, "%7s ", "-");
-
-            } else {
-                llmr_cb_printf(&b, "%7.2f ", m->ttft_s);
-            }
-
-            llmr_cb_printf(&b, "%2s ", m->frontier ? "*" : "");
-            llmr_cb_tiers(&b, m->tier_lo, m->tier_hi);
-            llmr_cb_printf(&b, "%s\n", m->selected == 1 ? "" : " (not "
-                           "written)");
-        }
-
-        llmr_cal_plot(&b, cal, all, na);
-
-        llmr_cb_printf(&b, "\nfrontier, cheapest first:");
-
-        for (i = 0, k = 0; i < na; i++) {
-            m = &cal->models[all[i]];
-
-            if (m->frontier) {
-                llmr_cb_printf(&b, "%s %s ($", k++ ? "," : "", m->name);
-                llmr_cb_num(&b, m->price);
-                llmr_cb_printf(&b, ", ");
-                llmr_cb_num(&b, m->intelligence);
-                llmr_cb_printf(&b, ")");
-            }
-        }
-
-        llmr_cb_printf(&b, "\n");
+        llmr_cal_explore_txt(&b, cal, all, na);
     }
 
-    llmr_cb_printf(&b, "\nthresholds (%s)\n  %-9s %-10s %-22s %-18s %s\n",
-                   cal->manual ? "manual"
-                               : "percentiles, linear interpolation (R-7)",
-                   "tier", "band", "max USD/1M blended", "min intelligence",
-                   "min math");
-
-    for (t = 0; t < LLMR_TIER_N; t++) {
-        band = &cal->bands[t];
-
-        llmr_cb_printf(&b, "  %-9s %-10s ", llmr_tier_name(t),
-                       llmr_cal_band_names[t]);
-
-        i = b.len;
-
-        if (band->max_cost < 0) {
-            llmr_cb_printf(&b, "none");
-
-        } else {
-            llmr_cal_threshold(&b, band->max_cost, band->p_cost,
-                               band->manual, "");
-        }
-
-        llmr_cb_printf(&b, "%*s", (int) (23 - (b.len - i)), "");
-        i = b.len;
-        llmr_cal_threshold(&b, band->min_intelligence, band->p_intelligence,
-                           band->manual, "");
-        llmr_cb_printf(&b, "%*s", (int) (19 - (b.len - i)), "");
-        llmr_cal_threshold(&b, band->min_math, band->p_math, band->manual,
-                           "");
-        llmr_cb_printf(&b, "\n");
-    }
-
-    if (cal->math_dropped) {
-        llmr_cb_printf(&b, "  (no model has a math index: complex has no "
-                       "math floor)\n");
-    }
-
-    llmr_cb_printf(&b, "\ntiers: the models to write in each profile's "
-                   "order (the router takes the\nfirst that has what the "
-                   "request needs)\n");
-
-    for (t = 0; t < LLMR_TIER_N; t++) {
-        llmr_cb_printf(&b, "  %s\n", llmr_tier_name(t));
-
-        for (p = 0; p < LLMR_PROFILE_N; p++) {
-            k = llmr_cal_profile_order(cal, idx, n, t, p, ord);
-
-            llmr_cb_printf(&b, "    %-17s", llmr_profile_name(p));
-
-            if (k == 0) {
-                llmr_cb_printf(&b, " (none: the next tier up serves it)");
-            }
-
-            for (j = 0; j < k && (explore || j < 6); j++) {
-                llmr_cb_printf(&b, "%s %s", j ? "," : "",
-                               cal->models[ord[j]].name);
-            }
-
-            if (j < k) {
-                llmr_cb_printf(&b, ", ... (%u more)", k - j);
-            }
-
-            llmr_cb_printf(&b, "\n");
-        }
-    }
-
-    if (cal->nskipped) {
-        llmr_cb_printf(&b, "\nskipped (missing or invalid data):\n");
-
-        for (i = 0; i < cal->nskipped; i++) {
-            llmr_cb_printf(&b, "  %s: %s\n", cal->skipped[i].name,
-                           cal->skipped[i].reason);
-        }
-    }
-
-    for (i = 0, k = 0; i < cal->n; i++) {
-        m = &cal->models[i];
-
-        if (m->selected == 1
-            || (m->ignored && strcmp(m->ignored,
-                                     "provider not in the allowed list")
-                              == 0))
-        {
-            continue;
-        }
-
-        if (k++ == 0) {
-            llmr_cb_printf(&b, "\nnot written:\n");
-        }
-
-        llmr_cb_printf(&b, "  %s: %s\n", m->name,
-                       m->ignored ? m->ignored
-                       : m->dropped ? m->dropped : "not selected");
-    }
-
-    for (i = 0; i < cal->nov; i++) {
-        if (!cal->ov[i].used) {
-            llmr_cb_printf(&b, "\nwarning: the override for \"%s\" matches "
-                           "no model\n", cal->ov[i].name);
-        }
-    }
+    llmr_cal_thresholds_txt(&b, cal);
+    llmr_cal_tiers_txt(&b, cal, idx, n, ord, explore);
+    llmr_cal_left_out_txt(&b, cal);
 
     free(idx);
     free(all);

@@ -32,6 +32,20 @@
 /* yajl's blocks kept across bodies, one handle a body */
 #define LLMR_EXTRACT_BLOCKS     12
 
+/* a token count of up to 18 digits cannot overflow an int64_t */
+#define LLMR_TOKENS_DIGITS_MAX  18
+
+/*
+ * The defaults of llmr_extract_conf_t (extract.h): the limits a body must
+ * stay under, and the bytes of each text kept for the classifier.
+ */
+#define LLMR_DEFAULT_DEPTH          64
+#define LLMR_DEFAULT_MESSAGES       10000
+#define LLMR_DEFAULT_PARTS          100000
+#define LLMR_DEFAULT_USER_TEXT      16384
+#define LLMR_DEFAULT_SYSTEM_TEXT    4096
+#define LLMR_DEFAULT_HISTORY_TEXT   4096
+
 
 typedef enum {
     LLMR_F_TOP = 0,
@@ -764,7 +778,7 @@ llmr_max_tokens(llmr_extract_t *x, int vt, const unsigned char *s,
         return 1;
     }
 
-    if (vt != LLMR_V_NUMBER || len == 0 || len > 18) {
+    if (vt != LLMR_V_NUMBER || len == 0 || len > LLMR_TOKENS_DIGITS_MAX) {
         goto invalid;
     }
 
@@ -804,6 +818,107 @@ llmr_type_error(llmr_extract_t *x, const char *what)
                      x->key_name, what);
 }
 
+
+/* a top-level key that sets how to answer, not what the prompt is */
+
+static int
+llmr_top_option(llmr_extract_t *x, int vt, const unsigned char *s,
+    size_t len)
+{
+    switch (x->key) {
+
+    case LLMR_K_MAX_TOKENS:
+    case LLMR_K_MAX_COMPLETION_TOKENS:
+    case LLMR_K_MAX_OUTPUT_TOKENS:
+        return llmr_max_tokens(x, vt, s, len);
+
+    case LLMR_K_STREAM:
+        if (vt == LLMR_V_BOOL) {
+            x->req.stream = (len != 0);
+            return 1;
+        }
+
+        if (vt == LLMR_V_NULL) {
+            return 1;
+        }
+
+        return llmr_type_error(x, "a boolean");
+
+    case LLMR_K_STREAM_OPTIONS:
+        if (vt == LLMR_V_MAP) {
+            x->req.has_stream_options = 1;
+            x->req.stream_options_start = llmr_offset(x);
+            return llmr_push(x, LLMR_F_STREAM_OPTIONS, 0);
+        }
+
+        if (vt == LLMR_V_NULL) {
+            /* present, but nothing to insert into: see rewrite */
+            x->req.has_stream_options = 1;
+            return 1;
+        }
+
+        return llmr_type_error(x, "an object");
+
+    case LLMR_K_RESPONSE_FORMAT:
+        if (vt == LLMR_V_MAP) {
+            return llmr_push(x, LLMR_F_RESPONSE_FORMAT, 0);
+        }
+
+        if (vt == LLMR_V_NULL) {
+            return 1;
+        }
+
+        return llmr_type_error(x, "an object");
+
+    case LLMR_K_TEXT:
+        if (vt == LLMR_V_MAP) {
+            return llmr_push(x, LLMR_F_TEXT_CONFIG, 0);
+        }
+
+        return llmr_ignore(x, vt);
+
+    case LLMR_K_REASONING_EFFORT:
+        if (vt == LLMR_V_STRING) {
+            x->req.reasoning = !llmr_is(s, len, "none", 4);
+            return 1;
+        }
+
+        if (vt == LLMR_V_NULL) {
+            return 1;
+        }
+
+        return llmr_type_error(x, "a string");
+
+    case LLMR_K_REASONING:
+    case LLMR_K_THINKING:
+        if (vt == LLMR_V_MAP) {
+            return llmr_push(x, LLMR_F_REASONING, 0);
+        }
+
+        if (vt == LLMR_V_NULL) {
+            return 1;
+        }
+
+        return llmr_type_error(x, "an object");
+
+    case LLMR_K_GENERATION_CONFIG:
+        if (vt == LLMR_V_MAP) {
+            return llmr_push(x, LLMR_F_GENERATION_CONFIG, 0);
+        }
+
+        if (vt == LLMR_V_NULL) {
+            return 1;
+        }
+
+        return llmr_type_error(x, "an object");
+
+    default:
+        return llmr_ignore(x, vt);
+    }
+}
+
+
+/* a top-level key: the model, the prompt and the tools here */
 
 static int
 llmr_top_value(llmr_extract_t *x, int vt, const unsigned char *s,
@@ -917,93 +1032,8 @@ llmr_top_value(llmr_extract_t *x, int vt, const unsigned char *s,
 
         return llmr_type_error(x, "an array");
 
-    case LLMR_K_MAX_TOKENS:
-    case LLMR_K_MAX_COMPLETION_TOKENS:
-    case LLMR_K_MAX_OUTPUT_TOKENS:
-        return llmr_max_tokens(x, vt, s, len);
-
-    case LLMR_K_STREAM:
-        if (vt == LLMR_V_BOOL) {
-            x->req.stream = (len != 0);
-            return 1;
-        }
-
-        if (vt == LLMR_V_NULL) {
-            return 1;
-        }
-
-        return llmr_type_error(x, "a boolean");
-
-    case LLMR_K_STREAM_OPTIONS:
-        if (vt == LLMR_V_MAP) {
-            x->req.has_stream_options = 1;
-            x->req.stream_options_start = llmr_offset(x);
-            return llmr_push(x, LLMR_F_STREAM_OPTIONS, 0);
-        }
-
-        if (vt == LLMR_V_NULL) {
-            /* present, but nothing to insert into: see rewrite */
-            x->req.has_stream_options = 1;
-            return 1;
-        }
-
-        return llmr_type_error(x, "an object");
-
-    case LLMR_K_RESPONSE_FORMAT:
-        if (vt == LLMR_V_MAP) {
-            return llmr_push(x, LLMR_F_RESPONSE_FORMAT, 0);
-        }
-
-        if (vt == LLMR_V_NULL) {
-            return 1;
-        }
-
-        return llmr_type_error(x, "an object");
-
-    case LLMR_K_TEXT:
-        if (vt == LLMR_V_MAP) {
-            return llmr_push(x, LLMR_F_TEXT_CONFIG, 0);
-        }
-
-        return llmr_ignore(x, vt);
-
-    case LLMR_K_REASONING_EFFORT:
-        if (vt == LLMR_V_STRING) {
-            x->req.reasoning = !llmr_is(s, len, "none", 4);
-            return 1;
-        }
-
-        if (vt == LLMR_V_NULL) {
-            return 1;
-        }
-
-        return llmr_type_error(x, "a string");
-
-    case LLMR_K_REASONING:
-    case LLMR_K_THINKING:
-        if (vt == LLMR_V_MAP) {
-            return llmr_push(x, LLMR_F_REASONING, 0);
-        }
-
-        if (vt == LLMR_V_NULL) {
-            return 1;
-        }
-
-        return llmr_type_error(x, "an object");
-
-    case LLMR_K_GENERATION_CONFIG:
-        if (vt == LLMR_V_MAP) {
-            return llmr_push(x, LLMR_F_GENERATION_CONFIG, 0);
-        }
-
-        if (vt == LLMR_V_NULL) {
-            return 1;
-        }
-
-        return llmr_type_error(x, "an object");
-
     default:
-        return llmr_ignore(x, vt);
+        return llmr_top_option(x, vt, s, len);
     }
 }
 
@@ -1170,6 +1200,152 @@ llmr_part_value(llmr_extract_t *x, llmr_frame_t *f, int vt,
 }
 
 
+/* an item of "messages", "contents" or "input": a message starts */
+
+static int
+llmr_message_item(llmr_extract_t *x, int vt)
+{
+    if (vt != LLMR_V_MAP) {
+        return llmr_fail(x, LLMR_EXTRACT_E_TYPE,
+                         "a message must be an object");
+    }
+
+    if (++x->req.messages > x->conf.max_messages) {
+        return llmr_fail(x, LLMR_EXTRACT_E_LIMIT,
+                         "more than %u messages", x->conf.max_messages);
+    }
+
+    x->prompt_items++;
+    llmr_message_start(x);
+    return llmr_push(x, LLMR_F_MESSAGE, 0);
+}
+
+
+/* an item of a content array: a part starts */
+
+static int
+llmr_part_item(llmr_extract_t *x, llmr_frame_t *f, int vt)
+{
+    if (vt != LLMR_V_MAP) {
+        return llmr_fail(x, LLMR_EXTRACT_E_TYPE,
+                         "a content part must be an object");
+    }
+
+    if (++x->req.parts > x->conf.max_parts) {
+        return llmr_fail(x, LLMR_EXTRACT_E_LIMIT,
+                         "more than %u content parts",
+                         x->conf.max_parts);
+    }
+
+    return llmr_push(x, LLMR_F_PART, f->dest);
+}
+
+
+/* "generationConfig": Gemini's output length, format and thinking */
+
+static int
+llmr_generation_value(llmr_extract_t *x, int vt, const unsigned char *s,
+    size_t len)
+{
+    switch (x->key) {
+
+    case LLMR_K_MAX_OUTPUT_TOKENS:
+        return llmr_max_tokens(x, vt, s, len);
+
+    case LLMR_K_RESPONSE_MIME_TYPE:
+        if (vt == LLMR_V_STRING
+            && llmr_is(s, len, "application/json", 16))
+        {
+            x->req.json_output = 1;
+        }
+
+        return llmr_ignore(x, vt);
+
+    case LLMR_K_RESPONSE_SCHEMA:
+        if (vt != LLMR_V_NULL) {
+            x->req.json_output = 1;
+        }
+
+        return llmr_ignore(x, vt);
+
+    case LLMR_K_THINKING_CONFIG:
+        if (vt == LLMR_V_MAP) {
+            return llmr_push(x, LLMR_F_REASONING, 0);
+        }
+
+        return llmr_ignore(x, vt);
+
+    default:
+        return llmr_ignore(x, vt);
+    }
+}
+
+
+/* a value in an object that says how to answer: usage, format, reasoning */
+
+static int
+llmr_option_value(llmr_extract_t *x, llmr_frame_t *f, int vt,
+    const unsigned char *s, size_t len)
+{
+    switch (f->kind) {
+
+    case LLMR_F_STREAM_OPTIONS:
+        if (x->key != LLMR_K_INCLUDE_USAGE) {
+            return llmr_ignore(x, vt);
+        }
+
+        if (vt == LLMR_V_BOOL) {
+            x->req.include_usage = (len != 0);
+            x->req.has_include_usage = 1;
+            return 1;
+        }
+
+        if (vt == LLMR_V_NULL) {
+            x->req.has_include_usage = 1;
+            return 1;
+        }
+
+        return llmr_type_error(x, "a boolean");
+
+    case LLMR_F_TEXT_CONFIG:
+        if (x->key == LLMR_K_FORMAT && vt == LLMR_V_MAP) {
+            return llmr_push(x, LLMR_F_RESPONSE_FORMAT, 0);
+        }
+
+        return llmr_ignore(x, vt);
+
+    case LLMR_F_RESPONSE_FORMAT:
+        if (x->key == LLMR_K_TYPE && vt == LLMR_V_STRING
+            && (llmr_is(s, len, "json_object", 11)
+                || llmr_is(s, len, "json_schema", 11)))
+        {
+            x->req.json_output = 1;
+        }
+
+        return llmr_ignore(x, vt);
+
+    case LLMR_F_REASONING:
+        if ((x->key == LLMR_K_TYPE && vt == LLMR_V_STRING
+             && llmr_is(s, len, "disabled", 8))
+            || (x->key == LLMR_K_EFFORT && vt == LLMR_V_STRING
+                && llmr_is(s, len, "none", 4))
+            || (x->key == LLMR_K_THINKING_BUDGET && vt == LLMR_V_NUMBER
+                && llmr_is(s, len, "0", 1)))
+        {
+            f->flags |= LLMR_REASONING_OFF;
+        }
+
+        return llmr_ignore(x, vt);
+
+    case LLMR_F_GENERATION_CONFIG:
+        return llmr_generation_value(x, vt, s, len);
+
+    default:
+        return llmr_ignore(x, vt);
+    }
+}
+
+
 static int
 llmr_value(llmr_extract_t *x, int vt, const unsigned char *s, size_t len)
 {
@@ -1193,36 +1369,13 @@ llmr_value(llmr_extract_t *x, int vt, const unsigned char *s, size_t len)
         return llmr_top_value(x, vt, s, len);
 
     case LLMR_F_MESSAGES:
-        if (vt != LLMR_V_MAP) {
-            return llmr_fail(x, LLMR_EXTRACT_E_TYPE,
-                             "a message must be an object");
-        }
-
-        if (++x->req.messages > x->conf.max_messages) {
-            return llmr_fail(x, LLMR_EXTRACT_E_LIMIT,
-                             "more than %u messages", x->conf.max_messages);
-        }
-
-        x->prompt_items++;
-        llmr_message_start(x);
-        return llmr_push(x, LLMR_F_MESSAGE, 0);
+        return llmr_message_item(x, vt);
 
     case LLMR_F_MESSAGE:
         return llmr_message_value(x, vt, s, len);
 
     case LLMR_F_CONTENT:
-        if (vt != LLMR_V_MAP) {
-            return llmr_fail(x, LLMR_EXTRACT_E_TYPE,
-                             "a content part must be an object");
-        }
-
-        if (++x->req.parts > x->conf.max_parts) {
-            return llmr_fail(x, LLMR_EXTRACT_E_LIMIT,
-                             "more than %u content parts",
-                             x->conf.max_parts);
-        }
-
-        return llmr_push(x, LLMR_F_PART, f->dest);
+        return llmr_part_item(x, f, vt);
 
     case LLMR_F_PART:
         return llmr_part_value(x, f, vt, s, len);
@@ -1282,89 +1435,8 @@ llmr_value(llmr_extract_t *x, int vt, const unsigned char *s, size_t len)
         x->frames[x->nframes - 2].n++;
         return llmr_ignore(x, vt);
 
-    case LLMR_F_STREAM_OPTIONS:
-        if (x->key != LLMR_K_INCLUDE_USAGE) {
-            return llmr_ignore(x, vt);
-        }
-
-        if (vt == LLMR_V_BOOL) {
-            x->req.include_usage = (len != 0);
-            x->req.has_include_usage = 1;
-            return 1;
-        }
-
-        if (vt == LLMR_V_NULL) {
-            x->req.has_include_usage = 1;
-            return 1;
-        }
-
-        return llmr_type_error(x, "a boolean");
-
-    case LLMR_F_TEXT_CONFIG:
-        if (x->key == LLMR_K_FORMAT && vt == LLMR_V_MAP) {
-            return llmr_push(x, LLMR_F_RESPONSE_FORMAT, 0);
-        }
-
-        return llmr_ignore(x, vt);
-
-    case LLMR_F_RESPONSE_FORMAT:
-        if (x->key == LLMR_K_TYPE && vt == LLMR_V_STRING
-            && (llmr_is(s, len, "json_object", 11)
-                || llmr_is(s, len, "json_schema", 11)))
-        {
-            x->req.json_output = 1;
-        }
-
-        return llmr_ignore(x, vt);
-
-    case LLMR_F_REASONING:
-        if ((x->key == LLMR_K_TYPE && vt == LLMR_V_STRING
-             && llmr_is(s, len, "disabled", 8))
-            || (x->key == LLMR_K_EFFORT && vt == LLMR_V_STRING
-                && llmr_is(s, len, "none", 4))
-            || (x->key == LLMR_K_THINKING_BUDGET && vt == LLMR_V_NUMBER
-                && llmr_is(s, len, "0", 1)))
-        {
-            f->flags |= LLMR_REASONING_OFF;
-        }
-
-        return llmr_ignore(x, vt);
-
-    case LLMR_F_GENERATION_CONFIG:
-        switch (x->key) {
-
-        case LLMR_K_MAX_OUTPUT_TOKENS:
-            return llmr_max_tokens(x, vt, s, len);
-
-        case LLMR_K_RESPONSE_MIME_TYPE:
-            if (vt == LLMR_V_STRING
-                && llmr_is(s, len, "application/json", 16))
-            {
-                x->req.json_output = 1;
-            }
-
-            return llmr_ignore(x, vt);
-
-        case LLMR_K_RESPONSE_SCHEMA:
-            if (vt != LLMR_V_NULL) {
-                x->req.json_output = 1;
-            }
-
-            return llmr_ignore(x, vt);
-
-        case LLMR_K_THINKING_CONFIG:
-            if (vt == LLMR_V_MAP) {
-                return llmr_push(x, LLMR_F_REASONING, 0);
-            }
-
-            return llmr_ignore(x, vt);
-
-        default:
-            return llmr_ignore(x, vt);
-        }
-
     default:
-        return llmr_ignore(x, vt);
+        return llmr_option_value(x, f, vt, s, len);
     }
 }
 
@@ -1530,12 +1602,12 @@ void
 llmr_extract_conf_init(llmr_extract_conf_t *conf)
 {
     conf->format_hint = LLMR_FMT_UNKNOWN;
-    conf->max_depth = 64;
-    conf->max_messages = 10000;
-    conf->max_parts = 100000;
-    conf->max_user_text = 16384;
-    conf->max_system_text = 4096;
-    conf->max_history_text = 4096;
+    conf->max_depth = LLMR_DEFAULT_DEPTH;
+    conf->max_messages = LLMR_DEFAULT_MESSAGES;
+    conf->max_parts = LLMR_DEFAULT_PARTS;
+    conf->max_user_text = LLMR_DEFAULT_USER_TEXT;
+    conf->max_system_text = LLMR_DEFAULT_SYSTEM_TEXT;
+    conf->max_history_text = LLMR_DEFAULT_HISTORY_TEXT;
     conf->yajl_strings = 0;
 }
 

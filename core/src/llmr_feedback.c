@@ -27,6 +27,18 @@
 #define LLMR_FB_KEY_RATING      4
 #define LLMR_FB_KEY_N           5
 
+/* a learned state line: DOMAIN TIER offset=N weight=W,... quality=Q,... */
+#define LLMR_STATE_FIELDS       5
+#define LLMR_STATE_OFFSET       "offset="
+
+/*
+ * A sum of weights or qualities read back: finite and far below where a
+ * double stops counting by ones; a quality may pass its weight by the
+ * rounding of the printed sums only.
+ */
+#define LLMR_STATE_VALUE_MAX    1e15
+#define LLMR_STATE_ROUNDING     1e-9
+
 
 typedef struct {
     llmr_feedback_t            *fb;
@@ -1248,7 +1260,7 @@ llmr_state_list(const char *p, const char *name, double *v)
 
         v[t] = strtod(p, &end);
 
-        if (end == p || !(v[t] >= 0 && v[t] <= 1e15)) {
+        if (end == p || !(v[t] >= 0 && v[t] <= LLMR_STATE_VALUE_MAX)) {
             return -1;
         }
 
@@ -1275,14 +1287,107 @@ llmr_state_error(char *err, size_t errlen, size_t line, const char *why)
 }
 
 
+/* splits a line on blanks into tok; returns the count, up to max + 1 */
+
+static size_t
+llmr_state_split(char *p, char **tok, size_t max)
+{
+    size_t  ntok;
+
+    ntok = 0;
+
+    while (*p) {
+        while (*p == ' ' || *p == '\t') {
+            *p++ = '\0';
+        }
+
+        if (*p == '\0') {
+            break;
+        }
+
+        if (ntok == max) {
+            ntok++;
+            break;
+        }
+
+        tok[ntok++] = p;
+
+        while (*p && *p != ' ' && *p != '\t') {
+            p++;
+        }
+    }
+
+    return ntok;
+}
+
+
+/*
+ * "DOMAIN TIER offset=N weight=W,... quality=Q,..." into tok (the domain
+ * and the tier as written), *st and *offset; 0 if it reads so.
+ */
+
+static int
+llmr_state_line(char *buf, size_t line, char **tok, llmr_bucket_stats_t *st,
+    int *offset, char *err, size_t errlen)
+{
+    int      t;
+    char    *end;
+    long     v;
+    size_t   n;
+
+    n = sizeof(LLMR_STATE_OFFSET) - 1;
+
+    if (llmr_state_split(buf, tok, LLMR_STATE_FIELDS) != LLMR_STATE_FIELDS
+        || strncmp(tok[2], LLMR_STATE_OFFSET, n) != 0)
+    {
+        return llmr_state_error(err, errlen, line, "expected \"DOMAIN "
+                                "TIER offset=N weight=W,... "
+                                "quality=Q,...\"");
+    }
+
+    errno = 0;
+    v = strtol(tok[2] + n, &end, 10);
+
+    if (end == tok[2] + n || *end != '\0' || errno
+        || v <= -LLMR_TIER_N || v >= LLMR_TIER_N)
+    {
+        return llmr_state_error(err, errlen, line, "offset= is not a "
+                                "number of tiers");
+    }
+
+    *offset = (int) v;
+
+    memset(st, 0, sizeof(llmr_bucket_stats_t));
+
+    if (llmr_state_list(tok[3], "weight", st->weight) != 0
+        || llmr_state_list(tok[4], "quality", st->quality) != 0)
+    {
+        return llmr_state_error(err, errlen, line, "weight= and quality= "
+                                "need a number at or above 0 for each "
+                                "tier, comma-separated");
+    }
+
+    for (t = 0; t < LLMR_TIER_N; t++) {
+        if (st->quality[t]
+            > st->weight[t] * (1 + LLMR_STATE_ROUNDING) + LLMR_STATE_ROUNDING)
+        {
+            return llmr_state_error(err, errlen, line, "a quality sum is "
+                                    "over its weight");
+        }
+    }
+
+    return 0;
+}
+
+
 int
 llmr_learn_state_parse(const char *text, size_t len, llmr_bucket_stats_t *s,
     int *offset, size_t n, size_t *skipped, char *err, size_t errlen)
 {
-    int                   t, domain, tier, read, off;
-    char                  buf[LLMR_LEARN_STATE_LINE], *tok[5], *p, *end;
-    long                  v;
-    size_t                l, line, ntok, b;
+    int                   domain, tier, read, off;
+    char                  buf[LLMR_LEARN_STATE_LINE];
+    char                 *tok[LLMR_STATE_FIELDS];
+    size_t                l, line, b;
     uint64_t              seen[(LLMR_BUCKETS + 63) / 64];
     const char           *q, *nl;
     llmr_bucket_stats_t   st;
@@ -1297,6 +1402,7 @@ llmr_learn_state_parse(const char *text, size_t len, llmr_bucket_stats_t *s,
     memset(seen, 0, sizeof(seen));
 
     read = 0;
+    off = 0;
     line = 0;
     q = text;
 
@@ -1334,68 +1440,8 @@ llmr_learn_state_parse(const char *text, size_t len, llmr_bucket_stats_t *s,
             continue;
         }
 
-        /* the fields, split on blanks */
-
-        ntok = 0;
-
-        for (p = buf; *p; /* void */ ) {
-            while (*p == ' ' || *p == '\t') {
-                *p++ = '\0';
-            }
-
-            if (*p == '\0') {
-                break;
-            }
-
-            if (ntok == 5) {
-                ntok++;
-                break;
-            }
-
-            tok[ntok++] = p;
-
-            while (*p && *p != ' ' && *p != '\t') {
-                p++;
-            }
-        }
-
-        if (ntok != 5 || strncmp(tok[2], "offset=", 7) != 0) {
-            (void) llmr_state_error(err, errlen, line, "expected \"DOMAIN "
-                                    "TIER offset=N weight=W,... "
-                                    "quality=Q,...\"");
+        if (llmr_state_line(buf, line, tok, &st, &off, err, errlen) != 0) {
             goto failed;
-        }
-
-        errno = 0;
-        v = strtol(tok[2] + 7, &end, 10);
-
-        if (end == tok[2] + 7 || *end != '\0' || errno
-            || v <= -LLMR_TIER_N || v >= LLMR_TIER_N)
-        {
-            (void) llmr_state_error(err, errlen, line, "offset= is not a "
-                                    "number of tiers");
-            goto failed;
-        }
-
-        off = (int) v;
-
-        memset(&st, 0, sizeof(st));
-
-        if (llmr_state_list(tok[3], "weight", st.weight) != 0
-            || llmr_state_list(tok[4], "quality", st.quality) != 0)
-        {
-            (void) llmr_state_error(err, errlen, line, "weight= and quality= "
-                                    "need a number at or above 0 for each "
-                                    "tier, comma-separated");
-            goto failed;
-        }
-
-        for (t = 0; t < LLMR_TIER_N; t++) {
-            if (st.quality[t] > st.weight[t] * (1 + 1e-9) + 1e-9) {
-                (void) llmr_state_error(err, errlen, line, "a quality sum is "
-                                        "over its weight");
-                goto failed;
-            }
         }
 
         domain = llmr_domain_parse(tok[0], strlen(tok[0]));

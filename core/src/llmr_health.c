@@ -10,6 +10,23 @@
 #include <llmr/health.h>
 
 
+/* the cooldown doubles for each trip in a row up to 5 times (32 x) */
+#define LLMR_HEALTH_DOUBLINGS       5
+
+/*
+ * The defaults of llmr_health_conf_t (health.h): down after 3 failures in
+ * a row or a 50% error rate over 30 s of at least 5 requests, degraded at
+ * 20%; 10 s of cooldown, at most 5 min; one probe; no latency SLA.
+ */
+#define LLMR_HEALTH_DEFAULT_FAILS           3
+#define LLMR_HEALTH_DEFAULT_WINDOW          30000
+#define LLMR_HEALTH_DEFAULT_ERROR_RATE      50
+#define LLMR_HEALTH_DEFAULT_DEGRADED_RATE   20
+#define LLMR_HEALTH_DEFAULT_MIN_REQUESTS    5
+#define LLMR_HEALTH_DEFAULT_COOLDOWN        10000
+#define LLMR_HEALTH_DEFAULT_MAX_COOLDOWN    300000
+#define LLMR_HEALTH_DEFAULT_PROBES          1
+
 const uint64_t  llmr_latency_bounds[LLMR_HEALTH_HIST_N] = {
     100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 120000, 300000,
     UINT64_MAX
@@ -18,20 +35,28 @@ const uint64_t  llmr_latency_bounds[LLMR_HEALTH_HIST_N] = {
 
 static unsigned llmr_health_bucket(llmr_health_t *h,
     const llmr_health_conf_t *c, uint64_t now);
+static void llmr_health_count(llmr_health_t *h, const llmr_health_conf_t *c,
+    uint64_t now, int failed, int64_t latency, int probe);
+static void llmr_health_success(llmr_health_t *h,
+    const llmr_health_conf_t *c, uint64_t now, unsigned old, int probe,
+    char *reason);
+static uint64_t llmr_health_failure(llmr_health_t *h,
+    const llmr_health_conf_t *c, uint64_t now, uint64_t retry_after,
+    int probe, unsigned status, char *reason);
 
 
 void
 llmr_health_conf_init(llmr_health_conf_t *c)
 {
-    c->fails = 3;
-    c->window = 30000;
-    c->error_rate = 50;
-    c->degraded_rate = 20;
-    c->min_requests = 5;
-    c->cooldown = 10000;
-    c->max_cooldown = 300000;
+    c->fails = LLMR_HEALTH_DEFAULT_FAILS;
+    c->window = LLMR_HEALTH_DEFAULT_WINDOW;
+    c->error_rate = LLMR_HEALTH_DEFAULT_ERROR_RATE;
+    c->degraded_rate = LLMR_HEALTH_DEFAULT_DEGRADED_RATE;
+    c->min_requests = LLMR_HEALTH_DEFAULT_MIN_REQUESTS;
+    c->cooldown = LLMR_HEALTH_DEFAULT_COOLDOWN;
+    c->max_cooldown = LLMR_HEALTH_DEFAULT_MAX_COOLDOWN;
     c->latency = 0;
-    c->probes = 1;
+    c->probes = LLMR_HEALTH_DEFAULT_PROBES;
 }
 
 
@@ -120,131 +145,22 @@ llmr_health_record(llmr_health_t *h, const llmr_health_conf_t *c,
     int probe, unsigned status)
 {
     char      reason[LLMR_HEALTH_REASON];
-    unsigned  idx, i, req, fail, old, trips;
-    uint64_t  p95, cooldown, until;
+    unsigned  old;
+    uint64_t  until;
 
     reason[0] = '\0';
     until = 0;
     old = h->state;
 
-    idx = llmr_health_bucket(h, c, now);
-
-    h->win_req[idx]++;
+    llmr_health_count(h, c, now, failed, latency, probe);
 
     if (failed) {
-        h->win_fail[idx]++;
+        until = llmr_health_failure(h, c, now, retry_after, probe, status,
+                                    reason);
 
-    } else if (latency >= 0) {
-        for (i = 0; (uint64_t) latency > llmr_latency_bounds[i]; i++) {
-            /* void */
-        }
-
-        h->win_hist[idx][i]++;
+    } else {
+        llmr_health_success(h, c, now, old, probe, reason);
     }
-
-    if (probe && h->probes) {
-        h->probes--;
-    }
-
-    /* the window's percentile only matters with a latency SLA */
-
-    p95 = llmr_health_window(h, c, now, &req, &fail, c->latency != 0);
-
-    if (!failed) {
-        h->consecutive = 0;
-
-        if (h->state == LLMR_DOWN) {
-
-            if (probe && ++h->probe_ok >= c->probes) {
-                h->state = LLMR_HEALTHY;
-                h->probe_ok = 0;
-                h->until = 0;
-                snprintf(reason, sizeof(reason), "probe succeeded");
-
-                /* the failures that took it down are history now */
-                memset(h->win_epoch, 0, sizeof(h->win_epoch));
-            }
-
-        } else if (req >= c->min_requests
-                   && (uint64_t) fail * 100
-                      >= (uint64_t) c->degraded_rate * req)
-        {
-            h->state = LLMR_DEGRADED;
-            snprintf(reason, sizeof(reason), "error rate %u%% over %us",
-                     fail * 100 / req, (unsigned) (c->window / 1000));
-
-        } else if (c->latency && req >= c->min_requests
-                   && p95 > c->latency)
-        {
-            h->state = LLMR_DEGRADED;
-            snprintf(reason, sizeof(reason),
-                     "p95 latency %llums over %llums",
-                     (unsigned long long) p95,
-                     (unsigned long long) c->latency);
-
-        } else {
-            h->state = LLMR_HEALTHY;
-
-            if (old != LLMR_HEALTHY) {
-                snprintf(reason, sizeof(reason), "recovered");
-            }
-        }
-
-        goto done;
-    }
-
-    h->consecutive++;
-
-    /* each trip in a row waits twice as long, up to max_cooldown */
-
-    trips = h->trips < 5 ? h->trips : 5;
-    cooldown = c->cooldown << trips;
-
-    if (cooldown > c->max_cooldown) {
-        cooldown = c->max_cooldown;
-    }
-
-    if (h->state == LLMR_DOWN) {
-
-        if (probe) {
-            until = now + cooldown;
-            h->probe_ok = 0;
-            snprintf(reason, sizeof(reason), "probe failed (HTTP %u)",
-                     status);
-        }
-
-        goto done;
-    }
-
-    if (retry_after) {
-        until = now + (retry_after < c->max_cooldown ? retry_after
-                                                     : c->max_cooldown);
-        snprintf(reason, sizeof(reason), "HTTP %u, Retry-After %llus",
-                 status, (unsigned long long) (retry_after / 1000));
-
-    } else if (h->consecutive >= c->fails) {
-        until = now + cooldown;
-        snprintf(reason, sizeof(reason),
-                 "%u failures in a row (last HTTP %u)", h->consecutive,
-                 status);
-
-    } else if (req >= c->min_requests
-               && (uint64_t) fail * 100 >= (uint64_t) c->error_rate * req)
-    {
-        until = now + cooldown;
-        snprintf(reason, sizeof(reason), "error rate %u%% over %us",
-                 fail * 100 / req, (unsigned) (c->window / 1000));
-
-    } else if (req >= c->min_requests
-               && (uint64_t) fail * 100 >= (uint64_t) c->degraded_rate * req
-               && h->state == LLMR_HEALTHY)
-    {
-        h->state = LLMR_DEGRADED;
-        snprintf(reason, sizeof(reason), "error rate %u%% over %us",
-                 fail * 100 / req, (unsigned) (c->window / 1000));
-    }
-
-done:
 
     if (until) {
         h->state = LLMR_DOWN;
@@ -264,10 +180,167 @@ done:
     h->since = now;
 
     if (reason[0]) {
-        memcpy(h->reason, reason, sizeof(reason));
+        memcpy(h->reason, reason, LLMR_HEALTH_REASON);
     }
 
     return 1;
+}
+
+
+/* the attempt in the window: a request, a failure or a latency */
+
+static void
+llmr_health_count(llmr_health_t *h, const llmr_health_conf_t *c,
+    uint64_t now, int failed, int64_t latency, int probe)
+{
+    unsigned  idx, i;
+
+    idx = llmr_health_bucket(h, c, now);
+
+    h->win_req[idx]++;
+
+    if (failed) {
+        h->win_fail[idx]++;
+
+    } else if (latency >= 0) {
+        for (i = 0; (uint64_t) latency > llmr_latency_bounds[i]; i++) {
+            /* void */
+        }
+
+        h->win_hist[idx][i]++;
+    }
+
+    if (probe && h->probes) {
+        h->probes--;
+    }
+}
+
+
+/* a success: a probe may bring it back, the window says how healthy */
+
+static void
+llmr_health_success(llmr_health_t *h, const llmr_health_conf_t *c,
+    uint64_t now, unsigned old, int probe, char *reason)
+{
+    unsigned  req, fail;
+    uint64_t  p95;
+
+    /* the window's percentile only matters with a latency SLA */
+
+    p95 = llmr_health_window(h, c, now, &req, &fail, c->latency != 0);
+
+    h->consecutive = 0;
+
+    if (h->state == LLMR_DOWN) {
+
+        if (probe && ++h->probe_ok >= c->probes) {
+            h->state = LLMR_HEALTHY;
+            h->probe_ok = 0;
+            h->until = 0;
+            snprintf(reason, LLMR_HEALTH_REASON, "probe succeeded");
+
+            /* the failures that took it down are history now */
+            memset(h->win_epoch, 0, sizeof(h->win_epoch));
+        }
+
+    } else if (req >= c->min_requests
+               && (uint64_t) fail * 100
+                  >= (uint64_t) c->degraded_rate * req)
+    {
+        h->state = LLMR_DEGRADED;
+        snprintf(reason, LLMR_HEALTH_REASON, "error rate %u%% over %us",
+                 fail * 100 / req, (unsigned) (c->window / 1000));
+
+    } else if (c->latency && req >= c->min_requests && p95 > c->latency) {
+        h->state = LLMR_DEGRADED;
+        snprintf(reason, LLMR_HEALTH_REASON,
+                 "p95 latency %llums over %llums",
+                 (unsigned long long) p95,
+                 (unsigned long long) c->latency);
+
+    } else {
+        h->state = LLMR_HEALTHY;
+
+        if (old != LLMR_HEALTHY) {
+            snprintf(reason, LLMR_HEALTH_REASON, "recovered");
+        }
+    }
+}
+
+
+/*
+ * A failure: returns when a model it takes down comes back (0: not down
+ * now); a model it only degrades gets its state here.
+ */
+
+static uint64_t
+llmr_health_failure(llmr_health_t *h, const llmr_health_conf_t *c,
+    uint64_t now, uint64_t retry_after, int probe, unsigned status,
+    char *reason)
+{
+    unsigned  req, fail, trips;
+    uint64_t  cooldown;
+
+    /* the counts only: a latency decides nothing on a failure */
+
+    (void) llmr_health_window(h, c, now, &req, &fail, 0);
+
+    h->consecutive++;
+
+    /* each trip in a row waits twice as long, up to max_cooldown */
+
+    trips = h->trips < LLMR_HEALTH_DOUBLINGS ? h->trips
+                                             : LLMR_HEALTH_DOUBLINGS;
+    cooldown = c->cooldown << trips;
+
+    if (cooldown > c->max_cooldown) {
+        cooldown = c->max_cooldown;
+    }
+
+    if (h->state == LLMR_DOWN) {
+
+        if (probe) {
+            h->probe_ok = 0;
+            snprintf(reason, LLMR_HEALTH_REASON, "probe failed (HTTP %u)",
+                     status);
+            return now + cooldown;
+        }
+
+        return 0;
+    }
+
+    if (retry_after) {
+        snprintf(reason, LLMR_HEALTH_REASON, "HTTP %u, Retry-After %llus",
+                 status, (unsigned long long) (retry_after / 1000));
+        return now + (retry_after < c->max_cooldown ? retry_after
+                                                    : c->max_cooldown);
+    }
+
+    if (h->consecutive >= c->fails) {
+        snprintf(reason, LLMR_HEALTH_REASON,
+                 "%u failures in a row (last HTTP %u)", h->consecutive,
+                 status);
+        return now + cooldown;
+    }
+
+    if (req >= c->min_requests
+        && (uint64_t) fail * 100 >= (uint64_t) c->error_rate * req)
+    {
+        snprintf(reason, LLMR_HEALTH_REASON, "error rate %u%% over %us",
+                 fail * 100 / req, (unsigned) (c->window / 1000));
+        return now + cooldown;
+    }
+
+    if (req >= c->min_requests
+        && (uint64_t) fail * 100 >= (uint64_t) c->degraded_rate * req
+        && h->state == LLMR_HEALTHY)
+    {
+        h->state = LLMR_DEGRADED;
+        snprintf(reason, LLMR_HEALTH_REASON, "error rate %u%% over %us",
+                 fail * 100 / req, (unsigned) (c->window / 1000));
+    }
+
+    return 0;
 }
 
 

@@ -71,6 +71,10 @@ typedef enum {
 #define LLMR_STR_DONE           0
 #define LLMR_STR_MORE           1
 #define LLMR_STR_BAD            2
+#define LLMR_STR_NEXT           3       /* a sequence passed: go on */
+
+/* "\uXXXX": a backslash, the u and four hex digits */
+#define LLMR_STR_UESC           6
 
 #define LLMR_STR_ESC            0x01    /* escapes: decode */
 #define LLMR_STR_YAJL           0x02    /* yajl decodes it its own way */
@@ -701,6 +705,177 @@ llmr_hex4(const unsigned char *p)
 
 
 /*
+ * Plain bytes from p: no quote, backslash, control byte or bit 7.  Returns
+ * the first other byte, or end; the widest loop's mask bit for it is exact
+ * (the bytes after it may be flagged for nothing).
+ */
+
+static inline const unsigned char *
+llmr_str_plain(const unsigned char *p, const unsigned char *end)
+{
+    unsigned  i;
+    uint64_t  w;
+#if (defined __SSE2__)
+    __m128i   v, quote, bslash, space;
+
+    quote = _mm_set1_epi8('"');
+    bslash = _mm_set1_epi8('\\');
+    space = _mm_set1_epi8(0x20);
+
+    /* signed, a byte above 0x7f is below 0x20 too */
+
+    while (end - p >= 16) {
+        v = _mm_loadu_si128((const __m128i *) p);
+
+        i = _mm_movemask_epi8(_mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(v, quote),
+                             _mm_cmpeq_epi8(v, bslash)),
+                _mm_cmplt_epi8(v, space)));
+
+        if (i) {
+            return p + __builtin_ctz(i);
+        }
+
+        p += 16;
+    }
+#else
+    (void) i;
+#endif
+
+    while (end - p >= 8) {
+        memcpy(&w, p, 8);
+
+        w = (llmr_zero(w ^ llmr_bytes('"'))
+             | llmr_zero(w ^ llmr_bytes('\\'))
+             | llmr_less(w, 0x20) | (w & llmr_bytes(0x80)));
+
+        if (w) {
+#ifdef llmr_first
+            return p + llmr_first(w);
+#else
+            break;
+#endif
+        }
+
+        p += 8;
+    }
+
+    while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') {
+        p++;
+    }
+
+    return p;
+}
+
+
+/*
+ * The escape at p (a backslash, the end is at least 2 bytes away).
+ * LLMR_STR_NEXT with *q after it, or LLMR_STR_MORE / LLMR_STR_BAD with *q
+ * as llmr_str_check() returns them.
+ */
+
+static inline int
+llmr_str_escape(const unsigned char *p, const unsigned char *end,
+    const unsigned char **q, unsigned *flags)
+{
+    unsigned  c, i;
+
+    c = p[1];
+
+    if (c != 'u') {
+        if (!(c == '"' || c == '\\' || c == '/' || c == 'b'
+              || c == 'f' || c == 'n' || c == 'r' || c == 't'))
+        {
+            *q = p + 1;
+            return LLMR_STR_BAD;
+        }
+
+        *flags |= LLMR_STR_ESC;
+        *q = p + 2;
+        return LLMR_STR_NEXT;
+    }
+
+    for (i = 2; i < LLMR_STR_UESC; i++) {
+        if (p + i == end) {
+            *q = p;
+            return LLMR_STR_MORE;
+        }
+
+        if (!llmr_hex(p[i])) {
+            *q = p + i;
+            return LLMR_STR_BAD;
+        }
+    }
+
+    *flags |= LLMR_STR_ESC;
+
+    if ((llmr_hex4(p + 2) & 0xfc00) == 0xd800) {
+
+        /* a high surrogate: is "\u" next? */
+
+        if (end - p < LLMR_STR_UESC + 1
+            || (p[LLMR_STR_UESC] == '\\' && end - p < LLMR_STR_UESC + 2))
+        {
+            *q = p;
+            return LLMR_STR_MORE;
+        }
+
+        if (p[LLMR_STR_UESC] != '\\' || p[LLMR_STR_UESC + 1] != 'u') {
+            *flags |= LLMR_STR_YAJL;
+        }
+    }
+
+    *q = p + LLMR_STR_UESC;
+    return LLMR_STR_NEXT;
+}
+
+
+/*
+ * The UTF-8 sequence at p, as yajl_lex_utf8_char() reads it: its first
+ * byte 110xxxxx, 1110xxxx or 11110xxx, then as many 10xxxxxx.  Returns as
+ * llmr_str_escape() does.
+ */
+
+static inline int
+llmr_str_utf8(const unsigned char *p, const unsigned char *end,
+    const unsigned char **q)
+{
+    unsigned  c, i, n;
+
+    c = *p;
+
+    if ((c >> 5) == 0x6) {
+        n = 1;
+
+    } else if ((c >> 4) == 0xe) {
+        n = 2;
+
+    } else if ((c >> 3) == 0x1e) {
+        n = 3;
+
+    } else {
+        *q = p;
+        return LLMR_STR_BAD;
+    }
+
+    for (i = 1; i <= n; i++) {
+        if (p + i == end) {
+            *q = p;
+            return LLMR_STR_MORE;
+        }
+
+        if ((p[i] >> 6) != 0x2) {
+            *q = p + i;
+            return LLMR_STR_BAD;
+        }
+    }
+
+    *q = p + n + 1;
+    return LLMR_STR_NEXT;
+}
+
+
+/*
  * Checks a string from p (after its opening quote, or where the last call
  * stopped) by the rules of yajl's lexer with its UTF-8 check: no byte
  * below 0x20; the escapes \" \\ \/ \b \f \n \r \t and \u with four hex
@@ -716,70 +891,12 @@ static int
 llmr_str_check(const unsigned char *p, const unsigned char *end,
     const unsigned char **q, unsigned *flags)
 {
-    unsigned  c, i, n;
-    uint64_t  w;
-#if (defined __SSE2__)
-    __m128i   v, quote, bslash, space;
-
-    quote = _mm_set1_epi8('"');
-    bslash = _mm_set1_epi8('\\');
-    space = _mm_set1_epi8(0x20);
-#endif
+    int                   rc;
+    unsigned              c;
+    const unsigned char  *next;
 
     for ( ;; ) {
-
-        /*
-         * Plain bytes: no quote, backslash, control byte or bit 7; the
-         * first other byte's mask bit is exact (the bytes after it may be
-         * flagged for nothing).
-         */
-
-#if (defined __SSE2__)
-        /* signed, a byte above 0x7f is below 0x20 too */
-
-        while (end - p >= 16) {
-            v = _mm_loadu_si128((const __m128i *) p);
-
-            i = _mm_movemask_epi8(_mm_or_si128(
-                    _mm_or_si128(_mm_cmpeq_epi8(v, quote),
-                                 _mm_cmpeq_epi8(v, bslash)),
-                    _mm_cmplt_epi8(v, space)));
-
-            if (i) {
-                p += __builtin_ctz(i);
-                goto other;
-            }
-
-            p += 16;
-        }
-#endif
-
-        while (end - p >= 8) {
-            memcpy(&w, p, 8);
-
-            w = (llmr_zero(w ^ llmr_bytes('"'))
-                 | llmr_zero(w ^ llmr_bytes('\\'))
-                 | llmr_less(w, 0x20) | (w & llmr_bytes(0x80)));
-
-            if (w) {
-#ifdef llmr_first
-                p += llmr_first(w);
-                goto other;
-#else
-                break;
-#endif
-            }
-
-            p += 8;
-        }
-
-        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"'
-               && *p != '\\')
-        {
-            p++;
-        }
-
-    other:
+        p = llmr_str_plain(p, end);
 
         if (p == end) {
             *q = p;
@@ -804,82 +921,18 @@ llmr_str_check(const unsigned char *p, const unsigned char *end,
                 return LLMR_STR_MORE;
             }
 
-            c = p[1];
-
-            if (c != 'u') {
-                if (!(c == '"' || c == '\\' || c == '/' || c == 'b'
-                      || c == 'f' || c == 'n' || c == 'r' || c == 't'))
-                {
-                    *q = p + 1;
-                    return LLMR_STR_BAD;
-                }
-
-                *flags |= LLMR_STR_ESC;
-                p += 2;
-                continue;
-            }
-
-            for (i = 2; i < 6; i++) {
-                if (p + i == end) {
-                    *q = p;
-                    return LLMR_STR_MORE;
-                }
-
-                if (!llmr_hex(p[i])) {
-                    *q = p + i;
-                    return LLMR_STR_BAD;
-                }
-            }
-
-            *flags |= LLMR_STR_ESC;
-
-            if ((llmr_hex4(p + 2) & 0xfc00) == 0xd800) {
-
-                /* a high surrogate: is "\u" next? */
-
-                if (end - p < 7 || (p[6] == '\\' && end - p < 8)) {
-                    *q = p;
-                    return LLMR_STR_MORE;
-                }
-
-                if (p[6] != '\\' || p[7] != 'u') {
-                    *flags |= LLMR_STR_YAJL;
-                }
-            }
-
-            p += 6;
-            continue;
-        }
-
-        /* UTF-8 as yajl_lex_utf8_char() reads it */
-
-        if ((c >> 5) == 0x6) {
-            n = 1;
-
-        } else if ((c >> 4) == 0xe) {
-            n = 2;
-
-        } else if ((c >> 3) == 0x1e) {
-            n = 3;
+            rc = llmr_str_escape(p, end, &next, flags);
 
         } else {
-            *q = p;
-            return LLMR_STR_BAD;
+            rc = llmr_str_utf8(p, end, &next);
         }
 
-        for (i = 1; i <= n; i++) {
-            if (p + i == end) {
-                *q = p;
-                return LLMR_STR_MORE;
-            }
-
-            if ((p[i] >> 6) != 0x2) {
-                *q = p + i;
-                return LLMR_STR_BAD;
-            }
+        if (rc != LLMR_STR_NEXT) {
+            *q = next;
+            return rc;
         }
 
-        p += n + 1;
+        p = next;
     }
 }
 

@@ -42,10 +42,29 @@
 #define LLMR_MODEL_MAX_SIZE     (64 * 1024 * 1024)
 #define LLMR_MODEL_WEIGHT_MAX   1000.0
 
+/* a header key is one of five short names: longer ones are cut, unknown */
+#define LLMR_MODEL_KEY_SIZE     32
+
+/* checksum=crc32:XXXXXXXX, 8 hex digits */
+#define LLMR_MODEL_CRC          "crc32:"
+#define LLMR_MODEL_CRC_LEN      (sizeof(LLMR_MODEL_CRC) - 1 + 8)
+
+/* the header fields seen; all are required */
+#define LLMR_HDR_FEATURES       0x01
+#define LLMR_HDR_DENSE          0x02
+#define LLMR_HDR_HASH_BITS      0x04
+#define LLMR_HDR_THRESHOLDS     0x08
+#define LLMR_HDR_CHECKSUM       0x10
+#define LLMR_HDR_ALL            0x1f
+
 
 static uint32_t llmr_crc32(const char *p, size_t len);
 static int llmr_model_header(llmr_classifier_t *cl, const char *p,
     size_t len, uint32_t *crc, char *err, size_t errlen);
+static int llmr_model_header_field(llmr_classifier_t *cl, const char *name,
+    const char **p, const char *end, uint32_t *crc, unsigned *got,
+    char *err, size_t errlen);
+static int llmr_model_crc(const char **p, const char *end, uint32_t *crc);
 static int llmr_model_line(llmr_classifier_t *cl, const char *p, size_t len,
     unsigned char *seen, unsigned line, char *err, size_t errlen);
 static int llmr_model_number(const char **p, const char *end, double *v);
@@ -266,11 +285,11 @@ static int
 llmr_model_header(llmr_classifier_t *cl, const char *p, size_t len,
     uint32_t *crc, char *err, size_t errlen)
 {
-    int          got;
-    char         name[32];
+    int          rc;
+    char         name[LLMR_MODEL_KEY_SIZE];
     size_t       i, n, v;
-    double       t;
-    const char  *end, *q;
+    unsigned     got;
+    const char  *end;
 
     end = p + len;
 
@@ -325,119 +344,161 @@ llmr_model_header(llmr_classifier_t *cl, const char *p, size_t len,
 
         p++;
 
-        if (strcmp(name, "features") == 0) {
-            if (llmr_model_index(&p, end, &v) != LLMR_OK) {
-                goto invalid;
-            }
+        rc = llmr_model_header_field(cl, name, &p, end, crc, &got, err,
+                                     errlen);
 
-            if (v != LLMR_FEATURES_VERSION) {
-                llmr_model_err(err, errlen, "line 1: the model was trained "
-                               "on feature set %zu, this build computes "
-                               "feature set %d: retrain it (llmr train)", v,
-                               LLMR_FEATURES_VERSION);
-                return LLMR_ERROR;
-            }
+        if (rc == LLMR_OK && p < end && *p != ' ') {
+            rc = LLMR_DECLINED;
+        }
 
-            got |= 1;
-
-        } else if (strcmp(name, "dense") == 0) {
-            if (llmr_model_index(&p, end, &v) != LLMR_OK) {
-                goto invalid;
-            }
-
-            if (v != LLMR_F_N) {
-                llmr_model_err(err, errlen, "line 1: dense=%zu, this build "
-                               "has %d dense features", v, LLMR_F_N);
-                return LLMR_ERROR;
-            }
-
-            got |= 2;
-
-        } else if (strcmp(name, "hash_bits") == 0) {
-            if (llmr_model_index(&p, end, &v) != LLMR_OK) {
-                goto invalid;
-            }
-
-            if (v != 0 && (v < LLMR_MODEL_BITS_MIN || v > LLMR_MODEL_BITS_MAX))
-            {
-                llmr_model_err(err, errlen, "line 1: hash_bits=%zu, it must "
-                               "be 0 or %d..%d", v, LLMR_MODEL_BITS_MIN,
-                               LLMR_MODEL_BITS_MAX);
-                return LLMR_ERROR;
-            }
-
-            cl->gram_bits = (unsigned) v;
-            got |= 4;
-
-        } else if (strcmp(name, "thresholds") == 0) {
-            for (i = 0; i < LLMR_THRESHOLDS_N; i++) {
-                if (i && (p == end || *p++ != ',')) {
-                    goto invalid;
-                }
-
-                if (llmr_model_number(&p, end, &t) != LLMR_OK) {
-                    goto invalid;
-                }
-
-                cl->threshold[i] = t;
-            }
-
-            if (llmr_classifier_set_thresholds(cl, cl->threshold,
-                                               LLMR_THRESHOLDS_N)
-                != LLMR_OK)
-            {
-                llmr_model_err(err, errlen, "line 1: the thresholds must "
-                               "increase strictly inside (0, 1)");
-                return LLMR_ERROR;
-            }
-
-            got |= 8;
-
-        } else if (strcmp(name, "checksum") == 0) {
-            if ((size_t) (end - p) < 14 || memcmp(p, "crc32:", 6) != 0) {
-                goto invalid;
-            }
-
-            *crc = 0;
-
-            for (q = p + 6; q < p + 14; q++) {
-                if (*q >= '0' && *q <= '9') {
-                    *crc = *crc * 16 + (*q - '0');
-
-                } else if (*q >= 'a' && *q <= 'f') {
-                    *crc = *crc * 16 + (*q - 'a' + 10);
-
-                } else {
-                    goto invalid;
-                }
-            }
-
-            p += 14;
-            got |= 16;
-
-        } else {
-            llmr_model_err(err, errlen, "line 1: unknown \"%s\"", name);
+        if (rc == LLMR_DECLINED) {
+            llmr_model_err(err, errlen, "line 1: invalid \"%s\" value", name);
             return LLMR_ERROR;
         }
 
-        if (p < end && *p != ' ') {
-            goto invalid;
+        if (rc != LLMR_OK) {
+            return LLMR_ERROR;
         }
     }
 
-    if (got != 31) {
+    if (got != LLMR_HDR_ALL) {
         llmr_model_err(err, errlen, "line 1: the header needs features=, "
                        "dense=, hash_bits=, thresholds= and checksum=");
         return LLMR_ERROR;
     }
 
     return LLMR_OK;
+}
 
-invalid:
 
-    llmr_model_err(err, errlen, "line 1: invalid \"%s\" value", name);
+/*
+ * The value of the header field name at *p, moved past it; *got gets the
+ * field's LLMR_HDR_* bit.  LLMR_DECLINED: the value does not parse;
+ * LLMR_ERROR: it parses but this build cannot use it (err says why).
+ */
 
-    return LLMR_ERROR;
+static int
+llmr_model_header_field(llmr_classifier_t *cl, const char *name,
+    const char **p, const char *end, uint32_t *crc, unsigned *got,
+    char *err, size_t errlen)
+{
+    size_t  i, v;
+    double  t;
+
+    if (strcmp(name, "features") == 0) {
+        if (llmr_model_index(p, end, &v) != LLMR_OK) {
+            return LLMR_DECLINED;
+        }
+
+        if (v != LLMR_FEATURES_VERSION) {
+            llmr_model_err(err, errlen, "line 1: the model was trained "
+                           "on feature set %zu, this build computes "
+                           "feature set %d: retrain it (llmr train)", v,
+                           LLMR_FEATURES_VERSION);
+            return LLMR_ERROR;
+        }
+
+        *got |= LLMR_HDR_FEATURES;
+
+    } else if (strcmp(name, "dense") == 0) {
+        if (llmr_model_index(p, end, &v) != LLMR_OK) {
+            return LLMR_DECLINED;
+        }
+
+        if (v != LLMR_F_N) {
+            llmr_model_err(err, errlen, "line 1: dense=%zu, this build "
+                           "has %d dense features", v, LLMR_F_N);
+            return LLMR_ERROR;
+        }
+
+        *got |= LLMR_HDR_DENSE;
+
+    } else if (strcmp(name, "hash_bits") == 0) {
+        if (llmr_model_index(p, end, &v) != LLMR_OK) {
+            return LLMR_DECLINED;
+        }
+
+        if (v != 0 && (v < LLMR_MODEL_BITS_MIN || v > LLMR_MODEL_BITS_MAX)) {
+            llmr_model_err(err, errlen, "line 1: hash_bits=%zu, it must "
+                           "be 0 or %d..%d", v, LLMR_MODEL_BITS_MIN,
+                           LLMR_MODEL_BITS_MAX);
+            return LLMR_ERROR;
+        }
+
+        cl->gram_bits = (unsigned) v;
+        *got |= LLMR_HDR_HASH_BITS;
+
+    } else if (strcmp(name, "thresholds") == 0) {
+        for (i = 0; i < LLMR_THRESHOLDS_N; i++) {
+            if (i && (*p == end || *(*p)++ != ',')) {
+                return LLMR_DECLINED;
+            }
+
+            if (llmr_model_number(p, end, &t) != LLMR_OK) {
+                return LLMR_DECLINED;
+            }
+
+            cl->threshold[i] = t;
+        }
+
+        if (llmr_classifier_set_thresholds(cl, cl->threshold,
+                                           LLMR_THRESHOLDS_N)
+            != LLMR_OK)
+        {
+            llmr_model_err(err, errlen, "line 1: the thresholds must "
+                           "increase strictly inside (0, 1)");
+            return LLMR_ERROR;
+        }
+
+        *got |= LLMR_HDR_THRESHOLDS;
+
+    } else if (strcmp(name, "checksum") == 0) {
+        if (llmr_model_crc(p, end, crc) != LLMR_OK) {
+            return LLMR_DECLINED;
+        }
+
+        *got |= LLMR_HDR_CHECKSUM;
+
+    } else {
+        llmr_model_err(err, errlen, "line 1: unknown \"%s\"", name);
+        return LLMR_ERROR;
+    }
+
+    return LLMR_OK;
+}
+
+
+/* "crc32:" and 8 lowercase hex digits */
+
+static int
+llmr_model_crc(const char **p, const char *end, uint32_t *crc)
+{
+    const char  *q, *hex;
+
+    if ((size_t) (end - *p) < LLMR_MODEL_CRC_LEN
+        || memcmp(*p, LLMR_MODEL_CRC, sizeof(LLMR_MODEL_CRC) - 1) != 0)
+    {
+        return LLMR_ERROR;
+    }
+
+    *crc = 0;
+    hex = *p + sizeof(LLMR_MODEL_CRC) - 1;
+
+    for (q = hex; q < *p + LLMR_MODEL_CRC_LEN; q++) {
+        if (*q >= '0' && *q <= '9') {
+            *crc = *crc * 16 + (*q - '0');
+
+        } else if (*q >= 'a' && *q <= 'f') {
+            *crc = *crc * 16 + (*q - 'a' + 10);
+
+        } else {
+            return LLMR_ERROR;
+        }
+    }
+
+    *p += LLMR_MODEL_CRC_LEN;
+
+    return LLMR_OK;
 }
 
 

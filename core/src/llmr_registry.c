@@ -21,6 +21,19 @@
 #define LLMR_REGISTRY_FILE_MAX  (4 * 1024 * 1024)
 #define LLMR_METRICS            5
 #define LLMR_PATH_MAX           1024
+
+/*
+ * The bytes a name may hold besides letters and digits: model names and
+ * ids as providers spell them ("model@version", "org/model:tag"), a
+ * provider as a plain token, an upstream as an nginx upstream name or a
+ * host:port, [::1]:port.
+ */
+#define LLMR_MODEL_NAME_CHARS   "._:/@+-"
+#define LLMR_PROVIDER_CHARS     "_-"
+#define LLMR_UPSTREAM_CHARS     "._:[]-"
+
+/* context=: up to 10 digits times 1000000 stays far inside a uint64_t */
+#define LLMR_CONTEXT_DIGITS_MAX 10
 /* name, provider, upstream, tiers, input, output, context, caps, id, api,
    path, key_file */
 #define LLMR_JSON_KEYS          (12 + LLMR_METRICS)
@@ -102,6 +115,17 @@ static int llmr_registry_parse_context(const llmr_str_t *s, uint64_t *ctx);
 static int llmr_registry_parse_tiers(const llmr_str_t *s, int *lo, int *hi);
 static int llmr_registry_insert(llmr_registry_t *reg, const llmr_str_t *name,
     const llmr_model_args_t *a, char *err, size_t errlen);
+static int llmr_registry_check_names(llmr_registry_t *reg,
+    const llmr_str_t *name, const llmr_model_args_t *a, char *err,
+    size_t errlen);
+static int llmr_registry_parse_offer(const llmr_str_t *name,
+    const llmr_model_args_t *a, llmr_model_t *m, char *err, size_t errlen);
+static int llmr_registry_parse_endpoint(const llmr_str_t *name,
+    const llmr_model_args_t *a, llmr_model_t *m, char *err, size_t errlen);
+static int llmr_registry_parse_metrics(const llmr_model_args_t *a,
+    llmr_model_t *m, char *err, size_t errlen);
+static int llmr_registry_copy(const llmr_str_t *name,
+    const llmr_model_args_t *a, llmr_model_t *m, char *err, size_t errlen);
 static char *llmr_strndup(const char *s, size_t len);
 
 
@@ -189,14 +213,35 @@ static int
 llmr_registry_insert(llmr_registry_t *reg, const llmr_str_t *name,
     const llmr_model_args_t *a, char *err, size_t errlen)
 {
-    double        *v;
-    unsigned       k;
-    llmr_model_t   m;
-    llmr_model_t  *slot;
+    llmr_model_t  m;
 
     memset(&m, 0, sizeof(llmr_model_t));
 
-    if (llmr_registry_check_name(name, "._:/@+-") != LLMR_OK) {
+    if (llmr_registry_check_names(reg, name, a, err, errlen) != LLMR_OK
+        || llmr_registry_parse_offer(name, a, &m, err, errlen) != LLMR_OK
+        || llmr_registry_parse_endpoint(name, a, &m, err, errlen) != LLMR_OK
+        || llmr_registry_parse_metrics(a, &m, err, errlen) != LLMR_OK
+        || llmr_registry_copy(name, a, &m, err, errlen) != LLMR_OK)
+    {
+        return LLMR_ERROR;
+    }
+
+    m.index = reg->n;
+    reg->apis |= llmr_api_bit(m.api);
+
+    reg->models[reg->n++] = m;
+
+    return LLMR_OK;
+}
+
+
+/* the name, free and with room; the provider and the upstream */
+
+static int
+llmr_registry_check_names(llmr_registry_t *reg, const llmr_str_t *name,
+    const llmr_model_args_t *a, char *err, size_t errlen)
+{
+    if (llmr_registry_check_name(name, LLMR_MODEL_NAME_CHARS) != LLMR_OK) {
         return llmr_registry_error(err, errlen, "invalid model name \"%.*s\"",
                                    (int) name->len, name->data);
     }
@@ -218,7 +263,9 @@ llmr_registry_insert(llmr_registry_t *reg, const llmr_str_t *name,
                                    (int) name->len, name->data);
     }
 
-    if (llmr_registry_check_name(&a->provider, "_-") != LLMR_OK) {
+    if (llmr_registry_check_name(&a->provider, LLMR_PROVIDER_CHARS)
+        != LLMR_OK)
+    {
         return llmr_registry_error(err, errlen, "invalid provider \"%.*s\"",
                                    (int) a->provider.len, a->provider.data);
     }
@@ -229,21 +276,33 @@ llmr_registry_insert(llmr_registry_t *reg, const llmr_str_t *name,
                                    (int) name->len, name->data);
     }
 
-    if (llmr_registry_check_name(&a->upstream, "._:[]-") != LLMR_OK) {
+    if (llmr_registry_check_name(&a->upstream, LLMR_UPSTREAM_CHARS)
+        != LLMR_OK)
+    {
         return llmr_registry_error(err, errlen, "invalid upstream \"%.*s\"",
                                    (int) a->upstream.len, a->upstream.data);
     }
 
+    return LLMR_OK;
+}
+
+
+/* what the model offers: its tiers, prices, context and capabilities */
+
+static int
+llmr_registry_parse_offer(const llmr_str_t *name, const llmr_model_args_t *a,
+    llmr_model_t *m, char *err, size_t errlen)
+{
     if (a->tiers.data == NULL) {
         return llmr_registry_error(err, errlen,
                                    "model \"%.*s\": missing tiers=",
                                    (int) name->len, name->data);
     }
 
-    if (llmr_registry_parse_tiers(&a->tiers, &m.tier_lo, &m.tier_hi)
+    if (llmr_registry_parse_tiers(&a->tiers, &m->tier_lo, &m->tier_hi)
         != LLMR_OK)
     {
-        if (m.tier_lo > m.tier_hi) {
+        if (m->tier_lo > m->tier_hi) {
             return llmr_registry_error(err, errlen,
                                        "inverted tier range \"%.*s\"",
                                        (int) a->tiers.len, a->tiers.data);
@@ -257,14 +316,14 @@ llmr_registry_insert(llmr_registry_t *reg, const llmr_str_t *name,
     }
 
     if (a->input.data
-        && llmr_registry_parse_price(&a->input, &m.price_in) != LLMR_OK)
+        && llmr_registry_parse_price(&a->input, &m->price_in) != LLMR_OK)
     {
         return llmr_registry_error(err, errlen, "invalid input price \"%.*s\"",
                                    (int) a->input.len, a->input.data);
     }
 
     if (a->output.data
-        && llmr_registry_parse_price(&a->output, &m.price_out) != LLMR_OK)
+        && llmr_registry_parse_price(&a->output, &m->price_out) != LLMR_OK)
     {
         return llmr_registry_error(err, errlen,
                                    "invalid output price \"%.*s\"",
@@ -272,14 +331,14 @@ llmr_registry_insert(llmr_registry_t *reg, const llmr_str_t *name,
     }
 
     if (a->context.data
-        && llmr_registry_parse_context(&a->context, &m.context) != LLMR_OK)
+        && llmr_registry_parse_context(&a->context, &m->context) != LLMR_OK)
     {
         return llmr_registry_error(err, errlen, "invalid context \"%.*s\"",
                                    (int) a->context.len, a->context.data);
     }
 
     if (a->caps.data
-        && llmr_caps_parse(a->caps.data, a->caps.len, &m.caps) != LLMR_OK)
+        && llmr_caps_parse(a->caps.data, a->caps.len, &m->caps) != LLMR_OK)
     {
         return llmr_registry_error(err, errlen,
                                    "invalid caps \"%.*s\" (known: vision, "
@@ -288,17 +347,27 @@ llmr_registry_insert(llmr_registry_t *reg, const llmr_str_t *name,
                                    (int) a->caps.len, a->caps.data);
     }
 
+    return LLMR_OK;
+}
+
+
+/* how to reach it: the provider's id, the API, the path, the key file */
+
+static int
+llmr_registry_parse_endpoint(const llmr_str_t *name,
+    const llmr_model_args_t *a, llmr_model_t *m, char *err, size_t errlen)
+{
     if (a->id.data
-        && llmr_registry_check_name(&a->id, "._:/@+-") != LLMR_OK)
+        && llmr_registry_check_name(&a->id, LLMR_MODEL_NAME_CHARS) != LLMR_OK)
     {
         return llmr_registry_error(err, errlen, "invalid id \"%.*s\"",
                                    (int) a->id.len, a->id.data);
     }
 
     if (a->api.data) {
-        m.api = llmr_api_parse(a->api.data, a->api.len);
+        m->api = llmr_api_parse(a->api.data, a->api.len);
 
-        if (m.api < 0) {
+        if (m->api < 0) {
             return llmr_registry_error(err, errlen,
                                        "invalid api \"%.*s\" (apis are "
                                        "openai, anthropic, gemini)",
@@ -306,9 +375,9 @@ llmr_registry_insert(llmr_registry_t *reg, const llmr_str_t *name,
         }
 
     } else {
-        m.api = llmr_api_of_provider(a->provider.data, a->provider.len);
+        m->api = llmr_api_of_provider(a->provider.data, a->provider.len);
 
-        if (m.api < 0) {
+        if (m->api < 0) {
             return llmr_registry_error(err, errlen,
                                        "model \"%.*s\": the API of provider "
                                        "\"%.*s\" is not known, set api=openai, "
@@ -334,8 +403,21 @@ llmr_registry_insert(llmr_registry_t *reg, const llmr_str_t *name,
                                    (int) a->key_file.len, a->key_file.data);
     }
 
+    return LLMR_OK;
+}
+
+
+/* the optional quality and speed data */
+
+static int
+llmr_registry_parse_metrics(const llmr_model_args_t *a, llmr_model_t *m,
+    char *err, size_t errlen)
+{
+    double    *v;
+    unsigned   k;
+
     for (k = 0; k < LLMR_METRICS; k++) {
-        v = (double *) ((char *) &m + llmr_metrics[k].offset);
+        v = (double *) ((char *) m + llmr_metrics[k].offset);
 
         if (a->metric[k].data
             && llmr_registry_parse_price(&a->metric[k], v) != LLMR_OK)
@@ -347,36 +429,40 @@ llmr_registry_insert(llmr_registry_t *reg, const llmr_str_t *name,
         }
     }
 
-    m.name = llmr_strndup(name->data, name->len);
-    m.provider = llmr_strndup(a->provider.data, a->provider.len);
-    m.upstream = llmr_strndup(a->upstream.data, a->upstream.len);
-    m.id = a->id.data ? llmr_strndup(a->id.data, a->id.len) : m.name;
-    m.path = a->path.data ? llmr_strndup(a->path.data, a->path.len) : NULL;
-    m.key_file = a->key_file.data
-                 ? llmr_strndup(a->key_file.data, a->key_file.len) : NULL;
+    return LLMR_OK;
+}
 
-    if (m.name == NULL || m.provider == NULL || m.upstream == NULL
-        || m.id == NULL || (a->path.data && m.path == NULL)
-        || (a->key_file.data && m.key_file == NULL))
+
+/* the strings the model keeps, all or none */
+
+static int
+llmr_registry_copy(const llmr_str_t *name, const llmr_model_args_t *a,
+    llmr_model_t *m, char *err, size_t errlen)
+{
+    m->name = llmr_strndup(name->data, name->len);
+    m->provider = llmr_strndup(a->provider.data, a->provider.len);
+    m->upstream = llmr_strndup(a->upstream.data, a->upstream.len);
+    m->id = a->id.data ? llmr_strndup(a->id.data, a->id.len) : m->name;
+    m->path = a->path.data ? llmr_strndup(a->path.data, a->path.len) : NULL;
+    m->key_file = a->key_file.data
+                  ? llmr_strndup(a->key_file.data, a->key_file.len) : NULL;
+
+    if (m->name == NULL || m->provider == NULL || m->upstream == NULL
+        || m->id == NULL || (a->path.data && m->path == NULL)
+        || (a->key_file.data && m->key_file == NULL))
     {
-        if (m.id != m.name) {
-            free(m.id);
+        if (m->id != m->name) {
+            free(m->id);
         }
 
-        free(m.name);
-        free(m.provider);
-        free(m.upstream);
-        free(m.path);
-        free(m.key_file);
+        free(m->name);
+        free(m->provider);
+        free(m->upstream);
+        free(m->path);
+        free(m->key_file);
 
         return llmr_registry_error(err, errlen, "out of memory");
     }
-
-    m.index = reg->n;
-    reg->apis |= llmr_api_bit(m.api);
-
-    slot = &reg->models[reg->n++];
-    *slot = m;
 
     return LLMR_OK;
 }
@@ -759,7 +845,7 @@ llmr_registry_parse_context(const llmr_str_t *s, uint64_t *ctx)
         n--;
     }
 
-    if (n == 0 || n > 10) {
+    if (n == 0 || n > LLMR_CONTEXT_DIGITS_MAX) {
         return LLMR_ERROR;
     }
 

@@ -30,6 +30,18 @@
 #define LLMR_AA_URL     "https://artificialanalysis.ai/api/v2/data/llms/models"
 #define LLMR_CACHE_TTL  (6 * 3600)
 
+/* a fetch's default and longest timeout, seconds */
+#define LLMR_CAL_TIMEOUT        30
+#define LLMR_CAL_TIMEOUT_MAX    3600
+
+/* the largest override file and CHANGELOG.md read; a path under --out */
+#define LLMR_CAL_OVERRIDES_SIZE (4 * 1024 * 1024)
+#define LLMR_CHANGELOG_SIZE     (16 * 1024 * 1024)
+#define LLMR_PATH_SIZE          4096
+
+/* CHANGELOG.md's first line: what a previous run wrote starts so */
+#define LLMR_CHANGELOG_TITLE    "# Calibration changelog"
+
 
 typedef struct {
     const char                 *input;
@@ -49,6 +61,11 @@ typedef struct {
 
 
 int llmr_cmd_calibrate(int argc, char **argv);
+static int llmr_cal_options(int argc, char **argv, llmr_cal_opts_t *o);
+static void llmr_cal_set_when(llmr_cal_t *cal);
+static int llmr_cal_configure(llmr_cal_opts_t *o, llmr_cal_t *cal);
+static int llmr_cal_changes(llmr_cal_opts_t *o, llmr_cal_t *cal,
+    char **changes);
 
 
 static void
@@ -154,7 +171,7 @@ static int
 llmr_write_file(const char *path, const char *data, size_t len)
 {
     int    ok;
-    char   tmp[4096];
+    char   tmp[LLMR_PATH_SIZE];
     FILE  *f;
 
     if ((size_t) snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
@@ -187,7 +204,7 @@ llmr_write_file(const char *path, const char *data, size_t len)
 static int
 llmr_mkdir_p(const char *dir)
 {
-    char    path[4096];
+    char    path[LLMR_PATH_SIZE];
     size_t  i, len;
 
     len = strlen(dir);
@@ -453,7 +470,7 @@ static int
 llmr_cal_save(llmr_cal_opts_t *o, llmr_cal_t *cal, const char *changes)
 {
     int               rc;
-    char              path[4096], err[LLMR_ERRSTR_SIZE];
+    char              path[LLMR_PATH_SIZE], err[LLMR_ERRSTR_SIZE];
     char             *json, *conf, *md, *old, *log;
     size_t            len, n;
     unsigned          i;
@@ -461,7 +478,7 @@ llmr_cal_save(llmr_cal_opts_t *o, llmr_cal_t *cal, const char *changes)
     llmr_registry_t  *reg;
 
     static const char  head[] =
-        "# Calibration changelog\n\n"
+        LLMR_CHANGELOG_TITLE "\n\n"
         "Written by `llmr calibrate --save`, newest first: models added "
         "and removed, tier moves and price changes since the previous "
         "run.\n\n";
@@ -509,14 +526,16 @@ llmr_cal_save(llmr_cal_opts_t *o, llmr_cal_t *cal, const char *changes)
     /* the new entry on top of the previous ones */
 
     snprintf(path, sizeof(path), "%s/CHANGELOG.md", o->out);
-    old = llmr_read_file(path, 16 * 1024 * 1024, &len, err, sizeof(err));
+    old = llmr_read_file(path, LLMR_CHANGELOG_SIZE, &len, err, sizeof(err));
 
     rest = "";
 
     if (old) {
         rest = old;
 
-        if (strncmp(old, "# Calibration changelog", 23) == 0) {
+        if (strncmp(old, LLMR_CHANGELOG_TITLE,
+                    sizeof(LLMR_CHANGELOG_TITLE) - 1) == 0)
+        {
             rest = strstr(old, "\n## ");
             rest = rest ? rest + 1 : "";
         }
@@ -570,117 +589,17 @@ done:
 int
 llmr_cmd_calibrate(int argc, char **argv)
 {
-    int               i, rc, fetched;
-    char              err[LLMR_ERRSTR_SIZE], path[4096], cache[4096];
-    char             *data, *report, *changes, *end;
+    int               rc, fetched;
+    char              err[LLMR_ERRSTR_SIZE], cache[LLMR_PATH_SIZE];
+    char             *data, *report, *changes;
     size_t            len;
-    time_t            now;
-    struct tm         tm;
-    const char       *source, *env;
+    const char       *source;
     llmr_cal_t       *cal;
-    llmr_registry_t  *prev;
     llmr_cal_opts_t   o;
 
-    memset(&o, 0, sizeof(llmr_cal_opts_t));
-    o.timeout = 30;
-    o.cache_ttl = LLMR_CACHE_TTL;
-    o.max_models = LLMR_MODELS_MAX;
-
-    for (i = 0; i < argc; i++) {
-
-#define llmr_opt(name)  (strcmp(argv[i], name) == 0 && i + 1 < argc)
-
-        if (llmr_opt("--input")) {
-            o.input = argv[++i];
-
-        } else if (llmr_opt("--url")) {
-            o.url = argv[++i];
-
-        } else if (llmr_opt("--out")) {
-            o.out = argv[++i];
-
-        } else if (llmr_opt("--overrides")) {
-            o.overrides = argv[++i];
-
-        } else if (llmr_opt("--upstream-map")) {
-            o.upstream_map = argv[++i];
-
-        } else if (llmr_opt("--providers")) {
-            o.providers = argv[++i];
-
-        } else if (llmr_opt("--max-models")) {
-            o.max_models = strtol(argv[++i], &end, 10);
-
-            if (*end || o.max_models < 1 || o.max_models > LLMR_MODELS_MAX) {
-                fprintf(stderr, "llmr calibrate: --max-models takes 1..%d\n",
-                        LLMR_MODELS_MAX);
-                return 2;
-            }
-
-        } else if (llmr_opt("--timeout")) {
-            o.timeout = strtod(argv[++i], &end);
-
-            if (*end || !(o.timeout > 0 && o.timeout <= 3600)) {
-                fprintf(stderr, "llmr calibrate: --timeout takes seconds, "
-                        "0 < S <= 3600\n");
-                return 2;
-            }
-
-        } else if (llmr_opt("--cache-ttl")) {
-            o.cache_ttl = strtol(argv[++i], &end, 10);
-
-            if (*end || o.cache_ttl < 0) {
-                fprintf(stderr, "llmr calibrate: --cache-ttl takes "
-                        "seconds\n");
-                return 2;
-            }
-
-        } else if (strcmp(argv[i], "--explore") == 0) {
-            o.explore = 1;
-
-        } else if (strcmp(argv[i], "--save") == 0) {
-            o.save = 1;
-
-        } else if (strcmp(argv[i], "--dry-run") == 0) {
-            o.dry_run = 1;
-
-        } else if (strcmp(argv[i], "--no-cache") == 0) {
-            o.no_cache = 1;
-
-        } else if (strcmp(argv[i], "--help") == 0) {
-            llmr_cal_usage(stdout);
-            return 0;
-
-        } else {
-            fprintf(stderr, "llmr calibrate: unknown option or missing "
-                    "value \"%s\"\n", argv[i]);
-            llmr_cal_usage(stderr);
-            return 2;
-        }
-
-#undef llmr_opt
-    }
-
-    if (o.save && o.dry_run) {
-        fprintf(stderr, "llmr calibrate: --save and --dry-run exclude each "
-                "other\n");
-        return 2;
-    }
-
-    if (o.save && o.out == NULL) {
-        fprintf(stderr, "llmr calibrate: --save needs --out DIR\n");
-        return 2;
-    }
-
-    if (o.input && o.url) {
-        fprintf(stderr, "llmr calibrate: --input and --url exclude each "
-                "other\n");
-        return 2;
-    }
-
-    if (o.url == NULL) {
-        env = getenv("AA_API_URL");
-        o.url = (env && env[0]) ? env : LLMR_AA_URL;
+    rc = llmr_cal_options(argc, argv, &o);
+    if (rc != -1) {
+        return rc;
     }
 
     cal = llmr_cal_create();
@@ -689,49 +608,18 @@ llmr_cmd_calibrate(int argc, char **argv)
         return 1;
     }
 
-    /* SOURCE_DATE_EPOCH: reproducible output */
+    llmr_cal_set_when(cal);
 
-    env = getenv("SOURCE_DATE_EPOCH");
-    now = (env && env[0]) ? (time_t) strtoll(env, NULL, 10) : time(NULL);
-    gmtime_r(&now, &tm);
-    strftime(cal->when, sizeof(cal->when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-
-    rc = 1;
     data = NULL;
     report = NULL;
     changes = NULL;
-    prev = NULL;
 
-    if (o.overrides) {
-        data = llmr_read_file(o.overrides, 4 * 1024 * 1024, &len, err,
-                              sizeof(err));
-
-        if (data == NULL) {
-            fprintf(stderr, "llmr calibrate: %s\n", err);
-            goto done;
-        }
-
-        if (llmr_cal_load_overrides(cal, data, len, err, sizeof(err))
-            != LLMR_OK)
-        {
-            fprintf(stderr, "llmr calibrate: %s: %s\n", o.overrides, err);
-            goto done;
-        }
-
-        free(data);
-        data = NULL;
-    }
-
-    if ((o.upstream_map
-         && llmr_cal_list(cal, o.upstream_map, 1, err, sizeof(err)) != 0)
-        || (o.providers
-            && llmr_cal_list(cal, o.providers, 0, err, sizeof(err)) != 0))
-    {
-        fprintf(stderr, "llmr calibrate: %s\n", err);
-        rc = 2;
+    rc = llmr_cal_configure(&o, cal);
+    if (rc != 0) {
         goto done;
     }
 
+    rc = 1;
     cache[0] = '\0';
 
     if (o.out && !o.no_cache && o.input == NULL) {
@@ -777,38 +665,8 @@ llmr_cmd_calibrate(int argc, char **argv)
 
     fputs(report, stdout);
 
-    /* what changed since the previous run in DIR */
-
-    if (o.out) {
-        snprintf(path, sizeof(path), "%s/models.json", o.out);
-        err[0] = '\0';
-
-        if (access(path, F_OK) == 0) {
-            prev = llmr_registry_create();
-
-            if (prev == NULL
-                || llmr_registry_load_file(prev, path, err, sizeof(err))
-                   != LLMR_OK)
-            {
-                llmr_registry_destroy(prev);
-                prev = NULL;
-
-                if (err[0] == '\0') {
-                    snprintf(err, sizeof(err), "out of memory");
-                }
-            }
-        }
-
-        changes = llmr_cal_changelog(cal, prev, err[0] ? err : NULL);
-
-        if (changes == NULL) {
-            fprintf(stderr, "llmr calibrate: out of memory\n");
-            goto done;
-        }
-
-        if (!o.save) {
-            printf("\nchanges against %s:\n%s", path, changes);
-        }
+    if (o.out && llmr_cal_changes(&o, cal, &changes) != 0) {
+        goto done;
     }
 
     if (o.save) {
@@ -828,8 +686,228 @@ done:
     free(data);
     free(report);
     free(changes);
-    llmr_registry_destroy(prev);
     llmr_cal_destroy(cal);
 
     return rc;
+}
+
+
+/* the options into *o: -1 to go on, else the exit status */
+
+static int
+llmr_cal_options(int argc, char **argv, llmr_cal_opts_t *o)
+{
+    int          i;
+    char        *end;
+    const char  *env;
+
+    memset(o, 0, sizeof(llmr_cal_opts_t));
+    o->timeout = LLMR_CAL_TIMEOUT;
+    o->cache_ttl = LLMR_CACHE_TTL;
+    o->max_models = LLMR_MODELS_MAX;
+
+    for (i = 0; i < argc; i++) {
+
+#define llmr_opt(name)  (strcmp(argv[i], name) == 0 && i + 1 < argc)
+
+        if (llmr_opt("--input")) {
+            o->input = argv[++i];
+
+        } else if (llmr_opt("--url")) {
+            o->url = argv[++i];
+
+        } else if (llmr_opt("--out")) {
+            o->out = argv[++i];
+
+        } else if (llmr_opt("--overrides")) {
+            o->overrides = argv[++i];
+
+        } else if (llmr_opt("--upstream-map")) {
+            o->upstream_map = argv[++i];
+
+        } else if (llmr_opt("--providers")) {
+            o->providers = argv[++i];
+
+        } else if (llmr_opt("--max-models")) {
+            o->max_models = strtol(argv[++i], &end, 10);
+
+            if (*end || o->max_models < 1 || o->max_models > LLMR_MODELS_MAX)
+            {
+                fprintf(stderr, "llmr calibrate: --max-models takes 1..%d\n",
+                        LLMR_MODELS_MAX);
+                return 2;
+            }
+
+        } else if (llmr_opt("--timeout")) {
+            o->timeout = strtod(argv[++i], &end);
+
+            if (*end || !(o->timeout > 0 && o->timeout <= LLMR_CAL_TIMEOUT_MAX))
+            {
+                fprintf(stderr, "llmr calibrate: --timeout takes seconds, "
+                        "0 < S <= %d\n", LLMR_CAL_TIMEOUT_MAX);
+                return 2;
+            }
+
+        } else if (llmr_opt("--cache-ttl")) {
+            o->cache_ttl = strtol(argv[++i], &end, 10);
+
+            if (*end || o->cache_ttl < 0) {
+                fprintf(stderr, "llmr calibrate: --cache-ttl takes "
+                        "seconds\n");
+                return 2;
+            }
+
+        } else if (strcmp(argv[i], "--explore") == 0) {
+            o->explore = 1;
+
+        } else if (strcmp(argv[i], "--save") == 0) {
+            o->save = 1;
+
+        } else if (strcmp(argv[i], "--dry-run") == 0) {
+            o->dry_run = 1;
+
+        } else if (strcmp(argv[i], "--no-cache") == 0) {
+            o->no_cache = 1;
+
+        } else if (strcmp(argv[i], "--help") == 0) {
+            llmr_cal_usage(stdout);
+            return 0;
+
+        } else {
+            fprintf(stderr, "llmr calibrate: unknown option or missing "
+                    "value \"%s\"\n", argv[i]);
+            llmr_cal_usage(stderr);
+            return 2;
+        }
+
+#undef llmr_opt
+    }
+
+    if (o->save && o->dry_run) {
+        fprintf(stderr, "llmr calibrate: --save and --dry-run exclude each "
+                "other\n");
+        return 2;
+    }
+
+    if (o->save && o->out == NULL) {
+        fprintf(stderr, "llmr calibrate: --save needs --out DIR\n");
+        return 2;
+    }
+
+    if (o->input && o->url) {
+        fprintf(stderr, "llmr calibrate: --input and --url exclude each "
+                "other\n");
+        return 2;
+    }
+
+    if (o->url == NULL) {
+        env = getenv("AA_API_URL");
+        o->url = (env && env[0]) ? env : LLMR_AA_URL;
+    }
+
+    return -1;
+}
+
+
+/* the run's time; SOURCE_DATE_EPOCH: reproducible output */
+
+static void
+llmr_cal_set_when(llmr_cal_t *cal)
+{
+    time_t       now;
+    struct tm    tm;
+    const char  *env;
+
+    env = getenv("SOURCE_DATE_EPOCH");
+    now = (env && env[0]) ? (time_t) strtoll(env, NULL, 10) : time(NULL);
+    gmtime_r(&now, &tm);
+    strftime(cal->when, sizeof(cal->when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+
+/* the override file, --upstream-map and --providers: 0, else the status */
+
+static int
+llmr_cal_configure(llmr_cal_opts_t *o, llmr_cal_t *cal)
+{
+    int     rc;
+    char    err[LLMR_ERRSTR_SIZE], *data;
+    size_t  len;
+
+    if (o->overrides) {
+        data = llmr_read_file(o->overrides, LLMR_CAL_OVERRIDES_SIZE, &len,
+                              err, sizeof(err));
+
+        if (data == NULL) {
+            fprintf(stderr, "llmr calibrate: %s\n", err);
+            return 1;
+        }
+
+        rc = llmr_cal_load_overrides(cal, data, len, err, sizeof(err));
+        free(data);
+
+        if (rc != LLMR_OK) {
+            fprintf(stderr, "llmr calibrate: %s: %s\n", o->overrides, err);
+            return 1;
+        }
+    }
+
+    if ((o->upstream_map
+         && llmr_cal_list(cal, o->upstream_map, 1, err, sizeof(err)) != 0)
+        || (o->providers
+            && llmr_cal_list(cal, o->providers, 0, err, sizeof(err)) != 0))
+    {
+        fprintf(stderr, "llmr calibrate: %s\n", err);
+        return 2;
+    }
+
+    return 0;
+}
+
+
+/*
+ * What changed since the previous run in --out DIR, into *changes, printed
+ * unless --save writes it: 0, or -1 out of memory.
+ */
+
+static int
+llmr_cal_changes(llmr_cal_opts_t *o, llmr_cal_t *cal, char **changes)
+{
+    char              err[LLMR_ERRSTR_SIZE], path[LLMR_PATH_SIZE];
+    llmr_registry_t  *prev;
+
+    snprintf(path, sizeof(path), "%s/models.json", o->out);
+    err[0] = '\0';
+    prev = NULL;
+
+    if (access(path, F_OK) == 0) {
+        prev = llmr_registry_create();
+
+        if (prev == NULL
+            || llmr_registry_load_file(prev, path, err, sizeof(err))
+               != LLMR_OK)
+        {
+            llmr_registry_destroy(prev);
+            prev = NULL;
+
+            if (err[0] == '\0') {
+                snprintf(err, sizeof(err), "out of memory");
+            }
+        }
+    }
+
+    *changes = llmr_cal_changelog(cal, prev, err[0] ? err : NULL);
+
+    llmr_registry_destroy(prev);
+
+    if (*changes == NULL) {
+        fprintf(stderr, "llmr calibrate: out of memory\n");
+        return -1;
+    }
+
+    if (!o->save) {
+        printf("\nchanges against %s:\n%s", path, *changes);
+    }
+
+    return 0;
 }

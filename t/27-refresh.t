@@ -76,6 +76,7 @@ is(routed(), 'hand-model', 'the hand-written registry is running');
 
 # a calibration that passes: swapped in, reloaded, the old one kept
 
+my @old = $t->worker_pids;
 my ($rc, $out) = refresh(@cal);
 is($rc, 0, 'a good refresh: exit 0') or diag $out;
 like($out, qr/changes:/, 'the changelog entry is logged');
@@ -83,6 +84,9 @@ like($out, qr/reloaded with the new registry; the previous one is \Q$conf\E\.pre
      'reloaded, the previous files kept');
 ok(eventually(5, sub { routed() =~ /^gpt|^o\d/ }),
    'requests go to the calibrated models: ' . routed());
+# the workers of the old configuration drain before the running model is
+# taken (one of them may still accept a connection until it is told)
+ok($t->pids_gone(\@old, 10), 'the old workers are gone');
 my @prev = glob("$conf.prev-*");
 is(scalar(@prev), 1, 'one previous version');
 like($t->read_file("$prev[0]/models.json") // '', qr/hand-model/,

@@ -7,7 +7,10 @@
 #   3. p99 latency with Redis up vs blackholed (redis-server paused with
 #      SIGSTOP: connections accepted, nothing answered).
 #
-#   perl bench/redis_bench.pl [--rounds 4] [--seconds 5] [--conns 32]
+#   perl bench/redis_bench.pl [--rounds 4] [--seconds 5] [--conns 32] [--tls]
+#
+# --tls: the "on" side reaches Redis over TLS (llm_redis ... tls=on with a
+# CA made here); the commands are still counted on Redis's plain port.
 #
 # Needs wrk. Both gateways route to a canned-answer server{} of their own
 # nginx, as bench/route_vs_plain.pl does.
@@ -23,8 +26,8 @@ use List::Util qw(sum);
 
 use LLMRouter::Test;
 
-my %o = (rounds => 4, seconds => 5, conns => 32);
-GetOptions(\%o, 'rounds=i', 'seconds=i', 'conns=i') or die "bad options\n";
+my %o = (rounds => 4, seconds => 5, conns => 32, tls => 0);
+GetOptions(\%o, 'rounds=i', 'seconds=i', 'conns=i', 'tls') or die "bad options\n";
 
 system('command -v wrk >/dev/null') == 0 or die "wrk not found\n";
 
@@ -39,10 +42,36 @@ $off = LLMRouter::Test->new;
 die "build the module first (./build.sh)\n" unless $on->has_module;
 
 my $rport = $on->port(6379);
-$on->start_redis(port => $rport);
+my $redis = "llm_redis 127.0.0.1:$rport;";
+
+if ($o{tls}) {
+    my $d = $on->testdir;
+    my $tport = $on->port(6390);
+    my $sh = sub {
+        system("$_[0] >>$d/openssl.log 2>&1") == 0 or die "failed: $_[0]\n";
+    };
+    $sh->("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1"
+          . " -nodes -keyout $d/ca.key -out $d/ca.pem -days 2"
+          . " -subj /CN=llmr-bench-ca");
+    $on->write_file('server.ext', "subjectAltName=IP:127.0.0.1\n");
+    $sh->("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1"
+          . " -nodes -keyout $d/server.key -out $d/server.csr"
+          . " -subj /CN=llmr-bench-redis");
+    $sh->("openssl x509 -req -in $d/server.csr -CA $d/ca.pem -CAkey $d/ca.key"
+          . " -CAcreateserial -out $d/server.pem -days 2"
+          . " -extfile $d/server.ext");
+    $on->start_redis(port => $rport, 'tls-port' => $tport,
+                     'tls-cert-file' => "$d/server.pem",
+                     'tls-key-file' => "$d/server.key",
+                     'tls-ca-cert-file' => "$d/ca.pem",
+                     'tls-auth-clients' => 'no');
+    $redis = "llm_redis 127.0.0.1:$tport tls=on tls_ca=$d/ca.pem;";
+} else {
+    $on->start_redis(port => $rport);
+}
 
 sub conf {
-    my ($t, $redis) = @_;
+    my ($t, $on_side) = @_;
     my $g = $t->test_globals;
     $g =~ s/^error_log .*$/error_log %%TESTDIR%%\/error.log warn;/m;
     my $c = <<'EOF';
@@ -78,7 +107,7 @@ http {
 }
 EOF
     $c =~ s/%%GLOBALS%%/$g/;
-    $c =~ s/%%REDIS%%/$redis ? "llm_redis 127.0.0.1:$rport;" : ''/e;
+    $c =~ s/%%REDIS%%/$on_side ? $redis : ''/e;
     return $c;
 }
 
@@ -149,8 +178,8 @@ kill 'CONT', $pid;
 $on->shutdown;
 $off->shutdown;
 
-printf "\nrequests/s, llm_redis on / off: %.3f (on %.0f, off %.0f; %d "
-       . "rounds of %ds)\n", sum(@ron) / sum(@roff), sum(@ron) / @ron,
+printf "\nrequests/s, llm_redis%s on / off: %.3f (on %.0f, off %.0f; %d "
+       . "rounds of %ds)\n", $o{tls} ? ' (TLS)' : '', sum(@ron) / sum(@roff), sum(@ron) / @ron,
        sum(@roff) / @roff, $o{rounds}, $o{seconds};
 printf "Redis commands per proxied request: %.5f (%d commands for %d "
        . "requests)\n", $calls / $served, $calls, $served;

@@ -362,7 +362,7 @@ test_order_and_json(void)
     unsigned                n, m, i;
     llmr_suggest_basis_t   *back;
     llmr_suggestion_t       again[LLMR_SUGGEST_MAX];
-    char                    err[256];
+    char                    err[256] = "";
 
     reset();
     feedback(LLMR_TIER_TRIVIAL, LLMR_TIER_MODERATE, 30, 0.90);

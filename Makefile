@@ -39,8 +39,8 @@ DEV_DATA    := $(EVAL_DEV)/gsm8k.jsonl,$(EVAL_DEV)/mmlu.jsonl,$\
                $(EVAL_DEV)/mt_bench.jsonl
 DENSE       := length,sentences,numbers,questions,list_items,$\
                number_share,word_bytes,relations
-TRAIN_OPTS  := --epochs 8 --lr 0.02 --balance 0.5 --bags 3 --mix 10 \
-               --min-weight 0.05 --seed 1 --bits 16 --dense $(DENSE)
+TRAIN_OPTS  := --epochs 8 --lr 0.02 --balance 0.5 --bags 3 --mix 3 \
+               --min-weight 0.05 --seed 1 --bits 0 --dense $(DENSE)
 
 .PHONY: model model-cv eval-dev
 

@@ -197,6 +197,10 @@ llmr_kw_hit(llmr_text_stats_t *st, const llmr_kw_slot_t *e, unsigned ask)
         }
     }
 
+    if (e->classes & LLMR_KW_ANCHOR) {
+        st->code_anchors++;
+    }
+
     if (e->domain != LLMR_DOMAIN_GENERAL && e->domain < LLMR_DOMAIN_N) {
         st->dom[e->domain]++;
 
@@ -827,7 +831,7 @@ llmr_scan_part(llmr_scan_t *s, const unsigned char *text, size_t len,
     size_t                i, b, pos, e, wlen, nh, j, fh, ft, gn;
     uint32_t              gu, gb;
     uint64_t              m, x, raw8, prev8, prevs, g8, gprev;
-    unsigned              gshift;
+    unsigned              gshift, grams_on;
     const float          *gw;
     unsigned char         buf[8];
     const unsigned char  *p, *end;
@@ -880,6 +884,7 @@ llmr_scan_part(llmr_scan_t *s, const unsigned char *text, size_t len,
     gz = 0;
     gn = 0;
     gprev = 0;
+    grams_on = (gw != NULL || s->grams != NULL);
 
     for (i = (fh ? 0 : ft); i < s->nblocks; i = (i + 1 == fh) ? ft : i + 1) {
 
@@ -924,38 +929,42 @@ llmr_scan_part(llmr_scan_t *s, const unsigned char *text, size_t len,
             }
 
             /*
-             * The grams of the learned layer: the word (its first 8
-             * bytes and its length, any number alike) and the pair with
-             * the word before it, hashed to 32 bits.
+             * The grams of a learned layer that has them: the word (its
+             * first 8 bytes and its length, any number alike) and the
+             * pair with the word before it, hashed to 32 bits.  A model
+             * without grams (the built-in one) costs nothing here.
              */
 
-            g8 = ((s->blocks[i].digit >> b) & 1) ? LLMR_KEY_NUMBER
-                 : raw8 ^ ((uint64_t) (wlen < 16 ? wlen : 16) << 59);
-            gu = (uint32_t) ((g8 * 0x9e3779b97f4a7c15ULL) >> 32);
-            gb = (uint32_t) ((((gprev * 0xc4ceb9fe1a85ec53ULL) ^ g8)
-                              * 0xff51afd7ed558ccdULL) >> 32);
+            if (grams_on) {
+                g8 = ((s->blocks[i].digit >> b) & 1) ? LLMR_KEY_NUMBER
+                     : raw8 ^ ((uint64_t) (wlen < 16 ? wlen : 16) << 59);
+                gu = (uint32_t) ((g8 * 0x9e3779b97f4a7c15ULL) >> 32);
+                gb = (uint32_t) ((((gprev * 0xc4ceb9fe1a85ec53ULL) ^ g8)
+                                  * 0xff51afd7ed558ccdULL) >> 32);
 
-            if (gw) {
-                gz += gw[gu >> gshift];
-                gn++;
-
-                if (gprev) {
-                    gz += gw[gb >> gshift];
+                if (gw) {
+                    gz += gw[gu >> gshift];
                     gn++;
+
+                    if (gprev) {
+                        gz += gw[gb >> gshift];
+                        gn++;
+                    }
                 }
+
+                if (s->grams) {
+                    if (s->ngrams < s->max_grams) {
+                        s->grams[s->ngrams++] = gu;
+                    }
+
+                    if (gprev && s->ngrams < s->max_grams) {
+                        s->grams[s->ngrams++] = gb;
+                    }
+                }
+
+                gprev = g8;
             }
 
-            if (s->grams) {
-                if (s->ngrams < s->max_grams) {
-                    s->grams[s->ngrams++] = gu;
-                }
-
-                if (gprev && s->ngrams < s->max_grams) {
-                    s->grams[s->ngrams++] = gb;
-                }
-            }
-
-            gprev = g8;
             prevs = ((prevs << 16) | pos) & 0xffffffff;
             prev8 = raw8;
         }

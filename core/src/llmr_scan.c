@@ -187,14 +187,10 @@ llmr_kw_hit(llmr_text_stats_t *st, const llmr_kw_slot_t *e, unsigned ask)
 
     classes = e->classes & ~LLMR_KW_PREFIX;
 
-    for (i = 0, bits = classes; bits && i < LLMR_KW_N; i++, bits >>= 1) {
-        if (bits & 1) {
-            st->kw[i]++;
-
-            if (ask) {
-                st->kw_ask[i]++;
-            }
-        }
+    for (bits = classes & ((1u << LLMR_KW_N) - 1); bits; bits &= bits - 1) {
+        i = __builtin_ctz(bits);
+        st->kw[i]++;
+        st->kw_ask[i] += ask;
     }
 
     if (e->classes & LLMR_KW_ANCHOR) {
@@ -924,7 +920,9 @@ llmr_scan_part(llmr_scan_t *s, const unsigned char *text, size_t len,
                 | llmr_kw_filter_test(llmr_kw_pair, llmr_pair8(prev8, raw8)))
             {
                 if (nh < LLMR_SCAN_HITS) {
-                    s->hits[nh++] = (prevs << 16) | pos;
+                    s->hits[nh++] = ((uint64_t) (wlen < 0xffff ? wlen : 0)
+                                     << 48)
+                                    | (prevs << 16) | pos;
                 }
             }
 
@@ -1016,7 +1014,8 @@ llmr_next_word(const llmr_scan_t *s, size_t i)
 static void
 llmr_scan_hits(llmr_scan_t *s, const unsigned char *text, size_t nh)
 {
-    size_t                h, pos, prev, prev2, len, plen, pend, last, last2;
+    size_t                h, pos, prev, prev2, len, plen, pend, last, last2,
+                          last_end, last2_end;
     unsigned              ask, prev_ask, set, last_set, last2_set, brk;
     uint64_t              raw8, prev8, hit;
     const unsigned char  *p, *q;
@@ -1025,18 +1024,20 @@ llmr_scan_hits(llmr_scan_t *s, const unsigned char *text, size_t nh)
 
     last = LLMR_NO_WORD;
     last2 = LLMR_NO_WORD;
+    last_end = 0;
+    last2_end = 0;
     last_set = 0;
     last2_set = 0;
     h = 0;
 
     for ( ;; ) {
         if (s->nactive && last != LLMR_NO_WORD
-            && (pos = llmr_next_word(s, llmr_word_end(s, last)))
-               != LLMR_NO_WORD)
+            && (pos = llmr_next_word(s, last_end)) != LLMR_NO_WORD)
         {
             /* a phrase goes on */
             prev = last;
             prev2 = last2;
+            len = 0;
 
             while (h < nh && (s->hits[h] & 0xffff) <= pos) {
                 h++;
@@ -1047,13 +1048,17 @@ llmr_scan_hits(llmr_scan_t *s, const unsigned char *text, size_t nh)
             pos = hit & 0xffff;
             prev = (hit >> 16) & 0xffff;
             prev2 = (hit >> 32) & 0xffff;
+            len = hit >> 48;
 
         } else {
             break;
         }
 
         p = text + pos;
-        len = llmr_word_end(s, pos) - pos;
+
+        if (len == 0) {
+            len = llmr_word_end(s, pos) - pos;
+        }
 
         /* the word before, and what is between */
 
@@ -1063,7 +1068,7 @@ llmr_scan_hits(llmr_scan_t *s, const unsigned char *text, size_t nh)
 
         if (prev != LLMR_NO_WORD) {
             q = text + prev;
-            pend = llmr_word_end(s, prev);
+            pend = (prev == last) ? last_end : llmr_word_end(s, prev);
             plen = pend - prev;
         }
 
@@ -1079,7 +1084,10 @@ llmr_scan_hits(llmr_scan_t *s, const unsigned char *text, size_t nh)
             prev_ask = 1;
 
         } else {
-            prev_ask = llmr_mask_any(s, 1, llmr_word_end(s, prev2), prev)
+            prev_ask = llmr_mask_any(s, 1,
+                                     (prev2 == last2) ? last2_end
+                                     : (prev2 == last) ? last_end
+                                     : llmr_word_end(s, prev2), prev)
                        || (last == prev2 ? last_set
                            : last2 == prev2 ? last2_set : 0);
         }
@@ -1111,8 +1119,10 @@ llmr_scan_hits(llmr_scan_t *s, const unsigned char *text, size_t nh)
         }
 
         last2 = last;
+        last2_end = last_end;
         last2_set = last_set;
         last = pos;
+        last_end = pos + len;
         last_set = set;
     }
 }

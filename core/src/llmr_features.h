@@ -94,10 +94,10 @@
  * material; or the material, then the question): the middle of a long
  * paste adds cost, not evidence.
  */
-#define LLMR_USER_HEAD          1536
-#define LLMR_USER_TAIL          1024
-#define LLMR_USER_FULL_HEAD     768
-#define LLMR_USER_FULL_TAIL     512
+#define LLMR_USER_HEAD          1024
+#define LLMR_USER_TAIL          512
+#define LLMR_USER_FULL_HEAD     512
+#define LLMR_USER_FULL_TAIL     256
 #define LLMR_CONTEXT_TEXT       1024
 #define LLMR_CONTEXT_FULL       512
 

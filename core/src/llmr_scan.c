@@ -82,6 +82,8 @@ static unsigned llmr_scan_number(llmr_scan_t *s);
 static void llmr_scan_hits(llmr_scan_t *s, const unsigned char *text,
     size_t nh);
 static size_t llmr_next_word(const llmr_scan_t *s, size_t i);
+static int llmr_mask_any_blocks(const llmr_scan_t *s, int ask, size_t from,
+    size_t to);
 static unsigned llmr_scan_last(const llmr_scan_t *s,
     const unsigned char *p);
 static void llmr_scan_high(llmr_text_stats_t *st, const unsigned char *p,
@@ -773,13 +775,16 @@ llmr_word_end(const llmr_scan_t *s, size_t i)
 }
 
 
-/* whether a bit of a mask is set in [from, to) */
+/*
+ * Whether a bit of a mask is set in [from, to): most often the range is
+ * in one block (what is between two words), inlined; else the loop.
+ */
 
-static int
+static inline int
 llmr_mask_any(const llmr_scan_t *s, int ask, size_t from, size_t to)
 {
     size_t    i;
-    uint64_t  m, lo, hi;
+    uint64_t  m;
 
     if (from >= to) {
         return 0;
@@ -788,13 +793,22 @@ llmr_mask_any(const llmr_scan_t *s, int ask, size_t from, size_t to)
     i = from / 64;
 
     if (i == (to - 1) / 64) {
-        /* most often: in one block */
         m = ask ? s->blocks[i].ask : s->blocks[i].brk;
         m >>= from % 64;
         m &= ~0ULL >> (63 - (to - 1 - from));
 
         return m != 0;
     }
+
+    return llmr_mask_any_blocks(s, ask, from, to);
+}
+
+
+static int
+llmr_mask_any_blocks(const llmr_scan_t *s, int ask, size_t from, size_t to)
+{
+    size_t    i;
+    uint64_t  m, lo, hi;
 
     for (i = from / 64; i < s->nblocks && 64 * i < to; i++) {
         m = ask ? s->blocks[i].ask : s->blocks[i].brk;

@@ -73,8 +73,8 @@ $t2->stop;
 # a damaged model is refused at nginx -t
 
 my $text = $t->read_file($model);
-# (the first dense weight: the built-in model has no hashed-gram lines
-# since it was trained without grams)
+# (the first dense weight: every model has one, not every model has
+# hashed-gram lines)
 (my $bad = $text) =~ s/^(d \d+ )(-?[\d.]+)/${1}9.5/m;
 isnt($bad, $text, 'a weight was edited');
 $t->write_file('edited.model', $bad);

@@ -28,6 +28,12 @@ Usage:
                [--sources eval/sources/local] [--only a,b] [--cv 5]
                [--set NAME=OPTS ...] [--sweep] [--bootstrap N] [--json OUT]
   eval/lobo.py --tiers [--model M] [--prompts eval/prompts]
+  eval/lobo.py --calibrate [--shares S1,..,S5] [--exclude arena_hard] [--model M]
+
+Thresholds (--calibrate): the score -> tier thresholds that give the tier
+shares asked (--shares, trivial..expert) on the prompt corpora, each corpus
+weighing the same, Arena-Hard left out by default (hard by selection):
+what `make model` passes to `llmr train --thresholds`.
 """
 import argparse
 import glob
@@ -59,7 +65,7 @@ def makefile_opts():
     text = re.sub(r"\$\\\n\s*", "", text)          # make's "$\" joins without a space
     text = re.sub(r"\\\n\s*", " ", text)
     var = {}
-    for name in ("DENSE", "TRAIN_OPTS"):
+    for name in ("DENSE", "THRESHOLDS", "TRAIN_OPTS"):
         m = re.search(rf"^{name}\s*:?=\s*(.*)$", text, re.M)
         if not m:
             sys.exit(f"lobo: {name} not found in the Makefile")
@@ -224,6 +230,38 @@ def tier_mix(a):
     return res
 
 
+def calibrate(a):
+    """Thresholds at the weighted quantiles of the corpora's scores."""
+    shares = [float(x) for x in a.shares.split(",")]
+    if len(shares) != len(TIERS) or abs(sum(shares) - 1) > 1e-6:
+        sys.exit("lobo: --shares needs 5 shares that sum to 1")
+    skip = set(a.exclude.split(",")) if a.exclude else set()
+    pts = []
+    for p in sorted(glob.glob(os.path.join(a.prompts, "*.jsonl"))):
+        name = os.path.splitext(os.path.basename(p))[0]
+        if name in skip:
+            continue
+        rows = load_jsonl(p)
+        sc = [float(d["score"]) for d in classify(a.llmr, [r["prompt"] for r in rows], a.model)]
+        pts += [(x, 1.0 / len(sc)) for x in sc]
+        print(f"{name}: {len(sc)} prompts", file=sys.stderr)
+    pts.sort()
+    total = sum(w for _, w in pts)
+    cuts, acc, k, t = [], 0.0, 0, []
+    for i in range(1, len(TIERS)):
+        cuts.append(sum(shares[:i]) * total)
+    for x, w in pts:
+        acc += w
+        while k < len(cuts) and acc >= cuts[k]:
+            t.append(round(x, 3))
+            k += 1
+    for i in range(1, len(t)):
+        if t[i] <= t[i - 1]:
+            t[i] = round(t[i - 1] + 0.001, 3)
+    print(",".join(f"{x:g}" for x in t))
+    return t
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--llmr", default=os.path.join(ROOT, "build", "llmr"))
@@ -238,7 +276,14 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--tiers", action="store_true")
     ap.add_argument("--model", help="with --tiers: a model file instead of the built-in one")
+    ap.add_argument("--calibrate", action="store_true", help="thresholds for --shares on the prompt corpora")
+    ap.add_argument("--shares", default="0.15,0.35,0.25,0.15,0.10")
+    ap.add_argument("--exclude", default="arena_hard", help="with --calibrate: corpora left out")
     a = ap.parse_args()
+
+    if a.calibrate:
+        calibrate(a)
+        return
 
     if a.tiers:
         res = tier_mix(a)

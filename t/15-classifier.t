@@ -73,7 +73,10 @@ $t2->stop;
 # a damaged model is refused at nginx -t
 
 my $text = $t->read_file($model);
-(my $bad = $text) =~ s/^(h \d+ )(-?[\d.]+)/${1}9.5/m;
+# (the first dense weight: every model has one, not every model has
+# hashed-gram lines)
+(my $bad = $text) =~ s/^(d \d+ )(-?[\d.]+)/${1}9.5/m;
+isnt($bad, $text, 'a weight was edited');
 $t->write_file('edited.model', $bad);
 my ($rc, $msg) = $t->test_config(router_conf(
     http => 'llm_classifier_model %%TESTDIR%%/edited.model;'));

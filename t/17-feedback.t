@@ -242,7 +242,16 @@ my @cand = ('Explain the difference between TCP and UDP, with an example '
             'Explain how vaccines train the immune system, step by step.',
             'Explain how a hash table handles collisions and what it costs.',
             'Summarize the causes of the French Revolution in a paragraph.',
-            'Explain why the sky is blue and why sunsets are red.');
+            'Explain why the sky is blue and why sunsets are red.',
+            # with thresholds calibrated on real prompts, most one-line
+            # "explain X" asks above are simple: these longer ones are
+            # moderate, each in a domain of its own
+            'Explain how a hash table handles collisions in Python, and '
+            . 'what each strategy costs.',
+            'Explain how vaccines train the immune system, step by step, '
+            . 'and why boosters are needed.',
+            'Explain the main causes of inflation, how central banks '
+            . 'respond to it, and what it means for savings.');
 my %seen;
 my ($pa, $pb);
 

@@ -6,8 +6,10 @@
 
 #include <math.h>
 #include <string.h>
+#include <strings.h>
 
 #include "llmr_features.h"
+#include "llmr_vocab.h"
 
 
 /*
@@ -29,6 +31,10 @@ static void llmr_features_asks(llmr_features_t *f, const unsigned *n,
 static void llmr_features_context(llmr_features_t *f,
     const llmr_request_t *req, double full);
 static void llmr_features_shape(llmr_features_t *f, double code);
+static size_t llmr_features_last_question(const unsigned char *text,
+    size_t len, unsigned *examples);
+static size_t llmr_line_marker(const unsigned char *p,
+    const unsigned char *end, unsigned *question);
 static double llmr_log2p(double v);
 static double llmr_clamp01(double v);
 
@@ -85,7 +91,8 @@ static const char  *const llmr_feature_names[LLMR_F_N] = {
     [LLMR_F_SYSTEM] = "system",
     [LLMR_F_RELATIONS] = "relations",
     [LLMR_F_CREATIVE] = "creative",
-    [LLMR_F_OPEN_MATH] = "open_math"
+    [LLMR_F_OPEN_MATH] = "open_math",
+    [LLMR_F_EXAMPLES] = "examples"
 };
 
 
@@ -131,6 +138,18 @@ llmr_features_domain(llmr_features_t *f, double code, double math)
         d[i] = u->dom[i];
     }
 
+    /*
+     * Code only when there is code, or it is named beyond doubt (a
+     * language, a tool, "write a function"): the words that code shares
+     * with English prose ("return", "class", "shell", "thread", "server",
+     * "latency") do not make networking, protocols or a configuration
+     * described in words a coding task.
+     */
+
+    if (code < 2 && u->code_anchors == 0) {
+        d[LLMR_DOMAIN_CODE] = 0;
+    }
+
     d[LLMR_DOMAIN_CODE] += code;
     d[LLMR_DOMAIN_MATH] += math;
 
@@ -153,6 +172,10 @@ llmr_features_domain(llmr_features_t *f, double code, double math)
     } else {
         for (i = 0; i < LLMR_DOMAIN_N; i++) {
             d[i] = 0.5 * sy->dom[i] + 0.25 * hi->dom[i];
+        }
+
+        if (sy->code_anchors + hi->code_anchors + hi->code_fences == 0) {
+            d[LLMR_DOMAIN_CODE] = 0;
         }
 
         d[LLMR_DOMAIN_CODE] += 0.25 * (2.0 * hi->code_fences
@@ -348,6 +371,195 @@ llmr_features_shape(llmr_features_t *f, double code)
     if (u->choices < 2 && code < 2 && u->math_ops && u->math_syms) {
         f->x[LLMR_F_OPEN_MATH] = 1;
     }
+
+    f->x[LLMR_F_EXAMPLES] = llmr_log2p(f->examples);
+}
+
+
+/*
+ * A few-shot prompt is classified by its last question, not by the
+ * worked examples before it: their length is the prompt's format, the
+ * same for an easy question and a hard one.  The last LLMR_FEWSHOT_SCAN
+ * bytes are read line by line for worked answers: a line that starts
+ * with "Answer:", "Output:" or, after a "Q:" or "Question:" line, "A:",
+ * or that ends with "Answer:".  The answer is the rest of that line, or
+ * the next non-blank line when the marker ends its line; it is a worked
+ * one when more text follows it.  Returns where the text after the last
+ * worked answer starts when there are LLMR_FEWSHOT_MIN of them or more,
+ * else 0; *examples counts them (at most LLMR_FEWSHOT_MAX).
+ */
+
+static size_t
+llmr_features_last_question(const unsigned char *text, size_t len,
+    unsigned *examples)
+{
+    size_t                after, from;
+    unsigned              n, question, bare;
+    const unsigned char  *p, *end, *nl, *q;
+
+    *examples = 0;
+
+    if (text == NULL || len < 32) {
+        return 0;
+    }
+
+    end = text + len;
+    p = text;
+
+    if (len > LLMR_FEWSHOT_SCAN) {
+        /* from the first whole line of the window */
+        p = memchr(end - LLMR_FEWSHOT_SCAN, '\n', LLMR_FEWSHOT_SCAN);
+
+        if (p == NULL) {
+            return 0;
+        }
+
+        p++;
+    }
+
+    n = 0;
+    after = 0;
+    question = 0;
+
+    while (p < end) {
+        nl = memchr(p, '\n', end - p);
+        nl = nl ? nl : end;
+
+        from = llmr_line_marker(p, nl, &question);
+
+        if (from) {
+            /* the answer: the rest of the line, or the next line */
+
+            q = p + from;
+            bare = 1;
+
+            while (q < nl) {
+                if (!(llmr_ctype[*q] & LLMR_C_SPACE) && *q != '\r') {
+                    bare = 0;
+                    break;
+                }
+
+                q++;
+            }
+
+            if (bare) {
+                q = nl;
+
+                while (q < end && (*q == '\n' || *q == '\r'
+                                   || (llmr_ctype[*q] & LLMR_C_SPACE)))
+                {
+                    q++;
+                }
+
+                if (q == end) {
+                    /* the question's own answer slot */
+                    break;
+                }
+
+                nl = memchr(q, '\n', end - q);
+                nl = nl ? nl : end;
+            }
+
+            /* worked when a question follows it */
+
+            q = nl;
+
+            while (q < end && !(llmr_ctype[*q] & LLMR_C_WORD)) {
+                q++;
+            }
+
+            if (q == end) {
+                break;
+            }
+
+            n++;
+            after = nl - text;
+            question = 0;
+        }
+
+        p = nl + 1;
+    }
+
+    if (n < LLMR_FEWSHOT_MIN) {
+        return 0;
+    }
+
+    *examples = n < LLMR_FEWSHOT_MAX ? n : LLMR_FEWSHOT_MAX;
+
+    while (after < len && (llmr_ctype[text[after]] & LLMR_C_WORD) == 0) {
+        after++;
+    }
+
+    return after;
+}
+
+
+/*
+ * Whether the line [p, end) marks an answer: the offset past the
+ * marker's ':', 0 if it is none.  *question is set by a "Q:" or
+ * "Question:" line, which an "A:" line needs before it.
+ */
+
+static size_t
+llmr_line_marker(const unsigned char *p, const unsigned char *end,
+    unsigned *question)
+{
+    size_t                n, i;
+    const unsigned char  *s, *e;
+
+    s = p;
+
+    while (s < end && (llmr_ctype[*s] & LLMR_C_SPACE)) {
+        s++;
+    }
+
+    e = end;
+
+    while (e > s && ((llmr_ctype[e[-1]] & LLMR_C_SPACE) || e[-1] == '\r')) {
+        e--;
+    }
+
+    n = e - s;
+
+    if (n < 2) {
+        return 0;
+    }
+
+    if ((s[0] | 0x20) == 'q' && s[1] == ':') {
+        *question = 1;
+        return 0;
+    }
+
+    if (n >= 9 && strncasecmp((const char *) s, "question:", 9) == 0) {
+        *question = 1;
+        return 0;
+    }
+
+    if ((s[0] | 0x20) == 'a' && s[1] == ':') {
+        return *question ? (size_t) (s + 2 - p) : 0;
+    }
+
+    if (n >= 7 && strncasecmp((const char *) s, "answer:", 7) == 0) {
+        return s + 7 - p;
+    }
+
+    if (n >= 7 && strncasecmp((const char *) s, "output:", 7) == 0) {
+        return s + 7 - p;
+    }
+
+    /* "... without explanation. Answer:" */
+
+    if (n >= 7) {
+        for (i = 0; i < 7; i++) {
+            if ((e[i - 7] | 0x20) != (unsigned char) "answer:"[i]) {
+                return 0;
+            }
+        }
+
+        return e - p;
+    }
+
+    return 0;
 }
 
 
@@ -357,7 +569,7 @@ llmr_features_extract(const llmr_request_t *req, llmr_features_t *f,
     size_t *ngrams)
 {
     int                       i;
-    double                    units, full, code, math;
+    double                    units, full, turn, code, math;
     unsigned                  n[LLMR_KW_N];
     const llmr_text_stats_t  *u;
 
@@ -372,6 +584,8 @@ llmr_features_extract(const llmr_request_t *req, llmr_features_t *f,
     f->task = 0;
     f->high_stakes = 0;
     f->empty = 0;
+    f->examples = 0;
+    f->asked = 0;
 
     memset(f->x, 0, sizeof(f->x));
     f->x[LLMR_F_DOMAIN + LLMR_DOMAIN_GENERAL] = 1;
@@ -385,7 +599,12 @@ llmr_features_extract(const llmr_request_t *req, llmr_features_t *f,
         return;
     }
 
-    llmr_text_scan_window(req->last_user.data, req->last_user.len,
+    f->asked = llmr_features_last_question(
+                   (const unsigned char *) req->last_user.data,
+                   req->last_user.len, &f->examples);
+
+    llmr_text_scan_window(req->last_user.data + f->asked,
+                          req->last_user.len - f->asked,
                           LLMR_USER_HEAD, LLMR_USER_TAIL,
                           LLMR_USER_FULL_HEAD, LLMR_USER_FULL_TAIL, gm,
                           &f->user, grams, max_grams, ngrams);
@@ -404,6 +623,13 @@ llmr_features_extract(const llmr_request_t *req, llmr_features_t *f,
 
     if (full < req->last_user.len) {
         full = req->last_user.len;
+    }
+
+    turn = full;
+
+    if (f->asked) {
+        /* the question after the worked examples: its own length */
+        full = req->last_user.len - f->asked;
     }
 
     units = llmr_features_units(u, full);
@@ -439,7 +665,9 @@ llmr_features_extract(const llmr_request_t *req, llmr_features_t *f,
 
     /* notation counts when there is enough of it, vocabulary half */
 
-    f->code = (code >= 2 ? code : 0) + 0.5 * n[LLMR_KW_CODE_I];
+    f->code = (code >= 2 ? code : 0)
+              + ((code >= 2 || u->code_anchors) ? 0.5 * n[LLMR_KW_CODE_I]
+                                                : 0);
     f->math = (math >= 2 ? math : 0) + 0.5 * n[LLMR_KW_MATH_I];
 
     llmr_features_domain(f, code, math);
@@ -447,7 +675,7 @@ llmr_features_extract(const llmr_request_t *req, llmr_features_t *f,
     /* the vector */
 
     llmr_features_asks(f, n, units, code, math);
-    llmr_features_context(f, req, full);
+    llmr_features_context(f, req, turn);
     llmr_features_shape(f, code);
 }
 

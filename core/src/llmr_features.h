@@ -53,6 +53,8 @@
 #define LLMR_KW_COMPOSE         0x10000 /* write, compose, tell */
 #define LLMR_KW_OPENER          0x20000 /* then, also: an ask may follow */
 #define LLMR_KW_PREFIX          0x40000 /* a phrase goes on (internal) */
+#define LLMR_KW_ANCHOR          0x80000 /* code beyond doubt: a language,
+                                           a tool, "write a function" */
 
 #define LLMR_KW_N               17      /* classes counted in kw[] */
 
@@ -87,14 +89,27 @@
  * LLMR_USER_FULL_HEAD and the last LLMR_USER_FULL_TAIL of those word by
  * word for the keywords, the rest counted 64 bytes at a time), and
  * LLMR_CONTEXT_TEXT bytes of the system prompt (its head) and of the
- * history (its tail).  The lengths come from the full sizes.
+ * history (its tail).  The lengths come from the full sizes.  What a
+ * prompt asks is said at its start or at its end (the task, then the
+ * material; or the material, then the question): the middle of a long
+ * paste adds cost, not evidence.
  */
-#define LLMR_USER_HEAD          6144
-#define LLMR_USER_TAIL          2048
-#define LLMR_USER_FULL_HEAD     1536
-#define LLMR_USER_FULL_TAIL     512
-#define LLMR_CONTEXT_TEXT       2048
-#define LLMR_CONTEXT_FULL       1024
+#define LLMR_USER_HEAD          1024
+#define LLMR_USER_TAIL          512
+#define LLMR_USER_FULL_HEAD     512
+#define LLMR_USER_FULL_TAIL     256
+#define LLMR_CONTEXT_TEXT       1024
+#define LLMR_CONTEXT_FULL       512
+
+/*
+ * Few-shot prompts: the last LLMR_FEWSHOT_SCAN bytes of the last user
+ * turn are read line by line for worked answers ("Answer: B", "A: ..."
+ * after "Q: ...", "Output: ..."); with LLMR_FEWSHOT_MIN of them or more
+ * the turn is classified by what follows the last one.
+ */
+#define LLMR_FEWSHOT_SCAN       4096
+#define LLMR_FEWSHOT_MIN        2
+#define LLMR_FEWSHOT_MAX        8
 
 
 /* what one pass over one text counts */
@@ -120,6 +135,7 @@ typedef struct {
     unsigned                    fractions;      /* 3/4 */
     unsigned                    choices;        /* "B. x", "(c) x" lines */
     unsigned                    nonascii;       /* UTF-8 lead bytes */
+    unsigned                    code_anchors;   /* LLMR_KW_ANCHOR hits */
     unsigned                    kw[LLMR_KW_N];  /* keyword hits by class */
     unsigned                    kw_ask[LLMR_KW_N];  /* those that ask */
     unsigned                    dom[LLMR_DOMAIN_N];     /* by domain */
@@ -188,12 +204,13 @@ enum {
     LLMR_F_RELATIONS,           /* log2(1 + half, twice, more than, 3/4) */
     LLMR_F_CREATIVE,            /* 0..1: a story, a poem, a role asked */
     LLMR_F_OPEN_MATH,           /* 0..1: math to solve, no choices given */
+    LLMR_F_EXAMPLES,            /* log2(1 + worked examples), 0..log2(9) */
     LLMR_F_N
 };
 
 
 /* the version of this vector and of the grams: a model file names it */
-#define LLMR_FEATURES_VERSION   3
+#define LLMR_FEATURES_VERSION   4
 
 
 typedef struct {
@@ -210,6 +227,9 @@ typedef struct {
     unsigned                    task:1;         /* something is asked */
     unsigned                    high_stakes:1;
     unsigned                    empty:1;        /* no words, no images */
+    unsigned                    examples;       /* worked, few-shot */
+    size_t                      asked;          /* offset of the question
+                                                   after them, or 0 */
 
     double                      x[LLMR_F_N];
 } llmr_features_t;

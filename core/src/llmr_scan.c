@@ -82,6 +82,8 @@ static unsigned llmr_scan_number(llmr_scan_t *s);
 static void llmr_scan_hits(llmr_scan_t *s, const unsigned char *text,
     size_t nh);
 static size_t llmr_next_word(const llmr_scan_t *s, size_t i);
+static int llmr_mask_any_blocks(const llmr_scan_t *s, int ask, size_t from,
+    size_t to);
 static unsigned llmr_scan_last(const llmr_scan_t *s,
     const unsigned char *p);
 static void llmr_scan_high(llmr_text_stats_t *st, const unsigned char *p,
@@ -187,14 +189,14 @@ llmr_kw_hit(llmr_text_stats_t *st, const llmr_kw_slot_t *e, unsigned ask)
 
     classes = e->classes & ~LLMR_KW_PREFIX;
 
-    for (i = 0, bits = classes; bits && i < LLMR_KW_N; i++, bits >>= 1) {
-        if (bits & 1) {
-            st->kw[i]++;
+    for (bits = classes & ((1u << LLMR_KW_N) - 1); bits; bits &= bits - 1) {
+        i = __builtin_ctz(bits);
+        st->kw[i]++;
+        st->kw_ask[i] += ask;
+    }
 
-            if (ask) {
-                st->kw_ask[i]++;
-            }
-        }
+    if (e->classes & LLMR_KW_ANCHOR) {
+        st->code_anchors++;
     }
 
     if (e->domain != LLMR_DOMAIN_GENERAL && e->domain < LLMR_DOMAIN_N) {
@@ -773,13 +775,16 @@ llmr_word_end(const llmr_scan_t *s, size_t i)
 }
 
 
-/* whether a bit of a mask is set in [from, to) */
+/*
+ * Whether a bit of a mask is set in [from, to): most often the range is
+ * in one block (what is between two words), inlined; else the loop.
+ */
 
-static int
+static inline int
 llmr_mask_any(const llmr_scan_t *s, int ask, size_t from, size_t to)
 {
     size_t    i;
-    uint64_t  m, lo, hi;
+    uint64_t  m;
 
     if (from >= to) {
         return 0;
@@ -788,13 +793,22 @@ llmr_mask_any(const llmr_scan_t *s, int ask, size_t from, size_t to)
     i = from / 64;
 
     if (i == (to - 1) / 64) {
-        /* most often: in one block */
         m = ask ? s->blocks[i].ask : s->blocks[i].brk;
         m >>= from % 64;
         m &= ~0ULL >> (63 - (to - 1 - from));
 
         return m != 0;
     }
+
+    return llmr_mask_any_blocks(s, ask, from, to);
+}
+
+
+static int
+llmr_mask_any_blocks(const llmr_scan_t *s, int ask, size_t from, size_t to)
+{
+    size_t    i;
+    uint64_t  m, lo, hi;
 
     for (i = from / 64; i < s->nblocks && 64 * i < to; i++) {
         m = ask ? s->blocks[i].ask : s->blocks[i].brk;
@@ -827,7 +841,7 @@ llmr_scan_part(llmr_scan_t *s, const unsigned char *text, size_t len,
     size_t                i, b, pos, e, wlen, nh, j, fh, ft, gn;
     uint32_t              gu, gb;
     uint64_t              m, x, raw8, prev8, prevs, g8, gprev;
-    unsigned              gshift;
+    unsigned              gshift, grams_on;
     const float          *gw;
     unsigned char         buf[8];
     const unsigned char  *p, *end;
@@ -880,6 +894,7 @@ llmr_scan_part(llmr_scan_t *s, const unsigned char *text, size_t len,
     gz = 0;
     gn = 0;
     gprev = 0;
+    grams_on = (gw != NULL || s->grams != NULL);
 
     for (i = (fh ? 0 : ft); i < s->nblocks; i = (i + 1 == fh) ? ft : i + 1) {
 
@@ -919,43 +934,49 @@ llmr_scan_part(llmr_scan_t *s, const unsigned char *text, size_t len,
                 | llmr_kw_filter_test(llmr_kw_pair, llmr_pair8(prev8, raw8)))
             {
                 if (nh < LLMR_SCAN_HITS) {
-                    s->hits[nh++] = (prevs << 16) | pos;
+                    s->hits[nh++] = ((uint64_t) (wlen < 0xffff ? wlen : 0)
+                                     << 48)
+                                    | (prevs << 16) | pos;
                 }
             }
 
             /*
-             * The grams of the learned layer: the word (its first 8
-             * bytes and its length, any number alike) and the pair with
-             * the word before it, hashed to 32 bits.
+             * The grams of a learned layer that has them: the word (its
+             * first 8 bytes and its length, any number alike) and the
+             * pair with the word before it, hashed to 32 bits.  A model
+             * without grams (the built-in one) costs nothing here.
              */
 
-            g8 = ((s->blocks[i].digit >> b) & 1) ? LLMR_KEY_NUMBER
-                 : raw8 ^ ((uint64_t) (wlen < 16 ? wlen : 16) << 59);
-            gu = (uint32_t) ((g8 * 0x9e3779b97f4a7c15ULL) >> 32);
-            gb = (uint32_t) ((((gprev * 0xc4ceb9fe1a85ec53ULL) ^ g8)
-                              * 0xff51afd7ed558ccdULL) >> 32);
+            if (grams_on) {
+                g8 = ((s->blocks[i].digit >> b) & 1) ? LLMR_KEY_NUMBER
+                     : raw8 ^ ((uint64_t) (wlen < 16 ? wlen : 16) << 59);
+                gu = (uint32_t) ((g8 * 0x9e3779b97f4a7c15ULL) >> 32);
+                gb = (uint32_t) ((((gprev * 0xc4ceb9fe1a85ec53ULL) ^ g8)
+                                  * 0xff51afd7ed558ccdULL) >> 32);
 
-            if (gw) {
-                gz += gw[gu >> gshift];
-                gn++;
-
-                if (gprev) {
-                    gz += gw[gb >> gshift];
+                if (gw) {
+                    gz += gw[gu >> gshift];
                     gn++;
+
+                    if (gprev) {
+                        gz += gw[gb >> gshift];
+                        gn++;
+                    }
                 }
+
+                if (s->grams) {
+                    if (s->ngrams < s->max_grams) {
+                        s->grams[s->ngrams++] = gu;
+                    }
+
+                    if (gprev && s->ngrams < s->max_grams) {
+                        s->grams[s->ngrams++] = gb;
+                    }
+                }
+
+                gprev = g8;
             }
 
-            if (s->grams) {
-                if (s->ngrams < s->max_grams) {
-                    s->grams[s->ngrams++] = gu;
-                }
-
-                if (gprev && s->ngrams < s->max_grams) {
-                    s->grams[s->ngrams++] = gb;
-                }
-            }
-
-            gprev = g8;
             prevs = ((prevs << 16) | pos) & 0xffffffff;
             prev8 = raw8;
         }
@@ -1007,7 +1028,8 @@ llmr_next_word(const llmr_scan_t *s, size_t i)
 static void
 llmr_scan_hits(llmr_scan_t *s, const unsigned char *text, size_t nh)
 {
-    size_t                h, pos, prev, prev2, len, plen, pend, last, last2;
+    size_t                h, pos, prev, prev2, len, plen, pend, last, last2,
+                          last_end, last2_end;
     unsigned              ask, prev_ask, set, last_set, last2_set, brk;
     uint64_t              raw8, prev8, hit;
     const unsigned char  *p, *q;
@@ -1016,18 +1038,20 @@ llmr_scan_hits(llmr_scan_t *s, const unsigned char *text, size_t nh)
 
     last = LLMR_NO_WORD;
     last2 = LLMR_NO_WORD;
+    last_end = 0;
+    last2_end = 0;
     last_set = 0;
     last2_set = 0;
     h = 0;
 
     for ( ;; ) {
         if (s->nactive && last != LLMR_NO_WORD
-            && (pos = llmr_next_word(s, llmr_word_end(s, last)))
-               != LLMR_NO_WORD)
+            && (pos = llmr_next_word(s, last_end)) != LLMR_NO_WORD)
         {
             /* a phrase goes on */
             prev = last;
             prev2 = last2;
+            len = 0;
 
             while (h < nh && (s->hits[h] & 0xffff) <= pos) {
                 h++;
@@ -1038,13 +1062,17 @@ llmr_scan_hits(llmr_scan_t *s, const unsigned char *text, size_t nh)
             pos = hit & 0xffff;
             prev = (hit >> 16) & 0xffff;
             prev2 = (hit >> 32) & 0xffff;
+            len = hit >> 48;
 
         } else {
             break;
         }
 
         p = text + pos;
-        len = llmr_word_end(s, pos) - pos;
+
+        if (len == 0) {
+            len = llmr_word_end(s, pos) - pos;
+        }
 
         /* the word before, and what is between */
 
@@ -1054,7 +1082,7 @@ llmr_scan_hits(llmr_scan_t *s, const unsigned char *text, size_t nh)
 
         if (prev != LLMR_NO_WORD) {
             q = text + prev;
-            pend = llmr_word_end(s, prev);
+            pend = (prev == last) ? last_end : llmr_word_end(s, prev);
             plen = pend - prev;
         }
 
@@ -1070,7 +1098,10 @@ llmr_scan_hits(llmr_scan_t *s, const unsigned char *text, size_t nh)
             prev_ask = 1;
 
         } else {
-            prev_ask = llmr_mask_any(s, 1, llmr_word_end(s, prev2), prev)
+            prev_ask = llmr_mask_any(s, 1,
+                                     (prev2 == last2) ? last2_end
+                                     : (prev2 == last) ? last_end
+                                     : llmr_word_end(s, prev2), prev)
                        || (last == prev2 ? last_set
                            : last2 == prev2 ? last2_set : 0);
         }
@@ -1102,8 +1133,10 @@ llmr_scan_hits(llmr_scan_t *s, const unsigned char *text, size_t nh)
         }
 
         last2 = last;
+        last2_end = last_end;
         last2_set = last_set;
         last = pos;
+        last_end = pos + len;
         last_set = set;
     }
 }

@@ -207,7 +207,7 @@ test_load(void)
     llmr_request_t      req;
     llmr_classifier_t  *cl;
 
-    text = with_body("llmr-model 1 features=3 dense=52 hash_bits=8 "
+    text = with_body("llmr-model 1 features=4 dense=53 hash_bits=8 "
                      "thresholds=0.1,0.2,0.3,0.4 checksum=crc32:%08x",
                      "# a comment\n"
                      "bias -2.5\n"
@@ -239,7 +239,7 @@ test_load(void)
 
     /* CRLF line ends are taken as they come */
 
-    text = with_body("llmr-model 1 features=3 dense=52 hash_bits=0 "
+    text = with_body("llmr-model 1 features=4 dense=53 hash_bits=0 "
                      "thresholds=0.1,0.2,0.3,0.4 checksum=crc32:%08x\r",
                      "bias 1\r\nd 1 -2\r\n");
     cl = llmr_classifier_load_buffer(text, strlen(text), err, sizeof(err));
@@ -260,7 +260,7 @@ test_bad(void)
     char         *text, *good, *body;
     size_t        len, i;
 
-    static const char  hdr[] = "llmr-model 1 features=3 dense=52 "
+    static const char  hdr[] = "llmr-model 1 features=4 dense=53 "
                                "hash_bits=8 thresholds=0.1,0.2,0.3,0.4 "
                                "checksum=crc32:%08x";
 
@@ -269,33 +269,33 @@ test_bad(void)
         const char  *body;
         const char  *error;
     } bad[] = {
-        { "llmr-model 2 features=3 dense=52 hash_bits=8 "
+        { "llmr-model 2 features=4 dense=53 hash_bits=8 "
           "thresholds=0.1,0.2,0.3,0.4 checksum=crc32:%08x",
           "bias 0\n", "model format version 2" },
         { "llmr-model 1 features=2 dense=49 hash_bits=8 "
           "thresholds=0.1,0.2,0.3,0.4 checksum=crc32:%08x",
           "bias 0\n", "feature set 2" },
-        { "llmr-model 1 features=3 dense=35 hash_bits=8 "
+        { "llmr-model 1 features=4 dense=35 hash_bits=8 "
           "thresholds=0.1,0.2,0.3,0.4 checksum=crc32:%08x",
           "bias 0\n", "dense=35" },
-        { "llmr-model 1 features=3 dense=52 hash_bits=40 "
+        { "llmr-model 1 features=4 dense=53 hash_bits=40 "
           "thresholds=0.1,0.2,0.3,0.4 checksum=crc32:%08x",
           "bias 0\n", "hash_bits=40" },
-        { "llmr-model 1 features=3 dense=52 hash_bits=8 "
+        { "llmr-model 1 features=4 dense=53 hash_bits=8 "
           "thresholds=0.3,0.2,0.3,0.4 checksum=crc32:%08x",
           "bias 0\n", "thresholds must increase" },
-        { "llmr-model 1 features=3 dense=52 hash_bits=8 "
+        { "llmr-model 1 features=4 dense=53 hash_bits=8 "
           "thresholds=0.1,0.2,0.3 checksum=crc32:%08x",
           "bias 0\n", "invalid \"thresholds\"" },
-        { "llmr-model 1 features=3 dense=52 hash_bits=8 "
+        { "llmr-model 1 features=4 dense=53 hash_bits=8 "
           "checksum=crc32:%08x",
           "bias 0\n", "needs features=" },
-        { "llmr-model 1 features=3 dense=52 hash_bits=8 "
+        { "llmr-model 1 features=4 dense=53 hash_bits=8 "
           "thresholds=0.1,0.2,0.3,0.4 colour=red checksum=crc32:%08x",
           "bias 0\n", "unknown \"colour\"" },
         { hdr, "d 0 1\n", "no \"bias\"" },
         { hdr, "bias 0\nbias 1\n", "a second \"bias\"" },
-        { hdr, "bias 0\nd 52 1\n", "dense index 52 out of range" },
+        { hdr, "bias 0\nd 53 1\n", "dense index 53 out of range" },
         { hdr, "bias 0\nd 3 1\nd 3 2\n", "dense index 3 twice" },
         { hdr, "bias 0\nh 256 1\n", "gram index 256 out of range" },
         { hdr, "bias 0\nh 7 1\nh 7 1\n", "gram index 7 twice" },

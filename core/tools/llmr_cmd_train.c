@@ -33,11 +33,14 @@ static int llmr_parse_list(const char *s, double *v, size_t n);
 static const char  llmr_train_usage[] =
     "usage: llmr train --data FILE[,FILE...] [--out MODEL] [--cv K]\n"
     "                  [--seed N] [--epochs N] [--bits N] [--lr X] [--l2 X]\n"
-    "                  [--balance X] [--scores FILE]\n"
+    "                  [--balance X] [--scores FILE] [--thresholds T,T,T,T]\n"
     "  FILE: JSONL, {\"prompt\",\"strong\",\"weak\"} or {\"prompt\","
     "\"label\"}\n"
     "  --cv K     K-fold cross-validation: APGR per benchmark (no model)\n"
-    "  --scores   with --cv, the out-of-fold scores as {\"id\",\"score\"}\n";
+    "  --scores   with --cv, the out-of-fold scores as {\"id\",\"score\"}\n"
+    "  --thresholds  the model's score -> tier thresholds (default\n"
+    "             0.15,0.35,0.55,0.75; eval/lobo.py --calibrate gives them\n"
+    "             for tier shares on prompt corpora)\n";
 
 
 static const char  llmr_thresholds_usage[] =
@@ -114,7 +117,7 @@ llmr_cmd_train(int argc, char **argv)
     int                 i, g, rc;
     char               *data, *out, *scores, err[512];
     size_t              k, ngroups;
-    double             *score, apgr, mean;
+    double             *score, apgr, mean, t[LLMR_THRESHOLDS_N];
     clock_t             t0;
     unsigned            cv, f, nf, *folds;
     const char         *names[LLMR_GROUPS_MAX];
@@ -128,6 +131,7 @@ llmr_cmd_train(int argc, char **argv)
     out = NULL;
     scores = NULL;
     cv = 0;
+    t[0] = -1;
 
     for (i = 0; i < argc; i++) {
         if (i + 1 < argc && strcmp(argv[i], "--data") == 0) {
@@ -174,6 +178,14 @@ llmr_cmd_train(int argc, char **argv)
 
         } else if (i + 1 < argc && strcmp(argv[i], "--bags") == 0) {
             conf.bags = (unsigned) atoi(argv[++i]);
+
+        } else if (i + 1 < argc && strcmp(argv[i], "--thresholds") == 0) {
+            if (llmr_parse_list(argv[++i], t, LLMR_THRESHOLDS_N) != LLMR_OK)
+            {
+                fprintf(stderr, "llmr train: --thresholds needs %d numbers\n",
+                        LLMR_THRESHOLDS_N);
+                return 2;
+            }
 
         } else if (i + 1 < argc && strcmp(argv[i], "--dense") == 0) {
             if (llmr_dense_mask(argv[++i], &conf.dense_mask) != LLMR_OK) {
@@ -289,7 +301,17 @@ llmr_cmd_train(int argc, char **argv)
             return 1;
         }
 
-        if (llmr_classifier_save(cl, out, err, sizeof(err)) != LLMR_OK) {
+        if (t[0] >= 0
+            && llmr_classifier_set_thresholds(cl, t, LLMR_THRESHOLDS_N)
+               != LLMR_OK)
+        {
+            fprintf(stderr, "llmr train: --thresholds must increase inside "
+                    "(0, 1)\n");
+            rc = 1;
+
+        } else if (llmr_classifier_save(cl, out, err, sizeof(err))
+                   != LLMR_OK)
+        {
             fprintf(stderr, "llmr train: %s\n", err);
             rc = 1;
 

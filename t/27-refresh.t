@@ -46,7 +46,11 @@ $t->write_file('nginx-refresh.conf', $tconf);
 my @test = map { $_ eq 'error.log' ? 'refresh.log' : $_ }
     $t->_nginx_cmd('nginx-refresh.conf');
 my @signal = $t->_nginx_cmd('nginx.conf');
-$t->write_file('nginx-cmd', "#!/bin/sh\n"
+# (an instrumented module needs its sanitizer runtime preloaded, as the
+# harness does for the nginx it starts)
+my $preload = $ENV{TEST_NGINX_PRELOAD}
+    ? "LD_PRELOAD=$ENV{TEST_NGINX_PRELOAD}; export LD_PRELOAD\n" : '';
+$t->write_file('nginx-cmd', "#!/bin/sh\n" . $preload
     . "if [ \"\$1\" = -t ]; then exec @test \"\$@\"; fi\n"
     . "exec @signal \"\$@\"\n");
 chmod 0755, "$d/nginx-cmd";

@@ -66,8 +66,6 @@ static const double  llmr_cal_default_p[LLMR_TIER_N][3] = {
 };
 
 
-static int llmr_cal_error(char *err, size_t errlen, const char *fmt, ...);
-static char *llmr_cal_strndup(const char *s, size_t len);
 static yajl_val llmr_cal_get(yajl_val obj, const char *key);
 static int llmr_cal_number(yajl_val v, double *d);
 static int llmr_cal_depth_ok(const char *data, size_t len);
@@ -251,26 +249,26 @@ llmr_cal_parse_aa(llmr_cal_t *cal, const char *data, size_t len, char *err,
     yajl_val   root, list, v;
 
     if (len > LLMR_CAL_INPUT_MAX) {
-        return llmr_cal_error(err, errlen, "the model data is larger than "
-                              "%d bytes", LLMR_CAL_INPUT_MAX);
+        return llmr_errorf(err, errlen, "the model data is larger than "
+                           "%d bytes", LLMR_CAL_INPUT_MAX);
     }
 
     if (len == 0) {
-        return llmr_cal_error(err, errlen, "the model data is empty");
+        return llmr_errorf(err, errlen, "the model data is empty");
     }
 
     if (memchr(data, '\0', len) != NULL) {
-        return llmr_cal_error(err, errlen, "invalid JSON: a NUL byte");
+        return llmr_errorf(err, errlen, "invalid JSON: a NUL byte");
     }
 
     if (!llmr_cal_depth_ok(data, len)) {
-        return llmr_cal_error(err, errlen, "invalid JSON: nested deeper "
-                              "than %d levels", LLMR_CAL_DEPTH_MAX);
+        return llmr_errorf(err, errlen, "invalid JSON: nested deeper "
+                           "than %d levels", LLMR_CAL_DEPTH_MAX);
     }
 
-    copy = llmr_cal_strndup(data, len);
+    copy = llmr_strndup(data, len);
     if (copy == NULL) {
-        return llmr_cal_error(err, errlen, "out of memory");
+        return llmr_errorf(err, errlen, "out of memory");
     }
 
     ybuf[0] = '\0';
@@ -288,8 +286,8 @@ llmr_cal_parse_aa(llmr_cal_t *cal, const char *data, size_t len, char *err,
             ybuf[--i] = '\0';
         }
 
-        return llmr_cal_error(err, errlen, "invalid JSON: %s",
-                              ybuf[0] ? ybuf : "parse error");
+        return llmr_errorf(err, errlen, "invalid JSON: %s",
+                           ybuf[0] ? ybuf : "parse error");
     }
 
     list = root;
@@ -299,8 +297,8 @@ llmr_cal_parse_aa(llmr_cal_t *cal, const char *data, size_t len, char *err,
 
         if (v && llmr_cal_number(v, &status) == LLMR_OK && status != 200) {
             yajl_tree_free(root);
-            return llmr_cal_error(err, errlen, "the data says \"status\": "
-                                  "%.0f, not 200", status);
+            return llmr_errorf(err, errlen, "the data says \"status\": "
+                               "%.0f, not 200", status);
         }
 
         list = llmr_cal_get(root, "data");
@@ -308,14 +306,14 @@ llmr_cal_parse_aa(llmr_cal_t *cal, const char *data, size_t len, char *err,
 
     if (list == NULL || !YAJL_IS_ARRAY(list)) {
         yajl_tree_free(root);
-        return llmr_cal_error(err, errlen, "expected {\"data\": [...]} in "
-                              "the Artificial Analysis v2 format");
+        return llmr_errorf(err, errlen, "expected {\"data\": [...]} in "
+                           "the Artificial Analysis v2 format");
     }
 
     if (list->u.array.len + cal->read > LLMR_CAL_MODELS_MAX) {
         yajl_tree_free(root);
-        return llmr_cal_error(err, errlen, "more than %d models",
-                              LLMR_CAL_MODELS_MAX);
+        return llmr_errorf(err, errlen, "more than %d models",
+                           LLMR_CAL_MODELS_MAX);
     }
 
     rc = LLMR_OK;
@@ -326,7 +324,7 @@ llmr_cal_parse_aa(llmr_cal_t *cal, const char *data, size_t len, char *err,
         if (llmr_cal_parse_entry(cal, list->u.array.values[i], cal->read)
             != LLMR_OK)
         {
-            rc = llmr_cal_error(err, errlen, "out of memory");
+            rc = llmr_errorf(err, errlen, "out of memory");
             break;
         }
     }
@@ -705,13 +703,13 @@ llmr_cal_load_overrides(llmr_cal_t *cal, const char *data, size_t len,
     if (len > LLMR_CAL_INPUT_MAX || !llmr_cal_depth_ok(data, len)
         || memchr(data, '\0', len) != NULL)
     {
-        return llmr_cal_error(err, errlen, "the override file is too large, "
-                              "too deep or binary");
+        return llmr_errorf(err, errlen, "the override file is too large, "
+                           "too deep or binary");
     }
 
-    copy = llmr_cal_strndup(data, len);
+    copy = llmr_strndup(data, len);
     if (copy == NULL) {
-        return llmr_cal_error(err, errlen, "out of memory");
+        return llmr_errorf(err, errlen, "out of memory");
     }
 
     ybuf[0] = '\0';
@@ -725,13 +723,13 @@ llmr_cal_load_overrides(llmr_cal_t *cal, const char *data, size_t len,
             }
         }
 
-        return llmr_cal_error(err, errlen, "invalid JSON: %s", ybuf);
+        return llmr_errorf(err, errlen, "invalid JSON: %s", ybuf);
     }
 
     if (!YAJL_IS_OBJECT(root)) {
         yajl_tree_free(root);
-        return llmr_cal_error(err, errlen, "the override file must be a "
-                              "JSON object");
+        return llmr_errorf(err, errlen, "the override file must be a "
+                           "JSON object");
     }
 
     rc = LLMR_OK;
@@ -758,9 +756,9 @@ llmr_cal_load_overrides(llmr_cal_t *cal, const char *data, size_t len,
             rc = llmr_cal_load_models(cal, v, err, errlen);
 
         } else {
-            rc = llmr_cal_error(err, errlen, "unknown key \"%s\" (known: "
-                                "calibration, upstreams, providers, models)",
-                                key);
+            rc = llmr_errorf(err, errlen, "unknown key \"%s\" (known: "
+                             "calibration, upstreams, providers, models)",
+                             key);
         }
     }
 
@@ -782,8 +780,8 @@ llmr_cal_load_calibration(llmr_cal_t *cal, yajl_val v, char *err,
     const char  *key, *method;
 
     if (!YAJL_IS_OBJECT(v)) {
-        return llmr_cal_error(err, errlen, "\"calibration\" must be an "
-                              "object");
+        return llmr_errorf(err, errlen, "\"calibration\" must be an "
+                           "object");
     }
 
     method = "percentile";
@@ -794,8 +792,8 @@ llmr_cal_load_calibration(llmr_cal_t *cal, yajl_val v, char *err,
             || (strcmp(c->u.string, "percentile") != 0
                 && strcmp(c->u.string, "manual") != 0))
         {
-            return llmr_cal_error(err, errlen, "calibration.method must be "
-                                  "\"percentile\" or \"manual\"");
+            return llmr_errorf(err, errlen, "calibration.method must be "
+                               "\"percentile\" or \"manual\"");
         }
 
         method = c->u.string;
@@ -816,29 +814,29 @@ llmr_cal_load_calibration(llmr_cal_t *cal, yajl_val v, char *err,
 
         if (strcmp(key, "percentiles") == 0) {
             if (manual) {
-                return llmr_cal_error(err, errlen, "calibration.percentiles "
-                                      "needs method \"percentile\"");
+                return llmr_errorf(err, errlen, "calibration.percentiles "
+                                   "needs method \"percentile\"");
             }
 
             rc = llmr_cal_parse_bands(cal, x, 0, err, errlen);
 
         } else if (strcmp(key, "thresholds") == 0) {
             if (!manual) {
-                return llmr_cal_error(err, errlen, "calibration.thresholds "
-                                      "needs method \"manual\"");
+                return llmr_errorf(err, errlen, "calibration.thresholds "
+                                   "needs method \"manual\"");
             }
 
             rc = llmr_cal_parse_bands(cal, x, 1, err, errlen);
 
         } else {
-            rc = llmr_cal_error(err, errlen, "unknown key "
-                                "\"calibration.%s\"", key);
+            rc = llmr_errorf(err, errlen, "unknown key "
+                             "\"calibration.%s\"", key);
         }
     }
 
     if (rc == LLMR_OK && manual && llmr_cal_get(v, "thresholds") == NULL) {
-        rc = llmr_cal_error(err, errlen, "calibration.method \"manual\" "
-                            "needs calibration.thresholds");
+        rc = llmr_errorf(err, errlen, "calibration.method \"manual\" "
+                         "needs calibration.thresholds");
     }
 
     return rc;
@@ -856,8 +854,8 @@ llmr_cal_load_upstreams(llmr_cal_t *cal, yajl_val v, char *err,
     yajl_val  x;
 
     if (!YAJL_IS_OBJECT(v)) {
-        return llmr_cal_error(err, errlen, "\"upstreams\" must be an object "
-                              "of \"provider\": \"upstream\"");
+        return llmr_errorf(err, errlen, "\"upstreams\" must be an object "
+                           "of \"provider\": \"upstream\"");
     }
 
     rc = LLMR_OK;
@@ -866,8 +864,8 @@ llmr_cal_load_upstreams(llmr_cal_t *cal, yajl_val v, char *err,
         x = v->u.object.values[k];
 
         if (!YAJL_IS_STRING(x)) {
-            return llmr_cal_error(err, errlen, "upstreams.%s must be a "
-                                  "string", v->u.object.keys[k]);
+            return llmr_errorf(err, errlen, "upstreams.%s must be a "
+                               "string", v->u.object.keys[k]);
         }
 
         rc = llmr_cal_map_upstream(cal, v->u.object.keys[k],
@@ -891,8 +889,8 @@ llmr_cal_load_providers(llmr_cal_t *cal, yajl_val v, char *err,
     yajl_val  x;
 
     if (!YAJL_IS_ARRAY(v)) {
-        return llmr_cal_error(err, errlen, "\"providers\" must be an array "
-                              "of strings");
+        return llmr_errorf(err, errlen, "\"providers\" must be an array "
+                           "of strings");
     }
 
     rc = LLMR_OK;
@@ -901,14 +899,14 @@ llmr_cal_load_providers(llmr_cal_t *cal, yajl_val v, char *err,
         x = v->u.array.values[k];
 
         if (!YAJL_IS_STRING(x)) {
-            return llmr_cal_error(err, errlen, "\"providers\" must be an "
-                                  "array of strings");
+            return llmr_errorf(err, errlen, "\"providers\" must be an "
+                               "array of strings");
         }
 
         if (llmr_cal_allow_provider(cal, x->u.string, strlen(x->u.string))
             != LLMR_OK)
         {
-            rc = llmr_cal_error(err, errlen, "out of memory");
+            rc = llmr_errorf(err, errlen, "out of memory");
         }
     }
 
@@ -925,8 +923,8 @@ llmr_cal_load_models(llmr_cal_t *cal, yajl_val v, char *err, size_t errlen)
     size_t  k;
 
     if (!YAJL_IS_OBJECT(v)) {
-        return llmr_cal_error(err, errlen, "\"models\" must be an object of "
-                              "\"name\": {...}");
+        return llmr_errorf(err, errlen, "\"models\" must be an object of "
+                           "\"name\": {...}");
     }
 
     rc = LLMR_OK;
@@ -956,25 +954,25 @@ llmr_cal_parse_bands(llmr_cal_t *cal, yajl_val v, int manual, char *err,
     what = manual ? "thresholds" : "percentiles";
 
     if (!YAJL_IS_OBJECT(v)) {
-        return llmr_cal_error(err, errlen, "calibration.%s must be an "
-                              "object of tiers", what);
+        return llmr_errorf(err, errlen, "calibration.%s must be an "
+                           "object of tiers", what);
     }
 
     for (i = 0; i < v->u.object.len; i++) {
         t = llmr_tier_parse(v->u.object.keys[i], strlen(v->u.object.keys[i]));
 
         if (t < 0) {
-            return llmr_cal_error(err, errlen, "calibration.%s: unknown tier "
-                                  "\"%s\" (tiers are trivial, simple, "
-                                  "moderate, complex, expert)", what,
-                                  v->u.object.keys[i]);
+            return llmr_errorf(err, errlen, "calibration.%s: unknown tier "
+                               "\"%s\" (tiers are trivial, simple, "
+                               "moderate, complex, expert)", what,
+                               v->u.object.keys[i]);
         }
 
         b = v->u.object.values[i];
 
         if (!YAJL_IS_OBJECT(b)) {
-            return llmr_cal_error(err, errlen, "calibration.%s.%s must be an "
-                                  "object", what, v->u.object.keys[i]);
+            return llmr_errorf(err, errlen, "calibration.%s.%s must be an "
+                               "object", what, v->u.object.keys[i]);
         }
 
         band = cal->bands[t];
@@ -1000,11 +998,11 @@ llmr_cal_parse_bands(llmr_cal_t *cal, yajl_val v, int manual, char *err,
             if (rc == LLMR_ERROR || (rc == LLMR_OK && d < 0)
                 || (rc == LLMR_OK && !manual && d > 100))
             {
-                return llmr_cal_error(err, errlen, "calibration.%s.%s.%s: "
-                                      "expected %s", what,
-                                      v->u.object.keys[i], key,
-                                      manual ? "a number >= 0 or null"
-                                             : "a percentile 0..100 or null");
+                return llmr_errorf(err, errlen, "calibration.%s.%s.%s: "
+                                   "expected %s", what,
+                                   v->u.object.keys[i], key,
+                                   manual ? "a number >= 0 or null"
+                                          : "a percentile 0..100 or null");
             }
 
             if (rc == LLMR_DECLINED) {
@@ -1030,20 +1028,20 @@ llmr_cal_parse_bands(llmr_cal_t *cal, yajl_val v, int manual, char *err,
                 band.p_math = d;
 
             } else {
-                return llmr_cal_error(err, errlen, "calibration.%s.%s: "
-                                      "unknown key \"%s\" (known: %s)",
-                                      what, v->u.object.keys[i], key,
-                                      manual ? "max_cost, min_intelligence, "
-                                               "min_math"
-                                             : "cost, intelligence, math");
+                return llmr_errorf(err, errlen, "calibration.%s.%s: "
+                                   "unknown key \"%s\" (known: %s)",
+                                   what, v->u.object.keys[i], key,
+                                   manual ? "max_cost, min_intelligence, "
+                                            "min_math"
+                                          : "cost, intelligence, math");
             }
 
             set = 1;
         }
 
         if (!set) {
-            return llmr_cal_error(err, errlen, "calibration.%s.%s is empty",
-                                  what, v->u.object.keys[i]);
+            return llmr_errorf(err, errlen, "calibration.%s.%s is empty",
+                               what, v->u.object.keys[i]);
         }
 
         cal->bands[t] = band;
@@ -1065,22 +1063,22 @@ llmr_cal_parse_override(llmr_cal_t *cal, const char *name, yajl_val v,
     llmr_cal_override_t   o, *no;
 
     if (!YAJL_IS_OBJECT(v)) {
-        return llmr_cal_error(err, errlen, "models.%s must be an object",
-                              name);
+        return llmr_errorf(err, errlen, "models.%s must be an object",
+                           name);
     }
 
     if (cal->nov == LLMR_CAL_OVERRIDES_MAX) {
-        return llmr_cal_error(err, errlen, "more than %d model overrides",
-                              LLMR_CAL_OVERRIDES_MAX);
+        return llmr_errorf(err, errlen, "more than %d model overrides",
+                           LLMR_CAL_OVERRIDES_MAX);
     }
 
     if (llmr_cal_find_override(cal, name) != NULL) {
-        return llmr_cal_error(err, errlen, "models.%s given twice", name);
+        return llmr_errorf(err, errlen, "models.%s given twice", name);
     }
 
     memset(&o, 0, sizeof(llmr_cal_override_t));
 
-    o.name = llmr_cal_strndup(name, strlen(name));
+    o.name = llmr_strndup(name, strlen(name));
     if (o.name == NULL) {
         goto nomem;
     }
@@ -1109,8 +1107,8 @@ llmr_cal_parse_override(llmr_cal_t *cal, const char *name, yajl_val v,
             if (llmr_cal_number(x, &d) != LLMR_OK || d < 0
                 || d > LLMR_CAL_CONTEXT_MAX || d != floor(d))
             {
-                llmr_cal_error(err, errlen, "models.%s.context must be a "
-                               "number of tokens", name);
+                llmr_errorf(err, errlen, "models.%s.context must be a "
+                            "number of tokens", name);
                 goto failed;
             }
 
@@ -1118,17 +1116,17 @@ llmr_cal_parse_override(llmr_cal_t *cal, const char *name, yajl_val v,
 
         } else if (strcmp(key, "exclude") == 0) {
             if (!YAJL_IS_TRUE(x) && !YAJL_IS_FALSE(x)) {
-                llmr_cal_error(err, errlen, "models.%s.exclude must be "
-                               "true or false", name);
+                llmr_errorf(err, errlen, "models.%s.exclude must be "
+                            "true or false", name);
                 goto failed;
             }
 
             o.exclude = YAJL_IS_TRUE(x);
 
         } else if (key[0] != '_') {
-            llmr_cal_error(err, errlen, "models.%s: unknown key \"%s\" "
-                           "(known: id, upstream, tiers, caps, context, "
-                           "exclude)", name, key);
+            llmr_errorf(err, errlen, "models.%s: unknown key \"%s\" "
+                        "(known: id, upstream, tiers, caps, context, "
+                        "exclude)", name, key);
             goto failed;
         }
     }
@@ -1149,7 +1147,7 @@ llmr_cal_parse_override(llmr_cal_t *cal, const char *name, yajl_val v,
 
 nomem:
 
-    llmr_cal_error(err, errlen, "out of memory");
+    llmr_errorf(err, errlen, "out of memory");
 
 failed:
 
@@ -1175,16 +1173,16 @@ llmr_cal_override_string(llmr_cal_override_t *o, const char *name,
     if (!YAJL_IS_STRING(x) || x->u.string[0] == '\0'
         || strlen(x->u.string) > LLMR_CAL_NAME_MAX)
     {
-        return llmr_cal_error(err, errlen, "models.%s.%s must be a "
-                              "non-empty string", name, key);
+        return llmr_errorf(err, errlen, "models.%s.%s must be a "
+                           "non-empty string", name, key);
     }
 
     if (key[0] == 't') {
         if (llmr_cal_tier_range(x->u.string, &lo, &hi) != LLMR_OK
             || lo > hi)
         {
-            return llmr_cal_error(err, errlen, "models.%s.tiers: invalid "
-                                  "range \"%s\"", name, x->u.string);
+            return llmr_errorf(err, errlen, "models.%s.tiers: invalid "
+                               "range \"%s\"", name, x->u.string);
         }
 
         to = &o->tiers;
@@ -1195,19 +1193,19 @@ llmr_cal_override_string(llmr_cal_override_t *o, const char *name,
         chars = (key[0] == 'i') ? LLMR_CAL_ID_CHARS : LLMR_CAL_UPSTREAM_CHARS;
 
         if (!llmr_cal_chars_ok(x->u.string, strlen(x->u.string), chars)) {
-            return llmr_cal_error(err, errlen, "models.%s.%s: invalid %s "
-                                  "\"%s\" (letters, digits and \"%s\")",
-                                  name, key, key, x->u.string, chars);
+            return llmr_errorf(err, errlen, "models.%s.%s: invalid %s "
+                               "\"%s\" (letters, digits and \"%s\")",
+                               name, key, key, x->u.string, chars);
         }
 
         to = (key[0] == 'i') ? &o->id : &o->upstream;
     }
 
     free(*to);
-    *to = llmr_cal_strndup(x->u.string, strlen(x->u.string));
+    *to = llmr_strndup(x->u.string, strlen(x->u.string));
 
     if (*to == NULL) {
-        return llmr_cal_error(err, errlen, "out of memory");
+        return llmr_errorf(err, errlen, "out of memory");
     }
 
     return LLMR_OK;
@@ -1224,8 +1222,8 @@ llmr_cal_override_caps(llmr_cal_override_t *o, const char *name, yajl_val x,
     size_t  i, n;
 
     if (!YAJL_IS_ARRAY(x)) {
-        return llmr_cal_error(err, errlen, "models.%s.caps must be an array "
-                              "of strings", name);
+        return llmr_errorf(err, errlen, "models.%s.caps must be an array "
+                           "of strings", name);
     }
 
     n = 0;
@@ -1234,8 +1232,8 @@ llmr_cal_override_caps(llmr_cal_override_t *o, const char *name, yajl_val x,
         if (!YAJL_IS_STRING(x->u.array.values[i])
             || n + strlen(x->u.array.values[i]->u.string) + 2 > sizeof(caps))
         {
-            return llmr_cal_error(err, errlen, "models.%s.caps must be an "
-                                  "array of strings", name);
+            return llmr_errorf(err, errlen, "models.%s.caps must be an "
+                               "array of strings", name);
         }
 
         n += snprintf(caps + n, sizeof(caps) - n, "%s%s", n ? "," : "",
@@ -1245,10 +1243,10 @@ llmr_cal_override_caps(llmr_cal_override_t *o, const char *name, yajl_val x,
     o->caps = 0;
 
     if (n && llmr_caps_parse(caps, n, &o->caps) != LLMR_OK) {
-        return llmr_cal_error(err, errlen, "models.%s.caps: unknown "
-                              "capability in \"%s\" (known: vision, tools, "
-                              "json, reasoning, audio, long_context)",
-                              name, caps);
+        return llmr_errorf(err, errlen, "models.%s.caps: unknown "
+                           "capability in \"%s\" (known: vision, tools, "
+                           "json, reasoning, audio, long_context)",
+                           name, caps);
     }
 
     o->has_caps = 1;
@@ -1303,16 +1301,16 @@ llmr_cal_map_upstream(llmr_cal_t *cal, const char *provider, size_t plen,
     if (plen == 0 || ulen == 0 || ulen > LLMR_CAL_NAME_MAX
         || plen > LLMR_CAL_NAME_MAX)
     {
-        return llmr_cal_error(err, errlen, "invalid upstream mapping "
-                              "\"%.*s=%.*s\"", (int) plen, provider,
-                              (int) ulen, upstream);
+        return llmr_errorf(err, errlen, "invalid upstream mapping "
+                           "\"%.*s=%.*s\"", (int) plen, provider,
+                           (int) ulen, upstream);
     }
 
     if (!llmr_cal_chars_ok(upstream, ulen, LLMR_CAL_UPSTREAM_CHARS)) {
-        return llmr_cal_error(err, errlen, "invalid upstream \"%.*s\" for "
-                              "\"%.*s\" (letters, digits and \"%s\")",
-                              (int) ulen, upstream, (int) plen, provider,
-                              LLMR_CAL_UPSTREAM_CHARS);
+        return llmr_errorf(err, errlen, "invalid upstream \"%.*s\" for "
+                           "\"%.*s\" (letters, digits and \"%s\")",
+                           (int) ulen, upstream, (int) plen, provider,
+                           LLMR_CAL_UPSTREAM_CHARS);
     }
 
     for (i = 0; i < cal->nmap; i++) {
@@ -1320,25 +1318,25 @@ llmr_cal_map_upstream(llmr_cal_t *cal, const char *provider, size_t plen,
             && memcmp(cal->map_from[i], provider, plen) == 0)
         {
             free(cal->map_to[i]);
-            cal->map_to[i] = llmr_cal_strndup(upstream, ulen);
+            cal->map_to[i] = llmr_strndup(upstream, ulen);
 
             return cal->map_to[i] ? LLMR_OK
-                                  : llmr_cal_error(err, errlen,
-                                                   "out of memory");
+                                  : llmr_errorf(err, errlen,
+                                                "out of memory");
         }
     }
 
     i = cal->nmap;
 
     if (llmr_cal_push_str(&cal->map_from, &i, provider, plen) != LLMR_OK) {
-        return llmr_cal_error(err, errlen, "out of memory");
+        return llmr_errorf(err, errlen, "out of memory");
     }
 
     if (llmr_cal_push_str(&cal->map_to, &cal->nmap, upstream, ulen)
         != LLMR_OK)
     {
         free(cal->map_from[cal->nmap]);
-        return llmr_cal_error(err, errlen, "out of memory");
+        return llmr_errorf(err, errlen, "out of memory");
     }
 
     return LLMR_OK;
@@ -1358,7 +1356,7 @@ llmr_cal_push_str(char ***arr, unsigned *n, const char *s, size_t len)
 {
     char   *copy, **na;
 
-    copy = llmr_cal_strndup(s, len);
+    copy = llmr_strndup(s, len);
     if (copy == NULL) {
         return LLMR_ERROR;
     }
@@ -1428,22 +1426,22 @@ llmr_cal_run(llmr_cal_t *cal, unsigned max_models, char *err,
             break;
 
         default:
-            return llmr_cal_error(err, errlen, "out of memory");
+            return llmr_errorf(err, errlen, "out of memory");
         }
     }
 
     if (n == 0) {
-        return llmr_cal_error(err, errlen, "no usable model: %u read, %u "
-                              "skipped for missing or invalid data, %u "
-                              "left out by the provider list, %u excluded",
-                              cal->read, cal->nskipped, cal->filtered,
-                              cal->excluded);
+        return llmr_errorf(err, errlen, "no usable model: %u read, %u "
+                           "skipped for missing or invalid data, %u "
+                           "left out by the provider list, %u excluded",
+                           cal->read, cal->nskipped, cal->filtered,
+                           cal->excluded);
     }
 
     llmr_cal_frontier(cal);
 
     if (llmr_cal_thresholds(cal, n) != LLMR_OK) {
-        return llmr_cal_error(err, errlen, "out of memory");
+        return llmr_errorf(err, errlen, "out of memory");
     }
 
     llmr_cal_place(cal);
@@ -1527,13 +1525,13 @@ llmr_cal_admit(llmr_cal_t *cal, llmr_cal_model_t *m)
     }
 
     free(m->upstream);
-    m->upstream = llmr_cal_strndup(to, strlen(to));
+    m->upstream = llmr_strndup(to, strlen(to));
 
     free(m->id);
     m->id = NULL;
 
     if (ov && ov->id) {
-        m->id = llmr_cal_strndup(ov->id, strlen(ov->id));
+        m->id = llmr_strndup(ov->id, strlen(ov->id));
     }
 
     if (m->upstream == NULL || (ov && ov->id && m->id == NULL)) {
@@ -1910,7 +1908,7 @@ llmr_cal_skip(llmr_cal_t *cal, const char *name, const char *fmt, ...)
     }
 
     s.name = llmr_cal_clean(name, NULL, 0);
-    s.reason = llmr_cal_strndup(buf, strlen(buf));
+    s.reason = llmr_strndup(buf, strlen(buf));
 
     if (s.name == NULL || s.reason == NULL) {
         free(s.name);
@@ -1939,7 +1937,7 @@ llmr_cal_clean(const char *s, const char *extra, int lower)
     unsigned char   c;
 
     len = strlen(s);
-    p = llmr_cal_strndup(s, len);
+    p = llmr_strndup(s, len);
 
     if (p == NULL) {
         return NULL;
@@ -2095,36 +2093,4 @@ llmr_cal_chars_ok(const char *s, size_t len, const char *extra)
     }
 
     return 1;
-}
-
-
-static int
-llmr_cal_error(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list  ap;
-
-    if (err && errlen) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-
-    return LLMR_ERROR;
-}
-
-
-static char *
-llmr_cal_strndup(const char *s, size_t len)
-{
-    char  *p;
-
-    p = malloc(len + 1);
-    if (p == NULL) {
-        return NULL;
-    }
-
-    memcpy(p, s, len);
-    p[len] = '\0';
-
-    return p;
 }

@@ -21,8 +21,6 @@
  */
 
 
-static int llmr_sgp_error(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__ ((format (printf, 3, 4)));
 static yajl_val llmr_sgp_get(yajl_val obj, const char *key);
 static double llmr_sgp_num(yajl_val obj, const char *key);
 static int llmr_sgp_tier(yajl_val v);
@@ -44,7 +42,7 @@ llmr_suggest_basis_parse(const char *json, size_t len,
 
     copy = malloc(len + 1);
     if (copy == NULL) {
-        return llmr_sgp_error(err, errlen, "out of memory");
+        return llmr_errorf(err, errlen, "out of memory");
     }
 
     memcpy(copy, json, len);
@@ -61,8 +59,8 @@ llmr_suggest_basis_parse(const char *json, size_t len,
             }
         }
 
-        return llmr_sgp_error(err, errlen, "invalid JSON: %s",
-                              ybuf[0] ? ybuf : "parse error");
+        return llmr_errorf(err, errlen, "invalid JSON: %s",
+                           ybuf[0] ? ybuf : "parse error");
     }
 
     basis = llmr_sgp_get(root, "suggestion_basis");
@@ -75,8 +73,8 @@ llmr_suggest_basis_parse(const char *json, size_t len,
         || llmr_sgp_get(basis, "models") == NULL)
     {
         yajl_tree_free(root);
-        return llmr_sgp_error(err, errlen, "no \"suggestion_basis\" in the "
-                              "status (an llm_status of this version?)");
+        return llmr_errorf(err, errlen, "no \"suggestion_basis\" in the "
+                           "status (an llm_status of this version?)");
     }
 
     b->window = llmr_sgp_num(basis, "window_s");
@@ -167,19 +165,6 @@ llmr_suggest_basis_parse(const char *json, size_t len,
     yajl_tree_free(root);
 
     return LLMR_OK;
-}
-
-
-static int
-llmr_sgp_error(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list  args;
-
-    va_start(args, fmt);
-    (void) vsnprintf(err, errlen, fmt, args);
-    va_end(args);
-
-    return LLMR_ERROR;
 }
 
 

@@ -4,6 +4,9 @@
  */
 
 
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <llmr/core.h>
@@ -227,4 +230,36 @@ llmr_json_escape(char *dst, size_t size, const char *src, size_t len)
     }
 
     return n;
+}
+
+
+int
+llmr_errorf(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list  ap;
+
+    if (err && errlen) {
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+
+    return LLMR_ERROR;
+}
+
+
+char *
+llmr_strndup(const char *s, size_t len)
+{
+    char  *p;
+
+    p = malloc(len + 1);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    memcpy(p, s, len);
+    p[len] = '\0';
+
+    return p;
 }

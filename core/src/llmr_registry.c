@@ -106,8 +106,6 @@ static const llmr_metric_t  llmr_metrics[LLMR_METRICS] = {
 
 static llmr_str_t *llmr_model_arg(llmr_model_args_t *a, const char *key,
     size_t len);
-static int llmr_registry_error(char *err, size_t errlen, const char *fmt,
-    ...);
 static int llmr_registry_check_path(const llmr_str_t *s);
 static int llmr_registry_check_name(const llmr_str_t *s, const char *extra);
 static int llmr_registry_parse_price(const llmr_str_t *s, double *price);
@@ -126,7 +124,6 @@ static int llmr_registry_parse_metrics(const llmr_model_args_t *a,
     llmr_model_t *m, char *err, size_t errlen);
 static int llmr_registry_copy(const llmr_str_t *name,
     const llmr_model_args_t *a, llmr_model_t *m, char *err, size_t errlen);
-static char *llmr_strndup(const char *s, size_t len);
 
 
 llmr_registry_t *
@@ -180,9 +177,9 @@ llmr_registry_add(llmr_registry_t *reg, const llmr_str_t *name,
         eq = memchr(args[i].data, '=', args[i].len);
 
         if (eq == NULL) {
-            return llmr_registry_error(err, errlen,
-                                       "invalid parameter \"%.*s\"",
-                                       (int) args[i].len, args[i].data);
+            return llmr_errorf(err, errlen,
+                               "invalid parameter \"%.*s\"",
+                               (int) args[i].len, args[i].data);
         }
 
         klen = eq - args[i].data;
@@ -190,15 +187,15 @@ llmr_registry_add(llmr_registry_t *reg, const llmr_str_t *name,
         slot = llmr_model_arg(&a, args[i].data, klen);
 
         if (slot == NULL) {
-            return llmr_registry_error(err, errlen,
-                                       "unknown parameter \"%.*s\"",
-                                       (int) args[i].len, args[i].data);
+            return llmr_errorf(err, errlen,
+                               "unknown parameter \"%.*s\"",
+                               (int) args[i].len, args[i].data);
         }
 
         if (slot->data != NULL) {
-            return llmr_registry_error(err, errlen,
-                                       "duplicate parameter \"%.*s\"",
-                                       (int) args[i].len, args[i].data);
+            return llmr_errorf(err, errlen,
+                               "duplicate parameter \"%.*s\"",
+                               (int) args[i].len, args[i].data);
         }
 
         slot->data = eq + 1;
@@ -242,45 +239,45 @@ llmr_registry_check_names(llmr_registry_t *reg, const llmr_str_t *name,
     const llmr_model_args_t *a, char *err, size_t errlen)
 {
     if (llmr_registry_check_name(name, LLMR_MODEL_NAME_CHARS) != LLMR_OK) {
-        return llmr_registry_error(err, errlen, "invalid model name \"%.*s\"",
-                                   (int) name->len, name->data);
+        return llmr_errorf(err, errlen, "invalid model name \"%.*s\"",
+                           (int) name->len, name->data);
     }
 
     if (llmr_registry_find(reg, name->data, name->len) != NULL) {
-        return llmr_registry_error(err, errlen, "duplicate model \"%.*s\"",
-                                   (int) name->len, name->data);
+        return llmr_errorf(err, errlen, "duplicate model \"%.*s\"",
+                           (int) name->len, name->data);
     }
 
     if (reg->n == LLMR_MODELS_MAX) {
-        return llmr_registry_error(err, errlen,
-                                   "too many models (at most %d)",
-                                   LLMR_MODELS_MAX);
+        return llmr_errorf(err, errlen,
+                           "too many models (at most %d)",
+                           LLMR_MODELS_MAX);
     }
 
     if (a->provider.data == NULL) {
-        return llmr_registry_error(err, errlen,
-                                   "model \"%.*s\": missing provider=",
-                                   (int) name->len, name->data);
+        return llmr_errorf(err, errlen,
+                           "model \"%.*s\": missing provider=",
+                           (int) name->len, name->data);
     }
 
     if (llmr_registry_check_name(&a->provider, LLMR_PROVIDER_CHARS)
         != LLMR_OK)
     {
-        return llmr_registry_error(err, errlen, "invalid provider \"%.*s\"",
-                                   (int) a->provider.len, a->provider.data);
+        return llmr_errorf(err, errlen, "invalid provider \"%.*s\"",
+                           (int) a->provider.len, a->provider.data);
     }
 
     if (a->upstream.data == NULL) {
-        return llmr_registry_error(err, errlen,
-                                   "model \"%.*s\": missing upstream=",
-                                   (int) name->len, name->data);
+        return llmr_errorf(err, errlen,
+                           "model \"%.*s\": missing upstream=",
+                           (int) name->len, name->data);
     }
 
     if (llmr_registry_check_name(&a->upstream, LLMR_UPSTREAM_CHARS)
         != LLMR_OK)
     {
-        return llmr_registry_error(err, errlen, "invalid upstream \"%.*s\"",
-                                   (int) a->upstream.len, a->upstream.data);
+        return llmr_errorf(err, errlen, "invalid upstream \"%.*s\"",
+                           (int) a->upstream.len, a->upstream.data);
     }
 
     return LLMR_OK;
@@ -294,57 +291,57 @@ llmr_registry_parse_offer(const llmr_str_t *name, const llmr_model_args_t *a,
     llmr_model_t *m, char *err, size_t errlen)
 {
     if (a->tiers.data == NULL) {
-        return llmr_registry_error(err, errlen,
-                                   "model \"%.*s\": missing tiers=",
-                                   (int) name->len, name->data);
+        return llmr_errorf(err, errlen,
+                           "model \"%.*s\": missing tiers=",
+                           (int) name->len, name->data);
     }
 
     if (llmr_registry_parse_tiers(&a->tiers, &m->tier_lo, &m->tier_hi)
         != LLMR_OK)
     {
         if (m->tier_lo > m->tier_hi) {
-            return llmr_registry_error(err, errlen,
-                                       "inverted tier range \"%.*s\"",
-                                       (int) a->tiers.len, a->tiers.data);
+            return llmr_errorf(err, errlen,
+                               "inverted tier range \"%.*s\"",
+                               (int) a->tiers.len, a->tiers.data);
         }
 
-        return llmr_registry_error(err, errlen,
-                                   "invalid tiers \"%.*s\" (tiers are "
-                                   "trivial, simple, moderate, complex, "
-                                   "expert)",
-                                   (int) a->tiers.len, a->tiers.data);
+        return llmr_errorf(err, errlen,
+                           "invalid tiers \"%.*s\" (tiers are "
+                           "trivial, simple, moderate, complex, "
+                           "expert)",
+                           (int) a->tiers.len, a->tiers.data);
     }
 
     if (a->input.data
         && llmr_registry_parse_price(&a->input, &m->price_in) != LLMR_OK)
     {
-        return llmr_registry_error(err, errlen, "invalid input price \"%.*s\"",
-                                   (int) a->input.len, a->input.data);
+        return llmr_errorf(err, errlen, "invalid input price \"%.*s\"",
+                           (int) a->input.len, a->input.data);
     }
 
     if (a->output.data
         && llmr_registry_parse_price(&a->output, &m->price_out) != LLMR_OK)
     {
-        return llmr_registry_error(err, errlen,
-                                   "invalid output price \"%.*s\"",
-                                   (int) a->output.len, a->output.data);
+        return llmr_errorf(err, errlen,
+                           "invalid output price \"%.*s\"",
+                           (int) a->output.len, a->output.data);
     }
 
     if (a->context.data
         && llmr_registry_parse_context(&a->context, &m->context) != LLMR_OK)
     {
-        return llmr_registry_error(err, errlen, "invalid context \"%.*s\"",
-                                   (int) a->context.len, a->context.data);
+        return llmr_errorf(err, errlen, "invalid context \"%.*s\"",
+                           (int) a->context.len, a->context.data);
     }
 
     if (a->caps.data
         && llmr_caps_parse(a->caps.data, a->caps.len, &m->caps) != LLMR_OK)
     {
-        return llmr_registry_error(err, errlen,
-                                   "invalid caps \"%.*s\" (known: vision, "
-                                   "tools, json, reasoning, audio, "
-                                   "long_context)",
-                                   (int) a->caps.len, a->caps.data);
+        return llmr_errorf(err, errlen,
+                           "invalid caps \"%.*s\" (known: vision, "
+                           "tools, json, reasoning, audio, "
+                           "long_context)",
+                           (int) a->caps.len, a->caps.data);
     }
 
     return LLMR_OK;
@@ -360,47 +357,47 @@ llmr_registry_parse_endpoint(const llmr_str_t *name,
     if (a->id.data
         && llmr_registry_check_name(&a->id, LLMR_MODEL_NAME_CHARS) != LLMR_OK)
     {
-        return llmr_registry_error(err, errlen, "invalid id \"%.*s\"",
-                                   (int) a->id.len, a->id.data);
+        return llmr_errorf(err, errlen, "invalid id \"%.*s\"",
+                           (int) a->id.len, a->id.data);
     }
 
     if (a->api.data) {
         m->api = llmr_api_parse(a->api.data, a->api.len);
 
         if (m->api < 0) {
-            return llmr_registry_error(err, errlen,
-                                       "invalid api \"%.*s\" (apis are "
-                                       "openai, anthropic, gemini)",
-                                       (int) a->api.len, a->api.data);
+            return llmr_errorf(err, errlen,
+                               "invalid api \"%.*s\" (apis are "
+                               "openai, anthropic, gemini)",
+                               (int) a->api.len, a->api.data);
         }
 
     } else {
         m->api = llmr_api_of_provider(a->provider.data, a->provider.len);
 
         if (m->api < 0) {
-            return llmr_registry_error(err, errlen,
-                                       "model \"%.*s\": the API of provider "
-                                       "\"%.*s\" is not known, set api=openai, "
-                                       "api=anthropic or api=gemini",
-                                       (int) name->len, name->data,
-                                       (int) a->provider.len,
-                                       a->provider.data);
+            return llmr_errorf(err, errlen,
+                               "model \"%.*s\": the API of provider "
+                               "\"%.*s\" is not known, set api=openai, "
+                               "api=anthropic or api=gemini",
+                               (int) name->len, name->data,
+                               (int) a->provider.len,
+                               a->provider.data);
         }
     }
 
     if (a->path.data && llmr_registry_check_path(&a->path) != LLMR_OK) {
-        return llmr_registry_error(err, errlen, "invalid path \"%.*s\" (a "
-                                   "base path such as /v1, without a query "
-                                   "or a trailing slash)",
-                                   (int) a->path.len, a->path.data);
+        return llmr_errorf(err, errlen, "invalid path \"%.*s\" (a "
+                           "base path such as /v1, without a query "
+                           "or a trailing slash)",
+                           (int) a->path.len, a->path.data);
     }
 
     if (a->key_file.data
         && (a->key_file.len == 0 || a->key_file.len > LLMR_PATH_MAX
             || memchr(a->key_file.data, '\0', a->key_file.len)))
     {
-        return llmr_registry_error(err, errlen, "invalid key_file \"%.*s\"",
-                                   (int) a->key_file.len, a->key_file.data);
+        return llmr_errorf(err, errlen, "invalid key_file \"%.*s\"",
+                           (int) a->key_file.len, a->key_file.data);
     }
 
     return LLMR_OK;
@@ -422,10 +419,10 @@ llmr_registry_parse_metrics(const llmr_model_args_t *a, llmr_model_t *m,
         if (a->metric[k].data
             && llmr_registry_parse_price(&a->metric[k], v) != LLMR_OK)
         {
-            return llmr_registry_error(err, errlen, "invalid %s \"%.*s\"",
-                                       llmr_metrics[k].key,
-                                       (int) a->metric[k].len,
-                                       a->metric[k].data);
+            return llmr_errorf(err, errlen, "invalid %s \"%.*s\"",
+                               llmr_metrics[k].key,
+                               (int) a->metric[k].len,
+                               a->metric[k].data);
         }
     }
 
@@ -461,7 +458,7 @@ llmr_registry_copy(const llmr_str_t *name, const llmr_model_args_t *a,
         free(m->path);
         free(m->key_file);
 
-        return llmr_registry_error(err, errlen, "out of memory");
+        return llmr_errorf(err, errlen, "out of memory");
     }
 
     return LLMR_OK;
@@ -528,8 +525,8 @@ llmr_registry_load_file(llmr_registry_t *reg, const char *path, char *err,
 
     f = fopen(path, "rb");
     if (f == NULL) {
-        return llmr_registry_error(err, errlen, "cannot open \"%s\": %s",
-                                   path, strerror(errno));
+        return llmr_errorf(err, errlen, "cannot open \"%s\": %s",
+                           path, strerror(errno));
     }
 
     size = 0;
@@ -537,7 +534,7 @@ llmr_registry_load_file(llmr_registry_t *reg, const char *path, char *err,
 
     if (data == NULL) {
         fclose(f);
-        return llmr_registry_error(err, errlen, "out of memory");
+        return llmr_errorf(err, errlen, "out of memory");
     }
 
     while ((n = fread(data + size, 1, LLMR_REGISTRY_FILE_MAX + 1 - size, f))
@@ -551,12 +548,12 @@ llmr_registry_load_file(llmr_registry_t *reg, const char *path, char *err,
     }
 
     if (ferror(f)) {
-        rc = llmr_registry_error(err, errlen, "cannot read \"%s\": %s",
-                                 path, strerror(errno));
+        rc = llmr_errorf(err, errlen, "cannot read \"%s\": %s",
+                         path, strerror(errno));
 
     } else if (size > LLMR_REGISTRY_FILE_MAX) {
-        rc = llmr_registry_error(err, errlen, "\"%s\" is larger than %d "
-                                 "bytes", path, LLMR_REGISTRY_FILE_MAX);
+        rc = llmr_errorf(err, errlen, "\"%s\" is larger than %d "
+                         "bytes", path, LLMR_REGISTRY_FILE_MAX);
 
     } else {
         data[size] = '\0';
@@ -637,7 +634,7 @@ llmr_registry_load_json(llmr_registry_t *reg, const char *data, size_t len,
 
     copy = malloc(len + 1);
     if (copy == NULL) {
-        return llmr_registry_error(err, errlen, "out of memory");
+        return llmr_errorf(err, errlen, "out of memory");
     }
 
     memcpy(copy, data, len);
@@ -653,7 +650,7 @@ llmr_registry_load_json(llmr_registry_t *reg, const char *data, size_t len,
             }
         }
 
-        return llmr_registry_error(err, errlen, "invalid JSON: %s", ybuf);
+        return llmr_errorf(err, errlen, "invalid JSON: %s", ybuf);
     }
 
     models = root;
@@ -670,9 +667,9 @@ llmr_registry_load_json(llmr_registry_t *reg, const char *data, size_t len,
 
     if (models == NULL || !YAJL_IS_ARRAY(models)) {
         yajl_tree_free(root);
-        return llmr_registry_error(err, errlen,
-                                   "expected {\"models\": [...]} or an "
-                                   "array of models");
+        return llmr_errorf(err, errlen,
+                           "expected {\"models\": [...]} or an "
+                           "array of models");
     }
 
     rc = LLMR_OK;
@@ -681,8 +678,8 @@ llmr_registry_load_json(llmr_registry_t *reg, const char *data, size_t len,
         m = models->u.array.values[i];
 
         if (!YAJL_IS_OBJECT(m)) {
-            rc = llmr_registry_error(err, errlen, "model #%zu is not an "
-                                     "object", i + 1);
+            rc = llmr_errorf(err, errlen, "model #%zu is not an "
+                             "object", i + 1);
             break;
         }
 
@@ -716,8 +713,8 @@ llmr_registry_load_json(llmr_registry_t *reg, const char *data, size_t len,
                                           sizeof(bufs[0]))
                    != LLMR_OK)
             {
-                rc = llmr_registry_error(err, errlen, "model #%zu: invalid "
-                                         "\"%s\"", i + 1, key);
+                rc = llmr_errorf(err, errlen, "model #%zu: invalid "
+                                 "\"%s\"", i + 1, key);
                 break;
             }
 
@@ -729,8 +726,8 @@ llmr_registry_load_json(llmr_registry_t *reg, const char *data, size_t len,
         }
 
         if (name.data == NULL) {
-            rc = llmr_registry_error(err, errlen, "model #%zu: missing "
-                                     "\"name\"", i + 1);
+            rc = llmr_errorf(err, errlen, "model #%zu: missing "
+                             "\"name\"", i + 1);
             break;
         }
 
@@ -894,36 +891,4 @@ llmr_registry_parse_tiers(const llmr_str_t *s, int *lo, int *hi)
     }
 
     return LLMR_OK;
-}
-
-
-static int
-llmr_registry_error(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list  ap;
-
-    if (err && errlen) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-
-    return LLMR_ERROR;
-}
-
-
-static char *
-llmr_strndup(const char *s, size_t len)
-{
-    char  *p;
-
-    p = malloc(len + 1);
-    if (p == NULL) {
-        return NULL;
-    }
-
-    memcpy(p, s, len);
-    p[len] = '\0';
-
-    return p;
 }

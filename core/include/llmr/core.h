@@ -88,5 +88,12 @@ int llmr_caps_parse(const char *s, size_t len, unsigned *caps);
 size_t llmr_json_escape(char *dst, size_t size, const char *src, size_t len);
 size_t llmr_json_escaped_len(const char *src, size_t len);
 
+/* a message into err (when given) for a caller's error; returns LLMR_ERROR */
+int llmr_errorf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+/* a NUL-terminated heap copy of len bytes; NULL without memory */
+char *llmr_strndup(const char *s, size_t len);
+
 
 #endif /* _LLMR_CORE_H_INCLUDED_ */

@@ -98,7 +98,6 @@ ngx_http_llm_router_rewrite_body(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, const llmr_rewrite_t *rw)
 {
     off_t                 pos;
-    u_char               *p;
     ngx_uint_t            i;
     ngx_chain_t          *out, **ll, *cl;
     const llmr_edit_t    *e;
@@ -132,7 +131,19 @@ ngx_http_llm_router_rewrite_body(ngx_http_request_t *r,
     cl->buf->last_in_chain = 1;
 
     r->request_body->bufs = out;
-    r->headers_in.content_length_n = ctx->orig_len + rw->delta;
+
+    return ngx_http_llm_router_set_length(r, ctx->orig_len + rw->delta);
+}
+
+
+/* the Content-Length the upstream is sent, for a body of len bytes */
+
+ngx_int_t
+ngx_http_llm_router_set_length(ngx_http_request_t *r, off_t len)
+{
+    u_char  *p;
+
+    r->headers_in.content_length_n = len;
 
     if (r->headers_in.content_length) {
         p = ngx_pnalloc(r->pool, NGX_OFF_T_LEN);
@@ -141,8 +152,8 @@ ngx_http_llm_router_rewrite_body(ngx_http_request_t *r,
         }
 
         r->headers_in.content_length->value.data = p;
-        r->headers_in.content_length->value.len =
-                  ngx_sprintf(p, "%O", r->headers_in.content_length_n) - p;
+        r->headers_in.content_length->value.len = ngx_sprintf(p, "%O", len)
+                                                  - p;
     }
 
     return NGX_OK;

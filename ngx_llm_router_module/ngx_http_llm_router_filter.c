@@ -60,11 +60,13 @@ ngx_http_llm_router_filter_init(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_llm_router_header_filter(ngx_http_request_t *r)
 {
-    ngx_str_t                  *type, id;
-    llmr_usage_t               *u;
-    ngx_table_elt_t            *h;
-    ngx_pool_cleanup_t         *cln;
-    ngx_http_llm_router_ctx_t  *ctx;
+    int                               format;
+    ngx_str_t                        *type, id;
+    llmr_usage_t                     *u;
+    ngx_table_elt_t                  *h;
+    ngx_pool_cleanup_t               *cln;
+    ngx_http_llm_router_ctx_t        *ctx;
+    ngx_http_llm_router_main_conf_t  *lmcf;
 
     if (r == r->main && ngx_http_llm_router_route_header(r) != NGX_OK) {
         return NGX_ERROR;
@@ -75,6 +77,12 @@ ngx_http_llm_router_header_filter(ngx_http_request_t *r)
     }
 
     ctx = ngx_http_llm_router_get_ctx(r);
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
+
+    if (ctx) {
+        /* set again below for an answer of a translated attempt */
+        ctx->xans_active = 0;
+    }
 
     if (ctx && !ctx->id_sent
         && ngx_http_llm_router_request_id(r, &id) == NGX_OK)
@@ -121,9 +129,25 @@ ngx_http_llm_router_header_filter(ngx_http_request_t *r)
      * "proxy_set_header Accept-Encoding "";" keeps provider answers plain.
      */
 
-    if (r->headers_out.content_encoding
+    if (!ctx->xlate && r->headers_out.content_encoding
         && r->headers_out.content_encoding->value.len)
     {
+        return ngx_http_next_header_filter(r);
+    }
+
+    /* the provider's answer is in its model's API */
+
+    format = ctx->xlate ? ngx_http_llm_router_api_format(
+                              lmcf->registry->models[ctx->dec.model].api)
+                        : ctx->req.format;
+
+    if (ctx->xlate
+        && ngx_http_llm_router_translate_header(r, ctx) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ctx->xlate && ctx->xans_ignore) {
         return ngx_http_next_header_filter(r);
     }
 
@@ -131,7 +155,7 @@ ngx_http_llm_router_header_filter(ngx_http_request_t *r)
 
         /* a fallback's answer after an intercepted error: start over */
 
-        llmr_usage_reset(ctx->usage, ctx->req.format);
+        llmr_usage_reset(ctx->usage, format);
         ctx->usage_done = 0;
         u = ctx->usage;
 
@@ -141,7 +165,7 @@ ngx_http_llm_router_header_filter(ngx_http_request_t *r)
             return ngx_http_next_header_filter(r);
         }
 
-        u = ngx_http_llm_router_usage_get(ctx->req.format);
+        u = ngx_http_llm_router_usage_get(format);
         if (u == NULL) {
             return ngx_http_next_header_filter(r);
         }
@@ -176,15 +200,37 @@ ngx_http_llm_router_header_filter(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_llm_router_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
+    ngx_int_t                   rc;
     ngx_buf_t                  *b;
-    ngx_chain_t                *cl;
+    ngx_chain_t                *cl, *out;
     ngx_http_llm_router_ctx_t  *ctx;
 
-    if (in == NULL || r != r->main) {
+    if (r != r->main) {
         return ngx_http_next_body_filter(r, in);
     }
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_llm_router_module);
+
+    if (ctx && ctx->xans_active) {
+
+        /* the answer goes on in the client's API */
+
+        if (ngx_http_llm_router_translate_filter(r, ctx, in, &out)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        rc = ngx_http_next_body_filter(r, out);
+
+        ngx_http_llm_router_translate_sent(r, ctx, &out);
+
+        return rc;
+    }
+
+    if (in == NULL) {
+        return ngx_http_next_body_filter(r, in);
+    }
 
     if (ctx == NULL || ctx->usage == NULL || ctx->usage_done) {
         return ngx_http_next_body_filter(r, in);

@@ -551,7 +551,9 @@ ngx_http_llm_router_decide(ngx_http_request_t *r,
         s.min_tier = (int) tier;
     }
 
-    if (ngx_http_llm_router_signals(r, ctx, &s, 1, !ctx->explain) != NGX_OK) {
+    if (ngx_http_llm_router_signals(r, ctx, &s, 1, !ctx->explain) != NGX_OK
+        || ngx_http_llm_router_translate_check(r, ctx, req, &s) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -590,6 +592,24 @@ ngx_http_llm_router_decide(ngx_http_request_t *r,
 
     if (rewrite) {
         m = &lmcf->registry->models[ctx->dec.model];
+
+        rc = ngx_http_llm_router_translate_body(r, ctx);
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_DECLINED) {
+            ctx->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            ctx->err_code = "llm_translation_failed";
+            ngx_str_set(&ctx->err_msg, "the request could not be written "
+                        "for the chosen model's API");
+            return NGX_DECLINED;
+        }
+
+        if (ctx->xlate) {
+            return ngx_http_llm_router_finish_decision(r, ctx);
+        }
 
         if (llmr_rewrite_plan(&rw, &ctx->req, m->id, ngx_strlen(m->id),
                               (int) llcf->stream_usage)
@@ -853,6 +873,7 @@ ngx_http_llm_router_fallback(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx)
 {
     u_char                           *p, *last;
+    ngx_int_t                         rc;
     const llmr_model_t               *m;
     llmr_rewrite_t                    rw;
     llmr_verdict_t                    v;
@@ -930,6 +951,10 @@ ngx_http_llm_router_fallback(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /* the APIs the request could be translated to, as at the decision */
+    s.apis |= ctx->xapis;
+    s.client_api = (int) ctx->ep.api;
+
     /* the last attempt's decision stays for the logs if none is left */
 
     if (ngx_http_llm_router_pick(r, ctx, ctx->parsed ? &ctx->req : NULL,
@@ -945,7 +970,16 @@ ngx_http_llm_router_fallback(ngx_http_request_t *r,
 
     m = &lmcf->registry->models[ctx->dec.model];
 
-    if (ctx->parsed && ctx->orig_bufs) {
+    rc = ngx_http_llm_router_translate_body(r, ctx);
+
+    if (rc != NGX_OK) {
+        return (rc == NGX_ERROR) ? NGX_HTTP_INTERNAL_SERVER_ERROR
+                                 : ngx_http_llm_router_give_up(r, ctx, &o,
+                                       "a model its body could be written "
+                                       "for");
+    }
+
+    if (ctx->parsed && ctx->orig_bufs && !ctx->xlate) {
         if (llmr_rewrite_plan(&rw, &ctx->req, m->id, ngx_strlen(m->id),
                               (int) llcf->stream_usage)
             != LLMR_OK)

@@ -200,6 +200,13 @@ static ngx_command_t  ngx_http_llm_router_commands[] = {
       offsetof(ngx_http_llm_router_loc_conf_t, stream_usage),
       NULL },
 
+    { ngx_string("llm_route_translate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_router_loc_conf_t, translate),
+      NULL },
+
     { ngx_string("llm_route_profile"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_llm_router_profile,
@@ -389,6 +396,7 @@ ngx_http_llm_router_create_loc_conf(ngx_conf_t *cf)
     llcf->client_tier = NGX_CONF_UNSET;
     llcf->max_attempts = NGX_CONF_UNSET_UINT;
     llcf->stream_usage = NGX_CONF_UNSET;
+    llcf->translate = NGX_CONF_UNSET;
     llcf->profile = NGX_CONF_UNSET;
     llcf->escalate = NGX_CONF_UNSET_UINT;
     llcf->ab_split = NGX_CONF_UNSET_UINT;
@@ -419,6 +427,7 @@ ngx_http_llm_router_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->client_tier, prev->client_tier, 1);
     ngx_conf_merge_uint_value(conf->max_attempts, prev->max_attempts, 3);
     ngx_conf_merge_value(conf->stream_usage, prev->stream_usage, 1);
+    ngx_conf_merge_value(conf->translate, prev->translate, 1);
     ngx_conf_merge_value(conf->profile, prev->profile, LLMR_PROFILE_COST);
     ngx_conf_merge_value(conf->explain_header, prev->explain_header, 0);
 
@@ -1418,6 +1427,7 @@ ngx_http_llm_router_init_process(ngx_cycle_t *cycle)
     ngx_http_llm_router_ids_init_process();
 
     if (ngx_http_llm_router_init_extractor(cycle) != NGX_OK
+        || ngx_http_llm_router_translate_init_process(cycle) != NGX_OK
         || ngx_http_llm_router_state_init_process(cycle, lmcf) != NGX_OK)
     {
         return NGX_ERROR;
@@ -1433,5 +1443,6 @@ ngx_http_llm_router_exit_process(ngx_cycle_t *cycle)
     ngx_http_llm_router_redis_exit_process(cycle);
     ngx_http_llm_router_state_exit_process(cycle);
     ngx_http_llm_router_free_extractor();
+    ngx_http_llm_router_translate_exit_process();
     ngx_http_llm_router_usage_free_all();
 }

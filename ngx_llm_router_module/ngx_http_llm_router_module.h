@@ -25,6 +25,7 @@
 #include <llmr/feedback.h>
 #include <llmr/budget.h>
 #include <llmr/decide.h>
+#include <llmr/translate.h>
 
 
 #define NGX_HTTP_LLM_ROUTER_VERSION     LLMR_VERSION
@@ -172,6 +173,7 @@ typedef struct {
     ngx_flag_t                      explain_header;
 
     ngx_str_t                       feedback_secret;
+    ngx_flag_t                      translate;
 } ngx_http_llm_router_loc_conf_t;
 
 
@@ -225,6 +227,23 @@ typedef struct {
     unsigned                        id_sent:1;
 
     uint64_t                        fb_hash;    /* the id's, 0: not yet */
+
+    /* translation to another API (ngx_http_llm_router_translate.c) */
+    ngx_str_t                       flat;       /* the body, whole */
+    ngx_uint_t                      xserial;    /* its parse, per worker */
+    int                             xformat;    /* the client's format */
+    unsigned                        xapis;      /* APIs it may go to */
+    llmr_xans_t                    *xans;       /* the answer's writer */
+    ngx_chain_t                    *xfree;
+    ngx_chain_t                    *xbusy;
+    unsigned                        translatable:1; /* parsed, may go */
+    unsigned                        xlate:1;    /* this attempt is */
+    unsigned                        xstream:1;  /* the client streams */
+    unsigned                        xstream_ep:1;   /* ep.stream before */
+    unsigned                        xans_active:1;  /* this answer's */
+    unsigned                        xans_done:1;
+    unsigned                        xans_stream:1;
+    unsigned                        xans_ignore:1;  /* unreadable answer */
 } ngx_http_llm_router_ctx_t;
 
 
@@ -270,6 +289,9 @@ typedef struct {
     ngx_uint_t                      local;      /* configured here once */
     ngx_http_llm_router_stat_t      stat;
     llmr_health_t                   health;     /* under the mutex */
+
+    /* requests it served translated, by the client's API (instance's) */
+    ngx_atomic_t                    translated[LLMR_API_N];
 } ngx_http_llm_router_slot_t;
 
 
@@ -516,6 +538,7 @@ extern ngx_uint_t  ngx_http_llm_router_active;
 /* ngx_http_llm_router_body.c */
 ngx_int_t ngx_http_llm_router_feed_body(ngx_http_request_t *r,
     llmr_extract_t *x);
+ngx_int_t ngx_http_llm_router_set_length(ngx_http_request_t *r, off_t len);
 ngx_int_t ngx_http_llm_router_rewrite_body(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, const llmr_rewrite_t *rw);
 
@@ -607,6 +630,21 @@ void ngx_http_llm_router_learn_shifts(ngx_http_llm_router_zone_t *zone,
 
 /* ngx_http_llm_router_filter.c */
 ngx_int_t ngx_http_llm_router_filter_init(ngx_conf_t *cf);
+
+ngx_int_t ngx_http_llm_router_translate_init_process(ngx_cycle_t *cycle);
+void ngx_http_llm_router_translate_exit_process(void);
+int ngx_http_llm_router_api_format(ngx_uint_t api);
+ngx_int_t ngx_http_llm_router_translate_check(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, const llmr_request_t *req,
+    llmr_signals_t *s);
+ngx_int_t ngx_http_llm_router_translate_body(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx);
+ngx_int_t ngx_http_llm_router_translate_header(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx);
+ngx_int_t ngx_http_llm_router_translate_filter(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, ngx_chain_t *in, ngx_chain_t **out);
+void ngx_http_llm_router_translate_sent(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, ngx_chain_t **out);
 void ngx_http_llm_router_usage_free_all(void);
 
 /* ngx_http_llm_router_health.c */

@@ -225,7 +225,7 @@ ngx_http_llm_router_json_view(ngx_http_llm_router_status_t *st,
 {
     int64_t                       saved;
     uint64_t                      cost, ref, total, n;
-    ngx_uint_t                    i, shown;
+    ngx_uint_t                    i, a, shown;
     ngx_atomic_t                 *v;
     ngx_http_llm_router_out_t    *o;
     ngx_http_llm_router_slot_t   *slot;
@@ -341,6 +341,27 @@ ngx_http_llm_router_json_view(ngx_http_llm_router_status_t *st,
         ngx_http_llm_router_out_json(o, slot->name, slot->len);
         ngx_http_llm_router_outf(o, ":");
         ngx_http_llm_router_json_key(st, &slot->stat, view, 2, st->model[i]);
+
+        /* the requests it served in another API than the client's */
+
+        ngx_http_llm_router_outf(o, ",\"api\":");
+
+        if (st->model[i]) {
+            ngx_http_llm_router_outf(o, "\"%s\"",
+                                     llmr_api_name(st->model[i]->api));
+
+        } else {
+            ngx_http_llm_router_outf(o, "null");
+        }
+
+        ngx_http_llm_router_outf(o, ",\"translated_from\":{");
+
+        for (a = 0; a < LLMR_API_N; a++) {
+            ngx_http_llm_router_outf(o, "%s\"%s\":%uA", a ? "," : "",
+                                     llmr_api_name(a), slot->translated[a]);
+        }
+
+        ngx_http_llm_router_outf(o, "}}");
     }
 
     ngx_http_llm_router_outf(o, "},\"tiers\":{");
@@ -455,6 +476,9 @@ ngx_http_llm_router_json_key(ngx_http_llm_router_status_t *st,
         } else {
             ngx_http_llm_router_outf(o, "null");
         }
+
+        /* the caller closes it, after what is the model's own */
+        return;
     }
 
     ngx_http_llm_router_outf(o, "}");

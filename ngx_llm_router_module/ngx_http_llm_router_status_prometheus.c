@@ -30,6 +30,8 @@ static void ngx_http_llm_router_prom_latency(
     ngx_http_llm_router_status_t *st);
 static void ngx_http_llm_router_prom_health(
     ngx_http_llm_router_status_t *st);
+static void ngx_http_llm_router_prom_translated(
+    ngx_http_llm_router_status_t *st);
 static void ngx_http_llm_router_prom_passthrough(
     ngx_http_llm_router_status_t *st);
 
@@ -146,6 +148,7 @@ ngx_http_llm_router_prom(ngx_http_llm_router_status_t *st)
         sh->rejected, sh->defaulted, sh->fallbacks);
 
     ngx_http_llm_router_prom_passthrough(st);
+    ngx_http_llm_router_prom_translated(st);
 
     /* per model, tier and domain */
 
@@ -516,6 +519,41 @@ ngx_http_llm_router_prom_passthrough(ngx_http_llm_router_status_t *st)
                     llmr_api_name((int) api),
                     llmr_endpoint_kind_name((int) kind), v);
             }
+        }
+    }
+}
+
+
+static void
+ngx_http_llm_router_prom_translated(ngx_http_llm_router_status_t *st)
+{
+    ngx_uint_t                    i, api;
+    ngx_atomic_uint_t             v;
+    ngx_http_llm_router_slot_t   *slot;
+    ngx_http_llm_router_shctx_t  *sh;
+
+    sh = st->sh;
+
+    ngx_http_llm_router_outf(&st->out,
+        "# HELP llm_router_translated_total Requests a model served in "
+        "its API, translated from the client's.\n"
+        "# TYPE llm_router_translated_total counter\n");
+
+    for (i = 0; i < st->nslots; i++) {
+        slot = &sh->slots[i];
+
+        for (api = 0; api < LLMR_API_N; api++) {
+            v = slot->translated[api];
+
+            if (v == 0) {
+                continue;
+            }
+
+            ngx_http_llm_router_outf(&st->out,
+                "llm_router_translated_total{view=\"instance\",model=\"");
+            ngx_http_llm_router_out_label(&st->out, slot->name, slot->len);
+            ngx_http_llm_router_outf(&st->out, "\",from=\"%s\"} %uA\n",
+                                     llmr_api_name((int) api), v);
         }
     }
 }

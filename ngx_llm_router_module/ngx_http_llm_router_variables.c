@@ -385,8 +385,10 @@ ngx_http_llm_router_upstream_uri(ngx_http_request_t *r,
  * chosen model has a key_file, its key goes in the header its API reads
  * and the other credential headers are empty (nginx then sends none):
  * the client's own credentials never reach the provider.  Without one,
- * the client's header is passed as it came.  anthropic-version defaults
- * to 2023-06-01 for a model of Anthropic's API.
+ * the client's header is passed as it came, but to a model of another
+ * API than the client's (a translated request), which gets none.
+ * anthropic-version defaults to 2023-06-01 for a model of Anthropic's
+ * API.
  */
 
 static ngx_int_t
@@ -428,6 +430,13 @@ ngx_http_llm_router_header_variable(ngx_http_request_t *r,
         /* the key as its API's header carries it, made at load time */
         v->data = key->data;
         v->len = key->len;
+        return NGX_OK;
+    }
+
+    if (ctx && ctx->xlate && ngx_http_llm_router_hdr_api[data] >= 0) {
+        /* the client's credential is for its own API, not this model's */
+        v->data = (u_char *) "";
+        v->len = 0;
         return NGX_OK;
     }
 

@@ -631,7 +631,7 @@ llmr_upstream_uri_max(size_t path_len, const char *base, const char *id,
 
     return 3 * (path_len + (base ? strlen(base) : 0) + strlen(id)
                 + sizeof("/models/:streamGenerateContent"))
-           + args_len + 1;
+           + args_len + sizeof("?alt=sse");
 }
 
 
@@ -729,7 +729,21 @@ llmr_upstream_uri(const llmr_endpoint_t *ep, const char *path,
         }
     }
 
-    llmr_out_args(&o, args, args_len, strip_key);
+    if (ep->kind == LLMR_EP_GENERATE && api != ep->api) {
+
+        /*
+         * A translated request: the client's query is its own API's
+         * (key=, alt=, beta=), none of the model's; a Gemini stream is
+         * asked for as server-sent events.
+         */
+
+        if (api == LLMR_API_GEMINI && ep->stream) {
+            llmr_out_raw(&o, "?alt=sse", 8);
+        }
+
+    } else {
+        llmr_out_args(&o, args, args_len, strip_key);
+    }
 
     if (o.overflow) {
         return 0;

@@ -42,6 +42,7 @@ llmr_signals_init(llmr_signals_t *s)
     memset(s, 0, sizeof(llmr_signals_t));
 
     s->min_tier = -1;
+    s->client_api = -1;
 }
 
 
@@ -245,6 +246,19 @@ llmr_decide_pick(const llmr_router_t *rt, const llmr_request_t *req,
     opts->profile = rt->profile;
 
     rc = llmr_route(rt->registry, req, cls, opts, d);
+
+    if (rc == LLMR_OK && s->client_api >= 0) {
+
+        if (d->skipped_api >= 0 && d->skipped_api < LLMR_API_N
+            && s->untranslatable[d->skipped_api])
+        {
+            llmr_decide_reason(d, s->untranslatable[d->skipped_api]);
+        }
+
+        if (rt->registry->models[d->model].api != s->client_api) {
+            llmr_decide_reason(d, "translated");
+        }
+    }
 
     *probe = (rc == LLMR_OK && (s->half_open & ((uint64_t) 1 << d->model)));
 

@@ -379,6 +379,7 @@ llmr_route(const llmr_registry_t *reg, const llmr_request_t *req,
 
     memset(d, 0, sizeof(llmr_decision_t));
     d->model = -1;
+    d->skipped_api = -1;
 
     tier = cls->tier;
 
@@ -506,6 +507,7 @@ llmr_route(const llmr_registry_t *reg, const llmr_request_t *req,
                == LLMR_OK
             && !(opts->apis & llmr_api_bit(reg->models[model].api)))
         {
+            d->skipped_api = reg->models[model].api;
             llmr_decision_reason(d, "skipped_api");
         }
 

@@ -35,8 +35,8 @@
 /* context=: up to 10 digits times 1000000 stays far inside a uint64_t */
 #define LLMR_CONTEXT_DIGITS_MAX 10
 /* name, provider, upstream, tiers, input, output, context, caps, id, api,
-   path, key_file */
-#define LLMR_JSON_KEYS          (12 + LLMR_METRICS)
+   path, key_file, max_tokens */
+#define LLMR_JSON_KEYS          (13 + LLMR_METRICS)
 
 
 typedef struct {
@@ -46,6 +46,7 @@ typedef struct {
     llmr_str_t                  input;
     llmr_str_t                  output;
     llmr_str_t                  context;
+    llmr_str_t                  max_tokens;
     llmr_str_t                  caps;
     llmr_str_t                  id;
     llmr_str_t                  api;
@@ -73,6 +74,7 @@ static const llmr_model_key_t  llmr_model_keys[] = {
     llmr_model_key("input", input),
     llmr_model_key("output", output),
     llmr_model_key("context", context),
+    llmr_model_key("max_tokens", max_tokens),
     llmr_model_key("caps", caps),
     llmr_model_key("id", id),
     llmr_model_key("api", api),
@@ -332,6 +334,17 @@ llmr_registry_parse_offer(const llmr_str_t *name, const llmr_model_args_t *a,
     {
         return llmr_errorf(err, errlen, "invalid context \"%.*s\"",
                            (int) a->context.len, a->context.data);
+    }
+
+    m->max_tokens = LLMR_MAX_TOKENS_DEFAULT;
+
+    if (a->max_tokens.data
+        && (llmr_registry_parse_context(&a->max_tokens, &m->max_tokens)
+            != LLMR_OK
+            || m->max_tokens == 0))
+    {
+        return llmr_errorf(err, errlen, "invalid max_tokens \"%.*s\"",
+                           (int) a->max_tokens.len, a->max_tokens.data);
     }
 
     if (a->caps.data

@@ -118,7 +118,9 @@ const char *llmr_endpoint_kind_name(int kind);
  * kept as it is, but for a Gemini model name; a detected generation gets
  * its API's usual one) and provider id.  The
  * query is the client's, without its "key=" argument when strip_key is
- * set (the gateway then sends its own key).  Characters a path cannot
+ * set (the gateway then sends its own key); a generation translated to
+ * another API (api is not ep->api) gets none of it, but "alt=sse" for a
+ * Gemini stream (ep->stream).  Characters a path cannot
  * carry are %-escaped.  Returns the length written, or 0 when buf is too
  * small; llmr_upstream_uri_max() gives a size that is always enough.
  */

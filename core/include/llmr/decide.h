@@ -16,6 +16,7 @@
 #include <llmr/adjust.h>
 #include <llmr/feedback.h>
 #include <llmr/budget.h>
+#include <llmr/api.h>
 
 
 /*
@@ -65,6 +66,16 @@ typedef struct {
 
     /* llmr_api_bit() of the APIs that can serve the request; 0: any */
     unsigned                    apis;
+
+    /*
+     * Translation: the client's API (-1: not told), and for each API left
+     * out of apis because the request cannot be written for it, the
+     * reason ("untranslatable:logprobs"); a decision that would have gone
+     * there says so, one served in another API than the client's says
+     * "translated".
+     */
+    int                         client_api;
+    const char                 *untranslatable[LLMR_API_N];
 
     /*
      * Health, one bit a model (registry index): failed for this request

@@ -83,6 +83,10 @@ typedef struct {
     int64_t                     output_tokens;  /* estimated */
     double                      est_cost;   /* USD */
     unsigned                    need_caps;
+    int                         skipped_api;    /* the API of a cheaper
+                                                   model left out for its
+                                                   API ("skipped_api"), or
+                                                   -1 */
     unsigned                    nreasons;
     const char                 *reasons[LLMR_POLICY_REASONS_MAX];
     char                        error[LLMR_ERRSTR_SIZE];

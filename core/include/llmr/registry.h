@@ -16,6 +16,9 @@
 #define LLMR_NAME_MAX           200
 #define LLMR_ERRSTR_SIZE        256
 
+/* max_tokens= of a model when not given (Anthropic's API needs one) */
+#define LLMR_MAX_TOKENS_DEFAULT 4096
+
 
 typedef struct {
     char                       *name;       /* what operators and logs use */
@@ -33,6 +36,9 @@ typedef struct {
     double                      price_in;   /* USD per million tokens */
     double                      price_out;
     uint64_t                    context;    /* tokens, 0 = not limited */
+    uint64_t                    max_tokens; /* a translated request's
+                                               max_tokens when it names
+                                               none and the API needs one */
     unsigned                    caps;       /* LLMR_CAP_* */
     unsigned                    index;
 
@@ -64,7 +70,7 @@ void llmr_registry_destroy(llmr_registry_t *reg);
  * Adds one model from "key=value" arguments, as in
  *   llm_model NAME provider=P upstream=U tiers=LO-HI input=X output=Y
  *             [context=N] [caps=a,b] [id=PROVIDER_ID] [api=A] [path=/BASE]
- *             [key_file=FILE]
+ *             [key_file=FILE] [max_tokens=N]
  *             [intelligence=I] [coding=C] [math=M] [speed=TPS] [ttft=S];
  * api= defaults to the provider's own API (llmr_api_of_provider); a
  * provider whose API is not known needs it.
@@ -76,7 +82,7 @@ int llmr_registry_add(llmr_registry_t *reg, const llmr_str_t *name,
 /*
  * Loads {"models": [{"name", "provider", "upstream", "tiers", "input",
  * "output", "context", "caps", "id", "api", "path", "key_file",
- * "intelligence", "coding", "math", "speed", "ttft"}, ...]} (or a bare
+ * "max_tokens", "intelligence", "coding", "math", "speed", "ttft"}, ...]} (or a bare
  * array) with the same validation as llmr_registry_add(); other keys are
  * ignored.
  */

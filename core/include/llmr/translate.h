@@ -84,6 +84,13 @@ const char *llmr_xreq_blocker(const llmr_xreq_t *x, int api);
 int llmr_xreq_write(llmr_xreq_t *x, const llmr_xreq_conf_t *conf,
     const char **out, size_t *len);
 
+/*
+ * A Gemini request's stream is asked for by its path
+ * (:streamGenerateContent), not its body: the caller says so after the
+ * parse.
+ */
+void llmr_xreq_set_stream(llmr_xreq_t *x, int stream);
+
 /* whether the parsed request asks for a stream */
 int llmr_xreq_stream(const llmr_xreq_t *x);
 

@@ -154,6 +154,10 @@ http {
     llm_route_max_body 64k;
     client_max_body_size 1m;
 
+    # each client among its own API's models (t/34-translate.t has the
+    # same matrix served across APIs)
+    llm_route_translate off;
+
 $models
     # the first Gemini model would be the default: name another one
     llm_passthrough gemini ge-pro;

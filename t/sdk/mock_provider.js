@@ -186,6 +186,104 @@ function route(method, path, headers, query) {
     return { api: hinted, op: null, model: null };
 }
 
+/*
+ * A generation's body must be one of its API: what the real providers
+ * refuse with a 400 is refused here too (a body written for another API,
+ * a field the API does not have at the top level, the roles and blocks
+ * each API takes), so that a request translated for the wrong API shows.
+ */
+const TOP_LEVEL = {
+    openai_chat: ['model', 'messages', 'max_tokens', 'max_completion_tokens', 'temperature',
+        'top_p', 'stop', 'stream', 'stream_options', 'tools', 'tool_choice',
+        'parallel_tool_calls', 'response_format', 'user', 'n', 'seed', 'presence_penalty',
+        'frequency_penalty', 'metadata', 'store', 'logprobs', 'top_logprobs', 'logit_bias',
+        'audio', 'modalities', 'prediction', 'reasoning_effort', 'service_tier',
+        'web_search_options', 'safety_identifier', 'prompt_cache_key', 'verbosity'],
+    anthropic_messages: ['model', 'messages', 'max_tokens', 'system', 'temperature', 'top_p',
+        'top_k', 'stop_sequences', 'stream', 'tools', 'tool_choice', 'metadata', 'thinking',
+        'service_tier', 'container', 'mcp_servers'],
+    gemini_generate: ['contents', 'systemInstruction', 'system_instruction', 'tools',
+        'toolConfig', 'tool_config', 'generationConfig', 'generation_config', 'safetySettings',
+        'safety_settings', 'cachedContent', 'cached_content', 'labels'],
+};
+TOP_LEVEL.gemini_stream = TOP_LEVEL.gemini_generate;
+
+function shapeError(r, body) {
+    const allowed = TOP_LEVEL[`${r.api}_${r.op}`];
+    if (!allowed || !body || typeof body !== 'object') {
+        return null;
+    }
+    for (const k of Object.keys(body)) {
+        if (!allowed.includes(k)) {
+            return `${k}: Extra inputs are not permitted`;
+        }
+    }
+    const isObj = (v) => v && typeof v === 'object' && !Array.isArray(v);
+    if (r.api === 'openai') {
+        if (typeof body.model !== 'string' || !Array.isArray(body.messages) || !body.messages.length) {
+            return 'model and messages are required';
+        }
+        for (const m of body.messages) {
+            if (!isObj(m) || !['system', 'developer', 'user', 'assistant', 'tool'].includes(m.role)) {
+                return 'messages: invalid role';
+            }
+            if (m.role === 'tool' && typeof m.tool_call_id !== 'string') {
+                return 'messages: a tool message needs tool_call_id';
+            }
+            if (Array.isArray(m.content)) {
+                for (const part of m.content) {
+                    if (!isObj(part) || !['text', 'image_url', 'input_audio', 'file', 'refusal'].includes(part.type)) {
+                        return 'messages: invalid content part';
+                    }
+                }
+            } else if (m.content !== null && m.content !== undefined && typeof m.content !== 'string') {
+                return 'messages: invalid content';
+            }
+        }
+        return null;
+    }
+    if (r.api === 'anthropic') {
+        if (typeof body.model !== 'string' || !Number.isInteger(body.max_tokens)
+            || !Array.isArray(body.messages) || !body.messages.length) {
+            return 'model, max_tokens and messages are required';
+        }
+        let prev = null;
+        for (const m of body.messages) {
+            if (!isObj(m) || !['user', 'assistant'].includes(m.role)) {
+                return 'messages: roles must be user or assistant';
+            }
+            if (prev === null && m.role !== 'user') {
+                return 'messages: the first message must use the user role';
+            }
+            prev = m.role;
+            if (Array.isArray(m.content)) {
+                for (const b of m.content) {
+                    if (!isObj(b) || !['text', 'image', 'tool_use', 'tool_result', 'document',
+                        'thinking', 'redacted_thinking'].includes(b.type)) {
+                        return 'messages: invalid content block';
+                    }
+                }
+            } else if (typeof m.content !== 'string') {
+                return 'messages: content must be a string or blocks';
+            }
+        }
+        if (body.system !== undefined && typeof body.system !== 'string' && !Array.isArray(body.system)) {
+            return 'system: must be a string or text blocks';
+        }
+        return null;
+    }
+    if (!Array.isArray(body.contents) || !body.contents.length) {
+        return 'contents is required';
+    }
+    for (const c of body.contents) {
+        if (!isObj(c) || (c.role !== undefined && !['user', 'model'].includes(c.role))
+            || !Array.isArray(c.parts) || !c.parts.length) {
+            return 'contents: invalid content';
+        }
+    }
+    return null;
+}
+
 /* the API a request speaks when its path does not tell */
 function apiHint(path, headers, query) {
     if (headers['anthropic-version'] !== undefined || headers['x-api-key'] !== undefined) {
@@ -499,6 +597,11 @@ class MockProvider {
         }
         if (badJson || (req.method === 'POST' && (body === null || typeof body !== 'object'))) {
             return this.sendError(ctx, 400, 'the request body is not a JSON object');
+        }
+
+        const invalid = shapeError(r, body);
+        if (invalid) {
+            return this.sendError(ctx, 400, invalid);
         }
 
         const handler = this[`${r.api}_${r.op}`];

@@ -57,6 +57,8 @@ const MULTITURN = [
 ];
 const SYSTEM = 'You are a terse assistant.';
 const IMAGE_PROMPT = 'What colour is this pixel?';
+const IMAGE_URL = 'https://example.com/pixel.png';
+const TOOL_RESULT = '18 degrees and sunny';
 const TOOL_PROMPT = 'What is the weather in Paris?';
 const TOOL = {
     name: 'get_weather',
@@ -254,6 +256,64 @@ const openaiCases = {
         ]),
     }),
 
+    async stream_tools(t) {
+        const stream = await openaiClient(t).chat.completions.create({
+            model: 'auto',
+            messages: user(TOOL_PROMPT),
+            tools: [{ type: 'function', function: TOOL }],
+            stream: true,
+            stream_options: { include_usage: true },
+        }, { headers: { 'X-Mock-Tool': '1' } });
+        const calls = [];
+        let finish = null;
+        let usage = null;
+        for await (const chunk of stream) {
+            const c = chunk.choices[0];
+            for (const d of (c && c.delta.tool_calls) || []) {
+                calls[d.index] = calls[d.index] || { name: '', arguments: '', id: null };
+                if (d.id) {
+                    calls[d.index].id = d.id;
+                }
+                if (d.function && d.function.name) {
+                    calls[d.index].name += d.function.name;
+                }
+                if (d.function && d.function.arguments) {
+                    calls[d.index].arguments += d.function.arguments;
+                }
+            }
+            if (c && c.finish_reason) {
+                finish = c.finish_reason;
+            }
+            if (chunk.usage) {
+                usage = chunk.usage;
+            }
+        }
+        return { tool_calls: calls, finish_reason: finish, usage };
+    },
+
+    tool_result: (t) => openaiChat(t, {
+        messages: [
+            { role: 'user', content: TOOL_PROMPT },
+            {
+                role: 'assistant',
+                content: null,
+                tool_calls: [{
+                    id: 'call_w1', type: 'function',
+                    function: { name: TOOL.name, arguments: JSON.stringify({ city: 'Paris' }) },
+                }],
+            },
+            { role: 'tool', tool_call_id: 'call_w1', content: TOOL_RESULT },
+        ],
+        tools: [{ type: 'function', function: TOOL }],
+    }),
+
+    image_url: (t) => openaiChat(t, {
+        messages: user([
+            { type: 'text', text: IMAGE_PROMPT },
+            { type: 'image_url', image_url: { url: IMAGE_URL } },
+        ]),
+    }),
+
     async nongen(t) {
         const r = await openaiClient(t).embeddings.create({
             model: 'text-embedding-3-small',
@@ -384,6 +444,39 @@ const anthropicCases = {
     image: (t) => anthropicCreate(t, {
         messages: user([
             { type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG } },
+            { type: 'text', text: IMAGE_PROMPT },
+        ]),
+    }),
+
+    async stream_tools(t) {
+        const stream = anthropicClient(t).messages.stream({
+            model: 'auto',
+            max_tokens: MAX_TOKENS,
+            messages: user(TOOL_PROMPT),
+            tools: [{ name: TOOL.name, description: TOOL.description, input_schema: TOOL.parameters }],
+        }, { headers: { 'X-Mock-Tool': '1' } });
+        const m = await stream.finalMessage();
+        return anthropicMessage(m);
+    },
+
+    tool_result: (t) => anthropicCreate(t, {
+        messages: [
+            { role: 'user', content: TOOL_PROMPT },
+            {
+                role: 'assistant',
+                content: [{ type: 'tool_use', id: 'toolu_w1', name: TOOL.name, input: { city: 'Paris' } }],
+            },
+            {
+                role: 'user',
+                content: [{ type: 'tool_result', tool_use_id: 'toolu_w1', content: TOOL_RESULT }],
+            },
+        ],
+        tools: [{ name: TOOL.name, description: TOOL.description, input_schema: TOOL.parameters }],
+    }),
+
+    image_url: (t) => anthropicCreate(t, {
+        messages: user([
+            { type: 'image', source: { type: 'url', url: IMAGE_URL } },
             { type: 'text', text: IMAGE_PROMPT },
         ]),
     }),
@@ -527,6 +620,52 @@ const geminiCases = {
                 { text: IMAGE_PROMPT },
             ],
         }],
+    }),
+
+    async stream_tools(t) {
+        const stream = await geminiClient(t, { 'X-Mock-Tool': '1' }).models.generateContentStream({
+            model: GEMINI_MODEL,
+            contents: TOOL_PROMPT,
+            config: {
+                tools: [{
+                    functionDeclarations: [{
+                        name: TOOL.name,
+                        description: TOOL.description,
+                        parametersJsonSchema: TOOL.parameters,
+                    }],
+                }],
+            },
+        });
+        const calls = [];
+        let finish = null;
+        let usage = null;
+        for await (const chunk of stream) {
+            const a = geminiAnswer(chunk);
+            calls.push(...a.tool_calls);
+            finish = a.finish_reason ?? finish;
+            usage = a.usage ?? usage;
+        }
+        return { tool_calls: calls, finish_reason: finish, usage };
+    },
+
+    tool_result: (t) => geminiGenerate(t, {
+        contents: [
+            { role: 'user', parts: [{ text: TOOL_PROMPT }] },
+            { role: 'model', parts: [{ functionCall: { name: TOOL.name, args: { city: 'Paris' } } }] },
+            {
+                role: 'user',
+                parts: [{ functionResponse: { name: TOOL.name, response: { content: TOOL_RESULT } } }],
+            },
+        ],
+        config: {
+            tools: [{
+                functionDeclarations: [{
+                    name: TOOL.name,
+                    description: TOOL.description,
+                    parametersJsonSchema: TOOL.parameters,
+                }],
+            }],
+        },
     }),
 
     /* the key in the query too, as Google's REST examples pass it: the

@@ -522,7 +522,33 @@ void
 llmr_xreq_match(llmr_xreq_t *x, llmr_xpart_t *res)
 {
     uint32_t       i, stop;
+    llmr_xmsg_t   *m;
     llmr_xpart_t  *c;
+
+    /*
+     * by name: the responses come in the order of the calls, so the
+     * first call of that name not answered yet in the model's last turn
+     */
+
+    if (res->a.s == NULL && !res->id_gen && x->nmsgs >= 2
+        && x->msgs[x->nmsgs - 2].assistant)
+    {
+        m = &x->msgs[x->nmsgs - 2];
+
+        for (i = m->first; i < m->first + m->n; i++) {
+            c = &x->parts[i];
+
+            if (c->type == LLMR_XP_CALL && !c->answered
+                && llmr_xreq_raw_eq(c->b, res->b))
+            {
+                res->a = c->a;
+                res->id_gen = c->id_gen;
+                res->gen = c->gen;
+                c->answered = 1;
+                return;
+            }
+        }
+    }
 
     stop = x->nparts > LLMR_XREQ_MATCH_BACK
            ? x->nparts - LLMR_XREQ_MATCH_BACK : 0;
@@ -552,7 +578,7 @@ llmr_xreq_match(llmr_xreq_t *x, llmr_xpart_t *res)
             return;
         }
 
-        /* by name: the latest call of that name not answered yet */
+        /* else the latest call of that name not answered yet */
 
         if (c->answered || !llmr_xreq_raw_eq(c->b, res->b)) {
             continue;

@@ -20,6 +20,7 @@
 static void *llmr_xreq_grow(void *a, uint32_t n, uint32_t *size,
     size_t elt);
 static int llmr_xreq_raw_eq(llmr_xs_t a, llmr_xs_t b);
+static void llmr_xreq_check_roles(llmr_xreq_t *x);
 
 
 llmr_xreq_t *
@@ -148,6 +149,8 @@ llmr_xreq_parse(llmr_xreq_t *x, int format, const char *body, size_t len)
         llmr_xreq_block(x, 1u << LLMR_API_ANTHROPIC, "first_message_role");
     }
 
+    llmr_xreq_check_roles(x);
+
     x->format = format;
 
     return LLMR_OK;
@@ -238,6 +241,36 @@ llmr_xreq_memory(const llmr_xreq_t *x)
            + x->parts_size * sizeof(llmr_xpart_t)
            + x->tools_size * sizeof(llmr_xtool_t)
            + x->arena.size + x->out.size;
+}
+
+
+/*
+ * A call in a user's turn, a result or an image in the model's: what the
+ * client's API may let pass, no other API has a place for
+ */
+
+static void
+llmr_xreq_check_roles(llmr_xreq_t *x)
+{
+    uint32_t       i, k;
+    llmr_xmsg_t   *m;
+    llmr_xpart_t  *p;
+
+    for (i = 0; i < x->nmsgs; i++) {
+        m = &x->msgs[i];
+
+        for (k = m->first; k < m->first + m->n; k++) {
+            p = &x->parts[k];
+
+            if (m->assistant ? p->type != LLMR_XP_TEXT
+                               && p->type != LLMR_XP_CALL
+                             : p->type == LLMR_XP_CALL)
+            {
+                llmr_xreq_block_others(x, "messages.content");
+                return;
+            }
+        }
+    }
 }
 
 
@@ -429,6 +462,9 @@ llmr_xreq_image_url(llmr_xreq_t *x, const llmr_jv_t *url)
         }
 
         part->a = llmr_xs(url);
+
+        /* Gemini fetches no URL but its own files' */
+        llmr_xreq_block(x, 1u << LLMR_API_GEMINI, "image_url");
 
         return LLMR_OK;
     }

@@ -204,7 +204,8 @@ int llmr_xreq_num(llmr_xreq_t *x, const llmr_jv_t *map, const char *key,
 
 /*
  * A "data:<media>;base64,<data>" URL into an image part, else an URL
- * part; a data URL of a non-image type blocks the others.
+ * part (which blocks Gemini); a data URL of a non-image type blocks the
+ * others.
  */
 int llmr_xreq_image_url(llmr_xreq_t *x, const llmr_jv_t *url);
 

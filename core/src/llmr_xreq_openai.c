@@ -16,7 +16,6 @@
 
 
 #define LLMR_XREQ_ANTHROPIC_BIT  (1u << LLMR_API_ANTHROPIC)
-#define LLMR_XREQ_GEMINI_BIT     (1u << LLMR_API_GEMINI)
 
 
 static int llmr_xreq_openai_member(llmr_xreq_t *x, int k, llmr_jv_t *m);
@@ -482,11 +481,6 @@ llmr_xreq_openai_content(llmr_xreq_t *x, const llmr_jv_t *c)
                 return LLMR_ERROR;
             }
 
-            if (x->parts[x->nparts - 1].type == LLMR_XP_URL) {
-                /* Gemini fetches no URL but its own files' */
-                llmr_xreq_block(x, LLMR_XREQ_GEMINI_BIT, "image_url");
-            }
-
             continue;
         }
 
@@ -614,7 +608,7 @@ llmr_xreq_openai_result(llmr_xreq_t *x, const llmr_jv_t *msg)
 
     if (!part->has_name) {
         /* Gemini answers a function by its name */
-        llmr_xreq_block(x, LLMR_XREQ_GEMINI_BIT, "tool_call_id");
+        llmr_xreq_block(x, 1u << LLMR_API_GEMINI, "tool_call_id");
     }
 
     return LLMR_OK;

@@ -13,7 +13,8 @@
  *   llmr train --data FILE ...        a classifier model from outcomes
  *   llmr calibrate-thresholds ...     its score -> tier thresholds
  *   llmr route --models FILE [--body] the same, plus the rewritten body
- *   llmr bench [--iterations N]       extraction + classification cost
+ *   llmr bench [--iterations N]       extraction + classification cost,
+ *                                     and a request's translation
  *   llmr explain --models FILE        why one body (stdin) goes where it
  *                                     goes, and what the others would cost
  *   llmr suggest --status URL|FILE    a router's cost-optimisation
@@ -39,6 +40,7 @@
 #include <llmr/policy.h>
 #include <llmr/decide.h>
 #include <llmr/rewrite.h>
+#include <llmr/translate.h>
 
 
 typedef struct {
@@ -58,6 +60,7 @@ typedef struct {
 
 static int llmr_cmd_classify(llmr_opts_t *o, int route);
 static int llmr_cmd_bench(llmr_opts_t *o);
+static int llmr_bench_xreq(llmr_opts_t *o);
 static void llmr_usage(FILE *f);
 
 /* llmr_cmd_calibrate.c */
@@ -279,7 +282,9 @@ llmr_usage(FILE *f)
         "                             from its llm_status JSON\n"
         "  bench [--iterations N]     extraction + classification cost at "
         "1, 4, 16\n"
-        "                             and 128 KB bodies (best of 7 runs)\n"
+        "                             and 128 KB bodies (best of 7 runs), "
+        "and a 1 KB\n"
+        "                             request translated for another API\n"
         "  calibrate [--input FILE | --url URL] [--explore]\n"
         "            [--dry-run | --save] [--out DIR] [--overrides FILE]\n"
         "            [--upstream-map P=U,...] [--providers P,...]\n"
@@ -640,6 +645,66 @@ llmr_cmd_bench(llmr_opts_t *o)
     }
 
     llmr_extract_destroy(x);
+
+    return llmr_bench_xreq(o);
+}
+
+
+/* a 1 KB OpenAI chat request translated for Anthropic: parse + write */
+
+static int
+llmr_bench_xreq(llmr_opts_t *o)
+{
+    int                r;
+    char              *body;
+    long               i, iters;
+    double             t0, t, us;
+    size_t             len, olen;
+    const char        *out;
+    llmr_xreq_t       *x;
+    llmr_xreq_conf_t   conf;
+
+    x = llmr_xreq_create();
+    if (x == NULL) {
+        return 1;
+    }
+
+    body = llmr_bench_body(1024, &len);
+
+    memset(&conf, 0, sizeof(llmr_xreq_conf_t));
+    conf.api = LLMR_API_ANTHROPIC;
+    conf.model = "claude-sonnet-4-5";
+    conf.model_len = strlen(conf.model);
+    conf.max_tokens = 1024;
+
+    iters = o->iterations ? o->iterations : 200000;
+    us = 1e9;
+
+    for (r = 0; r < LLMR_BENCH_REPS; r++) {
+        t0 = llmr_now();
+
+        for (i = 0; i < iters; i++) {
+            if (llmr_xreq_parse(x, LLMR_FMT_OPENAI_CHAT, body, len)
+                != LLMR_OK
+                || llmr_xreq_write(x, &conf, &out, &olen) != LLMR_OK)
+            {
+                fprintf(stderr, "llmr bench: %s\n", llmr_xreq_error(x));
+                free(body);
+                llmr_xreq_destroy(x);
+                return 1;
+            }
+        }
+
+        t = (llmr_now() - t0) * 1e6 / iters;
+        us = t < us ? t : us;
+    }
+
+    printf("\n%-8s %10s %11s\n", "body", "iterations", "translate_us");
+    printf("%-8zu %10ld %11.2f   (OpenAI chat to Anthropic, parse+write)\n",
+           len, iters, us);
+
+    free(body);
+    llmr_xreq_destroy(x);
 
     return 0;
 }

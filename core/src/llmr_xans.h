@@ -146,6 +146,9 @@ typedef enum {
 } llmr_xblk_e;
 
 
+/* a C string's bytes, as they are */
+#define llmr_xw_add(b, s)       llmr_jbuf_add(b, s, strlen(s))
+
 /* whether the answer is read as JSON, kept whole until the end */
 #define llmr_xans_whole(a)  (!(a)->conf.stream || (a)->conf.status >= 400)
 
@@ -157,7 +160,7 @@ void llmr_xstr_jv(llmr_xstr_t *xs, const llmr_jv_t *v);
 void llmr_xans_error_ev(llmr_xans_t *a, int status, const llmr_jv_t *code,
     const llmr_jv_t *msg, const char *def);
 
-/* llmr_xans.c: what the writers share */
+/* llmr_xans_write.c: what the writers share */
 void llmr_xw_str(llmr_jbuf_t *b, const llmr_xstr_t *xs);
 void llmr_xw_str_in(llmr_jbuf_t *b, const llmr_xstr_t *xs);
 void llmr_xw_args_add(llmr_xans_t *a, const llmr_xstr_t *xs);
@@ -166,6 +169,9 @@ void llmr_xw_compact(llmr_jbuf_t *b, llmr_xstr_t *xs);
 void llmr_xw_quoted(llmr_jbuf_t *b, const llmr_jbuf_t *escaped);
 void llmr_xw_error(llmr_xans_t *a, const llmr_xev_t *ev);
 int64_t llmr_xw_plain_input(const llmr_xusage_t *u);
+void llmr_xw_call_start(llmr_xans_t *a, const llmr_xev_t *ev);
+void llmr_xw_text_end(llmr_xans_t *a);
+void llmr_xw_sep(llmr_xans_t *a);
 
 /* llmr_xans_read.c: one parsed document (JSON answer or event data) */
 void llmr_xr_openai(llmr_xans_t *a, const llmr_jv_t *root);
@@ -174,7 +180,7 @@ void llmr_xr_gemini(llmr_xans_t *a, const llmr_jv_t *root);
 int llmr_xr_error_find(const llmr_jv_t *root, const llmr_jv_t **code,
     const llmr_jv_t **msg, int *status);
 
-/* the writers, one per client API, stream and JSON */
+/* llmr_xans_to_*.c: the writers, one per client API, stream and JSON */
 void llmr_xw_openai(llmr_xans_t *a, const llmr_xev_t *ev);
 void llmr_xw_anthropic(llmr_xans_t *a, const llmr_xev_t *ev);
 void llmr_xw_gemini(llmr_xans_t *a, const llmr_xev_t *ev);

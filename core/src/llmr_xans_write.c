@@ -4,743 +4,257 @@
  */
 
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "llmr_xans.h"
 
 
 /*
- * The writers: the answer events (llmr_xans.h) as each client API's
- * answer, written as the providers write them (their SDKs read nothing
- * else): a stream's event at once, a JSON answer at the end from what
- * was kept (a->text, a->content).  The answer's ids, usage and finish
- * reason are llmr_xans.c's; a writer keeps its blocks (a->w_*).
+ * What the writers (llmr_xans_to_*.c) share: strings as JSON, a tool
+ * call kept whole, its arguments as an object, an error event.
  */
 
 
-static void llmr_xw_openai_json(llmr_xans_t *a, const llmr_xev_t *ev);
-static void llmr_xw_openai_head(llmr_xans_t *a);
-static void llmr_xw_openai_tail(llmr_xans_t *a, int finish);
-static void llmr_xw_openai_usage(llmr_xans_t *a);
-static void llmr_xw_anthropic_json(llmr_xans_t *a, const llmr_xev_t *ev);
-static void llmr_xw_anthropic_event(llmr_xans_t *a, const char *name);
-static void llmr_xw_anthropic_stop(llmr_xans_t *a);
-static void llmr_xw_anthropic_usage(llmr_xans_t *a, int start, int end);
-static void llmr_xw_gemini_json(llmr_xans_t *a, const llmr_xev_t *ev);
-static void llmr_xw_gemini_chunk(llmr_xans_t *a);
-static void llmr_xw_gemini_tail(llmr_xans_t *a, int finish);
-static void llmr_xw_gemini_call(llmr_xans_t *a, llmr_jbuf_t *b);
-static void llmr_xw_call_start(llmr_xans_t *a, const llmr_xev_t *ev);
-static void llmr_xw_text_end(llmr_xans_t *a);
-static void llmr_xw_sep(llmr_xans_t *a);
+/* a string, quoted */
+
+void
+llmr_xw_str(llmr_jbuf_t *b, const llmr_xstr_t *xs)
+{
+    if (xs->raw) {
+        llmr_jbuf_char(b, '"');
+        llmr_jbuf_add(b, xs->s, xs->len);
+        llmr_jbuf_char(b, '"');
+        return;
+    }
+
+    llmr_jbuf_str(b, xs->s ? xs->s : "", xs->len);
+}
 
 
-/* a C string's bytes, as they are */
-#define llmr_xw_add(b, s)       llmr_jbuf_add(b, s, strlen(s))
+/* a string's escaped text, to go between quotes written elsewhere */
 
+void
+llmr_xw_str_in(llmr_jbuf_t *b, const llmr_xstr_t *xs)
+{
+    size_t  at;
 
-static const char  *llmr_xw_openai_finish[] = {
-    "stop", "stop", "length", "tool_calls", "content_filter", "stop"
-};
+    if (xs->raw) {
+        llmr_jbuf_add(b, xs->s, xs->len);
+        return;
+    }
 
-static const char  *llmr_xw_anthropic_finish[] = {
-    "end_turn", "end_turn", "max_tokens", "tool_use", "refusal", "end_turn"
-};
+    at = b->len;
+    llmr_jbuf_str(b, xs->s ? xs->s : "", xs->len);
 
-static const char  *llmr_xw_gemini_finish[] = {
-    "STOP", "STOP", "MAX_TOKENS", "STOP", "SAFETY", "OTHER"
-};
-
-
-/* OpenAI chat completions */
+    if (!b->failed) {
+        memmove(b->data + at, b->data + at + 1, b->len - at - 2);
+        b->len -= 2;
+    }
+}
 
 
 void
-llmr_xw_openai(llmr_xans_t *a, const llmr_xev_t *ev)
+llmr_xw_quoted(llmr_jbuf_t *b, const llmr_jbuf_t *escaped)
 {
-    llmr_jbuf_t  *b;
-
-    if (!a->conf.stream) {
-        llmr_xw_openai_json(a, ev);
-        return;
-    }
-
-    b = &a->out;
-
-    switch (ev->type) {
-
-    case LLMR_XEV_START:
-        llmr_xw_openai_head(a);
-        llmr_jbuf_lit(b, "{\"role\":\"assistant\",\"content\":\"\"}");
-        llmr_xw_openai_tail(a, -1);
-        break;
-
-    case LLMR_XEV_TEXT:
-        llmr_xw_openai_head(a);
-        llmr_jbuf_lit(b, "{\"content\":");
-        llmr_xw_str(b, &ev->text);
-        llmr_jbuf_char(b, '}');
-        llmr_xw_openai_tail(a, -1);
-        break;
-
-    case LLMR_XEV_TOOL_START:
-        llmr_xw_openai_head(a);
-        llmr_jbuf_lit(b, "{\"tool_calls\":[{\"index\":");
-        llmr_jbuf_int(b, a->w_calls++);
-        llmr_jbuf_lit(b, ",\"id\":");
-        llmr_xw_str(b, &ev->id);
-        llmr_jbuf_lit(b, ",\"type\":\"function\",\"function\":{\"name\":");
-        llmr_xw_str(b, &ev->name);
-        llmr_jbuf_lit(b, ",\"arguments\":\"\"}}]}");
-        llmr_xw_openai_tail(a, -1);
-        break;
-
-    case LLMR_XEV_TOOL_ARGS:
-        if (a->w_calls == 0) {
-            break;
-        }
-
-        llmr_xw_openai_head(a);
-        llmr_jbuf_lit(b, "{\"tool_calls\":[{\"index\":");
-        llmr_jbuf_int(b, a->w_calls - 1);
-        llmr_jbuf_lit(b, ",\"function\":{\"arguments\":");
-        llmr_xw_str(b, &ev->text);
-        llmr_jbuf_lit(b, "}}]}");
-        llmr_xw_openai_tail(a, -1);
-        break;
-
-    case LLMR_XEV_FINISH:
-        llmr_xw_openai_head(a);
-        llmr_jbuf_lit(b, "{}");
-        llmr_xw_openai_tail(a, a->finish);
-        break;
-
-    case LLMR_XEV_END:
-        if (a->conf.include_usage) {
-            /* the head of a chunk, but no choice in it */
-            llmr_jbuf_lit(b, "data: {\"id\":");
-            llmr_xw_quoted(b, &a->id);
-            llmr_jbuf_lit(b, ",\"object\":\"chat.completion.chunk\","
-                          "\"created\":");
-            llmr_jbuf_int(b, a->created);
-            llmr_jbuf_lit(b, ",\"model\":");
-            llmr_xw_quoted(b, &a->model);
-            llmr_jbuf_lit(b, ",\"choices\":[],\"usage\":");
-            llmr_xw_openai_usage(a);
-            llmr_jbuf_lit(b, "}\n\n");
-        }
-
-        llmr_jbuf_lit(b, "data: [DONE]\n\n");
-        break;
-
-    case LLMR_XEV_ERROR:
-        llmr_jbuf_lit(b, "data: ");
-        llmr_xw_error(a, ev);
-        llmr_jbuf_lit(b, "\n\ndata: [DONE]\n\n");
-        break;
-    }
-}
-
-
-static void
-llmr_xw_openai_json(llmr_xans_t *a, const llmr_xev_t *ev)
-{
-    llmr_jbuf_t  *b;
-
-    switch (ev->type) {
-
-    case LLMR_XEV_TEXT:
-        llmr_xw_str_in(&a->text, &ev->text);
-        return;
-
-    case LLMR_XEV_TOOL_START:
-        llmr_xw_call_start(a, ev);
-        return;
-
-    case LLMR_XEV_TOOL_ARGS:
-        llmr_xw_args_add(a, &ev->text);
-        return;
-
-    case LLMR_XEV_TOOL_END:
-        b = &a->content;
-        llmr_xw_sep(a);
-        llmr_jbuf_lit(b, "{\"id\":");
-        llmr_xw_quoted(b, &a->call_id);
-        llmr_jbuf_lit(b, ",\"type\":\"function\",\"function\":{\"name\":");
-        llmr_xw_quoted(b, &a->call_name);
-        llmr_jbuf_lit(b, ",\"arguments\":");
-
-        if (a->args.len) {
-            llmr_jbuf_str(b, a->args.data, a->args.len);
-
-        } else {
-            llmr_jbuf_lit(b, "\"{}\"");
-        }
-
-        llmr_jbuf_lit(b, "}}");
-        return;
-
-    case LLMR_XEV_END:
-        break;
-
-    default:
-        return;
-    }
-
-    b = &a->out;
-
-    llmr_jbuf_lit(b, "{\"id\":");
-    llmr_xw_quoted(b, &a->id);
-    llmr_jbuf_lit(b, ",\"object\":\"chat.completion\",\"created\":");
-    llmr_jbuf_int(b, a->created);
-    llmr_jbuf_lit(b, ",\"model\":");
-    llmr_xw_quoted(b, &a->model);
-    llmr_jbuf_lit(b, ",\"choices\":[{\"index\":0,\"message\":{"
-                  "\"role\":\"assistant\",\"content\":");
-
-    if (a->has_text) {
-        llmr_xw_quoted(b, &a->text);
-
-    } else if (a->has_calls) {
-        llmr_jbuf_lit(b, "null");
-
-    } else {
-        llmr_jbuf_lit(b, "\"\"");
-    }
-
-    llmr_jbuf_lit(b, ",\"refusal\":null");
-
-    if (a->has_calls) {
-        llmr_jbuf_lit(b, ",\"tool_calls\":[");
-        llmr_jbuf_add(b, a->content.data, a->content.len);
-        llmr_jbuf_char(b, ']');
-    }
-
-    llmr_jbuf_lit(b, "},\"logprobs\":null,\"finish_reason\":\"");
-    llmr_xw_add(b, llmr_xw_openai_finish[a->finish]);
-    llmr_jbuf_lit(b, "\"}],\"usage\":");
-    llmr_xw_openai_usage(a);
-    llmr_jbuf_lit(b, "}\n");
-}
-
-
-static void
-llmr_xw_openai_head(llmr_xans_t *a)
-{
-    llmr_jbuf_t  *b;
-
-    b = &a->out;
-
-    llmr_jbuf_lit(b, "data: {\"id\":");
-    llmr_xw_quoted(b, &a->id);
-    llmr_jbuf_lit(b, ",\"object\":\"chat.completion.chunk\",\"created\":");
-    llmr_jbuf_int(b, a->created);
-    llmr_jbuf_lit(b, ",\"model\":");
-    llmr_xw_quoted(b, &a->model);
-    llmr_jbuf_lit(b, ",\"choices\":[{\"index\":0,\"delta\":");
-}
-
-
-/* finish: llmr_xfin_e, or -1 for null */
-
-static void
-llmr_xw_openai_tail(llmr_xans_t *a, int finish)
-{
-    llmr_jbuf_t  *b;
-
-    b = &a->out;
-
-    llmr_jbuf_lit(b, ",\"logprobs\":null,\"finish_reason\":");
-
-    if (finish < 0) {
-        llmr_jbuf_lit(b, "null");
-
-    } else {
-        llmr_jbuf_str(b, llmr_xw_openai_finish[finish],
-                      strlen(llmr_xw_openai_finish[finish]));
-    }
-
-    llmr_jbuf_lit(b, "}]}\n\n");
-}
-
-
-static void
-llmr_xw_openai_usage(llmr_xans_t *a)
-{
-    int64_t       in, out;
-    llmr_jbuf_t  *b;
-
-    b = &a->out;
-    in = a->usage.input > 0 ? a->usage.input : 0;
-    out = a->usage.output > 0 ? a->usage.output : 0;
-
-    llmr_jbuf_lit(b, "{\"prompt_tokens\":");
-    llmr_jbuf_int(b, in);
-    llmr_jbuf_lit(b, ",\"completion_tokens\":");
-    llmr_jbuf_int(b, out);
-    llmr_jbuf_lit(b, ",\"total_tokens\":");
-    llmr_jbuf_int(b, in + out);
-
-    if (a->usage.cache_read >= 0) {
-        llmr_jbuf_lit(b, ",\"prompt_tokens_details\":{\"cached_tokens\":");
-        llmr_jbuf_int(b, a->usage.cache_read);
-        llmr_jbuf_char(b, '}');
-    }
-
-    llmr_jbuf_char(b, '}');
-}
-
-
-/* Anthropic messages */
-
-
-void
-llmr_xw_anthropic(llmr_xans_t *a, const llmr_xev_t *ev)
-{
-    llmr_jbuf_t  *b;
-
-    if (!a->conf.stream) {
-        llmr_xw_anthropic_json(a, ev);
-        return;
-    }
-
-    b = &a->out;
-
-    switch (ev->type) {
-
-    case LLMR_XEV_START:
-        llmr_xw_anthropic_event(a, "message_start");
-        llmr_jbuf_lit(b, ",\"message\":{\"id\":");
-        llmr_xw_quoted(b, &a->id);
-        llmr_jbuf_lit(b, ",\"type\":\"message\",\"role\":\"assistant\","
-                      "\"model\":");
-        llmr_xw_quoted(b, &a->model);
-        llmr_jbuf_lit(b, ",\"content\":[],\"stop_reason\":null,"
-                      "\"stop_sequence\":null,\"usage\":");
-        llmr_xw_anthropic_usage(a, 1, 0);
-        llmr_jbuf_lit(b, "}}\n\n");
-        break;
-
-    case LLMR_XEV_TEXT:
-        if (a->w_block != LLMR_XBLK_TEXT) {
-            llmr_xw_anthropic_stop(a);
-            a->w_block = LLMR_XBLK_TEXT;
-
-            llmr_xw_anthropic_event(a, "content_block_start");
-            llmr_jbuf_lit(b, ",\"index\":");
-            llmr_jbuf_int(b, a->w_index);
-            llmr_jbuf_lit(b, ",\"content_block\":{\"type\":\"text\","
-                          "\"text\":\"\"}}\n\n");
-        }
-
-        llmr_xw_anthropic_event(a, "content_block_delta");
-        llmr_jbuf_lit(b, ",\"index\":");
-        llmr_jbuf_int(b, a->w_index);
-        llmr_jbuf_lit(b, ",\"delta\":{\"type\":\"text_delta\",\"text\":");
-        llmr_xw_str(b, &ev->text);
-        llmr_jbuf_lit(b, "}}\n\n");
-        break;
-
-    case LLMR_XEV_TOOL_START:
-        llmr_xw_anthropic_stop(a);
-        a->w_block = LLMR_XBLK_TOOL;
-
-        llmr_xw_anthropic_event(a, "content_block_start");
-        llmr_jbuf_lit(b, ",\"index\":");
-        llmr_jbuf_int(b, a->w_index);
-        llmr_jbuf_lit(b, ",\"content_block\":{\"type\":\"tool_use\",\"id\":");
-        llmr_xw_str(b, &ev->id);
-        llmr_jbuf_lit(b, ",\"name\":");
-        llmr_xw_str(b, &ev->name);
-        llmr_jbuf_lit(b, ",\"input\":{}}}\n\n");
-        break;
-
-    case LLMR_XEV_TOOL_ARGS:
-        if (a->w_block != LLMR_XBLK_TOOL) {
-            break;
-        }
-
-        llmr_xw_anthropic_event(a, "content_block_delta");
-        llmr_jbuf_lit(b, ",\"index\":");
-        llmr_jbuf_int(b, a->w_index);
-        llmr_jbuf_lit(b, ",\"delta\":{\"type\":\"input_json_delta\","
-                      "\"partial_json\":");
-        llmr_xw_str(b, &ev->text);
-        llmr_jbuf_lit(b, "}}\n\n");
-        break;
-
-    case LLMR_XEV_TOOL_END:
-        llmr_xw_anthropic_stop(a);
-        break;
-
-    case LLMR_XEV_END:
-        llmr_xw_anthropic_stop(a);
-
-        llmr_xw_anthropic_event(a, "message_delta");
-        llmr_jbuf_lit(b, ",\"delta\":{\"stop_reason\":\"");
-        llmr_xw_add(b, llmr_xw_anthropic_finish[a->finish]);
-        llmr_jbuf_lit(b, "\",\"stop_sequence\":null},\"usage\":");
-        llmr_xw_anthropic_usage(a, 0, 1);
-        llmr_jbuf_lit(b, "}\n\n");
-
-        llmr_xw_anthropic_event(a, "message_stop");
-        llmr_jbuf_lit(b, "}\n\n");
-        break;
-
-    case LLMR_XEV_ERROR:
-        llmr_jbuf_lit(b, "event: error\ndata: ");
-        llmr_xw_error(a, ev);
-        llmr_jbuf_lit(b, "\n\n");
-
-        /* the SDK throws at the error; others see the message closed */
-        if (a->started) {
-            llmr_xw_anthropic_stop(a);
-            llmr_xw_anthropic_event(a, "message_stop");
-            llmr_jbuf_lit(b, "}\n\n");
-        }
-
-        break;
-    }
-}
-
-
-static void
-llmr_xw_anthropic_json(llmr_xans_t *a, const llmr_xev_t *ev)
-{
-    llmr_jbuf_t  *b;
-
-    b = &a->content;
-
-    switch (ev->type) {
-
-    case LLMR_XEV_TEXT:
-        if (a->w_block != LLMR_XBLK_TEXT) {
-            llmr_xw_sep(a);
-            a->w_block = LLMR_XBLK_TEXT;
-            llmr_jbuf_lit(b, "{\"type\":\"text\",\"text\":\"");
-        }
-
-        llmr_xw_str_in(b, &ev->text);
-        return;
-
-    case LLMR_XEV_TOOL_START:
-        llmr_xw_call_start(a, ev);
-        return;
-
-    case LLMR_XEV_TOOL_ARGS:
-        llmr_xw_args_add(a, &ev->text);
-        return;
-
-    case LLMR_XEV_TOOL_END:
-        llmr_xw_sep(a);
-        llmr_jbuf_lit(b, "{\"type\":\"tool_use\",\"id\":");
-        llmr_xw_quoted(b, &a->call_id);
-        llmr_jbuf_lit(b, ",\"name\":");
-        llmr_xw_quoted(b, &a->call_name);
-        llmr_jbuf_lit(b, ",\"input\":");
-        llmr_xw_args_object(a, b);
-        llmr_jbuf_char(b, '}');
-        return;
-
-    case LLMR_XEV_END:
-        llmr_xw_text_end(a);
-        break;
-
-    default:
-        return;
-    }
-
-    b = &a->out;
-
-    llmr_jbuf_lit(b, "{\"id\":");
-    llmr_xw_quoted(b, &a->id);
-    llmr_jbuf_lit(b, ",\"type\":\"message\",\"role\":\"assistant\","
-                  "\"model\":");
-    llmr_xw_quoted(b, &a->model);
-    llmr_jbuf_lit(b, ",\"content\":[");
-    llmr_jbuf_add(b, a->content.data, a->content.len);
-    llmr_jbuf_lit(b, "],\"stop_reason\":\"");
-    llmr_xw_add(b, llmr_xw_anthropic_finish[a->finish]);
-    llmr_jbuf_lit(b, "\",\"stop_sequence\":null,\"usage\":");
-    llmr_xw_anthropic_usage(a, 1, 1);
-    llmr_jbuf_lit(b, "}\n");
-}
-
-
-/* "event: NAME\ndata: {"type":"NAME"", the rest the caller's */
-
-static void
-llmr_xw_anthropic_event(llmr_xans_t *a, const char *name)
-{
-    llmr_jbuf_t  *b;
-
-    b = &a->out;
-
-    llmr_jbuf_lit(b, "event: ");
-    llmr_xw_add(b, name);
-    llmr_jbuf_lit(b, "\ndata: {\"type\":\"");
-    llmr_xw_add(b, name);
+    llmr_jbuf_char(b, '"');
+    llmr_jbuf_add(b, escaped->data, escaped->len);
     llmr_jbuf_char(b, '"');
 }
 
 
-/* the open block ends */
-
-static void
-llmr_xw_anthropic_stop(llmr_xans_t *a)
-{
-    if (a->w_block == LLMR_XBLK_NONE) {
-        return;
-    }
-
-    llmr_xw_anthropic_event(a, "content_block_stop");
-    llmr_jbuf_lit(&a->out, ",\"index\":");
-    llmr_jbuf_int(&a->out, a->w_index);
-    llmr_jbuf_lit(&a->out, "}\n\n");
-
-    a->w_index++;
-    a->w_block = LLMR_XBLK_NONE;
-}
-
-
-/*
- * The usage of message_start (start), of message_delta (end), or of a
- * message (both).  message_start's input is what the provider told by
- * then; an OpenAI model tells it at the end: message_delta has it then.
- */
-
-static void
-llmr_xw_anthropic_usage(llmr_xans_t *a, int start, int end)
-{
-    int                   input;
-    llmr_jbuf_t          *b;
-    const llmr_xusage_t  *u;
-
-    b = &a->out;
-    u = (start && !end) ? &a->usage_start : &a->usage;
-    input = start || a->usage_start.input < 0;
-
-    llmr_jbuf_char(b, '{');
-
-    if (input) {
-        llmr_jbuf_lit(b, "\"input_tokens\":");
-        llmr_jbuf_int(b, llmr_xw_plain_input(u));
-
-        if (u->cache_write >= 0) {
-            llmr_jbuf_lit(b, ",\"cache_creation_input_tokens\":");
-            llmr_jbuf_int(b, u->cache_write);
-        }
-
-        if (u->cache_read >= 0) {
-            llmr_jbuf_lit(b, ",\"cache_read_input_tokens\":");
-            llmr_jbuf_int(b, u->cache_read);
-        }
-
-        llmr_jbuf_char(b, ',');
-    }
-
-    llmr_jbuf_lit(b, "\"output_tokens\":");
-    llmr_jbuf_int(b, (end && u->output > 0) ? u->output : 0);
-    llmr_jbuf_char(b, '}');
-}
-
-
-/* Gemini generateContent */
-
+/* a piece of a call's arguments, kept decoded: they are JSON text */
 
 void
-llmr_xw_gemini(llmr_xans_t *a, const llmr_xev_t *ev)
+llmr_xw_args_add(llmr_xans_t *a, const llmr_xstr_t *xs)
 {
-    llmr_jbuf_t  *b;
+    size_t     at;
+    llmr_jv_t  v;
 
-    if (!a->conf.stream) {
-        llmr_xw_gemini_json(a, ev);
+    if (!xs->raw) {
+        llmr_jbuf_add(&a->args, xs->s, xs->len);
         return;
     }
 
-    b = &a->out;
+    /* a decoded string is never longer than its escaped text */
+    at = a->args.len;
+    llmr_jbuf_add(&a->args, xs->s, xs->len);
 
-    switch (ev->type) {
-
-    case LLMR_XEV_TEXT:
-        llmr_xw_gemini_chunk(a);
-        llmr_jbuf_lit(b, "{\"text\":");
-        llmr_xw_str(b, &ev->text);
-        llmr_jbuf_char(b, '}');
-        llmr_xw_gemini_tail(a, -1);
-        break;
-
-    /* a call is given whole: its pieces are kept until it ends */
-
-    case LLMR_XEV_TOOL_START:
-        llmr_xw_call_start(a, ev);
-        break;
-
-    case LLMR_XEV_TOOL_ARGS:
-        llmr_xw_args_add(a, &ev->text);
-        break;
-
-    case LLMR_XEV_TOOL_END:
-        llmr_xw_gemini_chunk(a);
-        llmr_xw_gemini_call(a, b);
-        llmr_xw_gemini_tail(a, -1);
-        break;
-
-    case LLMR_XEV_END:
-        /* no content: the finish reason and the usage */
-        llmr_jbuf_lit(b, "data: {\"candidates\":[{");
-        llmr_xw_gemini_tail(a, a->finish);
-        break;
-
-    case LLMR_XEV_ERROR:
-        llmr_jbuf_lit(b, "data: ");
-        llmr_xw_error(a, ev);
-        llmr_jbuf_lit(b, "\r\n\r\n");
-        break;
-    }
-}
-
-
-static void
-llmr_xw_gemini_json(llmr_xans_t *a, const llmr_xev_t *ev)
-{
-    llmr_jbuf_t  *b;
-
-    b = &a->content;
-
-    switch (ev->type) {
-
-    case LLMR_XEV_TEXT:
-        if (a->w_block != LLMR_XBLK_TEXT) {
-            llmr_xw_sep(a);
-            a->w_block = LLMR_XBLK_TEXT;
-            llmr_jbuf_lit(b, "{\"text\":\"");
-        }
-
-        llmr_xw_str_in(b, &ev->text);
-        return;
-
-    case LLMR_XEV_TOOL_START:
-        llmr_xw_call_start(a, ev);
-        return;
-
-    case LLMR_XEV_TOOL_ARGS:
-        llmr_xw_args_add(a, &ev->text);
-        return;
-
-    case LLMR_XEV_TOOL_END:
-        llmr_xw_sep(a);
-        llmr_xw_gemini_call(a, b);
-        return;
-
-    case LLMR_XEV_END:
-        llmr_xw_text_end(a);
-        break;
-
-    default:
+    if (a->args.failed) {
         return;
     }
 
-    b = &a->out;
+    memset(&v, 0, sizeof(llmr_jv_t));
+    v.type = LLMR_V_STRING;
+    v.s = xs->s;
+    v.len = xs->len;
+    v.esc = 1;
 
-    llmr_jbuf_lit(b, "{\"candidates\":[{\"content\":{\"parts\":[");
-
-    if (a->content.len) {
-        llmr_jbuf_add(b, a->content.data, a->content.len);
-
-    } else {
-        llmr_jbuf_lit(b, "{\"text\":\"\"}");
-    }
-
-    llmr_jbuf_lit(b, "],\"role\":\"model\"},");
-
-    llmr_xw_gemini_tail(a, a->finish);
-}
-
-
-/* a chunk's head, up to its first part */
-
-static void
-llmr_xw_gemini_chunk(llmr_xans_t *a)
-{
-    llmr_jbuf_lit(&a->out, "data: {\"candidates\":[{\"content\":{\"parts\":[");
+    a->args.len = at + llmr_jv_decode(&v, a->args.data + at, xs->len);
 }
 
 
 /*
- * A chunk's, or a body's, tail: finish -1, the parts end and no more;
- * else the finish reason and the usage; then the model and the id.
+ * The arguments as a JSON object, as Anthropic's "input" and Gemini's
+ * "args" are: an OpenAI model's arguments are a string that should hold
+ * one, but nothing makes it; what does not parse as an object is {}.
  */
 
-static void
-llmr_xw_gemini_tail(llmr_xans_t *a, int finish)
+void
+llmr_xw_args_object(llmr_xans_t *a, llmr_jbuf_t *b)
 {
-    int64_t       in, out;
-    llmr_jbuf_t  *b;
+    llmr_xstr_t  xs;
 
-    b = &a->out;
+    if (a->args.len
+        && llmr_jdoc_parse(&a->adoc, a->args.data, a->args.len) == LLMR_OK
+        && a->adoc.root->type == LLMR_V_MAP)
+    {
+        xs.s = a->args.data;
+        xs.len = a->args.len;
+        xs.raw = 0;
 
-    if (finish < 0) {
-        llmr_jbuf_lit(b, "],\"role\":\"model\"},\"index\":0}]");
+        llmr_xw_compact(&a->scratch, &xs);
+        llmr_jbuf_add(b, xs.s, xs.len);
+        return;
+    }
 
-    } else {
-        in = a->usage.input > 0 ? a->usage.input : 0;
-        out = a->usage.output > 0 ? a->usage.output : 0;
+    llmr_jbuf_lit(b, "{}");
+}
 
-        llmr_jbuf_lit(b, "\"finishReason\":\"");
-        llmr_xw_add(b, llmr_xw_gemini_finish[finish]);
-        llmr_jbuf_lit(b, "\",\"index\":0}],\"usageMetadata\":{"
-                      "\"promptTokenCount\":");
-        llmr_jbuf_int(b, in);
-        llmr_jbuf_lit(b, ",\"candidatesTokenCount\":");
-        llmr_jbuf_int(b, out);
-        llmr_jbuf_lit(b, ",\"totalTokenCount\":");
-        llmr_jbuf_int(b, in + out);
 
-        if (a->usage.cache_read >= 0) {
-            llmr_jbuf_lit(b, ",\"cachedContentTokenCount\":");
-            llmr_jbuf_int(b, a->usage.cache_read);
+/*
+ * The error of an event in the client's shape, appended to the output
+ * (a stream's without its last LF: its writer frames it).
+ */
+
+void
+llmr_xw_error(llmr_xans_t *a, const llmr_xev_t *ev)
+{
+    char        *buf, *msg;
+    size_t       size, n, len;
+    llmr_jv_t    v;
+    const char  *code;
+
+    code = ev->code ? ev->code : "llm_upstream_error";
+    len = ev->text.len;
+
+    msg = malloc(len + 1);
+    if (msg == NULL) {
+        a->out.failed = 1;
+        return;
+    }
+
+    if (ev->text.raw) {
+        memset(&v, 0, sizeof(llmr_jv_t));
+        v.type = LLMR_V_STRING;
+        v.s = ev->text.s;
+        v.len = len;
+        v.esc = 1;
+
+        len = llmr_jv_decode(&v, msg, len);
+
+    } else if (len) {
+        memcpy(msg, ev->text.s, len);
+    }
+
+    size = llmr_api_error_max(code, len);
+
+    buf = malloc(size);
+    if (buf == NULL) {
+        free(msg);
+        a->out.failed = 1;
+        return;
+    }
+
+    n = llmr_api_error(a->conf.to, ev->status, code, msg, len, buf, size);
+
+    if (n && buf[n - 1] == '\n' && !llmr_xans_whole(a)) {
+        n--;
+    }
+
+    llmr_jbuf_add(&a->out, buf, n);
+
+    free(buf);
+    free(msg);
+}
+
+
+/* the input tokens not read from a cache, as Anthropic counts them */
+
+int64_t
+llmr_xw_plain_input(const llmr_xusage_t *u)
+{
+    int64_t  n;
+
+    n = u->input < 0 ? 0 : u->input;
+
+    if (u->cache_read > 0) {
+        n -= u->cache_read;
+    }
+
+    if (u->cache_write > 0) {
+        n -= u->cache_write;
+    }
+
+    return n < 0 ? 0 : n;
+}
+
+
+/*
+ * JSON text (parsed already) without the blanks between its tokens, in
+ * b; xs then points there.
+ */
+
+void
+llmr_xw_compact(llmr_jbuf_t *b, llmr_xstr_t *xs)
+{
+    int          str;
+    size_t       i, from;
+    const char  *s;
+
+    s = xs->s;
+    b->len = 0;
+    str = 0;
+    from = 0;
+
+    for (i = 0; i < xs->len; i++) {
+        if (str) {
+            if (s[i] == '\\') {
+                i++;
+
+            } else if (s[i] == '"') {
+                str = 0;
+            }
+
+            continue;
         }
 
-        llmr_jbuf_char(b, '}');
+        if (s[i] == '"') {
+            str = 1;
+
+        } else if (s[i] == ' ' || s[i] == '\n' || s[i] == '\r'
+                   || s[i] == '\t')
+        {
+            llmr_jbuf_add(b, s + from, i - from);
+            from = i + 1;
+        }
     }
 
-    llmr_jbuf_lit(b, ",\"modelVersion\":");
-    llmr_xw_quoted(b, &a->model);
-    llmr_jbuf_lit(b, ",\"responseId\":");
-    llmr_xw_quoted(b, &a->id);
-    llmr_jbuf_char(b, '}');
-    llmr_xw_add(b, a->conf.stream ? "\r\n\r\n" : "\n");
-}
-
-
-/* a functionCall part; its id kept for the client's functionResponse */
-
-static void
-llmr_xw_gemini_call(llmr_xans_t *a, llmr_jbuf_t *b)
-{
-    llmr_jbuf_lit(b, "{\"functionCall\":{");
-
-    if (a->call_id.len) {
-        llmr_jbuf_lit(b, "\"id\":");
-        llmr_xw_quoted(b, &a->call_id);
-        llmr_jbuf_char(b, ',');
+    if (from == 0 || b->failed) {
+        /* nothing to take out, or no memory: as it is */
+        return;
     }
 
-    llmr_jbuf_lit(b, "\"name\":");
-    llmr_xw_quoted(b, &a->call_name);
-    llmr_jbuf_lit(b, ",\"args\":");
-    llmr_xw_args_object(a, b);
-    llmr_jbuf_lit(b, "}}");
+    llmr_jbuf_add(b, s + from, xs->len - from);
+
+    xs->s = b->data;
+    xs->len = b->len;
 }
-
-
-/* shared */
 
 
 /* a call kept whole: its id and name now, its arguments as they come */
 
-static void
+void
 llmr_xw_call_start(llmr_xans_t *a, const llmr_xev_t *ev)
 {
     a->call_id.len = 0;
@@ -757,7 +271,7 @@ llmr_xw_call_start(llmr_xans_t *a, const llmr_xev_t *ev)
  * and a comma after the one before.
  */
 
-static void
+void
 llmr_xw_sep(llmr_xans_t *a)
 {
     llmr_xw_text_end(a);
@@ -768,7 +282,7 @@ llmr_xw_sep(llmr_xans_t *a)
 }
 
 
-static void
+void
 llmr_xw_text_end(llmr_xans_t *a)
 {
     if (a->w_block == LLMR_XBLK_TEXT) {

@@ -13,7 +13,7 @@
 # tests fuzz/regress/T.  bench/fuzz_long.sh runs the long campaign.
 
 FUZZ_CC       ?= clang
-FUZZ_TARGETS  := extract rewrite usage registry calibrate api xreq
+FUZZ_TARGETS  := extract rewrite usage registry calibrate api xreq xans
 FUZZ_SAN      := -fsanitize=fuzzer,address,undefined \
                  -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS   := $(STD) -g -O1 $(WARN) $(CPPFLAGS)
@@ -25,9 +25,8 @@ FUZZ_CORE     := core/src/llmr_core.c core/src/llmr_extract.c \
                  core/src/llmr_registry.c core/src/llmr_policy.c \
                  core/offline/llmr_calibrate.c core/offline/llmr_calibrate_out.c \
                  core/src/llmr_api.c core/src/llmr_api_error.c \
-                 core/src/llmr_jdoc.c core/src/llmr_xreq.c \
-                 core/src/llmr_xreq_openai.c core/src/llmr_xreq_anthropic.c \
-                 core/src/llmr_xreq_gemini.c
+                 core/src/llmr_jdoc.c $(sort $(wildcard core/src/llmr_xreq*.c)) \
+                 $(sort $(wildcard core/src/llmr_xans*.c))
 
 # the feedback endpoint's parser, once the core has it
 FUZZ_SRCS_feedback := $(wildcard core/src/llmr_feedback.c)

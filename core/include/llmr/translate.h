@@ -166,6 +166,12 @@ void llmr_xans_consume(llmr_xans_t *a, size_t n);
 /* whether the stream reached its proper end (for the logs) */
 int llmr_xans_complete(const llmr_xans_t *a);
 
+/*
+ * The HTTP status the output goes with: the conf's, but for a JSON answer
+ * given up (unreadable, over max_event: 502) before any byte of it left.
+ */
+int llmr_xans_status(const llmr_xans_t *a);
+
 /* bytes held between answers */
 size_t llmr_xans_memory(const llmr_xans_t *a);
 

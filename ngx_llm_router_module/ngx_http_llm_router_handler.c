@@ -954,6 +954,8 @@ ngx_http_llm_router_fallback(ngx_http_request_t *r,
     /* the APIs the request could be translated to, as at the decision */
     s.apis |= ctx->xapis;
     s.client_api = (int) ctx->ep.api;
+    ngx_memcpy(s.untranslatable, ctx->xuntranslatable,
+               sizeof(s.untranslatable));
 
     /* the last attempt's decision stays for the logs if none is left */
 

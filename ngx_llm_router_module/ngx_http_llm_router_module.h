@@ -233,6 +233,8 @@ typedef struct {
     ngx_uint_t                      xserial;    /* its parse, per worker */
     int                             xformat;    /* the client's format */
     unsigned                        xapis;      /* APIs it may go to */
+    char                          (*xwhy)[LLMR_UNTRANSLATABLE_MAX];
+    const char                     *xuntranslatable[LLMR_API_N];
     llmr_xans_t                    *xans;       /* the answer's writer */
     ngx_chain_t                    *xfree;
     ngx_chain_t                    *xbusy;

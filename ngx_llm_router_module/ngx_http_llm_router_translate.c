@@ -108,21 +108,18 @@ ngx_http_llm_router_translate_check(ngx_http_request_t *r,
     llmr_signals_t *s)
 {
     ngx_int_t                         rc;
-    ngx_uint_t                        api;
-    const char                       *why;
     ngx_http_llm_router_loc_conf_t   *llcf;
     ngx_http_llm_router_main_conf_t  *lmcf;
 
     llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_router_module);
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
 
-    s->client_api = (int) ctx->ep.api;
-
     if (!llcf->translate
         || !(lmcf->registry->apis & ~llmr_api_bit(ctx->ep.api))
         || !llmr_xreq_format_ok(req->format)
         || ngx_http_llm_router_xreq == NULL)
     {
+        llmr_signals_translate(s, NULL, ctx->ep.api, NULL);
         return NGX_OK;
     }
 
@@ -134,26 +131,25 @@ ngx_http_llm_router_translate_check(ngx_http_request_t *r,
 
     if (rc != NGX_OK) {
         /* NGX_DECLINED: not a request the translator reads, stays home */
+        llmr_signals_translate(s, NULL, ctx->ep.api, NULL);
         return (rc == NGX_ERROR) ? NGX_ERROR : NGX_OK;
     }
 
-    for (api = 0; api < LLMR_API_N; api++) {
-        if ((int) api == ctx->ep.api) {
-            continue;
-        }
+    /* the reasons live with the request: a fallback decides again */
 
-        why = llmr_xreq_blocker(ngx_http_llm_router_xreq, (int) api);
-
-        if (why == NULL) {
-            s->apis |= llmr_api_bit(api);
-
-        } else {
-            s->untranslatable[api] = why;
-        }
+    ctx->xwhy = ngx_palloc(r->pool,
+                           LLMR_API_N * LLMR_UNTRANSLATABLE_MAX);
+    if (ctx->xwhy == NULL) {
+        return NGX_ERROR;
     }
 
+    llmr_signals_translate(s, ngx_http_llm_router_xreq, ctx->ep.api,
+                           ctx->xwhy);
+
     ctx->translatable = 1;
-    ctx->xapis = s->apis & ~llmr_api_bit(ctx->ep.api);
+    ctx->xapis = s->apis;
+    ngx_memcpy(ctx->xuntranslatable, s->untranslatable,
+               sizeof(ctx->xuntranslatable));
 
     return NGX_OK;
 }

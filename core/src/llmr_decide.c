@@ -4,6 +4,7 @@
  */
 
 
+#include <stdio.h>
 #include <string.h>
 
 #include <llmr/decide.h>
@@ -43,6 +44,45 @@ llmr_signals_init(llmr_signals_t *s)
 
     s->min_tier = -1;
     s->client_api = -1;
+}
+
+
+void
+llmr_signals_translate(llmr_signals_t *s, const llmr_xreq_t *x,
+    int client_api, char why[LLMR_API_N][LLMR_UNTRANSLATABLE_MAX])
+{
+    int          api;
+    const char  *field;
+
+    s->client_api = client_api;
+
+    if (client_api < 0 || client_api >= LLMR_API_N) {
+        return;
+    }
+
+    s->apis |= llmr_api_bit(client_api);
+
+    if (x == NULL) {
+        return;
+    }
+
+    for (api = 0; api < LLMR_API_N; api++) {
+        if (api == client_api) {
+            continue;
+        }
+
+        field = llmr_xreq_blocker(x, api);
+
+        if (field == NULL) {
+            s->apis |= llmr_api_bit(api);
+            s->untranslatable[api] = NULL;
+            continue;
+        }
+
+        snprintf(why[api], LLMR_UNTRANSLATABLE_MAX, "untranslatable:%s",
+                 field);
+        s->untranslatable[api] = why[api];
+    }
 }
 
 

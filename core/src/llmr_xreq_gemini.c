@@ -13,6 +13,10 @@
  */
 
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE                 /* memmem() */
+#endif
+
 #include <string.h>
 
 #include "llmr_xreq.h"

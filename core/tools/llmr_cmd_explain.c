@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include <llmr/api.h>
+#include <llmr/translate.h>
 #include <llmr/core.h>
 #include <llmr/extract.h>
 #include <llmr/classify.h>
@@ -61,6 +62,10 @@ static void llmr_explain_json(const llmr_registry_t *reg,
     const llmr_request_t *req, const llmr_class_t *cls,
     const llmr_decision_t *d, const llmr_explain_alt_t *alt, int profile);
 static void llmr_explain_str(const char *s);
+static llmr_xreq_t *llmr_explain_translate(llmr_signals_t *sig,
+    const llmr_request_t *req, const char *body, size_t len,
+    const char *path, int translate,
+    char why[LLMR_API_N][LLMR_UNTRANSLATABLE_MAX]);
 
 
 static void
@@ -69,8 +74,8 @@ llmr_explain_usage(FILE *f)
     fprintf(f,
         "usage: llmr explain --models FILE [--path URI] [--profile NAME]\n"
         "                    [--min-tier TIER] [--prefer PROVIDER]\n"
-        "                    [--down M,...] [--degraded M,...] [--json]\n"
-        "                    < body.json\n"
+        "                    [--down M,...] [--degraded M,...]\n"
+        "                    [--no-translate] [--json] < body.json\n"
         "\n"
         "  --models FILE    the registry (llm_models JSON); required\n"
         "  --path URI       the request path, for the body's format\n"
@@ -81,6 +86,8 @@ llmr_explain_usage(FILE *f)
         "  --prefer PROVIDER  as the X-LLM-Prefer header\n"
         "  --down M,...     these models are down (default: all healthy)\n"
         "  --degraded M,... these models are degraded\n"
+        "  --no-translate   as llm_route_translate off: only models of the\n"
+        "                   client's API\n"
         "  --json           one JSON object instead of the report\n");
 }
 
@@ -88,11 +95,14 @@ llmr_explain_usage(FILE *f)
 int
 llmr_cmd_explain(int argc, char **argv)
 {
-    int                    i, json, rc, profile, min_tier, format;
+    int                    i, json, rc, profile, min_tier, format,
+                           translate;
     char                  *body, err[LLMR_ERRSTR_SIZE];
+    char                   why[LLMR_API_N][LLMR_UNTRANSLATABLE_MAX];
     size_t                 len;
     const char            *models, *path, *prefer, *down, *degraded;
     llmr_router_t          rt;
+    llmr_xreq_t           *xr;
     llmr_extract_t        *x;
     llmr_verdict_t         v;
     llmr_signals_t         sig;
@@ -106,6 +116,8 @@ llmr_cmd_explain(int argc, char **argv)
     down = NULL;
     degraded = NULL;
     json = 0;
+    translate = 1;
+    xr = NULL;
     profile = LLMR_PROFILE_COST;
     min_tier = -1;
 
@@ -147,6 +159,9 @@ llmr_cmd_explain(int argc, char **argv)
 
         } else if (strcmp(argv[i], "--json") == 0) {
             json = 1;
+
+        } else if (strcmp(argv[i], "--no-translate") == 0) {
+            translate = 0;
 
         } else if (strcmp(argv[i], "--help") == 0) {
             llmr_explain_usage(stdout);
@@ -225,7 +240,7 @@ llmr_cmd_explain(int argc, char **argv)
 
     req = llmr_extract_result(x);
 
-    sig.apis = llmr_api_bit(llmr_api_of_format(req->format));
+    xr = llmr_explain_translate(&sig, req, body, len, path, translate, why);
 
     if (llmr_decide(&rt, req, &sig, &v) != LLMR_OK) {
         fprintf(stderr, "llmr explain: no model (HTTP %d): %s\n",
@@ -249,10 +264,51 @@ done:
 
     free(alt);
     free(body);
+    llmr_xreq_destroy(xr);
     llmr_extract_destroy(x);
     llmr_registry_destroy(reg);
 
     return rc;
+}
+
+
+/*
+ * The APIs the request may be served in, as the module finds them: its
+ * own, and with translation on, those of the registry's other models it
+ * can be written for.  Returns the translator (the caller frees it).
+ */
+
+static llmr_xreq_t *
+llmr_explain_translate(llmr_signals_t *sig, const llmr_request_t *req,
+    const char *body, size_t len, const char *path, int translate,
+    char why[LLMR_API_N][LLMR_UNTRANSLATABLE_MAX])
+{
+    int           api;
+    llmr_xreq_t  *xr;
+
+    api = llmr_api_of_format(req->format);
+
+    if (!translate || !llmr_xreq_format_ok(req->format)) {
+        llmr_signals_translate(sig, NULL, api, why);
+        return NULL;
+    }
+
+    xr = llmr_xreq_create();
+
+    if (xr == NULL
+        || llmr_xreq_parse(xr, req->format, body, len) != LLMR_OK)
+    {
+        llmr_signals_translate(sig, NULL, api, why);
+        return xr;
+    }
+
+    llmr_xreq_set_stream(xr, req->format == LLMR_FMT_GEMINI
+                             ? (path && strstr(path, ":streamGenerate"))
+                             : req->stream);
+
+    llmr_signals_translate(sig, xr, api, why);
+
+    return xr;
 }
 
 
@@ -390,6 +446,13 @@ llmr_explain_chain(const llmr_router_t *rt, const llmr_request_t *req,
         if (alt[i].chain == 0) {
             alt[i].note = llmr_explain_note(&reg->models[i], s->apis, d,
                                             d->tier);
+
+            if (s->apis && !(s->apis & llmr_api_bit(reg->models[i].api))
+                && s->untranslatable[reg->models[i].api])
+            {
+                /* "untranslatable:FIELD": why not in its API */
+                alt[i].note = s->untranslatable[reg->models[i].api];
+            }
         }
     }
 }

@@ -80,6 +80,13 @@ const ERR_RETRY_AFTER = '7';
 /* the model the failover cases make fail, by its mock's name */
 const FAIL_FIRST = { openai: 'oa-mini', anthropic: 'an-haiku', gemini: 'ge-flash' };
 
+/* RUN_FAIL_FIRST=NAME: the model every failover case makes fail instead */
+if (process.env.RUN_FAIL_FIRST) {
+    for (const k of Object.keys(FAIL_FIRST)) {
+        FAIL_FIRST[k] = process.env.RUN_FAIL_FIRST;
+    }
+}
+
 
 /* ------------------------------------------------------------- options */
 

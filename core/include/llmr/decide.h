@@ -17,6 +17,7 @@
 #include <llmr/feedback.h>
 #include <llmr/budget.h>
 #include <llmr/api.h>
+#include <llmr/translate.h>
 
 
 /*
@@ -128,6 +129,17 @@ typedef struct {
     unsigned                    defaulted:1;
 } llmr_verdict_t;
 
+
+/* "untranslatable:" and a field's name, as a reason */
+#define LLMR_UNTRANSLATABLE_MAX     64
+
+/*
+ * The APIs a request parsed by x can be written for join s->apis, with
+ * the client's own; each other API gets its reason in why[api] (the
+ * caller's, kept as long as the signals).  x NULL: the client's API only.
+ */
+void llmr_signals_translate(llmr_signals_t *s, const llmr_xreq_t *x,
+    int client_api, char why[LLMR_API_N][LLMR_UNTRANSLATABLE_MAX]);
 
 /* a router with the defaults of a location (learning off) */
 void llmr_router_init(llmr_router_t *rt, const llmr_registry_t *reg);

@@ -94,12 +94,6 @@ void llmr_xreq_set_stream(llmr_xreq_t *x, int stream);
 /* whether the parsed request asks for a stream */
 int llmr_xreq_stream(const llmr_xreq_t *x);
 
-/*
- * A Gemini request says stream in its path (streamGenerateContent), not
- * in its body: the caller tells it after llmr_xreq_parse().
- */
-void llmr_xreq_set_stream(llmr_xreq_t *x, int stream);
-
 const char *llmr_xreq_error(const llmr_xreq_t *x);
 
 /* bytes held between requests */

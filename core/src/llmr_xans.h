@@ -20,8 +20,10 @@
  * provider's answer (a JSON body or one stream event, parsed) into the
  * events below, and a writer per client API turns the events into what
  * the client's SDK reads.  So there are three readers and three writers,
- * not six translators; llmr_xans.c holds the buffers, the SSE framing
- * and what all the writers share (ids, usage, the finish reason).
+ * not six translators: llmr_xans_read.c, llmr_xans_to_{openai,anthropic,
+ * gemini}.c.  llmr_xans.c holds the buffers, the SSE framing and the
+ * answer's state every writer reads (ids, usage, the finish reason);
+ * llmr_xans_write.c the writing they share.
  */
 
 
@@ -134,8 +136,6 @@ struct llmr_xans_s {
     unsigned                    has_text:1;
     unsigned                    has_calls:1;
     unsigned                    in_over:1;  /* this event over max_event */
-
-    char                        name[LLMR_SSE_NAME_MAX + 1];
 };
 
 

@@ -19,6 +19,9 @@
 
 
 static int llmr_xreq_openai_member(llmr_xreq_t *x, int k, llmr_jv_t *m);
+static int llmr_xreq_openai_type(llmr_xreq_t *x, int k, const llmr_jv_t *m);
+static int llmr_xreq_openai_blocks(llmr_xreq_t *x, int k,
+    const llmr_jv_t *m);
 static int llmr_xreq_openai_message(llmr_xreq_t *x, const llmr_jv_t *msg);
 static int llmr_xreq_openai_system(llmr_xreq_t *x, const llmr_jv_t *c);
 static int llmr_xreq_openai_content(llmr_xreq_t *x, const llmr_jv_t *c);
@@ -125,6 +128,10 @@ llmr_xreq_openai_member(llmr_xreq_t *x, int k, llmr_jv_t *m)
         return LLMR_OK;
     }
 
+    if (llmr_xreq_openai_type(x, k, m) != LLMR_OK) {
+        return LLMR_ERROR;
+    }
+
     switch (k) {
 
     case LLMR_XO_MESSAGES:
@@ -139,36 +146,6 @@ llmr_xreq_openai_member(llmr_xreq_t *x, int k, llmr_jv_t *m)
         }
 
         return LLMR_OK;
-
-    case LLMR_XO_MAX_TOKENS:
-    case LLMR_XO_MAX_COMPLETION_TOKENS:
-    case LLMR_XO_TEMPERATURE:
-    case LLMR_XO_TOP_P:
-    case LLMR_XO_N:
-    case LLMR_XO_SEED:
-    case LLMR_XO_PRESENCE_PENALTY:
-    case LLMR_XO_FREQUENCY_PENALTY:
-    case LLMR_XO_TOP_LOGPROBS:
-        if (m->type != LLMR_V_NUMBER) {
-            return llmr_xreq_fail(x, llmr_xreq_openai_keys[k],
-                                  "not a number");
-        }
-
-        break;
-
-    case LLMR_XO_STREAM:
-    case LLMR_XO_PARALLEL_TOOL_CALLS:
-    case LLMR_XO_LOGPROBS:
-    case LLMR_XO_STORE:
-        if (m->type != LLMR_V_BOOL) {
-            return llmr_xreq_fail(x, llmr_xreq_openai_keys[k],
-                                  "not a boolean");
-        }
-
-        break;
-    }
-
-    switch (k) {
 
     case LLMR_XO_MAX_TOKENS:
         /* max_completion_tokens, its newer name, wins */
@@ -271,6 +248,69 @@ llmr_xreq_openai_member(llmr_xreq_t *x, int k, llmr_jv_t *m)
         break;
 
     case LLMR_XO_LOGPROBS:
+    case LLMR_XO_TOP_LOGPROBS:
+    case LLMR_XO_LOGIT_BIAS:
+    case LLMR_XO_MODALITIES:
+        return llmr_xreq_openai_blocks(x, k, m);
+
+    default:
+        /* model, metadata, store, prediction, service_tier: not sent */
+        break;
+    }
+
+    return LLMR_OK;
+}
+
+
+/* the types of the members read as they are */
+
+static int
+llmr_xreq_openai_type(llmr_xreq_t *x, int k, const llmr_jv_t *m)
+{
+    switch (k) {
+
+    case LLMR_XO_MAX_TOKENS:
+    case LLMR_XO_MAX_COMPLETION_TOKENS:
+    case LLMR_XO_TEMPERATURE:
+    case LLMR_XO_TOP_P:
+    case LLMR_XO_N:
+    case LLMR_XO_SEED:
+    case LLMR_XO_PRESENCE_PENALTY:
+    case LLMR_XO_FREQUENCY_PENALTY:
+    case LLMR_XO_TOP_LOGPROBS:
+        if (m->type != LLMR_V_NUMBER) {
+            return llmr_xreq_fail(x, llmr_xreq_openai_keys[k],
+                                  "not a number");
+        }
+
+        break;
+
+    case LLMR_XO_STREAM:
+    case LLMR_XO_PARALLEL_TOOL_CALLS:
+    case LLMR_XO_LOGPROBS:
+    case LLMR_XO_STORE:
+        if (m->type != LLMR_V_BOOL) {
+            return llmr_xreq_fail(x, llmr_xreq_openai_keys[k],
+                                  "not a boolean");
+        }
+
+        break;
+    }
+
+    return LLMR_OK;
+}
+
+
+/* what only OpenAI has, unless said with its default value */
+
+static int
+llmr_xreq_openai_blocks(llmr_xreq_t *x, int k, const llmr_jv_t *m)
+{
+    llmr_jv_t  *e;
+
+    switch (k) {
+
+    case LLMR_XO_LOGPROBS:
         if (m->boolean) {
             llmr_xreq_block_others(x, "logprobs");
         }
@@ -306,7 +346,6 @@ llmr_xreq_openai_member(llmr_xreq_t *x, int k, llmr_jv_t *m)
         break;
 
     default:
-        /* model, metadata, store, prediction, service_tier: not sent */
         break;
     }
 

@@ -70,8 +70,9 @@ int llmr_xreq_parse(llmr_xreq_t *x, int format, const char *body,
 /*
  * NULL when the parsed request can be written for a model of the API,
  * else why not: the first field that cannot be expressed there, as a
- * short static name ("logprobs", "image_url", "top_k", ...).  The client's
- * own API never blocks.
+ * short static name ("logprobs", "image_url", "top_k", ...), or a field
+ * the translator does not know by its own name (held by x until the next
+ * parse).  The client's own API never blocks.
  */
 const char *llmr_xreq_blocker(const llmr_xreq_t *x, int api);
 

@@ -40,6 +40,10 @@ $t->write_file('models.json', <<'EOF2');
 ]}
 EOF2
 
+# the explanations below are of routing within the client's API; the
+# translated one comes last
+my @TRANSLATE = ('--no-translate');
+
 # run_explain(\$body, @args): (exit code, stdout, stderr)
 sub run_explain {
     my ($body, @args) = @_;
@@ -49,7 +53,8 @@ sub run_explain {
         open(STDIN, '<', "$dir/body.json") or die;
         open(STDOUT, '>', "$dir/out") or die;
         open(STDERR, '>', "$dir/err") or die;
-        exec { $llmr } $llmr, 'explain', @args or POSIX::_exit(127);
+        exec { $llmr } $llmr, 'explain', @args, @TRANSLATE
+            or POSIX::_exit(127);
     }
     waitpid($pid, 0);
     return ($? >> 8, $t->read_file('out'), $t->read_file('err'));
@@ -75,6 +80,15 @@ BAIL_OUT("$llmr is not built (./build.sh)") unless -x $llmr;
          '  up to the strongest');
     like($out, qr/^\s+-\s+claude\s.*another API$/m,
          'the cheaper model of another API is not in the chain');
+
+    # translated (llm_route_translate on): the cheapest of any API
+
+    @TRANSLATE = ();
+    ($rc, $out) = run_explain($hello, '--models', "$dir/models.json");
+    like($out, qr/^chosen\s+claude /m, 'translation on: the Anthropic model');
+    like($out, qr/policy: .*\btranslated\b/m, '  the reasons say translated')
+        or diag($out);
+    @TRANSLATE = ('--no-translate');
 
     ($rc, $out) = run_explain(json_encode({ model => 'x', max_tokens => 10,
         system => 'be brief',

@@ -63,6 +63,9 @@ http {
     %%TEST_GLOBALS_HTTP%%
 
     llm_router_zone llm 1m;
+
+    # each client among its own API's models (t/34-translate.t: across)
+    llm_route_translate off;
     llm_health fails=100;
 
     llm_model gem-cheap provider=google upstream=ge tiers=trivial-expert input=0.05 output=0.1 id=gemini-2.0-flash key_file=keys/gemini;

@@ -143,24 +143,42 @@ sub log_of {
            grep { /\S/ } split /\n/, slurp("$d/$p.log");
 }
 
-# OpenAI
+# An OpenAI client: the cheapest model of any API (Gemini's, translated)
 
 my $r = gw('/v1/chat/completions', { model => 'gpt-4o',
     messages => [ { role => 'user', content => 'hello there' } ] },
     'Authorization' => 'Bearer a-client-token');
+is($r->{status}, 200, 'openai client, translated: 200 over TLS')
+    or diag $r->{content};
+is($r->{json}{object}, 'chat.completion', "  an OpenAI answer");
+like($r->{json}{choices}[0]{message}{content} // '', qr/mock answer from gemini/,
+     '  written by the Gemini model');
+my ($q) = (log_of('gemini'))[-1];
+is($q->{headers}{host}, 'generativelanguage.googleapis.com', '  Host');
+is($q->{headers}{'x-goog-api-key'}, 'AIza-test', "  the gateway's Gemini key");
+ok(!exists $q->{headers}{authorization}, "  the client's token is not sent");
+is($q->{path}, '/v1beta/models/gemini-2.0-flash:generateContent', '  the path');
+ok(LLMRouter::Test::json_decode($q->{body})->{contents}, '  a Gemini body');
+
+# OpenAI, preferred: its own model
+
+$r = gw('/v1/chat/completions', { model => 'gpt-4o',
+    messages => [ { role => 'user', content => 'hello there' } ] },
+    'Authorization' => 'Bearer a-client-token', 'X-LLM-Prefer' => 'openai');
 is($r->{status}, 200, 'openai: 200 over TLS') or diag $r->{content};
 like($r->{content}, qr/mock answer from openai/, 'openai: the answer');
-my ($q) = (log_of('openai'))[-1];
+($q) = (log_of('openai'))[-1];
 is($q->{headers}{host}, 'api.openai.com', 'openai: Host');
 is($q->{headers}{authorization}, 'Bearer sk-test-openai',
    "openai: the gateway's key, not the client's");
 is($q->{path}, '/v1/chat/completions', 'openai: the path');
 is($q->{model}, 'gpt-4o-mini', 'openai: the cheapest OpenAI model');
 
-# Anthropic
+# Anthropic (preferred: the cheapest model is Gemini's)
 
 $r = gw('/v1/messages', { model => 'claude-x', max_tokens => 50,
-    messages => [ { role => 'user', content => 'hello there' } ] });
+    messages => [ { role => 'user', content => 'hello there' } ] },
+    'X-LLM-Prefer' => 'anthropic');
 is($r->{status}, 200, 'anthropic: 200 over TLS') or diag $r->{content};
 ($q) = (log_of('anthropic'))[-1];
 is($q->{headers}{host}, 'api.anthropic.com', 'anthropic: Host');
@@ -192,15 +210,19 @@ is($r->{status}, 200, 'embeddings: 200');
 is($q->{path}, '/v1/embeddings', 'embeddings: passed through');
 is($q->{model}, 'text-embedding-3-small', 'embeddings: untouched');
 
-# a certificate for another name is refused
+# a certificate for another name is refused: the request fails over,
+# to a model of another API
 
 $t->stop_daemon($pid{anthropic});
 $pid{anthropic} = start_provider('anthropic', 'openai');
 my $before = scalar(log_of('anthropic'));
 $r = gw('/v1/messages', { model => 'claude-x', max_tokens => 50,
-    messages => [ { role => 'user', content => 'hello there' } ] });
-is($r->{status}, 502, 'a certificate for the wrong name: 502');
-is($r->{json}{type}, 'error', "in Anthropic's shape");
+    messages => [ { role => 'user', content => 'hello there' } ] },
+    'X-LLM-Prefer' => 'anthropic');
+is($r->{status}, 200, 'a certificate for the wrong name: failed over');
+is($r->{json}{type}, 'message', "  an Anthropic answer");
+like($r->{json}{content}[0]{text} // '', qr/mock answer from (openai|gemini)/,
+     '  from a model of another API, translated');
 is(scalar(log_of('anthropic')), $before, 'nothing reached the impostor');
 like($t->read_file('error.log'), qr/upstream SSL certificate does not match/,
      'nginx says why');

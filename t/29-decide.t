@@ -44,8 +44,11 @@ $t->write_file('models.json', <<'EOF');
 EOF
 
 # the CLI's answer, in the explain endpoint's shape
+my $translate = 0;     # the cases run without, then with translation
+
 sub cli {
     my ($body, @args) = @_;
+    push @args, '--no-translate' unless $translate;
     $t->write_file('body.json', $body);
     my $pid = fork() // die "fork: $!";
     if ($pid == 0) {
@@ -68,7 +71,8 @@ sub cli {
 
 sub module {
     my ($body, %h) = @_;
-    my $r = $t->http_post('/llm/route', $body, %h);
+    my $r = $t->http_post($translate ? '/llm/route-translated' : '/llm/route',
+                          $body, %h);
     my $j = $r->{json} or return undef;
     return { tier => $j->{tier}, model => $j->{model},
              reasons => $j->{reasons},
@@ -81,7 +85,11 @@ sub module {
 
 start_providers($t);
 $t->run(router_conf(models => "    llm_models %%TESTDIR%%/models.json;\n",
-                    http => "    llm_health fails=1 cooldown=60s;\n"));
+                    http => "    llm_health fails=1 cooldown=60s;\n",
+                    server => "        location = /llm/route-translated {\n"
+                              . "            llm_route_explain;\n"
+                              . "            llm_route_translate on;\n"
+                              . "        }\n"));
 
 my $hello = json_encode(chat_body('hello'));
 my $vision = json_encode({ model => 'x', messages => [
@@ -107,13 +115,28 @@ my @cases = (
       [ '--min-tier', 'complex', '--prefer', 'anthropic' ] ],
 );
 
-for my $c (@cases) {
-    my ($name, $body, $h, $args) = @$c;
-    my $m = module($body, %$h);
-    my $l = cli($body, @$args);
-    ok($m && $l, "$name: both answer") or next;
-    is_deeply($l, $m, "$name: the same decision ($m->{model} at $m->{tier})");
+for my $tr (0, 1) {
+    $translate = $tr;
+    for my $c (@cases) {
+        my ($name, $body, $h, $args) = @$c;
+        $name .= ', translation on' if $translate;
+        my $m = module($body, %$h);
+        my $l = cli($body, @$args);
+        ok($m && $l, "$name: both answer") or next;
+        is_deeply($l, $m, "$name: the same decision ($m->{model} at "
+                  . "$m->{tier})");
+    }
 }
+$translate = 0;
+
+# translated, the cheapest model of any API serves the greeting
+
+$translate = 1;
+my $x = module($hello);
+is($x->{model}, 'claude', 'translation on: the Anthropic model serves an '
+   . 'OpenAI greeting');
+ok((grep { $_ eq 'translated' } @{ $x->{reasons} }), '  "translated"');
+$translate = 0;
 
 my $pref = module($hello, 'X-LLM-Min-Tier' => 'complex',
                   'X-LLM-Prefer' => 'anthropic');

@@ -29,6 +29,9 @@ sub router_conf {
     my $server = $o{server} // '';
     my $models = $o{models} // $MODELS;
     my $zone = exists $o{zone} ? $o{zone} : 'llm_router_zone llm 1m;';
+    # the suites built on this route each request among its own API's
+    # models (t/34-translate.t is about the other way)
+    my $translate = $o{translate} // 'off';
 
     return <<"EOF";
 %%TEST_GLOBALS%%
@@ -42,6 +45,7 @@ http {
     %%TEST_GLOBALS_HTTP%%
 
     $zone
+    llm_route_translate $translate;
 $models
     upstream cheap_pool { server 127.0.0.1:%%PORT_8081%%; }
     upstream mid_pool   { server 127.0.0.1:%%PORT_8082%%; }

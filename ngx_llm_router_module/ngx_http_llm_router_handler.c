@@ -807,6 +807,19 @@ ngx_http_llm_router_pick(ngx_http_request_t *r, ngx_http_llm_router_ctx_t *ctx,
         rc = next ? llmr_decide_next(&rt, req, s, v)
                   : llmr_decide(&rt, req, s, v);
 
+        if (rc == LLMR_OK && ctx->xlazy
+            && lmcf->registry->models[v->dec.model].api != ctx->ep.api)
+        {
+            /* another API: is the request one it can be written for? */
+
+            if (ngx_http_llm_router_translate_resolve(r, ctx, s) != NGX_OK) {
+                return LLMR_ERROR;
+            }
+
+            tries--;        /* not a try: the same decision, informed */
+            continue;
+        }
+
         if (rc != LLMR_OK || !v->probe || tries == lmcf->registry->n) {
             return rc;
         }
@@ -952,7 +965,7 @@ ngx_http_llm_router_fallback(ngx_http_request_t *r,
     }
 
     /* the APIs the request could be translated to, as at the decision */
-    s.apis |= ctx->xapis;
+    s.apis |= ctx->xapis;   /* or, not parsed yet, every API's */
     s.client_api = (int) ctx->ep.api;
     ngx_memcpy(s.untranslatable, ctx->xuntranslatable,
                sizeof(s.untranslatable));

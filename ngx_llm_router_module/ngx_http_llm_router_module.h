@@ -239,6 +239,7 @@ typedef struct {
     ngx_chain_t                    *xfree;
     ngx_chain_t                    *xbusy;
     unsigned                        translatable:1; /* parsed, may go */
+    unsigned                        xlazy:1;    /* may go, not parsed */
     unsigned                        xlate:1;    /* this attempt is */
     unsigned                        xstream:1;  /* the client streams */
     unsigned                        xstream_ep:1;   /* ep.stream before */
@@ -639,6 +640,8 @@ int ngx_http_llm_router_api_format(ngx_uint_t api);
 ngx_int_t ngx_http_llm_router_translate_check(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, const llmr_request_t *req,
     llmr_signals_t *s);
+ngx_int_t ngx_http_llm_router_translate_resolve(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, llmr_signals_t *s);
 ngx_int_t ngx_http_llm_router_translate_body(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx);
 ngx_int_t ngx_http_llm_router_translate_header(ngx_http_request_t *r,

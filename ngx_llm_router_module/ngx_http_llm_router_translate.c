@@ -96,10 +96,12 @@ ngx_http_llm_router_api_format(ngx_uint_t api)
 
 
 /*
- * Before the decision: the APIs other than the client's that the request
- * can be written for join s->apis; those it cannot get their reason.
- * Only when translation is on, the format is one translated and the
- * registry has models of another API: otherwise nothing is parsed.
+ * Before the decision: whether the request may go to another API at
+ * all (translation on, a format translated, the registry has models of
+ * another API).  If so every API of the registry is tentatively open, and
+ * the body is parsed only when a decision picks a model of another API
+ * (ngx_http_llm_router_translate_resolve()): a request that stays in its
+ * API pays nothing for translation.
  */
 
 ngx_int_t
@@ -107,32 +109,74 @@ ngx_http_llm_router_translate_check(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, const llmr_request_t *req,
     llmr_signals_t *s)
 {
-    ngx_int_t                         rc;
+    ngx_str_t                         alt;
     ngx_http_llm_router_loc_conf_t   *llcf;
     ngx_http_llm_router_main_conf_t  *lmcf;
 
     llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_router_module);
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
 
+    llmr_signals_translate(s, NULL, ctx->ep.api, NULL);
+
     if (!llcf->translate
         || !(lmcf->registry->apis & ~llmr_api_bit(ctx->ep.api))
         || !llmr_xreq_format_ok(req->format)
         || ngx_http_llm_router_xreq == NULL)
     {
-        llmr_signals_translate(s, NULL, ctx->ep.api, NULL);
+        return NGX_OK;
+    }
+
+    /*
+     * A Gemini stream without "alt=sse" is one JSON array sent in pieces:
+     * only Gemini's models write that.
+     */
+
+    if (ctx->ep.api == LLMR_API_GEMINI && ctx->ep.stream
+        && (ngx_http_arg(r, (u_char *) "alt", 3, &alt) != NGX_OK
+            || alt.len != 3 || ngx_strncmp(alt.data, "sse", 3) != 0))
+    {
         return NGX_OK;
     }
 
     ctx->xformat = req->format;
     ctx->xstream = (ctx->ep.api == LLMR_API_GEMINI) ? ctx->ep.stream
                                                    : req->stream;
+    ctx->xlazy = 1;
+    ctx->xapis = lmcf->registry->apis;
+
+    s->apis |= ctx->xapis;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A decision picked a model of another API while the request was not
+ * parsed yet: the APIs it can really be written for, and why not the
+ * others, replace the tentative ones; the caller decides again.
+ */
+
+ngx_int_t
+ngx_http_llm_router_translate_resolve(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, llmr_signals_t *s)
+{
+    ngx_int_t  rc;
+
+    ctx->xlazy = 0;
 
     rc = ngx_http_llm_router_xreq_parse(r, ctx);
 
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    s->apis &= ~ctx->xapis;
+
     if (rc != NGX_OK) {
-        /* NGX_DECLINED: not a request the translator reads, stays home */
+        /* not a request the translator reads: it stays home */
+        ctx->xapis = 0;
         llmr_signals_translate(s, NULL, ctx->ep.api, NULL);
-        return (rc == NGX_ERROR) ? NGX_ERROR : NGX_OK;
+        return NGX_OK;
     }
 
     /* the reasons live with the request: a fallback decides again */

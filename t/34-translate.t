@@ -114,6 +114,10 @@ sub run_client {
         $upstreams .= "    upstream u_$name { server 127.0.0.1:$port; }\n";
     }
 
+    # the Gemini client's run goes through nginx's buffered proxying (the
+    # answers reach the translator by the event pipe), the others not
+    my $buffering = $client eq 'gemini' ? 'on' : 'off';
+
     my $proxy = <<'EOF';
             proxy_pass http://$llm_upstream$llm_upstream_uri;
             proxy_http_version 1.1;
@@ -123,7 +127,7 @@ sub run_client {
             proxy_set_header x-api-key $llm_header_x_api_key;
             proxy_set_header x-goog-api-key $llm_header_x_goog_api_key;
             proxy_set_header anthropic-version $llm_header_anthropic_version;
-            proxy_buffering off;
+            proxy_buffering BUFFERING;
             proxy_intercept_errors on;
             error_page 429 500 502 503 504 = @llm_fallback;
             add_header X-LLM-Model $llm_model always;
@@ -131,6 +135,7 @@ sub run_client {
             add_header X-LLM-Failed $llm_failed_models always;
             add_header X-LLM-Reason $llm_reason always;
 EOF
+    $proxy =~ s/BUFFERING/$buffering/;
 
     $t->write_file_expand('nginx.conf', <<"EOF");
 %%TEST_GLOBALS%%

@@ -61,6 +61,7 @@ typedef struct {
 static int llmr_cmd_classify(llmr_opts_t *o, int route);
 static int llmr_cmd_bench(llmr_opts_t *o);
 static int llmr_bench_xreq(llmr_opts_t *o);
+static int llmr_bench_xans(llmr_opts_t *o);
 static void llmr_usage(FILE *f);
 
 /* llmr_cmd_calibrate.c */
@@ -703,8 +704,147 @@ llmr_bench_xreq(llmr_opts_t *o)
     printf("%-8zu %10ld %11.2f   (OpenAI chat to Anthropic, parse+write)\n",
            len, iters, us);
 
+    /* what a request that stays in its API pays in a mixed fleet */
+
+    us = 1e9;
+
+    for (r = 0; r < LLMR_BENCH_REPS; r++) {
+        t0 = llmr_now();
+
+        for (i = 0; i < iters; i++) {
+            (void) llmr_xreq_parse(x, LLMR_FMT_OPENAI_CHAT, body, len);
+        }
+
+        t = (llmr_now() - t0) * 1e6 / iters;
+        us = t < us ? t : us;
+    }
+
+    printf("%-8zu %10ld %11.2f   (parse alone: where it may go)\n",
+           len, iters, us);
+
     free(body);
     llmr_xreq_destroy(x);
+
+    return llmr_bench_xans(o);
+}
+
+
+/*
+ * The answer of that exchange: a 1 KB Anthropic message written back as
+ * an OpenAI chat completion, and the same answer streamed as 50 text
+ * deltas (per stream).
+ */
+
+static int
+llmr_bench_xans(llmr_opts_t *o)
+{
+    int                r, k;
+    char              *json, *sse, *p;
+    long               i, iters;
+    double             t0, t, us[2];
+    size_t             len[2], n;
+    llmr_xans_t       *a;
+    llmr_xans_conf_t   conf;
+
+    a = llmr_xans_create();
+    json = malloc(2048);
+    sse = malloc(16384);
+
+    if (a == NULL || json == NULL || sse == NULL) {
+        free(json);
+        free(sse);
+        llmr_xans_destroy(a);
+        return 1;
+    }
+
+    p = json + sprintf(json, "{\"id\":\"msg_01bench\",\"type\":\"message\","
+                       "\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\","
+                       "\"content\":[{\"type\":\"text\",\"text\":\"");
+
+    for (k = 0; k < 100; k++) {
+        p += sprintf(p, "word%04d. ", k);
+    }
+
+    p += sprintf(p, "\"}],\"stop_reason\":\"end_turn\",\"stop_sequence\":"
+                 "null,\"usage\":{\"input_tokens\":250,"
+                 "\"output_tokens\":200}}");
+    len[0] = p - json;
+
+    p = sse + sprintf(sse, "event: message_start\ndata: {\"type\":"
+                      "\"message_start\",\"message\":{\"id\":\"msg_01bench\","
+                      "\"type\":\"message\",\"role\":\"assistant\","
+                      "\"model\":\"claude-sonnet-4-5\",\"content\":[],"
+                      "\"stop_reason\":null,\"stop_sequence\":null,"
+                      "\"usage\":{\"input_tokens\":250,"
+                      "\"output_tokens\":1}}}\n\n"
+                      "event: content_block_start\ndata: {\"type\":"
+                      "\"content_block_start\",\"index\":0,"
+                      "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}"
+                      "\n\n");
+
+    for (k = 0; k < 50; k++) {
+        p += sprintf(p, "event: content_block_delta\ndata: {\"type\":"
+                     "\"content_block_delta\",\"index\":0,\"delta\":"
+                     "{\"type\":\"text_delta\",\"text\":\"word%04d \"}}\n\n", k);
+    }
+
+    p += sprintf(p, "event: content_block_stop\ndata: {\"type\":"
+                 "\"content_block_stop\",\"index\":0}\n\n"
+                 "event: message_delta\ndata: {\"type\":\"message_delta\","
+                 "\"delta\":{\"stop_reason\":\"end_turn\","
+                 "\"stop_sequence\":null},\"usage\":{\"output_tokens\":50}}"
+                 "\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}"
+                 "\n\n");
+    len[1] = p - sse;
+
+    memset(&conf, 0, sizeof(llmr_xans_conf_t));
+    conf.from = LLMR_API_ANTHROPIC;
+    conf.to = LLMR_API_OPENAI;
+    conf.status = 200;
+    conf.id = "bench";
+    conf.model = "claude-sonnet-4-5";
+    conf.created = 1700000000;
+
+    iters = o->iterations ? o->iterations : 100000;
+
+    for (k = 0; k < 2; k++) {
+        conf.stream = k;
+        conf.include_usage = k;
+        us[k] = 1e9;
+
+        for (r = 0; r < LLMR_BENCH_REPS; r++) {
+            t0 = llmr_now();
+
+            for (i = 0; i < iters / (k ? 10 : 1); i++) {
+                llmr_xans_reset(a, &conf);
+
+                if (llmr_xans_feed(a, k ? sse : json, len[k]) != LLMR_OK
+                    || llmr_xans_finish(a) != LLMR_OK)
+                {
+                    fprintf(stderr, "llmr bench: the answer failed\n");
+                    free(json);
+                    free(sse);
+                    llmr_xans_destroy(a);
+                    return 1;
+                }
+
+                (void) llmr_xans_output(a, &n);
+                llmr_xans_consume(a, n);
+            }
+
+            t = (llmr_now() - t0) * 1e6 / (iters / (k ? 10 : 1));
+            us[k] = t < us[k] ? t : us[k];
+        }
+    }
+
+    printf("%-8zu %10ld %11.2f   (its answer, Anthropic JSON to OpenAI)\n",
+           len[0], iters, us[0]);
+    printf("%-8zu %10ld %11.2f   (streamed, 50 deltas: %.2f us an event)\n",
+           len[1], iters / 10, us[1], us[1] / 55);
+
+    free(json);
+    free(sse);
+    llmr_xans_destroy(a);
 
     return 0;
 }

@@ -29,6 +29,8 @@
 
 
 static ngx_int_t ngx_http_llm_router_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_llm_router_header_next(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_router_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static llmr_usage_t *ngx_http_llm_router_usage_get(int format);
@@ -162,12 +164,12 @@ ngx_http_llm_router_header_filter(ngx_http_request_t *r)
     } else {
         cln = ngx_pool_cleanup_add(r->pool, 0);
         if (cln == NULL) {
-            return ngx_http_next_header_filter(r);
+            return ngx_http_llm_router_header_next(r, ctx);
         }
 
         u = ngx_http_llm_router_usage_get(format);
         if (u == NULL) {
-            return ngx_http_next_header_filter(r);
+            return ngx_http_llm_router_header_next(r, ctx);
         }
 
         cln->handler = ngx_http_llm_router_cleanup_usage;
@@ -192,6 +194,24 @@ ngx_http_llm_router_header_filter(ngx_http_request_t *r)
 
     /* spooled upstream answers are read into memory for the reader */
     r->filter_need_in_memory = 1;
+
+    return ngx_http_llm_router_header_next(r, ctx);
+}
+
+
+/*
+ * A translated JSON answer is written whole, once read: its header waits
+ * for it (as the image filter's does), so that the status is the one the
+ * translation ends with (a 502 for an answer that could not be read).
+ */
+
+static ngx_int_t
+ngx_http_llm_router_header_next(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx)
+{
+    if (ctx->xans_active && ctx->xdefer) {
+        return NGX_OK;
+    }
 
     return ngx_http_next_header_filter(r);
 }
@@ -219,6 +239,24 @@ ngx_http_llm_router_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
             != NGX_OK)
         {
             return NGX_ERROR;
+        }
+
+        if (ctx->xdefer) {
+            if (!ctx->xans_done) {
+                return NGX_OK;
+            }
+
+            /* the JSON answer is written: its header goes first */
+
+            ctx->xdefer = 0;
+            r->headers_out.status = llmr_xans_status(ctx->xans);
+            r->headers_out.status_line.len = 0;
+
+            rc = ngx_http_next_header_filter(r);
+
+            if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+                return rc;
+            }
         }
 
         rc = ngx_http_next_body_filter(r, out);

@@ -244,6 +244,7 @@ typedef struct {
     unsigned                        xstream:1;  /* the client streams */
     unsigned                        xstream_ep:1;   /* ep.stream before */
     unsigned                        xans_active:1;  /* this answer's */
+    unsigned                        xdefer:1;   /* its header waits */
     unsigned                        xans_done:1;
     unsigned                        xans_stream:1;
     unsigned                        xans_ignore:1;  /* unreadable answer */

@@ -513,6 +513,7 @@ ngx_http_llm_router_translate_header(ngx_http_request_t *r,
     ctx->xans_done = 0;
     ctx->xans_stream = conf.stream;
     ctx->xans_active = 1;
+    ctx->xdefer = !conf.stream && !ctx->xans_ignore;
 
     if (conf.stream) {
         ngx_str_set(type, "text/event-stream");

@@ -188,6 +188,9 @@ EOF
     my @only = map { "$client/$_" } @CASES;
     push @only, "$client/image_url" if $client ne 'gemini';
 
+    # first, before the error cases take models down
+    check_truncated({ t => $t, client => $client }, $low{x});
+
     local $ENV{RUN_FAIL_FIRST} = $low{x};
     my %result = map { ("$_->{case}" => $_) } run_matrix($t, $client, @only);
 
@@ -547,4 +550,50 @@ sub check_status {
         $n += $from->{$client} // 0;
     }
     ok($n >= 10, "$client status: the models served $n requests translated from $client");
+}
+
+# a provider's answer that ends halfway: the client gets an error in its
+# API's shape, as a JSON answer (502) or at the end of its stream
+
+sub check_truncated {
+    my ($ctx, $m) = @_;
+    my $client = $ctx->{client};
+    my $t = $ctx->{t};
+    my %req = (
+        openai => [ '/v1/chat/completions',
+                    { model => 'x', messages => [ { role => 'user', content => 'hi' } ] } ],
+        anthropic => [ '/v1/messages', { model => 'x', max_tokens => 20,
+                    messages => [ { role => 'user', content => 'hi' } ] } ],
+        gemini => [ '/v1beta/models/x:generateContent',
+                    { contents => [ { role => 'user', parts => [ { text => 'hi' } ] } ] } ],
+    );
+    my ($path, $body) = @{$req{$client}};
+    my $name = "$client/truncated";
+
+    my $r = $t->http_post($path, $body, 'X-Mock-Truncate' => '1');
+    is($r->{status}, 502, "$name: a JSON answer cut halfway: 502");
+    is($r->{headers}{'x-llm-model'}, $m, "$name: from $m");
+    my $j = $r->{json} // {};
+    ok($client eq 'anthropic' ? ($j->{type} // '') eq 'error'
+                              : ref $j->{error} eq 'HASH',
+       "$name: an error in the client's shape") or diag($r->{content});
+
+    if ($client eq 'gemini') {
+        $path = '/v1beta/models/x:streamGenerateContent?alt=sse';
+    } else {
+        $body = { %$body, stream => JSON::PP::true() };
+    }
+    $r = $t->http_post($path, $body, 'X-Mock-Truncate' => '1');
+    is($r->{status}, 200, "$name: a stream cut halfway: 200, sent");
+    my @data = $r->{content} =~ /^data: (.*)$/mg;
+    ok(@data >= 2, "$name: the events before the cut") or diag($r->{content});
+    if ($client eq 'openai') {
+        is($data[-1], '[DONE]', "$name: then [DONE]");
+        like($data[-2], qr/"error"/, "$name: after an error event");
+    } elsif ($client eq 'anthropic') {
+        like($r->{content}, qr/^event: error$/m, "$name: an error event");
+        like($data[-1], qr/"message_stop"/, "$name: then message_stop");
+    } else {
+        like($data[-1], qr/"error"/, "$name: ends with an error chunk");
+    }
 }

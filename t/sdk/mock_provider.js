@@ -45,6 +45,9 @@
  *   X-Mock-Delay: MS         wait MS milliseconds before answering
  *                            (default: --delay-ms, else 0)
  *   X-Mock-Chunk-Delay: MS   wait MS milliseconds between stream events
+ *   X-Mock-Truncate: 1       a successful answer ends halfway: a JSON body
+ *                            cut in the middle (its length as sent), a
+ *                            stream after half its events
  *
  * While the file FILE.fail exists (FILE being --log), every request fails
  * with the status written in it (503 when it holds no number).
@@ -61,6 +64,10 @@
  * 400 INVALID_ARGUMENT "API key not valid" for a wrong key (what Google
  * sends) and 401 UNAUTHENTICATED for a missing one (Google answers 403
  * PERMISSION_DENIED there; a distinct 401 is easier to tell apart in tests).
+ *
+ * A generation whose body is not one of its API (a top-level field the
+ * API does not have, roles or blocks it does not take, Anthropic without
+ * max_tokens, ...) gets a 400 in the API's shape, as the providers answer.
  *
  * Every answer carries X-Mock-Name: NAME.  Every request is appended to the
  * log as one JSON line: {name, method, path, query, headers, body, model,
@@ -556,6 +563,7 @@ class MockProvider {
             usage: this.usage(headers, raw.length),
             tool: headers['x-mock-tool'] === '1' ? firstToolName(r.api, body) : null,
             chunkDelay: intHeader(headers, 'x-mock-chunk-delay') || 0,
+            truncate: headers['x-mock-truncate'] === '1',
             extraHeaders: { 'x-mock-name': this.opts.name },
             logEntry: {
                 name: this.opts.name,
@@ -626,7 +634,10 @@ class MockProvider {
     /* ---- writing answers */
 
     sendJson(ctx, status, obj, headers = {}) {
-        const data = Buffer.from(JSON.stringify(obj));
+        let data = Buffer.from(JSON.stringify(obj));
+        if (ctx.truncate && status < 400) {
+            data = data.subarray(0, data.length >> 1);
+        }
         ctx.logEntry.status = status;
         this.log(ctx.logEntry);
         ctx.res.writeHead(status, {
@@ -656,7 +667,8 @@ class MockProvider {
             ...ctx.extraHeaders,
             ...headers,
         });
-        for (let i = 0; i < events.length; i++) {
+        const n = ctx.truncate ? events.length >> 1 : events.length;
+        for (let i = 0; i < n; i++) {
             if (i > 0) {
                 await sleep(ctx.chunkDelay);
             }

@@ -82,8 +82,9 @@ ngx_http_llm_router_header_filter(ngx_http_request_t *r)
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_router_module);
 
     if (ctx) {
-        /* set again below for an answer of a translated attempt */
+        /* set again below for an answer of a translated attempt, a stream */
         ctx->xans_active = 0;
+        ctx->sse = 0;
     }
 
     if (ctx && !ctx->id_sent
@@ -185,6 +186,9 @@ ngx_http_llm_router_header_filter(ngx_http_request_t *r)
     {
         llmr_usage_set_stream(u, 1);
 
+        /* its events go whole, and it ends well whatever the provider does */
+        ngx_http_llm_router_stream_header(r, ctx);
+
     } else if (type->len >= sizeof("application/json") - 1
                && ngx_strncasecmp(type->data, (u_char *) "application/json",
                                   sizeof("application/json") - 1) == 0)
@@ -261,7 +265,7 @@ ngx_http_llm_router_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
         rc = ngx_http_next_body_filter(r, out);
 
-        ngx_http_llm_router_translate_sent(r, ctx, &out);
+        ngx_http_llm_router_sent(r, ctx, &out);
 
         return rc;
     }
@@ -270,11 +274,11 @@ ngx_http_llm_router_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         return ngx_http_next_body_filter(r, in);
     }
 
-    if (ctx == NULL || ctx->usage == NULL || ctx->usage_done) {
+    if (ctx == NULL || ctx->usage == NULL) {
         return ngx_http_next_body_filter(r, in);
     }
 
-    for (cl = in; cl; cl = cl->next) {
+    for (cl = in; cl && !ctx->usage_done; cl = cl->next) {
         b = cl->buf;
 
         if (ngx_buf_in_memory(b) && b->last > b->pos) {
@@ -284,11 +288,24 @@ ngx_http_llm_router_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         if (b->last_buf) {
             llmr_usage_finish(ctx->usage);
             ctx->usage_done = 1;
-            break;
         }
     }
 
-    return ngx_http_next_body_filter(r, in);
+    if (!ctx->sse) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    /* a stream: its events whole, its end well */
+
+    if (ngx_http_llm_router_stream_filter(r, ctx, in, &out) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_next_body_filter(r, out);
+
+    ngx_http_llm_router_sent(r, ctx, &out);
+
+    return rc;
 }
 
 

@@ -248,6 +248,19 @@ typedef struct {
     unsigned                        xans_done:1;
     unsigned                        xans_stream:1;
     unsigned                        xans_ignore:1;  /* unreadable answer */
+
+    /* a stream's end (ngx_http_llm_router_stream.c) */
+    void                          (*upstream_finalize)(ngx_http_request_t *r,
+                                        ngx_int_t rc);
+    ngx_int_t                       upstream_rc;
+    ngx_uint_t                      stream_fault;   /* 502, 504, or 0 */
+    u_char                         *held;       /* an event's first part */
+    size_t                          held_len;
+    size_t                          held_size;
+    unsigned                        sse_state;
+    unsigned                        sse:1;
+    unsigned                        hold_off:1;
+    unsigned                        stream_ended:1;
 } ngx_http_llm_router_ctx_t;
 
 
@@ -649,7 +662,14 @@ ngx_int_t ngx_http_llm_router_translate_header(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx);
 ngx_int_t ngx_http_llm_router_translate_filter(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, ngx_chain_t *in, ngx_chain_t **out);
-void ngx_http_llm_router_translate_sent(ngx_http_request_t *r,
+void ngx_http_llm_router_stream_header(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx);
+ngx_int_t ngx_http_llm_router_stream_filter(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, ngx_chain_t *in, ngx_chain_t **out);
+ngx_int_t ngx_http_llm_router_emit(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx, const u_char *data, size_t len,
+    ngx_chain_t ***ll);
+void ngx_http_llm_router_sent(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, ngx_chain_t **out);
 void ngx_http_llm_router_usage_free_all(void);
 

@@ -428,6 +428,7 @@ ngx_http_llm_router_outcome(ngx_http_request_t *r,
     ngx_http_llm_router_outcome_t *o)
 {
     ngx_http_upstream_state_t  *state;
+    ngx_http_llm_router_ctx_t  *ctx;
 
     ngx_memzero(o, sizeof(ngx_http_llm_router_outcome_t));
 
@@ -445,6 +446,20 @@ ngx_http_llm_router_outcome(ngx_http_request_t *r,
                           && state->header_time == (ngx_msec_t) -1);
             o->upstream = 1;
         }
+    }
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_llm_router_module);
+
+    if (ctx && ctx->sse && ctx->stream_fault
+        && o->status < NGX_HTTP_SPECIAL_RESPONSE)
+    {
+        /*
+         * A stream the provider broke off after its headers: a stall past
+         * the read timeout is a timeout, a reset or an early close an error
+         */
+
+        o->status = ctx->stream_fault;
+        o->timeout = (ctx->stream_fault == NGX_HTTP_GATEWAY_TIME_OUT);
     }
 
     if (o->timeout) {

@@ -20,8 +20,7 @@
  */
 
 
-/* translated answers' output buffers, and readers kept for the next */
-#define NGX_HTTP_LLM_ROUTER_XANS_BUF    8192
+/* translated answers' readers kept for the next */
 #define NGX_HTTP_LLM_ROUTER_XANS_FREE   16
 #define NGX_HTTP_LLM_ROUTER_XANS_KEEP   65536
 
@@ -583,6 +582,11 @@ ngx_http_llm_router_translate_filter(ngx_http_request_t *r,
         }
     }
 
+    if (flush && ctx->stream_fault && !ctx->xans_done) {
+        /* the provider failed mid-stream: the client's end, now */
+        last = 1;
+    }
+
     if (last) {
         if (ctx->usage && !ctx->usage_done) {
             llmr_usage_finish(ctx->usage);
@@ -616,52 +620,25 @@ ngx_http_llm_router_xans_output(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, ngx_uint_t last, ngx_uint_t flush,
     ngx_chain_t **out)
 {
-    size_t        len, n;
+    size_t        len;
     ngx_buf_t    *b;
     const char   *data;
     ngx_chain_t  *cl, **ll;
 
     *out = NULL;
     ll = out;
-    b = NULL;
 
     data = llmr_xans_output(ctx->xans, &len);
 
-    while (len) {
-        cl = ngx_chain_get_free_buf(r->pool, &ctx->xfree);
-        if (cl == NULL) {
-            return NGX_ERROR;
-        }
-
-        b = cl->buf;
-        b->flush = 0;
-        b->last_buf = 0;
-        b->last_in_chain = 0;
-
-        if (b->start == NULL) {
-            b->start = ngx_palloc(r->pool, NGX_HTTP_LLM_ROUTER_XANS_BUF);
-            if (b->start == NULL) {
-                return NGX_ERROR;
-            }
-
-            b->end = b->start + NGX_HTTP_LLM_ROUTER_XANS_BUF;
-            b->tag = (ngx_buf_tag_t) &ngx_http_llm_router_module;
-            b->temporary = 1;
-        }
-
-        b->pos = b->start;
-        n = ngx_min(len, (size_t) (b->end - b->start));
-        b->last = ngx_cpymem(b->pos, data, n);
-
-        llmr_xans_consume(ctx->xans, n);
-        data += n;
-        len -= n;
-
-        *ll = cl;
-        ll = &cl->next;
+    if (ngx_http_llm_router_emit(r, ctx, (const u_char *) data, len, &ll)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
-    if (last && b == NULL) {
+    llmr_xans_consume(ctx->xans, len);
+
+    if (last) {
         b = ngx_calloc_buf(r->pool);
         cl = ngx_alloc_chain_link(r->pool);
 
@@ -669,32 +646,23 @@ ngx_http_llm_router_xans_output(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
+        b->last_buf = 1;
+        b->last_in_chain = 1;
+        b->flush = 1;
+
         cl->buf = b;
         *ll = cl;
         ll = &cl->next;
-    }
 
-    if (b) {
+    } else if (len && (flush || ctx->xans_stream)) {
         /* a stream's events go out as they are written */
-        b->flush = (flush || ctx->xans_stream) ? 1 : 0;
-        b->last_buf = last;
-        b->last_in_chain = last;
+        for (cl = *out; cl->next; cl = cl->next) { /* void */ }
+        cl->buf->flush = 1;
     }
 
     *ll = NULL;
 
     return NGX_OK;
-}
-
-
-/* after the next filters: our buffers they are done with come back */
-
-void
-ngx_http_llm_router_translate_sent(ngx_http_request_t *r,
-    ngx_http_llm_router_ctx_t *ctx, ngx_chain_t **out)
-{
-    ngx_chain_update_chains(r->pool, &ctx->xfree, &ctx->xbusy, out,
-                            (ngx_buf_tag_t) &ngx_http_llm_router_module);
 }
 
 

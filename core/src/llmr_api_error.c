@@ -158,3 +158,70 @@ llmr_api_error(int api, int status, const char *code, const char *msg,
 
     return len + (size_t) n;
 }
+
+
+/*
+ * The end of a stream its provider broke off, in the API's own framing:
+ * an error event, then what the API's clients take as the end.  The
+ * error is llmr_api_error()'s, its closing LF ending the data line.
+ */
+
+size_t
+llmr_api_stream_error(int api, int status, const char *code,
+    const char *msg, size_t msg_len, char *buf, size_t size)
+{
+    size_t       len, n;
+    const char  *head, *tail;
+
+    switch (api) {
+
+    case LLMR_API_ANTHROPIC:
+        head = "event: error\ndata: ";
+        tail = "\n";
+        break;
+
+    case LLMR_API_GEMINI:
+        head = "data: ";
+        tail = "\r\n";
+        break;
+
+    default:
+        head = "data: ";
+        tail = "\ndata: [DONE]\n\n";
+        break;
+    }
+
+    if (size < llmr_api_stream_error_max(code, msg_len)) {
+        return 0;
+    }
+
+    len = strlen(head);
+    memcpy(buf, head, len);
+
+    n = llmr_api_error(api, status, code, msg, msg_len, buf + len,
+                       size - len);
+    if (n == 0) {
+        return 0;
+    }
+
+    len += n;
+
+    if (api == LLMR_API_GEMINI) {
+        /* its events end with CR LF CR LF: the error's LF becomes one */
+        buf[len - 1] = '\r';
+        buf[len++] = '\n';
+    }
+
+    n = strlen(tail);
+    memcpy(buf + len, tail, n);
+
+    return len + n;
+}
+
+
+size_t
+llmr_api_stream_error_max(const char *code, size_t msg_len)
+{
+    return llmr_api_error_max(code, msg_len)
+           + sizeof("event: error\ndata: \ndata: [DONE]\n\n") + 2;
+}

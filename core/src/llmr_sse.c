@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include <llmr/api.h>
+
 #include "llmr_sse.h"
 
 
@@ -236,4 +238,58 @@ llmr_sse_feed(llmr_sse_t *s, const unsigned char *p,
             p = q + 1;
         }
     }
+}
+
+
+/* llmr_sse_boundary()'s state: bits */
+#define LLMR_SSE_B_MID      0x01    /* inside a line */
+#define LLMR_SSE_B_CR       0x02    /* the last byte was a CR */
+
+
+size_t
+llmr_sse_boundary(unsigned *state, const unsigned char *p, size_t n)
+{
+    size_t    i, cut;
+    unsigned  st;
+
+    st = *state;
+    cut = 0;
+
+    for (i = 0; i < n; i++) {
+
+        if (p[i] == '\n' && (st & LLMR_SSE_B_CR)) {
+            /* the LF of a CR LF: the line ended at the CR */
+            st &= ~LLMR_SSE_B_CR;
+
+            if (cut == i) {
+                cut = i + 1;
+            }
+
+            continue;
+        }
+
+        st &= ~LLMR_SSE_B_CR;
+
+        if (p[i] == '\n' || p[i] == '\r') {
+
+            if (!(st & LLMR_SSE_B_MID)) {
+                /* a blank line: the event before it is whole */
+                cut = i + 1;
+            }
+
+            st &= ~LLMR_SSE_B_MID;
+
+            if (p[i] == '\r') {
+                st |= LLMR_SSE_B_CR;
+            }
+
+            continue;
+        }
+
+        st |= LLMR_SSE_B_MID;
+    }
+
+    *state = st;
+
+    return cut;
 }

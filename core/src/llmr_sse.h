@@ -67,4 +67,5 @@ void llmr_sse_feed(llmr_sse_t *s, const unsigned char *p,
 void llmr_sse_skip_line(llmr_sse_t *s);
 
 
+
 #endif /* _LLMR_SSE_H_INCLUDED_ */

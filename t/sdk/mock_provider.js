@@ -45,6 +45,12 @@
  *   X-Mock-Delay: MS         wait MS milliseconds before answering
  *                            (default: --delay-ms, else 0)
  *   X-Mock-Chunk-Delay: MS   wait MS milliseconds between stream events
+ *   X-Mock-Fault: F          a stream goes wrong after half its events:
+ *                            stall (nothing more, the connection open),
+ *                            reset (half an event, then a TCP reset),
+ *                            garble (an event that is not JSON, then the
+ *                            end), error (the API's own error event, then
+ *                            the end)
  *   X-Mock-Truncate: 1       a successful answer ends halfway: a JSON body
  *                            cut in the middle (its length as sent), a
  *                            stream after half its events
@@ -564,6 +570,7 @@ class MockProvider {
             tool: headers['x-mock-tool'] === '1' ? firstToolName(r.api, body) : null,
             chunkDelay: intHeader(headers, 'x-mock-chunk-delay') || 0,
             truncate: headers['x-mock-truncate'] === '1',
+            fault: typeof headers['x-mock-fault'] === 'string' ? headers['x-mock-fault'] : null,
             extraHeaders: { 'x-mock-name': this.opts.name },
             logEntry: {
                 name: this.opts.name,
@@ -667,7 +674,7 @@ class MockProvider {
             ...ctx.extraHeaders,
             ...headers,
         });
-        const n = ctx.truncate ? events.length >> 1 : events.length;
+        const n = ctx.truncate || ctx.fault ? events.length >> 1 : events.length;
         for (let i = 0; i < n; i++) {
             if (i > 0) {
                 await sleep(ctx.chunkDelay);
@@ -680,7 +687,51 @@ class MockProvider {
             }
             ctx.res.write(line);
         }
+        if (ctx.fault) {
+            return this.streamFault(ctx, separator);
+        }
         ctx.res.end();
+    }
+
+    /* X-Mock-Fault: what goes wrong halfway through a stream */
+    async streamFault(ctx, separator) {
+        const res = ctx.res;
+        const half = (s) => s.slice(0, s.length >> 1);
+        switch (ctx.fault) {
+        case 'stall':
+            /* nothing more, the connection left open: the gateway's read
+               timeout ends it (the mock closes it after a minute) */
+            await sleep(60000);
+            res.destroy();
+            return;
+        case 'reset':
+            /* half an event, then a TCP reset */
+            res.write(half(`data: ${JSON.stringify({ partial: 'x'.repeat(64) })}`));
+            await sleep(20);
+            if (res.socket && typeof res.socket.resetAndDestroy === 'function') {
+                res.socket.resetAndDestroy();
+            } else {
+                res.destroy();
+            }
+            return;
+        case 'garble':
+            /* an event that is not JSON, then the connection closed */
+            res.write(`data: {"not json${separator}`);
+            res.end();
+            return;
+        case 'error': {
+            /* the provider's own error event, then the end */
+            const msg = `mock stream error from ${this.opts.name}`;
+            const line = ctx.r.api === 'anthropic'
+                ? `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: msg } })}${separator}`
+                : `data: ${JSON.stringify({ error: { code: 500, message: msg, type: 'server_error', status: 'INTERNAL' } })}${separator}`;
+            res.write(line);
+            res.end();
+            return;
+        }
+        default:
+            res.end();
+        }
     }
 
     /* ---- OpenAI */

@@ -149,5 +149,29 @@ size_t llmr_api_error(int api, int status, const char *code,
     const char *msg, size_t msg_len, char *buf, size_t size);
 size_t llmr_api_error_max(const char *code, size_t msg_len);
 
+/*
+ * The end of a stream the provider broke off, in the API's framing: the
+ * error above as an event, then the end its clients expect:
+ *
+ *   openai     data: ERROR \n\n data: [DONE] \n\n
+ *   anthropic  event: error \n data: ERROR \n\n
+ *   gemini     data: ERROR \r\n\r\n
+ *
+ * Returns the length written, 0 when size is less than
+ * llmr_api_stream_error_max().
+ */
+size_t llmr_api_stream_error(int api, int status, const char *code,
+    const char *msg, size_t msg_len, char *buf, size_t size);
+size_t llmr_api_stream_error_max(const char *code, size_t msg_len);
+
+/*
+ * Where a server-sent event stream passed on as it comes can be held back
+ * without halving an event: the offset in p[0..n) right after the last
+ * blank line (the end of an event), 0 when there is none in these bytes.
+ * *state (0 at the stream's start) carries the line ends across calls.
+ * (core/src/llmr_sse.c)
+ */
+size_t llmr_sse_boundary(unsigned *state, const unsigned char *p, size_t n);
+
 
 #endif /* _LLMR_API_H_INCLUDED_ */

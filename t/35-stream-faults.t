@@ -1,0 +1,215 @@
+#!/usr/bin/perl
+
+# Streams that go wrong after their headers: the provider stalls past
+# proxy_read_timeout, resets the connection in the middle of an event,
+# sends an event that is not JSON, sends its own error event, or ends
+# before its last event (t/sdk/mock_provider.js, X-Mock-Fault and
+# X-Mock-Truncate).  For a client of each API, served by a model of its
+# own API and, translated, by one of another: the response is a whole
+# HTTP response (its chunked encoding ended), every event is whole, the
+# stream ends with an error event in the client's format and the end its
+# SDK expects; health counts a stall as a timeout and a reset as an error.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use Test::More;
+use Time::HiRes qw(sleep);
+
+use LLMRouter::Test;
+
+my $SDK = "$FindBin::Bin/sdk";
+my $NODE = $ENV{TEST_NODE} // 'node';
+
+if (system("\"$NODE\" --version >/dev/null 2>&1") != 0) {
+    fail('node is there (apt-get install nodejs)');
+    done_testing();
+    exit;
+}
+
+my $t = LLMRouter::Test->new->workers(1);
+my $dir = $t->testdir;
+
+my %PROVIDER = (openai => 'openai', anthropic => 'anthropic', gemini => 'google');
+my %MODEL = (openai => 'oa', anthropic => 'an', gemini => 'ge');
+
+$ENV{MOCK_OUT} = "$dir/mocks.out";
+
+my ($models, $upstreams) = ('', '');
+my %port;
+for my $api (qw(openai anthropic gemini)) {
+    my $m = $MODEL{$api};
+    $port{$m} = $t->port("mock:$m");
+    $t->run_daemon('/bin/sh', '-c', 'exec "$0" "$@" >>"$MOCK_OUT" 2>&1',
+        $NODE, "$SDK/mock_provider.js", '--port', $port{$m}, '--name', $m,
+        '--log', "$dir/$m.log");
+    $models .= "    llm_model $m provider=$PROVIDER{$api} upstream=u_$m"
+        . " tiers=trivial-expert input=1 output=1 id=id-$m;\n";
+    $upstreams .= "    upstream u_$m { server 127.0.0.1:$port{$m}; }\n";
+}
+
+my $proxy = <<'EOF';
+            proxy_pass http://$llm_upstream$llm_upstream_uri;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffering off;
+            proxy_read_timeout 1s;
+            add_header X-LLM-Model $llm_model always;
+EOF
+
+$t->write_file_expand('nginx.conf', <<"EOF");
+%%TEST_GLOBALS%%
+%%LOAD_MODULE%%
+
+events {
+    worker_connections 1024;
+}
+
+http {
+    %%TEST_GLOBALS_HTTP%%
+
+    llm_router_zone llm 1m;
+    llm_health fails=1000 error_rate=100% degraded_rate=100%;
+
+$models
+$upstreams
+    server {
+        listen 127.0.0.1:%%PORT_8080%%;
+
+        location = /llm/status {
+            llm_status;
+        }
+
+        # each client among its own API's models
+        location /same/ {
+            llm_route on;
+            llm_route_translate off;
+$proxy
+        }
+
+        # translated: X-LLM-Prefer names the other API's provider
+        location /x/ {
+            llm_route on;
+$proxy
+        }
+    }
+}
+EOF
+
+for my $m (values %MODEL) {
+    $t->waitforsocket("127.0.0.1:$port{$m}", 10) or die "mock $m did not start\n";
+}
+
+$t->allow_log(qr/upstream timed out|upstream prematurely closed|recv\(\) failed/);
+$t->run;
+
+my %REQ = (
+    openai => [ '/v1/chat/completions',
+                '{"model":"x","stream":true,"messages":[{"role":"user","content":"hi"}]}' ],
+    anthropic => [ '/v1/messages',
+                '{"model":"x","max_tokens":20,"stream":true,"messages":[{"role":"user","content":"hi"}]}' ],
+    gemini => [ '/v1beta/models/x:streamGenerateContent?alt=sse',
+                '{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}' ],
+);
+
+# the other API a client's translated requests go to
+my %OTHER = (openai => 'anthropic', anthropic => 'gemini', gemini => 'openai');
+
+sub status_of {
+    my ($m) = @_;
+    my $s = $t->http_get('/llm/status')->{json} // {};
+    return (($s->{instance} // {})->{models} // {})->{$m} // {};
+}
+
+# the events of a stream: [name, data] each; a trailing piece with no
+# blank line after it is an event cut in half
+sub events {
+    my ($body) = @_;
+    my @ev;
+    my @parts = split /\r\n\r\n|\n\n|\r\r/, $body, -1;
+    my $tail = pop @parts;
+    for my $p (@parts) {
+        next unless length $p;
+        my ($name) = $p =~ /^event: ?(.*)$/m;
+        my @data = $p =~ /^data: ?(.*?)\r?$/mg;
+        push @ev, [ $name, join("\n", @data) ];
+    }
+    return (\@ev, $tail);
+}
+
+for my $client (qw(openai anthropic gemini)) {
+    for my $target ($client, $OTHER{$client}) {
+        my $m = $MODEL{$target};
+        my $how = $target eq $client ? 'untranslated' : "translated to $target";
+        my ($path, $body) = @{$REQ{$client}};
+        my $loc = $target eq $client ? '/same' : '/x';
+
+        for my $fault (qw(truncate stall reset garble error)) {
+            my $name = "$client, $how, $fault";
+            my %h = $fault eq 'truncate' ? ('X-Mock-Truncate' => '1')
+                                         : ('X-Mock-Fault' => $fault);
+            $h{'X-LLM-Prefer'} = $PROVIDER{$target} if $loc eq '/x';
+            my $before = status_of($m);
+
+            my $r = $t->http_request('POST', "$loc$path", body => $body,
+                headers => { 'Content-Type' => 'application/json', %h },
+                timeout => 10);
+
+            is($r->{status}, 200, "$name: 200, the response whole")
+                or diag($r->{content});
+            is($r->{headers}{'x-llm-model'}, $m, "$name: served by $m");
+
+            my ($ev, $tail) = events($r->{content} // '');
+            is($tail, '', "$name: no event cut in half");
+            ok(@$ev >= 2, "$name: the events before the fault");
+
+            my @bad = grep { $_->[1] ne '[DONE]' && !defined json_decode($_->[1]) }
+                      @$ev;
+            if ($fault eq 'garble' && $target eq $client) {
+                # the client's own API: the provider's stream as it sent it
+                is(scalar @bad, 1, "$name: the provider's bad event passed on");
+            } else {
+                is(scalar @bad, 0, "$name: every event is JSON")
+                    or diag(join "\n", map { $_->[1] } @bad);
+            }
+
+            # the end: an error in the client's format, then its end
+            my @tailev = grep { defined json_decode($_->[1]) || $_->[1] eq '[DONE]' } @$ev;
+            my $lastj = json_decode($tailev[-1][1] // '') // {};
+            if ($client eq 'openai') {
+                if ($fault eq 'error' && $target eq $client) {
+                    ok(ref $lastj->{error} eq 'HASH', "$name: ends with the provider's error");
+                } else {
+                    is($tailev[-1][1], '[DONE]', "$name: ends with [DONE]");
+                    my $e = json_decode($tailev[-2][1] // '') // {};
+                    ok(ref $e->{error} eq 'HASH', "$name: after an error event")
+                        or diag($r->{content});
+                }
+            } elsif ($client eq 'anthropic') {
+                my ($err) = grep { ($_->[0] // '') eq 'error' } @$ev;
+                ok($err, "$name: an error event") or diag($r->{content});
+                my $j = json_decode(($err // [])->[1] // '') // {};
+                is($j->{type}, 'error', "$name: in Anthropic's shape");
+            } else {
+                ok(ref $lastj->{error} eq 'HASH', "$name: ends with an error chunk")
+                    or diag($r->{content});
+            }
+
+            # health: a stall is a timeout, a reset an error
+            if ($fault eq 'stall' || $fault eq 'reset') {
+                my $key = $fault eq 'stall' ? 'errors_timeout' : 'errors_5xx';
+                ok(eventually(5, sub {
+                    (status_of($m)->{$key} // 0) > ($before->{$key} // 0)
+                }), "$name: $m: $key counted");
+            }
+            ok(eventually(5, sub {
+                (status_of($m)->{requests} // 0) > ($before->{requests} // 0)
+            }), "$name: the request is charged to $m");
+        }
+    }
+}
+
+done_testing();

@@ -13,13 +13,15 @@
  * and so does every data: line of a stream's; the memory held after a
  * reset is bounded.
  *
- * byte 0: bits 0-1 the model's API, 2-3 the client's (mod 3), bit 4 a
- * stream, bit 5 include_usage, bits 6-7 the status (200, 200, 429, 500).
+ * byte 0: bits 0-1 the model's API (mod 3), 2-3 the client's (OpenAI,
+ * Anthropic, Gemini, OpenAI Responses), bit 4 a stream, bit 5
+ * include_usage, bits 6-7 the status (200, 200, 429, 500).
  * byte 1: the chunk plan; bit 7 set: max_event is 256 bytes.
  */
 
 
 #include <llmr/core.h>
+#include <llmr/extract.h>
 #include <llmr/translate.h>
 
 #include "../core/src/llmr_jdoc.h"
@@ -165,6 +167,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&conf, 0, sizeof(llmr_xans_conf_t));
     conf.from = (data[0] & 3) % LLMR_API_N;
     conf.to = ((data[0] >> 2) & 3) % LLMR_API_N;
+
+    if (((data[0] >> 2) & 3) == 3) {
+        conf.to_format = LLMR_FMT_OPENAI_RESPONSES;
+    }
     conf.stream = (data[0] >> 4) & 1;
     conf.include_usage = (data[0] >> 5) & 1;
     conf.status = status[data[0] >> 6];

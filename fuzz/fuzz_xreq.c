@@ -13,8 +13,8 @@
  *     JSON object (llmr_jdoc); a target that blocks declines;
  *   - writing every target again, in turn, gives the same bytes.
  *
- * byte 0: bits 0-1 the client's format (OpenAI, Anthropic, Gemini),
- *         bit 2 a Gemini stream, bit 3 include_usage.
+ * byte 0: bits 0-1 the client's format (OpenAI chat, Anthropic, Gemini,
+ *         OpenAI Responses), bit 2 a Gemini stream, bit 3 include_usage.
  * byte 1..: the body.
  */
 
@@ -35,7 +35,7 @@ static llmr_jdoc_t   fz_doc;
 
 static const int  fz_formats[4] = {
     LLMR_FMT_OPENAI_CHAT, LLMR_FMT_ANTHROPIC, LLMR_FMT_GEMINI,
-    LLMR_FMT_OPENAI_CHAT
+    LLMR_FMT_OPENAI_RESPONSES
 };
 
 

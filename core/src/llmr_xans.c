@@ -120,6 +120,13 @@ llmr_xans_reset(llmr_xans_t *a, const llmr_xans_conf_t *conf)
         a->conf.to = LLMR_API_OPENAI;
     }
 
+    if (a->conf.to_format == LLMR_FMT_OPENAI_RESPONSES) {
+        a->conf.to = LLMR_API_OPENAI;
+
+    } else {
+        a->conf.to_format = 0;
+    }
+
     max = llmr_xans_max(a);
 
     llmr_jbuf_reset(&a->out, LLMR_XANS_KEEP);
@@ -135,6 +142,10 @@ llmr_xans_reset(llmr_xans_t *a, const llmr_xans_conf_t *conf)
 
     /* a call's arguments are kept whole for Gemini: bounded as an event */
     a->args.max = max;
+
+    /* a Responses stream repeats each item whole when it is done */
+    a->text.max = a->conf.to_format ? max : 0;
+    a->content.max = a->text.max;
 
     a->out_pos = 0;
 
@@ -160,6 +171,7 @@ llmr_xans_reset(llmr_xans_t *a, const llmr_xans_conf_t *conf)
     a->w_index = 0;
     a->w_calls = 0;
     a->w_parts = 0;
+    a->w_seq = 0;
 
     a->started = 0;
     a->finished = 0;
@@ -602,7 +614,13 @@ llmr_xans_emit(llmr_xans_t *a, llmr_xev_t *ev)
         break;
 
     default:
-        llmr_xw_openai(a, ev);
+        if (a->conf.to_format == LLMR_FMT_OPENAI_RESPONSES) {
+            llmr_xw_responses(a, ev);
+
+        } else {
+            llmr_xw_openai(a, ev);
+        }
+
         break;
     }
 
@@ -611,8 +629,8 @@ llmr_xans_emit(llmr_xans_t *a, llmr_xev_t *ev)
             || a->call_id.failed || a->call_name.failed))
     {
         llmr_xans_abort(a, 502, "llm_upstream_too_large",
-                        "a tool call of the provider's answer is over the "
-                        "limit");
+                        "a part of the provider's answer kept whole is "
+                        "over the limit");
     }
 }
 

@@ -9,6 +9,7 @@
 
 
 #include <llmr/core.h>
+#include <llmr/extract.h>
 #include <llmr/translate.h>
 
 #include "llmr_jdoc.h"
@@ -19,11 +20,12 @@
  * The answer translator's insides: a reader per model API turns the
  * provider's answer (a JSON body or one stream event, parsed) into the
  * events below, and a writer per client API turns the events into what
- * the client's SDK reads.  So there are three readers and three writers,
- * not six translators: llmr_xans_read.c, llmr_xans_to_{openai,anthropic,
- * gemini}.c.  llmr_xans.c holds the buffers, the SSE framing and the
- * answer's state every writer reads (ids, usage, the finish reason);
- * llmr_xans_write.c the writing they share.
+ * the client's SDK reads.  So there are three readers and four writers,
+ * not nine translators: llmr_xans_read.c, llmr_xans_to_{openai,anthropic,
+ * gemini,responses}.c (OpenAI's Responses API is a client's format only).
+ * llmr_xans.c holds the buffers, the SSE framing and the answer's state
+ * every writer reads (ids, usage, the finish reason); llmr_xans_write.c
+ * the writing they share.
  */
 
 
@@ -127,6 +129,7 @@ struct llmr_xans_s {
     int                         w_index;    /* Anthropic's block index */
     unsigned                    w_calls;    /* calls written */
     unsigned                    w_parts;    /* parts or blocks written */
+    unsigned                    w_seq;      /* Responses: events written */
 
     unsigned                    started:1;
     unsigned                    finished:1;
@@ -184,6 +187,7 @@ int llmr_xr_error_find(const llmr_jv_t *root, const llmr_jv_t **code,
 void llmr_xw_openai(llmr_xans_t *a, const llmr_xev_t *ev);
 void llmr_xw_anthropic(llmr_xans_t *a, const llmr_xev_t *ev);
 void llmr_xw_gemini(llmr_xans_t *a, const llmr_xev_t *ev);
+void llmr_xw_responses(llmr_xans_t *a, const llmr_xev_t *ev);
 
 
 #endif /* _LLMR_XANS_H_INCLUDED_ */

@@ -64,8 +64,9 @@ llmr_xreq_destroy(llmr_xreq_t *x)
 int
 llmr_xreq_format_ok(int format)
 {
-    return format == LLMR_FMT_OPENAI_CHAT || format == LLMR_FMT_ANTHROPIC
-           || format == LLMR_FMT_GEMINI;
+    return format == LLMR_FMT_OPENAI_CHAT
+           || format == LLMR_FMT_OPENAI_RESPONSES
+           || format == LLMR_FMT_ANTHROPIC || format == LLMR_FMT_GEMINI;
 }
 
 
@@ -104,6 +105,7 @@ llmr_xreq_parse(llmr_xreq_t *x, int format, const char *body, size_t len)
 
     switch (format) {
     case LLMR_FMT_OPENAI_CHAT:
+    case LLMR_FMT_OPENAI_RESPONSES:
         x->api = LLMR_API_OPENAI;
         break;
     case LLMR_FMT_ANTHROPIC:
@@ -126,7 +128,9 @@ llmr_xreq_parse(llmr_xreq_t *x, int format, const char *body, size_t len)
 
     switch (x->api) {
     case LLMR_API_OPENAI:
-        rc = llmr_xreq_parse_openai(x, x->doc.root);
+        rc = format == LLMR_FMT_OPENAI_RESPONSES
+             ? llmr_xreq_parse_responses(x, x->doc.root)
+             : llmr_xreq_parse_openai(x, x->doc.root);
         break;
     case LLMR_API_ANTHROPIC:
         rc = llmr_xreq_parse_anthropic(x, x->doc.root);

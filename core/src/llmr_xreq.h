@@ -173,6 +173,9 @@ int llmr_xreq_parse_openai(llmr_xreq_t *x, const llmr_jv_t *root);
 int llmr_xreq_parse_anthropic(llmr_xreq_t *x, const llmr_jv_t *root);
 int llmr_xreq_parse_gemini(llmr_xreq_t *x, const llmr_jv_t *root);
 
+/* OpenAI's Responses API: a client's format only (OpenAI serves it) */
+int llmr_xreq_parse_responses(llmr_xreq_t *x, const llmr_jv_t *root);
+
 /* the writers, one per target API, into x->out */
 void llmr_xreq_write_openai(llmr_xreq_t *x, const llmr_xreq_conf_t *conf);
 void llmr_xreq_write_anthropic(llmr_xreq_t *x,

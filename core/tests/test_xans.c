@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <llmr/extract.h>
 #include <llmr/translate.h>
 
 #include "../src/llmr_jdoc.h"
@@ -65,7 +66,12 @@ static void conf_init(llmr_xans_conf_t *conf, int from, int to,
     int stream, int status);
 
 
-static const char  *api_names[] = { "openai", "anthropic", "gemini" };
+/* the clients: the three APIs, and OpenAI's Responses API */
+static const char  *api_names[] = {
+    "openai", "anthropic", "gemini", "responses"
+};
+
+#define RESPONSES  LLMR_API_N
 
 static const xcase_t  cases[] = {
     { "text", "json", 0, 200, 1 },
@@ -76,6 +82,8 @@ static const xcase_t  cases[] = {
     { "err500", "json", 1, 500, 0 },     /* a stream asked, an error came */
     { "streamerr", "sse", 1, 200, 0 },
     { "trunc", "sse", 1, 200, 0 },
+    { "length", "json", 0, 200, 1 },     /* max tokens reached */
+    { "length", "sse", 1, 200, 1 },
     { NULL, NULL, 0, 0, 0 }
 };
 
@@ -129,8 +137,11 @@ test_golden(void)
                 continue;
             }
 
-            for (to = 0; to < LLMR_API_N; to++) {
-                if (to != from) {
+            /* an OpenAI model serves a Responses client itself */
+            for (to = 0; to <= RESPONSES; to++) {
+                if (to != from
+                    && !(to == RESPONSES && from == LLMR_API_OPENAI))
+                {
                     test_golden_one(from, c, to, in, len);
                 }
             }
@@ -334,7 +345,7 @@ test_limits(void)
         return;
     }
 
-    for (to = LLMR_API_ANTHROPIC; to < LLMR_API_N; to++) {
+    for (to = LLMR_API_ANTHROPIC; to <= RESPONSES; to++) {
         conf_init(&conf, LLMR_API_OPENAI, to, 1, 200);
         conf.max_event = 512;
 
@@ -359,7 +370,9 @@ test_limits(void)
         ok(p && (to != LLMR_API_ANTHROPIC
                  || (n > sizeof(stop) - 1
                      && memcmp(p + n - (sizeof(stop) - 1), stop,
-                               sizeof(stop) - 1) == 0)),
+                               sizeof(stop) - 1) == 0))
+             && (to != RESPONSES
+                 || memmem(p, n, "event: response.failed\n", 23) != NULL),
            "%s: the stream ends as its API's do", api_names[to]);
         ok(!llmr_xans_complete(xa), "%s: not complete", api_names[to]);
     }
@@ -695,6 +708,11 @@ conf_init(llmr_xans_conf_t *conf, int from, int to, int stream, int status)
 
     conf->from = from;
     conf->to = to;
+
+    if (to == RESPONSES) {
+        conf->to = LLMR_API_OPENAI;
+        conf->to_format = LLMR_FMT_OPENAI_RESPONSES;
+    }
     conf->stream = stream;
     conf->include_usage = 1;
     conf->status = status;

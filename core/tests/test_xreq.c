@@ -88,6 +88,25 @@ static const xreq_case_t  cases[] = {
       { "googleSearch", "googleSearch", NULL } },
     { "gemini-cached", LLMR_FMT_GEMINI, 0,
       { "cachedContent", "cachedContent", NULL } },
+
+    /* OpenAI's Responses API: an OpenAI model serves it as it is */
+    { "responses-text", LLMR_FMT_OPENAI_RESPONSES, 0, { NULL, NULL, NULL } },
+    { "responses-items", LLMR_FMT_OPENAI_RESPONSES, 0,
+      { NULL, NULL, NULL } },
+    { "responses-tools", LLMR_FMT_OPENAI_RESPONSES, 0,
+      { NULL, NULL, NULL } },
+    { "responses-image", LLMR_FMT_OPENAI_RESPONSES, 0,
+      { NULL, NULL, NULL } },
+    { "responses-image-url", LLMR_FMT_OPENAI_RESPONSES, 0,
+      { NULL, NULL, "image_url" } },
+    { "responses-json", LLMR_FMT_OPENAI_RESPONSES, 0,
+      { NULL, "text.format", NULL } },
+    { "responses-previous", LLMR_FMT_OPENAI_RESPONSES, 0,
+      { NULL, "previous_response_id", "previous_response_id" } },
+    { "responses-reasoning", LLMR_FMT_OPENAI_RESPONSES, 0,
+      { NULL, "reasoning", "reasoning" } },
+    { "responses-websearch", LLMR_FMT_OPENAI_RESPONSES, 0,
+      { NULL, "web_search", "web_search" } },
 };
 
 #define NCASES  (sizeof(cases) / sizeof(cases[0]))
@@ -298,7 +317,8 @@ test_errors(llmr_xreq_t *x)
     ok(llmr_xreq_format_ok(LLMR_FMT_OPENAI_CHAT)
        && llmr_xreq_format_ok(LLMR_FMT_ANTHROPIC)
        && llmr_xreq_format_ok(LLMR_FMT_GEMINI)
-       && !llmr_xreq_format_ok(LLMR_FMT_OPENAI_RESPONSES)
+       && llmr_xreq_format_ok(LLMR_FMT_OPENAI_RESPONSES)
+       && !llmr_xreq_format_ok(LLMR_FMT_OPENAI_COMPLETIONS)
        && !llmr_xreq_format_ok(LLMR_FMT_UNKNOWN), "format_ok");
 
     is_int(llmr_xreq_parse(x, LLMR_FMT_OPENAI_COMPLETIONS, SL("{}")),
@@ -332,6 +352,17 @@ test_errors(llmr_xreq_t *x)
         "contents.parts: not an array");
     bad(LLMR_FMT_GEMINI, "{\"contents\":[],\"generationConfig\":"
         "{\"topP\":true}}", "topP: not a number");
+    bad(LLMR_FMT_OPENAI_RESPONSES, "{\"input\":1}",
+        "input: not a string or an array");
+    bad(LLMR_FMT_OPENAI_RESPONSES, "{\"input\":[{\"role\":\"bot\"}]}",
+        "input.role: unknown");
+    bad(LLMR_FMT_OPENAI_RESPONSES, "{\"input\":[{\"type\":"
+        "\"function_call\",\"name\":\"f\"}]}",
+        "input.function_call: not {call_id, name, arguments}");
+    bad(LLMR_FMT_OPENAI_RESPONSES, "{\"input\":\"x\",\"text\":"
+        "{\"format\":{\"type\":\"yaml\"}}}", "text.format.type: unknown");
+    bad(LLMR_FMT_OPENAI_RESPONSES, "{\"input\":\"x\",\"store\":1}",
+        "store: not a boolean");
 
 #undef bad
 
@@ -347,6 +378,34 @@ test_errors(llmr_xreq_t *x)
            "broken arguments block Anthropic");
     is_str(llmr_xreq_blocker(x, LLMR_API_GEMINI), "arguments",
            "broken arguments block Gemini");
+
+    /* a Responses request without input: the conversation is OpenAI's */
+
+    is_int(llmr_xreq_parse(x, LLMR_FMT_OPENAI_RESPONSES,
+                           SL("{\"prompt\":{\"id\":\"pmpt_1\"}}")),
+           LLMR_OK, "a prompt template parses");
+    is_str(llmr_xreq_blocker(x, LLMR_API_ANTHROPIC), "prompt",
+           "a prompt template blocks Anthropic");
+    is_str(llmr_xreq_blocker(x, LLMR_API_GEMINI), "prompt",
+           "and Gemini");
+
+    is_int(llmr_xreq_parse(x, LLMR_FMT_OPENAI_RESPONSES,
+                           SL("{\"input\":\"x\",\"truncation\":\"auto\","
+                              "\"reasoning\":{\"effort\":\"low\"}}")),
+           LLMR_OK, "truncation auto parses");
+    is_str(llmr_xreq_blocker(x, LLMR_API_GEMINI), "truncation",
+           "truncation auto blocks");
+
+    is_int(llmr_xreq_parse(x, LLMR_FMT_OPENAI_RESPONSES,
+                           SL("{\"input\":[{\"type\":\"function_call_output\","
+                              "\"call_id\":\"c9\",\"output\":\"ok\"}]}")),
+           LLMR_OK, "a result of no call parses");
+    is_str(llmr_xreq_blocker(x, LLMR_API_GEMINI), "call_id",
+           "a result of no call blocks Gemini");
+    ok(llmr_xreq_blocker(x, LLMR_API_ANTHROPIC) == NULL,
+       "not Anthropic");
+    ok(llmr_xreq_blocker(x, LLMR_API_OPENAI) == NULL,
+       "nor OpenAI, its own");
 
     ok(llmr_xreq_memory(x) > 0, "memory: %zu", llmr_xreq_memory(x));
 }

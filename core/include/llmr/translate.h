@@ -19,9 +19,10 @@
  * JSON body or a server-sent event stream, becomes what the client's SDK
  * expects (llmr_xans_*).
  *
- * The client formats translated are OpenAI chat completions, Anthropic
- * messages and Gemini generateContent; the targets are the three APIs'
- * same endpoints.  A request field the target cannot express makes the
+ * The client formats translated are OpenAI chat completions, OpenAI's
+ * Responses API, Anthropic messages and Gemini generateContent; the
+ * targets are the three APIs' chat endpoints (a Responses request is
+ * never written for OpenAI: an OpenAI model serves it as it is).  A request field the target cannot express makes the
  * request untranslatable to that API (llmr_xreq_blocker()), it is never
  * dropped without saying so; docs/translation.md has the table, field by
  * field, of what is mapped, approximated (and how), or blocks.
@@ -109,6 +110,15 @@ typedef struct llmr_xans_s  llmr_xans_t;
 typedef struct {
     int                         from;       /* the model's API */
     int                         to;         /* the client's API */
+
+    /*
+     * the client's format, llmr_format_e, where its API has several: 0
+     * for the API's usual one; LLMR_FMT_OPENAI_RESPONSES writes OpenAI's
+     * Responses API (a response object, or its response.* events; its
+     * errors are OpenAI's, and "to" is then LLMR_API_OPENAI)
+     */
+    int                         to_format;
+
     unsigned                    stream:1;   /* server-sent events */
 
     /* an OpenAI client's stream asked for its usage (stream_options) */

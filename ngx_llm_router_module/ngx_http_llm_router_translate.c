@@ -490,6 +490,8 @@ ngx_http_llm_router_translate_header(ngx_http_request_t *r,
 
     conf.from = m->api;
     conf.to = (int) ctx->ep.api;
+    conf.to_format = (ctx->xformat == LLMR_FMT_OPENAI_RESPONSES)
+                     ? LLMR_FMT_OPENAI_RESPONSES : 0;
     conf.status = (int) r->headers_out.status;
     conf.stream = (r->headers_out.status < NGX_HTTP_BAD_REQUEST
                    && type->len >= sizeof("text/event-stream") - 1

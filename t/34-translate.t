@@ -187,6 +187,8 @@ EOF
 
     my @only = map { "$client/$_" } @CASES;
     push @only, "$client/image_url" if $client ne 'gemini';
+    push @only, "$client/responses", "$client/responses_stream"
+        if $client eq 'openai';
 
     # first, before the error cases take models down
     check_truncated({ t => $t, client => $client }, $low{x});
@@ -216,6 +218,10 @@ EOF
         hard => $high{y}, tools => $high{y}, image => $high{y},
         stream_tools => $high{y}, tool_result => $high{y},
     );
+
+    # OpenAI's Responses API, translated too
+    @where{qw(responses responses_stream)} = ($low{x}, $low{x})
+        if $client eq 'openai';
 
     # Gemini takes no image by URL: that request goes to the other API
     $where{image_url} = $y eq 'gemini' ? $high{x} : $high{y}
@@ -371,7 +377,9 @@ sub check_usage {
     my ($name, $client, $p, $e) = @_;
     my $u = $p->{usage} // {};
     my $in = ceil(length($e->{body} // '') / 4);
-    my ($pi, $po) = $client eq 'openai' ? @$u{qw(prompt_tokens completion_tokens)}
+    my ($pi, $po) = $client eq 'openai' && !exists $u->{prompt_tokens}
+                  ? @$u{qw(input_tokens output_tokens)}
+                  : $client eq 'openai' ? @$u{qw(prompt_tokens completion_tokens)}
                   : $client eq 'anthropic' ? @$u{qw(input_tokens output_tokens)}
                   : @$u{qw(promptTokenCount candidatesTokenCount)};
     is($pi, $in, "$name: the provider's input tokens, in the client's usage");

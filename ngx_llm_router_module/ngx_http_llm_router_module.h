@@ -236,6 +236,7 @@ typedef struct {
     char                          (*xwhy)[LLMR_UNTRANSLATABLE_MAX];
     const char                     *xuntranslatable[LLMR_API_N];
     llmr_xans_t                    *xans;       /* the answer's writer */
+    ngx_chain_t                    *xin;        /* the provider's, unread */
     ngx_chain_t                    *xfree;
     ngx_chain_t                    *xbusy;
     unsigned                        translatable:1; /* parsed, may go */

@@ -22,6 +22,15 @@
 
 /* translated answers' readers kept for the next */
 #define NGX_HTTP_LLM_ROUTER_XANS_FREE   16
+
+/*
+ * What the client has not taken of a translated answer, at most, before
+ * the provider's is read no further; and the request's "buffered" bit
+ * while some of the provider's waits (the image filter's: it never sees
+ * an LLM answer).
+ */
+#define NGX_HTTP_LLM_ROUTER_BUSY_MAX    65536
+#define NGX_HTTP_LLM_ROUTER_BUFFERED    0x08
 #define NGX_HTTP_LLM_ROUTER_XANS_KEEP   65536
 
 
@@ -511,6 +520,7 @@ ngx_http_llm_router_translate_header(ngx_http_request_t *r,
     }
 
     llmr_xans_reset(ctx->xans, &conf);
+    ctx->xin = NULL;
     ctx->xans_done = 0;
     ctx->xans_stream = conf.stream;
     ctx->xans_active = 1;
@@ -547,6 +557,7 @@ ngx_int_t
 ngx_http_llm_router_translate_filter(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, ngx_chain_t *in, ngx_chain_t **out)
 {
+    size_t        busy, n;
     ngx_buf_t    *b;
     ngx_uint_t    last, flush;
     ngx_chain_t  *cl;
@@ -554,8 +565,30 @@ ngx_http_llm_router_translate_filter(ngx_http_request_t *r,
     last = 0;
     flush = 0;
 
-    for (cl = in; cl; cl = cl->next) {
+    /*
+     * The provider's buffers wait in xin until read: while what the
+     * client has not taken of ours is over NGX_HTTP_LLM_ROUTER_BUSY_MAX,
+     * nothing more is read, the provider's buffers stay busy, and nginx
+     * reads no more from the provider (proxy_buffering decides how much
+     * it keeps meanwhile): a client that stops reading costs no more
+     * memory here.
+     */
+
+    if (in && ngx_chain_add_copy(r->pool, &ctx->xin, in) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    busy = 0;
+
+    for (cl = ctx->xbusy; cl; cl = cl->next) {
+        busy += ngx_buf_size(cl->buf);
+    }
+
+    while (ctx->xin && busy < NGX_HTTP_LLM_ROUTER_BUSY_MAX) {
+        cl = ctx->xin;
         b = cl->buf;
+        ctx->xin = cl->next;
+        ngx_free_chain(r->pool, cl);
 
         if (ngx_buf_in_memory(b) && b->last > b->pos) {
 
@@ -575,18 +608,23 @@ ngx_http_llm_router_translate_filter(ngx_http_request_t *r,
             b->file_pos = b->file_last;
         }
 
-        if (b->flush) {
-            flush = 1;
-        }
+        flush |= b->flush;
+        last |= b->last_buf;
 
-        if (b->last_buf) {
-            last = 1;
-        }
+        (void) llmr_xans_output(ctx->xans, &n);
+        busy += n;
     }
 
-    if (flush && ctx->stream_fault && !ctx->xans_done) {
-        /* the provider failed mid-stream: the client's end, now */
-        last = 1;
+    if (ctx->xin) {
+        r->buffered |= NGX_HTTP_LLM_ROUTER_BUFFERED;
+
+    } else {
+        r->buffered &= ~NGX_HTTP_LLM_ROUTER_BUFFERED;
+
+        if (flush && ctx->stream_fault && !ctx->xans_done) {
+            /* the provider failed mid-stream: the client's end, now */
+            last = 1;
+        }
     }
 
     if (last) {

@@ -51,6 +51,8 @@
  *                            garble (an event that is not JSON, then the
  *                            end), error (the API's own error event, then
  *                            the end)
+ *   X-Mock-Stream-Bytes: N   a chat, messages or generateContent stream
+ *                            carries N bytes of text, ~1 KB a delta
  *   X-Mock-Truncate: 1       a successful answer ends halfway: a JSON body
  *                            cut in the middle (its length as sent), a
  *                            stream after half its events
@@ -693,6 +695,20 @@ class MockProvider {
         ctx.res.end();
     }
 
+    /* a stream's text deltas: a word each, or X-Mock-Stream-Bytes of text */
+    streamDeltas(ctx) {
+        const n = intHeader(ctx.req.headers, 'x-mock-stream-bytes');
+        if (!n || n <= 0) {
+            return deltas(this.text);
+        }
+        const piece = 'lorem ipsum '.repeat(85);     /* 1020 bytes */
+        const out = [];
+        for (let left = n; left > 0; left -= piece.length) {
+            out.push(left >= piece.length ? piece : piece.slice(0, left));
+        }
+        return out;
+    }
+
     /* X-Mock-Fault: what goes wrong halfway through a stream */
     async streamFault(ctx, separator) {
         const res = ctx.res;
@@ -803,7 +819,7 @@ class MockProvider {
             events.push(chunk({}, 'tool_calls'));
         } else {
             events.push(chunk({ role: 'assistant', content: '', refusal: null }, null));
-            for (const d of deltas(this.text)) {
+            for (const d of this.streamDeltas(ctx)) {
                 events.push(chunk({ content: d }, null));
             }
             events.push(chunk({}, 'stop'));
@@ -1036,7 +1052,7 @@ class MockProvider {
                 index: 0, content_block: { type: 'text', text: '', citations: null },
             }));
             events.push(ev('ping'));
-            for (const d of deltas(this.text)) {
+            for (const d of this.streamDeltas(ctx)) {
                 events.push(ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: d } }));
             }
         }
@@ -1110,7 +1126,7 @@ class MockProvider {
         if (ctx.tool) {
             events = [chunk([{ functionCall: { name: ctx.tool, args: TOOL_ARGS } }], true)];
         } else {
-            const ds = deltas(this.text);
+            const ds = this.streamDeltas(ctx);
             events = ds.map((d, i) => chunk([{ text: d }], i === ds.length - 1));
         }
         /* the real API ends each event with CRLF CRLF */

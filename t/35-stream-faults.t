@@ -263,62 +263,8 @@ for my $case ([ '/same', 'openai', 'oa' ], [ '/x', 'anthropic', 'an' ]) {
     my $text = 0;
     $text += length($1) while $got =~ /"content":"([^"]*)"/g;
     ok($text >= $bytes, "$name: all the text arrived ($text bytes)");
-    like($got, qr/data: \[DONE\]\r?\n\r?\n(0\r\n\r\n)?\z/,
-         "$name: to its end");
-}
-
-###########################################################################
-# a client that stops reading while the provider streams 8 MB: the
-# worker's memory stays bounded (nginx's buffers, not a queue of ours),
-# translated or not, and the whole stream arrives once it reads again
-
-sub rss_kb {
-    my ($pid) = @_;
-    open(my $fh, '<', "/proc/$pid/status") or return 0;
-    while (<$fh>) {
-        return $1 if /^VmRSS:\s+(\d+)/;
-    }
-    return 0;
-}
-
-my ($worker) = $t->worker_pids;
-my $bytes = 8 * 1024 * 1024;
-
-for my $case ([ '/same', 'openai', 'oa' ], [ '/x', 'anthropic', 'an' ]) {
-    my ($loc, $target, $m) = @$case;
-    my $name = "a client that stops reading, "
-        . ($loc eq '/x' ? "translated from $target" : 'untranslated');
-    my ($path, $body) = @{$REQ{openai}};
-    my $rss0 = rss_kb($worker);
-
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $t->nginx_port)
-        or die "connect: $!\n";
-    print $s "POST $loc$path HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-        . "Content-Type: application/json\r\nX-Mock-Stream-Bytes: $bytes\r\n"
-        . ($loc eq '/x' ? "X-LLM-Prefer: anthropic\r\n" : '')
-        . "Content-Length: " . length($body) . "\r\n\r\n$body";
-
-    # the provider streams all of it meanwhile; the client reads nothing
-    sleep 3;
-    my $rss1 = rss_kb($worker);
-
-    my ($got, $buf) = ('', '');
-    $s->blocking(1);
-    while (sysread($s, $buf, 1 << 20)) {
-        $got .= $buf;
-    }
-    close $s;
-
-    my $grew = $rss1 - $rss0;
-    ok($grew < 4096, "$name: the worker grew $grew KB while it waited "
-       . "(the stream is 8 MB)");
-    like($got, qr/^HTTP\/1\.1 200/, "$name: 200");
-    my $text = 0;
-    $text += length($1) while $got =~ /"content":"([^"]*)"/g;
-    ok($text >= $bytes, "$name: all the text arrived ($text bytes)");
-    like($got, qr/data: \[DONE\]\r?\n\r?\n(0\r\n\r\n)?\z/,
-         "$name: to its end");
+    like($got, qr/data: \[DONE\]/, "$name: to its end");
+    like($got, qr/\r\n0\r\n\r\n\z/, "$name: the response whole");
 }
 
 done_testing();

@@ -214,6 +214,51 @@ for my $client (qw(openai anthropic gemini)) {
 }
 
 ###########################################################################
+# the official SDKs read those ends: each throws its own API error, with
+# the gateway's message, after the text that came before the fault
+
+if (grep { !-e "$SDK/node_modules/$_/package.json" }
+         qw(openai @anthropic-ai/sdk @google/genai))
+{
+    fail('t/sdk/node_modules is there: (cd t/sdk && npm ci)');
+}
+
+sub sdk_fault {
+    my ($client, $loc, $headers) = @_;
+    local $ENV{RUN_HEADERS} = json_encode($headers);
+    my $out = `"$NODE" "$SDK/run.js" --base http://127.0.0.1:@{[ $t->nginx_port ]}$loc --only $client/fault_stream --timeout 10000 2>&1`;
+    return json_decode((split /\n/, $out)[0] // '') // { error => $out };
+}
+
+my %FAULT_MSG = (reset => qr/broke off/, truncate => qr/ended early/);
+
+for my $client (qw(openai anthropic gemini)) {
+    for my $target ($client, $OTHER{$client}) {
+        for my $fault (qw(reset truncate)) {
+            my $loc = $target eq $client ? '/same' : '/x';
+            my $name = "$client SDK, "
+                . ($target eq $client ? 'untranslated' : "translated to $target")
+                . ", $fault";
+            my %h = $fault eq 'truncate' ? ('X-Mock-Truncate' => '1')
+                                         : ('X-Mock-Fault' => $fault);
+            $h{'X-LLM-Prefer'} = $PROVIDER{$target} if $loc eq '/x';
+
+            my $r = sdk_fault($client, $loc, \%h);
+            ok(!$r->{ok}, "$name: the SDK call failed")
+                or diag(json_encode($r));
+            my $e = ($r->{parsed} // {})->{error} // {};
+            # a translated stream's end is the translator's: "ended early"
+            like($e->{message} // $r->{error} // '',
+                 $target eq $client ? $FAULT_MSG{$fault} : qr/ended early/,
+                 "$name: with the gateway's message, as its API's error")
+                or diag(json_encode($r));
+            like(($r->{partial} // {})->{text} // '', qr/^mock/,
+                 "$name: after the text that came before");
+        }
+    }
+}
+
+###########################################################################
 # a client that stops reading while the provider streams 8 MB: the
 # worker's memory stays bounded (nginx's buffers, not a queue of ours),
 # translated or not, and the whole stream arrives once it reads again

@@ -80,6 +80,9 @@ const ERR_RETRY_AFTER = '7';
 /* the model the failover cases make fail, by its mock's name */
 const FAIL_FIRST = { openai: 'oa-mini', anthropic: 'an-haiku', gemini: 'ge-flash' };
 
+/* RUN_HEADERS='{"NAME":"VALUE",...}': sent with every request */
+const RUN_HEADERS = process.env.RUN_HEADERS ? JSON.parse(process.env.RUN_HEADERS) : {};
+
 /* RUN_FAIL_FIRST=NAME: the model every failover case makes fail instead */
 if (process.env.RUN_FAIL_FIRST) {
     for (const k of Object.keys(FAIL_FIRST)) {
@@ -261,6 +264,18 @@ const openaiCases = {
             { type: 'text', text: IMAGE_PROMPT },
             { type: 'image_url', image_url: { url: `data:image/png;base64,${PNG}` } },
         ]),
+    }),
+
+    fault_stream: (t) => faultStream(async (got) => {
+        const stream = await openaiClient(t).chat.completions.create({
+            model: 'auto', messages: user(TRIVIAL), stream: true,
+        });
+        for await (const chunk of stream) {
+            got.events += 1;
+            if (chunk.choices.length && chunk.choices[0].delta.content) {
+                got.text += chunk.choices[0].delta.content;
+            }
+        }
     }),
 
     async stream_tools(t) {
@@ -455,6 +470,14 @@ const anthropicCases = {
         ]),
     }),
 
+    fault_stream: (t) => faultStream(async (got) => {
+        const stream = anthropicClient(t).messages.stream({
+            model: 'auto', max_tokens: MAX_TOKENS, messages: user(TRIVIAL),
+        });
+        stream.on('text', (d) => { got.text += d; got.events += 1; });
+        await stream.finalMessage();
+    }),
+
     async stream_tools(t) {
         const stream = anthropicClient(t).messages.stream({
             model: 'auto',
@@ -574,6 +597,23 @@ async function geminiGenerate(t, params, headers) {
         { model: GEMINI_MODEL, ...params }));
 }
 
+/*
+ * fault_stream: a stream whose provider breaks off (the caller sends
+ * X-Mock-Fault or X-Mock-Truncate through RUN_HEADERS); run only when
+ * --only names it.  What the SDK read before it threw is in the error's
+ * case output ("partial").
+ */
+async function faultStream(iterate) {
+    const got = { text: '', events: 0 };
+    try {
+        await iterate(got);
+    } catch (e) {
+        e.partial = got;
+        throw e;
+    }
+    return { ...got, ended: 'without an error' };
+}
+
 const geminiCases = {
     trivial: (t) => geminiGenerate(t, { contents: TRIVIAL }),
 
@@ -627,6 +667,16 @@ const geminiCases = {
                 { text: IMAGE_PROMPT },
             ],
         }],
+    }),
+
+    fault_stream: (t) => faultStream(async (got) => {
+        const stream = await geminiClient(t).models.generateContentStream({
+            model: GEMINI_MODEL, contents: TRIVIAL,
+        });
+        for await (const chunk of stream) {
+            got.events += 1;
+            got.text += geminiAnswer(chunk).text ?? '';
+        }
     }),
 
     async stream_tools(t) {
@@ -746,7 +796,7 @@ async function runCase(opts, sdk, name, fn, toError) {
         base: opts.base,
         timeout: opts.timeout,
         fetch: recordingFetch(http),
-        headers: { 'x-test-case': `${sdk}/${name}` },
+        headers: { ...RUN_HEADERS, 'x-test-case': `${sdk}/${name}` },
     };
     const out = {
         sdk, case: name, ok: false, error: null, parsed: null, http, client_key: CLIENT_KEYS[sdk],
@@ -760,6 +810,9 @@ async function runCase(opts, sdk, name, fn, toError) {
             : `${e && e.name ? e.name : 'Error'}: ${e && e.message ? e.message : e}`
               + (e && e.cause ? ` (cause: ${e.cause.message || e.cause})` : '');
         out.parsed = api ? { error: api } : null;
+        if (e && e.partial) {
+            out.partial = e.partial;
+        }
     }
     return out;
 }
@@ -768,7 +821,9 @@ async function main() {
     const opts = parseArgs(process.argv.slice(2));
     for (const [sdk, cases, toError] of SDKS) {
         for (const [name, fn] of Object.entries(cases)) {
-            if (!selected(opts.only, sdk, name)) {
+            if (!selected(opts.only, sdk, name)
+                || (name.startsWith('fault_')
+                    && !(opts.only || []).some((o) => o.endsWith(`/${name}`)))) {
                 continue;
             }
             if (opts.list) {

@@ -677,7 +677,7 @@ ngx_http_llm_router_charge(ngx_http_llm_router_ctx_t *ctx,
     u = ctx->usage ? llmr_usage_result(ctx->usage) : NULL;
 
     if (u) {
-        if (u->complete) {
+        if (u->complete && (!u->stream || u->done)) {
             in = u->input_tokens;
             out = u->output_tokens;
             exact = 1;
@@ -685,17 +685,21 @@ ngx_http_llm_router_charge(ngx_http_llm_router_ctx_t *ctx,
         } else {
 
             /*
-             * No usage (a cut stream, an aborted client): what was
-             * reported, and the answer's text seen so far, about four
-             * bytes a token.
+             * No usage, or not the last of a stream (a cut stream, an
+             * aborted client; Anthropic's message_start counts a token
+             * or so of output): what was reported, and at least the
+             * answer's text seen so far, about four bytes a token.
              */
 
             if (u->input_tokens >= 0) {
                 in = u->input_tokens;
             }
 
-            out = (u->output_tokens >= 0) ? u->output_tokens
-                                          : (int64_t) (u->text_bytes + 3) / 4;
+            out = (int64_t) (u->text_bytes + 3) / 4;
+
+            if (u->output_tokens > out) {
+                out = u->output_tokens;
+            }
         }
     }
 

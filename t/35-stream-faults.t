@@ -312,4 +312,36 @@ for my $case ([ '/same', 'openai', 'oa' ], [ '/x', 'anthropic', 'an' ]) {
     like($got, qr/\r\n0\r\n\r\n\z/, "$name: the response whole");
 }
 
+###########################################################################
+# a client that goes away mid-stream: the provider's connection is closed
+# (nginx finds out at its next write) and the request is charged what was
+# produced (here: the estimate, the provider's usage never came)
+
+for my $case ([ '/same', 'openai', 'oa' ], [ '/x', 'anthropic', 'an' ]) {
+    my ($loc, $target, $m) = @$case;
+    my $name = "a client that goes away, "
+        . ($loc eq '/x' ? "translated from $target" : 'untranslated');
+    my ($path, $body) = @{$REQ{openai}};
+    my $before = status_of($m);
+
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $t->nginx_port)
+        or die "connect: $!\n";
+    print $s "POST $loc$path HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        . "Content-Type: application/json\r\nX-Mock-Chunk-Delay: 300\r\n"
+        . ($loc eq '/x' ? "X-LLM-Prefer: anthropic\r\n" : '')
+        . "Content-Length: " . length($body) . "\r\n\r\n$body";
+
+    my $buf = '';
+    sysread($s, $buf, 65536) until $buf =~ /data:/;
+    close $s;
+
+    ok(eventually(10, sub {
+        (status_of($m)->{requests} // 0) > ($before->{requests} // 0)
+    }), "$name: the request is charged to $m");
+    my $after = status_of($m);
+    ok(($after->{cost_estimated_usd} // 0) > ($before->{cost_estimated_usd} // 0),
+       "$name: an estimate, flagged as such (cost_estimated_usd)");
+}
+
 done_testing();

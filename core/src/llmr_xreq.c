@@ -415,6 +415,72 @@ llmr_xreq_tool(llmr_xreq_t *x)
 
 
 int
+llmr_xreq_function(llmr_xreq_t *x, const char *field, const llmr_jv_t *f)
+{
+    llmr_jv_t     *name, *desc, *params;
+    llmr_xtool_t  *t;
+
+    name = llmr_jv_get(f, "name");
+    desc = llmr_jv_get(f, "description");
+    params = llmr_jv_get(f, "parameters");
+
+    if (!llmr_jv_is_type(name, LLMR_V_STRING)
+        || (desc != NULL && desc->type != LLMR_V_STRING)
+        || (params != NULL && params->type != LLMR_V_MAP))
+    {
+        return llmr_xreq_fail(x, field, "not {name, description, parameters}");
+    }
+
+    /* "strict" is not sent: the others check the schema their own way */
+
+    t = llmr_xreq_tool(x);
+    if (t == NULL) {
+        return LLMR_ERROR;
+    }
+
+    t->name = llmr_xs(name);
+    t->desc = desc;
+    t->schema = params;
+
+    return LLMR_OK;
+}
+
+
+void
+llmr_xreq_openai_tc(llmr_xreq_t *x, const llmr_jv_t *tc,
+    const llmr_jv_t *name)
+{
+    if (tc->type == LLMR_V_STRING) {
+        if (llmr_jv_is(tc, "auto")) {
+            x->tool_choice = LLMR_XTC_AUTO;
+
+        } else if (llmr_jv_is(tc, "none")) {
+            x->tool_choice = LLMR_XTC_NONE;
+
+        } else if (llmr_jv_is(tc, "required")) {
+            x->tool_choice = LLMR_XTC_REQUIRED;
+
+        } else {
+            llmr_xreq_block_others(x, "tool_choice");
+        }
+
+        return;
+    }
+
+    if (!llmr_jv_is(llmr_jv_get(tc, "type"), "function")
+        || !llmr_jv_is_type(name, LLMR_V_STRING))
+    {
+        /* allowed_tools, custom, a built-in tool, mcp */
+        llmr_xreq_block_others(x, "tool_choice");
+        return;
+    }
+
+    x->tool_choice = LLMR_XTC_NAMED;
+    x->tc_name = llmr_xs(name);
+}
+
+
+int
 llmr_xreq_sys(llmr_xreq_t *x, const llmr_jv_t *text)
 {
     void  *p;
@@ -662,6 +728,38 @@ llmr_xreq_gget(const llmr_jv_t *map, const char *camel)
     buf[n] = '\0';
 
     return llmr_jv_get(map, buf);
+}
+
+
+int
+llmr_xreq_members(llmr_xreq_t *x, const llmr_jv_t *map,
+    const char *const *known, int snake, llmr_xreq_member_pt member,
+    void *data, uint64_t *seen)
+{
+    int         k;
+    llmr_jv_t  *m;
+
+    *seen = 0;
+
+    for (m = map->child; m; m = m->next) {
+        if (m->type == LLMR_V_NULL) {
+            continue;
+        }
+
+        k = llmr_xreq_key(x, m, known, snake);
+
+        if (k < 0 || (*seen & (1ull << k))) {
+            continue;
+        }
+
+        *seen |= 1ull << k;
+
+        if (member(x, k, m, data) != LLMR_OK) {
+            return LLMR_ERROR;
+        }
+    }
+
+    return LLMR_OK;
 }
 
 

@@ -196,6 +196,21 @@ void llmr_xreq_block(llmr_xreq_t *x, unsigned apis, const char *name);
 llmr_xmsg_t *llmr_xreq_msg(llmr_xreq_t *x, int assistant);
 llmr_xpart_t *llmr_xreq_part(llmr_xreq_t *x, int type);
 llmr_xtool_t *llmr_xreq_tool(llmr_xreq_t *x);
+
+/*
+ * An OpenAI function tool (chat completions keep it under "function", the
+ * Responses API at the top): checked and added; field names it in errors.
+ */
+int llmr_xreq_function(llmr_xreq_t *x, const char *field,
+    const llmr_jv_t *f);
+
+/*
+ * OpenAI's tool_choice: "auto", "none", "required", or a function, whose
+ * name the caller finds (it is not at the same place in both APIs);
+ * anything else blocks the other APIs.
+ */
+void llmr_xreq_openai_tc(llmr_xreq_t *x, const llmr_jv_t *tc,
+    const llmr_jv_t *name);
 int llmr_xreq_sys(llmr_xreq_t *x, const llmr_jv_t *text);
 
 /* a string node's raw text */
@@ -248,6 +263,19 @@ void llmr_xreq_system_str(llmr_xreq_t *x);
 llmr_jv_t *llmr_xreq_gget(const llmr_jv_t *map, const char *camel);
 int llmr_xreq_key(llmr_xreq_t *x, const llmr_jv_t *member,
     const char *const *known, int snake);
+
+/*
+ * Each member of a map, by its index in known (llmr_xreq_key(); null
+ * members are absent, unknown ones block, a key said twice counts once:
+ * the first, as llmr_jv_get() says), to member(); *seen gets a bit for
+ * each index met.  LLMR_OK, or member()'s LLMR_ERROR.
+ */
+typedef int (*llmr_xreq_member_pt)(llmr_xreq_t *x, int k, llmr_jv_t *m,
+    void *data);
+
+int llmr_xreq_members(llmr_xreq_t *x, const llmr_jv_t *map,
+    const char *const *known, int snake, llmr_xreq_member_pt member,
+    void *data, uint64_t *seen);
 
 
 #endif /* _LLMR_XREQ_H_INCLUDED_ */

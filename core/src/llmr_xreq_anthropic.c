@@ -23,7 +23,7 @@
 
 
 static int llmr_xreq_anthropic_member(llmr_xreq_t *x, int k,
-    llmr_jv_t *m);
+    llmr_jv_t *m, void *data);
 static int llmr_xreq_anthropic_system(llmr_xreq_t *x, const llmr_jv_t *s);
 static int llmr_xreq_anthropic_message(llmr_xreq_t *x,
     const llmr_jv_t *msg);
@@ -84,28 +84,13 @@ static const char *const  llmr_xreq_anthropic_blocks[] = {
 int
 llmr_xreq_parse_anthropic(llmr_xreq_t *x, const llmr_jv_t *root)
 {
-    int         k;
-    uint64_t    seen;
-    llmr_jv_t  *m;
+    uint64_t  seen;
 
-    seen = 0;
-
-    for (m = root->child; m; m = m->next) {
-        if (m->type == LLMR_V_NULL) {
-            continue;
-        }
-
-        k = llmr_xreq_key(x, m, llmr_xreq_anthropic_keys, 0);
-
-        if (k < 0 || (seen & (1ull << k))) {
-            continue;
-        }
-
-        seen |= 1ull << k;
-
-        if (llmr_xreq_anthropic_member(x, k, m) != LLMR_OK) {
-            return LLMR_ERROR;
-        }
+    if (llmr_xreq_members(x, root, llmr_xreq_anthropic_keys, 0,
+                          llmr_xreq_anthropic_member, NULL, &seen)
+        != LLMR_OK)
+    {
+        return LLMR_ERROR;
     }
 
     if (!(seen & (1ull << LLMR_XA_MESSAGES))) {
@@ -117,7 +102,8 @@ llmr_xreq_parse_anthropic(llmr_xreq_t *x, const llmr_jv_t *root)
 
 
 static int
-llmr_xreq_anthropic_member(llmr_xreq_t *x, int k, llmr_jv_t *m)
+llmr_xreq_anthropic_member(llmr_xreq_t *x, int k, llmr_jv_t *m,
+    void *data)
 {
     llmr_jv_t  *e;
 

@@ -37,7 +37,7 @@ static int llmr_xreq_gemini_decls(llmr_xreq_t *x, const llmr_jv_t *decls);
 static int llmr_xreq_gemini_config(llmr_xreq_t *x, const llmr_jv_t *tc);
 static int llmr_xreq_gemini_gen(llmr_xreq_t *x, const llmr_jv_t *gc);
 static int llmr_xreq_gemini_gen_member(llmr_xreq_t *x, int k,
-    const llmr_jv_t *m);
+    llmr_jv_t *m, void *data);
 static void llmr_xreq_gemini_msg(llmr_xreq_t *x, const llmr_xmsg_t *m);
 static void llmr_xreq_gemini_write_tools(llmr_xreq_t *x);
 static void llmr_xreq_gemini_write_gen(llmr_xreq_t *x);
@@ -600,32 +600,17 @@ llmr_xreq_gemini_config(llmr_xreq_t *x, const llmr_jv_t *tc)
 static int
 llmr_xreq_gemini_gen(llmr_xreq_t *x, const llmr_jv_t *gc)
 {
-    int         k;
-    uint64_t    seen;
-    llmr_jv_t  *m;
+    uint64_t  seen;
 
     if (gc->type != LLMR_V_MAP) {
         return llmr_xreq_fail(x, "generationConfig", "not an object");
     }
 
-    seen = 0;
-
-    for (m = gc->child; m; m = m->next) {
-        if (m->type == LLMR_V_NULL) {
-            continue;
-        }
-
-        k = llmr_xreq_key(x, m, llmr_xreq_gemini_gen_keys, 1);
-
-        if (k < 0 || (seen & (1ull << k))) {
-            continue;
-        }
-
-        seen |= 1ull << k;
-
-        if (llmr_xreq_gemini_gen_member(x, k, m) != LLMR_OK) {
-            return LLMR_ERROR;
-        }
+    if (llmr_xreq_members(x, gc, llmr_xreq_gemini_gen_keys, 1,
+                          llmr_xreq_gemini_gen_member, NULL, &seen)
+        != LLMR_OK)
+    {
+        return LLMR_ERROR;
     }
 
     /* a schema says nothing without the JSON type */
@@ -647,7 +632,8 @@ llmr_xreq_gemini_gen(llmr_xreq_t *x, const llmr_jv_t *gc)
 
 
 static int
-llmr_xreq_gemini_gen_member(llmr_xreq_t *x, int k, const llmr_jv_t *m)
+llmr_xreq_gemini_gen_member(llmr_xreq_t *x, int k, llmr_jv_t *m,
+    void *data)
 {
     const char  *name;
     llmr_jv_t   *e;

@@ -18,7 +18,8 @@
 #define LLMR_XREQ_ANTHROPIC_BIT  (1u << LLMR_API_ANTHROPIC)
 
 
-static int llmr_xreq_openai_member(llmr_xreq_t *x, int k, llmr_jv_t *m);
+static int llmr_xreq_openai_member(llmr_xreq_t *x, int k, llmr_jv_t *m,
+    void *data);
 static int llmr_xreq_openai_type(llmr_xreq_t *x, int k, const llmr_jv_t *m);
 static int llmr_xreq_openai_blocks(llmr_xreq_t *x, int k,
     const llmr_jv_t *m);
@@ -85,29 +86,13 @@ static const char *const  llmr_xreq_openai_keys[] = {
 int
 llmr_xreq_parse_openai(llmr_xreq_t *x, const llmr_jv_t *root)
 {
-    int         k;
-    uint64_t    seen;
-    llmr_jv_t  *m;
+    uint64_t  seen;
 
-    seen = 0;
-
-    for (m = root->child; m; m = m->next) {
-        if (m->type == LLMR_V_NULL) {
-            continue;
-        }
-
-        k = llmr_xreq_key(x, m, llmr_xreq_openai_keys, 0);
-
-        /* a key said twice: the first one counts, as llmr_jv_get() says */
-        if (k < 0 || (seen & (1ull << k))) {
-            continue;
-        }
-
-        seen |= 1ull << k;
-
-        if (llmr_xreq_openai_member(x, k, m) != LLMR_OK) {
-            return LLMR_ERROR;
-        }
+    if (llmr_xreq_members(x, root, llmr_xreq_openai_keys, 0,
+                          llmr_xreq_openai_member, NULL, &seen)
+        != LLMR_OK)
+    {
+        return LLMR_ERROR;
     }
 
     if (!(seen & (1ull << LLMR_XO_MESSAGES))) {
@@ -119,7 +104,7 @@ llmr_xreq_parse_openai(llmr_xreq_t *x, const llmr_jv_t *root)
 
 
 static int
-llmr_xreq_openai_member(llmr_xreq_t *x, int k, llmr_jv_t *m)
+llmr_xreq_openai_member(llmr_xreq_t *x, int k, llmr_jv_t *m, void *data)
 {
     llmr_jv_t  *e;
 
@@ -657,8 +642,7 @@ llmr_xreq_openai_result(llmr_xreq_t *x, const llmr_jv_t *msg)
 static int
 llmr_xreq_openai_tools(llmr_xreq_t *x, const llmr_jv_t *tools)
 {
-    llmr_jv_t     *e, *f, *name, *desc, *params;
-    llmr_xtool_t  *t;
+    llmr_jv_t  *e;
 
     if (tools->type != LLMR_V_ARRAY) {
         return llmr_xreq_fail(x, "tools", "not an array");
@@ -671,27 +655,12 @@ llmr_xreq_openai_tools(llmr_xreq_t *x, const llmr_jv_t *tools)
             continue;
         }
 
-        f = llmr_jv_get(e, "function");
-        name = llmr_jv_get(f, "name");
-        desc = llmr_jv_get(f, "description");
-        params = llmr_jv_get(f, "parameters");
-
-        if (!llmr_jv_is_type(name, LLMR_V_STRING)
-            || (desc != NULL && desc->type != LLMR_V_STRING)
-            || (params != NULL && params->type != LLMR_V_MAP))
+        if (llmr_xreq_function(x, "tools.function",
+                               llmr_jv_get(e, "function"))
+            != LLMR_OK)
         {
-            return llmr_xreq_fail(x, "tools.function",
-                                  "not {name, description, parameters}");
-        }
-
-        t = llmr_xreq_tool(x);
-        if (t == NULL) {
             return LLMR_ERROR;
         }
-
-        t->name = llmr_xs(name);
-        t->desc = desc;
-        t->schema = params;
     }
 
     return LLMR_OK;
@@ -701,38 +670,8 @@ llmr_xreq_openai_tools(llmr_xreq_t *x, const llmr_jv_t *tools)
 static int
 llmr_xreq_openai_choice(llmr_xreq_t *x, const llmr_jv_t *tc)
 {
-    llmr_jv_t  *name;
-
-    if (tc->type == LLMR_V_STRING) {
-        if (llmr_jv_is(tc, "auto")) {
-            x->tool_choice = LLMR_XTC_AUTO;
-
-        } else if (llmr_jv_is(tc, "none")) {
-            x->tool_choice = LLMR_XTC_NONE;
-
-        } else if (llmr_jv_is(tc, "required")) {
-            x->tool_choice = LLMR_XTC_REQUIRED;
-
-        } else {
-            llmr_xreq_block_others(x, "tool_choice");
-        }
-
-        return LLMR_OK;
-    }
-
-    name = llmr_jv_get(llmr_jv_get(tc, "function"), "name");
-
-    if (!llmr_jv_is(llmr_jv_get(tc, "type"), "function")
-        || !llmr_jv_is_type(name, LLMR_V_STRING))
-    {
-        /* allowed_tools, custom */
-        llmr_xreq_block_others(x, "tool_choice");
-        return LLMR_OK;
-    }
-
-    x->tool_choice = LLMR_XTC_NAMED;
-    x->tc_name = llmr_xs(name);
-
+    llmr_xreq_openai_tc(x, tc,
+                        llmr_jv_get(llmr_jv_get(tc, "function"), "name"));
     return LLMR_OK;
 }
 

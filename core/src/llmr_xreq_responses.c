@@ -20,7 +20,8 @@
 #define LLMR_XREQ_ANTHROPIC_BIT  (1u << LLMR_API_ANTHROPIC)
 
 
-static int llmr_xreq_responses_member(llmr_xreq_t *x, int k, llmr_jv_t *m);
+static int llmr_xreq_responses_member(llmr_xreq_t *x, int k, llmr_jv_t *m,
+    void *data);
 static int llmr_xreq_responses_type(llmr_xreq_t *x, int k,
     const llmr_jv_t *m);
 static int llmr_xreq_responses_input(llmr_xreq_t *x, const llmr_jv_t *in);
@@ -111,36 +112,16 @@ static const char *const  llmr_xreq_responses_builtin[] = {
 int
 llmr_xreq_parse_responses(llmr_xreq_t *x, const llmr_jv_t *root)
 {
-    int         k;
     uint64_t    seen;
-    llmr_jv_t  *m, *input;
+    llmr_jv_t  *input;
 
-    seen = 0;
     input = NULL;
 
-    for (m = root->child; m; m = m->next) {
-        if (m->type == LLMR_V_NULL) {
-            continue;
-        }
-
-        k = llmr_xreq_key(x, m, llmr_xreq_responses_keys, 0);
-
-        /* a key said twice: the first one counts, as llmr_jv_get() says */
-        if (k < 0 || (seen & (1ull << k))) {
-            continue;
-        }
-
-        seen |= 1ull << k;
-
-        /* the input after the instructions, whatever the keys' order */
-        if (k == LLMR_XR_INPUT) {
-            input = m;
-            continue;
-        }
-
-        if (llmr_xreq_responses_member(x, k, m) != LLMR_OK) {
-            return LLMR_ERROR;
-        }
+    if (llmr_xreq_members(x, root, llmr_xreq_responses_keys, 0,
+                          llmr_xreq_responses_member, &input, &seen)
+        != LLMR_OK)
+    {
+        return LLMR_ERROR;
     }
 
     if (input == NULL) {
@@ -154,8 +135,16 @@ llmr_xreq_parse_responses(llmr_xreq_t *x, const llmr_jv_t *root)
 
 
 static int
-llmr_xreq_responses_member(llmr_xreq_t *x, int k, llmr_jv_t *m)
+llmr_xreq_responses_member(llmr_xreq_t *x, int k, llmr_jv_t *m,
+    void *data)
 {
+    /* the input after the instructions, whatever the keys' order */
+
+    if (k == LLMR_XR_INPUT) {
+        *(llmr_jv_t **) data = m;
+        return LLMR_OK;
+    }
+
     if (k >= LLMR_XR_BLOCKING) {
         llmr_xreq_block_others(x, llmr_xreq_responses_keys[k]);
         return LLMR_OK;
@@ -639,8 +628,7 @@ llmr_xreq_responses_result(llmr_xreq_t *x, const llmr_jv_t *item)
 static int
 llmr_xreq_responses_tools(llmr_xreq_t *x, const llmr_jv_t *tools)
 {
-    llmr_jv_t     *e, *type, *name, *desc, *params;
-    llmr_xtool_t  *t;
+    llmr_jv_t  *e, *type;
 
     if (tools->type != LLMR_V_ARRAY) {
         return llmr_xreq_fail(x, "tools", "not an array");
@@ -660,36 +648,11 @@ llmr_xreq_responses_tools(llmr_xreq_t *x, const llmr_jv_t *tools)
             continue;
         }
 
-        name = llmr_jv_get(e, "name");
-        desc = llmr_jv_get(e, "description");
-        params = llmr_jv_get(e, "parameters");
+        /* flat: {type, name, description, parameters, strict} */
 
-        if (desc != NULL && desc->type == LLMR_V_NULL) {
-            desc = NULL;
-        }
-
-        if (params != NULL && params->type == LLMR_V_NULL) {
-            params = NULL;
-        }
-
-        if (!llmr_jv_is_type(name, LLMR_V_STRING)
-            || (desc != NULL && desc->type != LLMR_V_STRING)
-            || (params != NULL && params->type != LLMR_V_MAP))
-        {
-            return llmr_xreq_fail(x, "tools",
-                                  "not {name, description, parameters}");
-        }
-
-        /* strict: not sent, as chat completions' */
-
-        t = llmr_xreq_tool(x);
-        if (t == NULL) {
+        if (llmr_xreq_function(x, "tools", e) != LLMR_OK) {
             return LLMR_ERROR;
         }
-
-        t->name = llmr_xs(name);
-        t->desc = desc;
-        t->schema = params;
     }
 
     return LLMR_OK;
@@ -699,38 +662,7 @@ llmr_xreq_responses_tools(llmr_xreq_t *x, const llmr_jv_t *tools)
 static int
 llmr_xreq_responses_choice(llmr_xreq_t *x, const llmr_jv_t *tc)
 {
-    llmr_jv_t  *name;
-
-    if (tc->type == LLMR_V_STRING) {
-        if (llmr_jv_is(tc, "auto")) {
-            x->tool_choice = LLMR_XTC_AUTO;
-
-        } else if (llmr_jv_is(tc, "none")) {
-            x->tool_choice = LLMR_XTC_NONE;
-
-        } else if (llmr_jv_is(tc, "required")) {
-            x->tool_choice = LLMR_XTC_REQUIRED;
-
-        } else {
-            llmr_xreq_block_others(x, "tool_choice");
-        }
-
-        return LLMR_OK;
-    }
-
-    name = llmr_jv_get(tc, "name");
-
-    if (!llmr_jv_is(llmr_jv_get(tc, "type"), "function")
-        || !llmr_jv_is_type(name, LLMR_V_STRING))
-    {
-        /* allowed_tools, a built-in tool, mcp, custom */
-        llmr_xreq_block_others(x, "tool_choice");
-        return LLMR_OK;
-    }
-
-    x->tool_choice = LLMR_XTC_NAMED;
-    x->tc_name = llmr_xs(name);
-
+    llmr_xreq_openai_tc(x, tc, llmr_jv_get(tc, "name"));
     return LLMR_OK;
 }
 

@@ -87,19 +87,31 @@ $(BUILD)/llmr: $(LLMR_SRCS) core/tools/llmr_fetch.h $(CORE_SRCS) $(CORE_HDRS)
 
 tests: $(TESTS)
 
-$(BUILD)/tests/%.t: core/tests/test_%.c $(CORE_SRCS) $(CORE_HDRS) \
+# the core is compiled once per flavour, and every test links it
+TEST_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(CORE_SRCS))
+ASAN_OBJS   := $(patsubst %.c,$(BUILD)/asan-obj/%.o,$(CORE_SRCS))
+
+$(BUILD)/obj/%.o: %.c $(CORE_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(STD) -O1 $(CFLAGS) $(WARN) $(CPPFLAGS) -c -o $@ $<
+
+$(BUILD)/asan-obj/%.o: %.c $(CORE_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(STD) -O1 $(CFLAGS) $(WARN) $(SAN) $(CPPFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%.t: core/tests/test_%.c $(TEST_OBJS) $(CORE_HDRS) \
                     core/tests/tap.h
 	@mkdir -p $(@D)
-	$(CC) $(STD) -O1 $(CFLAGS) $(WARN) $(CPPFLAGS) -o $@ $< $(CORE_SRCS) \
+	$(CC) $(STD) -O1 $(CFLAGS) $(WARN) $(CPPFLAGS) -o $@ $< $(TEST_OBJS) \
 	    $(LIBS)
 
 asan-tests: $(ASAN_TESTS)
 
-$(BUILD)/asan/%.t: core/tests/test_%.c $(CORE_SRCS) $(CORE_HDRS) \
+$(BUILD)/asan/%.t: core/tests/test_%.c $(ASAN_OBJS) $(CORE_HDRS) \
                    core/tests/tap.h
 	@mkdir -p $(@D)
 	$(CC) $(STD) -O1 $(CFLAGS) $(WARN) $(SAN) $(CPPFLAGS) -o $@ $< \
-	    $(CORE_SRCS) $(LIBS)
+	    $(ASAN_OBJS) $(LIBS)
 
 check: tests
 	prove --exec '' $(TESTS)

@@ -229,7 +229,7 @@ build() {
     smoke_load "$MODULE_SO"
 
     say "building llmr and the core unit tests"
-    make -s -C "$REPO" llmr tests
+    make -s -j"$(nproc)" -C "$REPO" llmr tests
 }
 
 
@@ -249,10 +249,10 @@ unit_tests() {
     make -s -C "$REPO" check
 
     say "core unit tests under AddressSanitizer + UBSan"
-    make -s -C "$REPO" check-asan
+    make -s -j"$(nproc)" -C "$REPO" check-asan
 
     say "fuzz seeds and crash inputs replayed under AddressSanitizer + UBSan"
-    make -s -C "$REPO" fuzz-replay
+    make -s -j"$(nproc)" -C "$REPO" fuzz-replay
 
     if command -v valgrind >/dev/null; then
         say "core unit tests under valgrind"

@@ -53,6 +53,8 @@
  *                            the end)
  *   X-Mock-Stream-Bytes: N   a chat, messages or generateContent stream
  *                            carries N bytes of text, ~1 KB a delta
+ *   X-Mock-Stream-Tokens: N  a stream carries N deltas of one word each
+ *                            (with X-Mock-Chunk-Delay: a trickle)
  *   X-Mock-Truncate: 1       a successful answer ends halfway: a JSON body
  *                            cut in the middle (its length as sent), a
  *                            stream after half its events
@@ -695,8 +697,13 @@ class MockProvider {
         ctx.res.end();
     }
 
-    /* a stream's text deltas: a word each, or X-Mock-Stream-Bytes of text */
+    /* a stream's text deltas: a word each, X-Mock-Stream-Tokens words or
+       X-Mock-Stream-Bytes of text */
     streamDeltas(ctx) {
+        const words = intHeader(ctx.req.headers, 'x-mock-stream-tokens');
+        if (words && words > 0) {
+            return Array.from({ length: words }, (_, i) => (i ? ' tok' : 'tok'));
+        }
         const n = intHeader(ctx.req.headers, 'x-mock-stream-bytes');
         if (!n || n <= 0) {
             return deltas(this.text);

@@ -8,7 +8,12 @@
 # until the upstream timeout), failover through llm_route fallback, Redis
 # killed (SIGKILL) every --redis-every seconds and restarted --redis-down
 # seconds later (AOF, appendfsync always), and nginx -s reload every
-# --reload-every seconds.
+# --reload-every seconds.  Streams also come from a provider that sends a
+# token at a time (t/sdk/mock_provider.js) and, for some of them, breaks
+# off after its first events: a stall past the read timeout, a reset in
+# the middle of an event, an event that is not JSON, its own error event,
+# an end without the final events; for clients of all three APIs, the
+# Anthropic and Gemini ones translated.
 #
 #   perl bench/soak.pl [--duration 600] [--conns 32] [--threads 2]
 #                      [--workers 2] [--reload-every 30] [--redis-every 60]
@@ -27,8 +32,8 @@
 #   - no request slower than the upstream timeout plus 1 s.
 #
 # A 60 s run (--duration 60 --reload-every 10 --redis-every 20) is enough
-# while changing things; the full one is the issue's 10 minutes.  Loopback
-# only; needs wrk and redis-server.
+# while changing things; the full one is an hour (--duration 3600).
+# Loopback only; needs wrk, redis-server and node.
 
 use strict;
 use warnings;
@@ -65,7 +70,17 @@ my $t = LLMRouter::Test->new(workers => $o{workers});
 $SIG{__DIE__} = sub { !$^S and $_ and $_->shutdown for $t, $p };
 $SIG{INT} = sub { $_->shutdown for $t, $p; exit 130 };
 die "build the module first (./build.sh)\n" unless $t->has_module;
-my %pp = map { $_ => $p->port($_) } 8081, 8082, 8083, 8099;
+my %pp = map { $_ => $p->port($_) } 8081, 8082, 8083, 8084, 8099;
+
+# the streaming provider: a token every 10 ms, faults on request
+my $NODE = $ENV{TEST_NODE} // 'node';
+system("\"$NODE\" --version >/dev/null 2>&1") == 0
+    or die "node not found (apt-get install nodejs)\n";
+$p->run_daemon('/bin/sh', '-c', 'exec "$0" "$@" >/dev/null 2>&1', $NODE,
+    "$FindBin::Bin/../t/sdk/mock_provider.js", '--port', $pp{8084},
+    '--name', 'trickle', '--log', '/dev/null');
+$p->waitforsocket("127.0.0.1:$pp{8084}", 10)
+    or die "the streaming provider did not start\n";
 
 my $dir = $t->testdir;
 my $rport = $t->port(6379);
@@ -242,13 +257,17 @@ http {
                min_requests=20 cooldown=1s max_cooldown=4s;
 
     llm_model cheap   provider=openai    upstream=cheap_pool tiers=trivial-simple input=0.15 output=0.6 context=128000;
-    llm_model flaky   provider=openai    upstream=flaky_pool tiers=simple-complex input=2 output=8 context=200000 caps=vision,tools;
-    llm_model steady  provider=anthropic api=openai upstream=big_pool   tiers=simple-complex input=3 output=15 context=200000 caps=vision,tools;
+    llm_model flaky   provider=openai    upstream=flaky_pool tiers=simple-expert input=2 output=8 context=200000 caps=vision,tools;
+    llm_model steady  provider=anthropic api=openai upstream=big_pool   tiers=simple-expert input=3 output=15 context=200000 caps=vision,tools;
     llm_model big     provider=anthropic api=openai upstream=big_pool   tiers=complex-expert input=15 output=75 context=200000 caps=vision,tools;
+    # the streaming provider, only for requests that prefer it
+    # (X-LLM-Prefer: google); the dearest, so no one else is sent there
+    llm_model trickle provider=google    api=openai upstream=trickle_pool tiers=trivial-expert input=30 output=100 context=200000 caps=vision,tools;
 
     upstream cheap_pool { server 127.0.0.1:$pp{8081}; keepalive 32; keepalive_timeout 1s; }
     upstream flaky_pool { server 127.0.0.1:$pp{8082}; keepalive 32; keepalive_timeout 1s; }
     upstream big_pool   { server 127.0.0.1:$pp{8083}; keepalive 32; keepalive_timeout 1s; }
+    upstream trickle_pool { server 127.0.0.1:$pp{8084}; keepalive 32; keepalive_timeout 1s; }
 
     server {
         listen 127.0.0.1:%%PORT_8080%% backlog=4096;
@@ -267,44 +286,26 @@ http {
         proxy_send_timeout $o{timeout}s;
         proxy_read_timeout $o{timeout}s;
 
+        # \$llm_upstream_uri: the model's endpoint, which for a request
+        # translated to another API is not the client's
         location /v1/ {
             llm_route on;
-            proxy_pass http://\$llm_upstream;
+            proxy_pass http://\$llm_upstream\$llm_upstream_uri;
 $proxy
         }
 
-        location ~ ^/v1beta/models/[^/:]+:generateContent\$ {
+        # Gemini's clients: streams passed on as they come
+        location /v1beta/ {
             llm_route on;
-            proxy_pass http://\$llm_upstream/v1beta/models/\$llm_model_id:generateContent;
-            proxy_intercept_errors on;
-            error_page $errors = \@llm_fallback_gemini;
-        }
-
-        location ~ ^/v1beta/models/[^/:]+:streamGenerateContent\$ {
-            llm_route on;
-            proxy_pass http://\$llm_upstream/v1beta/models/\$llm_model_id:streamGenerateContent?alt=sse;
-            proxy_intercept_errors on;
-            error_page $errors = \@llm_fallback_gemini_sse;
+            proxy_pass http://\$llm_upstream\$llm_upstream_uri;
+            proxy_buffering off;
+$proxy
         }
 
         location \@llm_fallback {
             llm_route fallback;
-            proxy_pass http://\$llm_upstream;
+            proxy_pass http://\$llm_upstream\$llm_upstream_uri;
 $proxy
-        }
-
-        location \@llm_fallback_gemini {
-            llm_route fallback;
-            proxy_pass http://\$llm_upstream/v1beta/models/\$llm_model_id:generateContent;
-            proxy_intercept_errors on;
-            error_page $errors = \@llm_fallback_gemini;
-        }
-
-        location \@llm_fallback_gemini_sse {
-            llm_route fallback;
-            proxy_pass http://\$llm_upstream/v1beta/models/\$llm_model_id:streamGenerateContent?alt=sse;
-            proxy_intercept_errors on;
-            error_page $errors = \@llm_fallback_gemini_sse;
         }
 
         location = /llm/status {
@@ -379,9 +380,30 @@ add(2, '/v1/responses', '{"model":"auto","instructions":"Answer briefly.",'
     . '"input":"' . text_of(700, 1) . '"}');
 add(2, '/v1beta/models/auto:generateContent', '{"contents":[{"role":"user",'
     . '"parts":[{"text":"' . text_of(900, 2) . '"}]}]}');
-add(1, '/v1beta/models/auto:streamGenerateContent', '{"contents":[{"role":'
+add(1, '/v1beta/models/auto:streamGenerateContent?alt=sse', '{"contents":[{"role":'
     . '"user","parts":[{"text":"' . text_of(100, 0) . '"}]}]}');
 add(1, '/v1/chat/completions', '{"model":"auto","messages":[{"role":');
+
+# streams a token at a time, whole or broken off after half their events
+my %trickle = ('X-LLM-Prefer' => 'google', 'X-Mock-Stream-Tokens' => 16,
+               'X-Mock-Chunk-Delay' => 10, 'X-Mock-Usage' => '40,16');
+my %stream_body = (
+    '/v1/chat/completions' => chat(text_of(400, 2),
+        ',"stream":true,"stream_options":{"include_usage":true}'),
+    '/v1/messages' => '{"model":"auto","max_tokens":256,"stream":true,'
+        . '"messages":[{"role":"user","content":"' . text_of(300, 1)
+        . '"}]}',
+    '/v1beta/models/auto:streamGenerateContent?alt=sse' => '{"contents":[{"role":'
+        . '"user","parts":[{"text":"' . text_of(200, 3) . '"}]}]}',
+);
+for my $path (sort keys %stream_body) {
+    add(2, $path, $stream_body{$path}, %trickle);
+    add(1, $path, $stream_body{$path}, %trickle, 'X-Mock-Fault' => $_)
+        for qw(reset garble error);
+    add(1, $path, $stream_body{$path}, %trickle, 'X-Mock-Truncate' => 1);
+}
+add(1, '/v1/chat/completions', $stream_body{'/v1/chat/completions'},
+    %trickle, 'X-Mock-Fault' => 'stall');
 add(1, '/v1/chat/completions', '{"model":5,"messages":[]}');
 
 my $lua = "$dir/mix.lua";
@@ -446,7 +468,7 @@ sub temp_files {
 
 sub status { return $t->http_get('/llm/status', mark => 0)->{json} }
 
-sub eventually {
+sub settle {
     my ($secs, $code) = @_;
     my $end = time() + $secs;
     while (time() < $end) {
@@ -539,7 +561,7 @@ my ($non2xx) = $wout =~ /Non-2xx or 3xx responses:\s+(\d+)/;
 
 my $lines_then = -1;
 my @log;
-eventually(30, sub {
+settle(30, sub {
     @log = do { open(my $fh, '<', "$dir/routed.log") or die; <$fh> };
     my $st = status();
     my $settled = @log == $lines_then && $st->{redis}{state} eq 'up'
@@ -562,7 +584,7 @@ for (@log) {
 # idle keepalive connections close after 1 s, a hung upstream after the
 # flaky provider notices its client left
 my $wfds;
-eventually(20, sub {
+settle(20, sub {
     $wfds = max(map { nfds($_) // 0 } $t->worker_pids);
     return $wfds <= $base{worker_fds};
 });

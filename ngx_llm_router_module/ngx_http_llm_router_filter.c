@@ -239,35 +239,49 @@ ngx_http_llm_router_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
         /* the answer goes on in the client's API */
 
-        if (ngx_http_llm_router_translate_filter(r, ctx, in, &out)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
+        ngx_http_llm_router_translate_drive(r, ctx);
 
-        if (ctx->xdefer) {
-            if (!ctx->xans_done) {
-                return NGX_OK;
+        for ( ;; ) {
+            if (ngx_http_llm_router_translate_filter(r, ctx, in, &out)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
             }
 
-            /* the JSON answer is written: its header goes first */
+            in = NULL;
 
-            ctx->xdefer = 0;
-            r->headers_out.status = llmr_xans_status(ctx->xans);
-            r->headers_out.status_line.len = 0;
+            if (ctx->xdefer) {
+                if (!ctx->xans_done) {
+                    return NGX_OK;
+                }
 
-            rc = ngx_http_next_header_filter(r);
+                /* the JSON answer is written: its header goes first */
 
-            if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+                ctx->xdefer = 0;
+                r->headers_out.status = llmr_xans_status(ctx->xans);
+                r->headers_out.status_line.len = 0;
+
+                rc = ngx_http_next_header_filter(r);
+
+                if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+                    return rc;
+                }
+            }
+
+            rc = ngx_http_next_body_filter(r, out);
+
+            ngx_http_llm_router_sent(r, ctx, &out);
+
+            /*
+             * All of ours went out and some of the provider's waits: on
+             * with it now, the client's socket will not say it is
+             * writable again.
+             */
+
+            if (rc == NGX_ERROR || ctx->xin == NULL || ctx->xbusy) {
                 return rc;
             }
         }
-
-        rc = ngx_http_next_body_filter(r, out);
-
-        ngx_http_llm_router_sent(r, ctx, &out);
-
-        return rc;
     }
 
     if (in == NULL) {

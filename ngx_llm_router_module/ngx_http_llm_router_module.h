@@ -239,6 +239,7 @@ typedef struct {
     ngx_chain_t                    *xin;        /* the provider's, unread */
     ngx_chain_t                    *xfree;
     ngx_chain_t                    *xbusy;
+    ngx_http_event_handler_pt       xwriter;    /* the upstream's, driven */
     unsigned                        translatable:1; /* parsed, may go */
     unsigned                        xlazy:1;    /* may go, not parsed */
     unsigned                        xlate:1;    /* this attempt is */
@@ -660,6 +661,8 @@ ngx_int_t ngx_http_llm_router_translate_resolve(ngx_http_request_t *r,
 ngx_int_t ngx_http_llm_router_translate_body(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx);
 ngx_int_t ngx_http_llm_router_translate_header(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx);
+void ngx_http_llm_router_translate_drive(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx);
 ngx_int_t ngx_http_llm_router_translate_filter(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, ngx_chain_t *in, ngx_chain_t **out);

@@ -36,6 +36,7 @@
 
 static ngx_int_t ngx_http_llm_router_flat_body(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx);
+static void ngx_http_llm_router_translate_writer(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_router_xreq_parse(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx);
 static llmr_xans_t *ngx_http_llm_router_xans_get(void);
@@ -544,6 +545,56 @@ ngx_http_llm_router_translate_header(ngx_http_request_t *r,
     r->filter_need_in_memory = 1;
 
     return NGX_OK;
+}
+
+
+/*
+ * With proxy_buffering on, the upstream's pipe calls the body filters
+ * only when it has something new for the client or enough of its own
+ * buffers wait: what a translated answer holds (the provider's bytes not
+ * read yet, ours not sent yet) would wait for the provider's next bytes,
+ * or for ever once it has sent them all.  The client's write events drive
+ * it first, as ngx_http_writer() does once the upstream is done.
+ */
+
+void
+ngx_http_llm_router_translate_drive(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx)
+{
+    if (r->upstream == NULL || !r->upstream->buffering
+        || r->write_event_handler == ngx_http_llm_router_translate_writer)
+    {
+        return;
+    }
+
+    ctx->xwriter = r->write_event_handler;
+    r->write_event_handler = ngx_http_llm_router_translate_writer;
+}
+
+
+static void
+ngx_http_llm_router_translate_writer(ngx_http_request_t *r)
+{
+    ngx_event_t                *wev;
+    ngx_http_llm_router_ctx_t  *ctx;
+
+    ctx = ngx_http_llm_router_get_ctx(r);
+
+    if (ctx == NULL || ctx->xwriter == NULL) {
+        ngx_http_finalize_request(r, NGX_ERROR);
+        return;
+    }
+
+    wev = r->connection->write;
+
+    if (ctx->xans_active && (ctx->xin || ctx->xbusy)
+        && wev->ready && !wev->delayed && !wev->timedout)
+    {
+        /* an error here is the pipe's at its next write */
+        (void) ngx_http_output_filter(r, NULL);
+    }
+
+    ctx->xwriter(r);
 }
 
 

@@ -96,6 +96,20 @@ $proxy
             llm_route on;
 $proxy
         }
+
+        # buffered: what the client does not take yet goes to a temp file,
+        # up to proxy_max_temp_file_size; then nginx stops reading
+        location /buf/ {
+            llm_route on;
+            proxy_pass http://\$llm_upstream\$llm_upstream_uri;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffering on;
+            proxy_buffers 4 16k;
+            proxy_max_temp_file_size 1m;
+            proxy_temp_file_write_size 32k;
+            proxy_read_timeout 10s;
+        }
     }
 }
 EOF
@@ -310,6 +324,76 @@ for my $case ([ '/same', 'openai', 'oa' ], [ '/x', 'anthropic', 'an' ]) {
     ok($text >= $bytes, "$name: all the text arrived ($text bytes)");
     like($got, qr/data: \[DONE\]/, "$name: to its end");
     like($got, qr/\r\n0\r\n\r\n\z/, "$name: the response whole");
+}
+
+###########################################################################
+# the same with proxy_buffering on: nginx reads ahead into its buffers and
+# a temp file of at most proxy_max_temp_file_size, then stops reading the
+# provider; the client gets all of it once it reads, the temp file goes
+
+# the temp files a process holds open (nginx unlinks them at once): their
+# count and total size
+sub temp_held {
+    my ($pid) = @_;
+    my ($n, $size) = (0, 0);
+    opendir(my $d, "/proc/$pid/fd") or return (0, 0);
+    for my $fd (grep { /^\d+$/ } readdir $d) {
+        my $l = readlink("/proc/$pid/fd/$fd") // next;
+        next unless $l =~ m{/proxy_temp/};
+        $n++;
+        $size += (stat("/proc/$pid/fd/$fd"))[7] // 0;
+    }
+    return ($n, $size);
+}
+
+my $big = 10 * 1024 * 1024;
+for my $case ([ 'openai', 'oa' ], [ 'anthropic', 'an' ]) {
+    my ($prefer, $m) = @$case;
+    my $name = "proxy_buffering on, a client that stops reading, "
+        . ($prefer eq 'openai' ? 'untranslated' : "translated from $prefer");
+    my ($path, $body) = @{$REQ{openai}};
+    my $before = status_of($m);
+    my $rss0 = rss_kb($worker);
+
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $t->nginx_port)
+        or die "connect: $!\n";
+    print $s "POST /buf$path HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        . "Content-Type: application/json\r\nX-Mock-Stream-Bytes: $big\r\n"
+        . "X-LLM-Prefer: $prefer\r\n"
+        . "Content-Length: " . length($body) . "\r\n\r\n$body";
+
+    sleep 3;
+    my $rss1 = rss_kb($worker);
+    my ($files, $size) = temp_held($worker);
+
+    my ($got, $buf) = ('', '');
+    $s->blocking(1);
+    while (sysread($s, $buf, 1 << 20)) {
+        $got .= $buf;
+    }
+    close $s;
+
+    my $grew = $rss1 - $rss0;
+    ok($grew < 4096, "$name: the worker grew $grew KB while it waited "
+       . "(the stream is 10 MB)");
+    ok($files <= 1 && $size <= 1024 * 1024 + 64 * 1024,
+       "$name: at most proxy_max_temp_file_size on disk ($files file, "
+       . "$size bytes)");
+    like($got, qr/^HTTP\/1\.1 200/, "$name: 200");
+    my $text = 0;
+    $text += length($1) while $got =~ /"content":"([^"]*)"/g;
+    ok($text >= $big, "$name: all the text arrived ($text bytes)");
+    like($got, qr/data: \[DONE\]/, "$name: to its end");
+    like($got, qr/\r\n0\r\n\r\n\z/, "$name: the response whole");
+    ok(eventually(10, sub { (temp_held($worker))[0] == 0 }),
+       "$name: no temp file held afterwards");
+    ok(eventually(10, sub {
+        my $a = status_of($m);
+        ($a->{requests} // 0) > ($before->{requests} // 0)
+            && ($a->{cost_estimated_usd} // 0)
+               == ($before->{cost_estimated_usd} // 0)
+    }), "$name: charged to $m with the provider's usage");
 }
 
 ###########################################################################

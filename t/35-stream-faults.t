@@ -228,6 +228,47 @@ for my $client (qw(openai anthropic gemini)) {
 }
 
 ###########################################################################
+# events larger than what waits for its end (1 MB) go on as they come;
+# translated, an event is read whole up to 8 MB, past that the stream
+# ends with an error event
+
+my $MB = 1024 * 1024;
+for my $case ([ '/same', 'openai', 3 * $MB, 2 * $MB, 1 ],
+              [ '/x', 'anthropic', 3 * $MB, 2 * $MB, 1 ],
+              [ '/x', 'anthropic', 9 * $MB, 9 * $MB, 0 ]) {
+    my ($loc, $target, $bytes, $delta, $whole) = @$case;
+    my $name = sprintf('an event of %d MB, %s', $delta / $MB,
+        $loc eq '/x' ? "translated from $target" : 'untranslated');
+    my ($path, $body) = @{$REQ{openai}};
+    my %h = ('Content-Type' => 'application/json',
+             'X-Mock-Stream-Bytes' => $bytes, 'X-Mock-Delta-Bytes' => $delta);
+    $h{'X-LLM-Prefer'} = $PROVIDER{$target} if $loc eq '/x';
+
+    my $r = $t->http_request('POST', "$loc$path", body => $body,
+                             headers => \%h, timeout => 20);
+    is($r->{status}, 200, "$name: 200, the response whole");
+    my ($ev, $tail) = events($r->{content} // '');
+    is($tail, '', "$name: no event cut in half");
+    my $text = 0;
+    my $err;
+    for (@$ev) {
+        my $j = json_decode($_->[1]) // next;
+        $err //= $j->{error};
+        $text += length($j->{choices}[0]{delta}{content} // '')
+            if ref $j->{choices} eq 'ARRAY' && @{$j->{choices}};
+    }
+    is(($ev->[-1] // [])->[1], '[DONE]', "$name: ends with [DONE]");
+    if ($whole) {
+        is($text, $bytes, "$name: all the text arrived");
+        ok(!$err, "$name: no error event");
+    } else {
+        ok($text < $bytes, "$name: the text before it ($text bytes)");
+        ok(ref $err eq 'HASH', "$name: an error event, then the end")
+            or diag(substr($r->{content} // '', -400));
+    }
+}
+
+###########################################################################
 # the official SDKs read those ends: each throws its own API error, with
 # the gateway's message, after the text that came before the fault
 

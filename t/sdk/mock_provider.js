@@ -53,6 +53,8 @@
  *                            the end)
  *   X-Mock-Stream-Bytes: N   a chat, messages or generateContent stream
  *                            carries N bytes of text, ~1 KB a delta
+ *   X-Mock-Delta-Bytes: N    with X-Mock-Stream-Bytes: N bytes of text a
+ *                            delta (one event of several MB, say)
  *   X-Mock-Stream-Tokens: N  a stream carries N deltas of one word each
  *                            (with X-Mock-Chunk-Delay: a trickle)
  *   X-Mock-Truncate: 1       a successful answer ends halfway: a JSON body
@@ -708,7 +710,8 @@ class MockProvider {
         if (!n || n <= 0) {
             return deltas(this.text);
         }
-        const piece = 'lorem ipsum '.repeat(85);     /* 1020 bytes */
+        const size = intHeader(ctx.req.headers, 'x-mock-delta-bytes') || 1020;
+        const piece = 'lorem ipsum '.repeat(Math.ceil(size / 12)).slice(0, size);
         const out = [];
         for (let left = n; left > 0; left -= piece.length) {
             out.push(left >= piece.length ? piece : piece.slice(0, left));

@@ -57,6 +57,8 @@ typedef struct {
                                         [NGX_HTTP_LLM_ROUTER_SENTINELS_MAX];
     ngx_uint_t                      nsentinels;
     ngx_str_t                       master;
+    ngx_str_t                       sentinel_user;
+    ngx_str_t                       sentinel_password;  /* never shown */
     ngx_str_t                       unix_path;  /* NUL-terminated */
     ngx_str_t                       user;       /* an ACL user, or empty */
     ngx_str_t                       password;   /* never logged or shown */

@@ -178,6 +178,10 @@ static void ngx_http_llm_router_redis_fleet_read(
     redisReply *health);
 static void ngx_http_llm_router_redis_auth_done(redisAsyncContext *ac,
     void *r, void *privdata);
+static void ngx_http_llm_router_redis_sentinel_auth_done(
+    redisAsyncContext *ac, void *r, void *privdata);
+static ngx_int_t ngx_http_llm_router_redis_user(ngx_str_t *v, size_t skip,
+    ngx_str_t *user);
 static void ngx_http_llm_router_redis_connected(const redisAsyncContext *ac,
     int status);
 static void ngx_http_llm_router_redis_disconnected(
@@ -525,6 +529,39 @@ ngx_http_llm_router_redis_param(ngx_conf_t *cf,
         return NGX_OK;
     }
 
+    if (ngx_strncmp(v->data, "sentinel_password=", 18) == 0) {
+        if (rc->sentinel_password.data || v->len == 18) {
+            return NGX_DECLINED;
+        }
+
+        rc->sentinel_password.data = v->data + 18;
+        rc->sentinel_password.len = v->len - 18;
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(v->data, "sentinel_password_file=", 23) == 0) {
+        if (rc->sentinel_password.data || v->len == 23) {
+            return NGX_DECLINED;
+        }
+
+        s.data = v->data + 23;
+        s.len = v->len - 23;
+
+        if (ngx_http_llm_router_read_secret(cf, &s,
+                                    "\"llm_redis\": sentinel_password_file",
+                                    1, &rc->sentinel_password)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(v->data, "sentinel_user=", 14) == 0) {
+        return ngx_http_llm_router_redis_user(v, 14, &rc->sentinel_user);
+    }
+
     if (ngx_strncmp(v->data, "master=", 7) == 0) {
         rc->master.data = v->data + 7;
         rc->master.len = v->len - 7;
@@ -545,20 +582,7 @@ ngx_http_llm_router_redis_param(ngx_conf_t *cf,
     }
 
     if (ngx_strncmp(v->data, "user=", 5) == 0) {
-        rc->user.data = v->data + 5;
-        rc->user.len = v->len - 5;
-
-        if (rc->user.len == 0) {
-            return NGX_DECLINED;
-        }
-
-        for (p = rc->user.data; p < rc->user.data + rc->user.len; p++) {
-            if (*p <= ' ' || *p >= 0x7f) {
-                return NGX_DECLINED;
-            }
-        }
-
-        return NGX_OK;
+        return ngx_http_llm_router_redis_user(v, 5, &rc->user);
     }
 
     if (ngx_strncmp(v->data, "db=", 3) == 0) {
@@ -630,6 +654,30 @@ ngx_http_llm_router_redis_param(ngx_conf_t *cf,
 }
 
 
+/* user=NAME, sentinel_user=NAME: printable ASCII, no space */
+
+static ngx_int_t
+ngx_http_llm_router_redis_user(ngx_str_t *v, size_t skip, ngx_str_t *user)
+{
+    u_char  *p;
+
+    if (user->data || v->len == skip) {
+        return NGX_DECLINED;
+    }
+
+    user->data = v->data + skip;
+    user->len = v->len - skip;
+
+    for (p = user->data; p < user->data + user->len; p++) {
+        if (*p <= ' ' || *p >= 0x7f) {
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
 /* the parameters that need one another; the keys every command uses */
 
 static char *
@@ -651,6 +699,22 @@ ngx_http_llm_router_redis_keys(ngx_conf_t *cf,
     if (rc->nsentinels) {
         /* what the logs call it */
         rc->host = rc->master;
+    }
+
+    if ((rc->sentinel_user.len || rc->sentinel_password.len)
+        && rc->nsentinels == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"llm_redis\": sentinel_user= and "
+                           "sentinel_password= need sentinel=");
+        return NGX_CONF_ERROR;
+    }
+
+    if (rc->sentinel_user.len && rc->sentinel_password.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"llm_redis\": sentinel_user= needs "
+                           "sentinel_password= or sentinel_password_file=");
+        return NGX_CONF_ERROR;
     }
 
     if (rc->user.len && rc->password.len == 0) {
@@ -1163,6 +1227,32 @@ ngx_http_llm_router_redis_open(ngx_http_llm_router_redis_t *rd,
                                     ngx_http_llm_router_redis_disconnected);
 
     if (rd->asking) {
+
+        /* a sentinel that wants a password gets it first, pipelined */
+
+        if (conf->sentinel_user.len) {
+            rc = redisAsyncCommand(ac,
+                               ngx_http_llm_router_redis_sentinel_auth_done,
+                               rd, "AUTH %b %b", conf->sentinel_user.data,
+                               conf->sentinel_user.len,
+                               conf->sentinel_password.data,
+                               conf->sentinel_password.len);
+
+        } else if (conf->sentinel_password.len) {
+            rc = redisAsyncCommand(ac,
+                               ngx_http_llm_router_redis_sentinel_auth_done,
+                               rd, "AUTH %b", conf->sentinel_password.data,
+                               conf->sentinel_password.len);
+
+        } else {
+            rc = REDIS_OK;
+        }
+
+        if (rc != REDIS_OK) {
+            ngx_http_llm_router_redis_close(rd, "cannot queue AUTH");
+            return;
+        }
+
         if (redisAsyncCommand(ac, ngx_http_llm_router_redis_sentinel_done,
                               rd, "SENTINEL get-master-addr-by-name %b",
                               conf->master.data, conf->master.len)
@@ -2012,6 +2102,35 @@ ngx_http_llm_router_redis_auth_done(redisAsyncContext *ac, void *r,
                  ngx_min(reply->len, sizeof(buf) - 2), reply->str);
 
     /* freeing inside a callback is deferred by hiredis until it returns */
+    ngx_http_llm_router_redis_close(rd, (char *) buf);
+}
+
+
+/* a sentinel that refused the password: the next one, next time */
+
+static void
+ngx_http_llm_router_redis_sentinel_auth_done(redisAsyncContext *ac, void *r,
+    void *privdata)
+{
+    ngx_http_llm_router_redis_t *rd = privdata;
+
+    u_char       buf[160];
+    redisReply  *reply;
+
+    reply = r;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ERROR || rd->ac != ac) {
+        return;
+    }
+
+    ngx_snprintf(buf, sizeof(buf) - 1, "sentinel %s:%i: %*s%Z",
+                 rd->conf->sentinel_host[rd->sentinel],
+                 rd->conf->sentinel_port[rd->sentinel],
+                 ngx_min(reply->len, 96), reply->str);
+
+    rd->sentinel++;
+
+    /* the SENTINEL question queued behind gets no answer (reply NULL) */
     ngx_http_llm_router_redis_close(rd, (char *) buf);
 }
 

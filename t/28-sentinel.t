@@ -163,6 +163,71 @@ for my $bad (
     like($out, $bad->[1], '  and says why') or diag $out;
 }
 
+# a sentinel that wants a password (requirepass): sentinel_password=;
+# a wrong one is shown in redis.error, naming the sentinel
+
 $t->stop;
+
+my $sp = $t->port(26390);
+$t->write_file('sentinel-auth.conf', <<"EOF");
+port $sp
+bind 127.0.0.1
+dir $d
+logfile $d/sentinel-auth.log
+requirepass s3cret
+sentinel monitor m2 127.0.0.1 $p1 1
+EOF
+$t->run_daemon($t->{redis_binary}, "$d/sentinel-auth.conf", '--sentinel');
+ok(eventually(10, sub {
+    (eval { redis_cmd($sp, 'AUTH', 's3cret') } // '') eq 'OK'
+}), 'a sentinel with requirepass');
+$t->write_file('sentinel.pass', "s3cret\n");
+
+for my $case ([ 'sentinel_password=s3cret', 1 ],
+              [ 'sentinel_password_file=sentinel.pass', 1 ],
+              [ 'sentinel_user=default sentinel_password=s3cret', 1 ],
+              [ 'sentinel_password=wrong', 0 ],
+              [ '', 0 ]) {
+    my ($auth, $good) = @$case;
+    my $prefix = 'sa' . int(rand(1e9));
+    $t->run(router_conf(
+        http => "llm_redis sentinel=127.0.0.1:$sp master=m2 $auth"
+                . " prefix=$prefix flush=100ms timeout=500ms;",
+        server => 'location = /llm/status { llm_status; }'));
+    $t->http_post('/v1/chat/completions', chat_body('hello')) for 1 .. 3;
+    my $name = $auth || 'no sentinel password';
+    if ($good) {
+        ok(eventually(5, sub {
+            my $s = $t->http_get('/llm/status')->{json};
+            $s->{redis}{state} eq 'up' && $s->{fleet}{requests} == 3
+        }), "$name: the sentinel answers, the fleet counts")
+            or diag explain $t->http_get('/llm/status')->{json}{redis};
+    } else {
+        my $s;
+        ok(eventually(5, sub {
+            $s = $t->http_get('/llm/status')->{json};
+            ($s->{redis}{error} // '') =~ /^sentinel 127\.0\.0\.1:$sp: /
+        }), "$name: redis.error names the sentinel")
+            or diag explain $s->{redis};
+        like($s->{redis}{error} // '', qr/WRONGPASS|NOAUTH|invalid/i,
+             "$name: and says why");
+        unlike($s->{redis}{error} // '', qr/wrong/, "$name: never the password");
+    }
+    $t->stop;
+}
+
+for my $bad (
+    [ '127.0.0.1:6379 sentinel_password=x',
+      qr/sentinel_user= and sentinel_password= need sentinel=/ ],
+    [ 'sentinel=127.0.0.1:1 master=m sentinel_user=u',
+      qr/sentinel_user= needs sentinel_password=/ ],
+    [ 'sentinel=127.0.0.1:1 master=m sentinel_password_file=missing.pass',
+      qr/sentinel_password_file/ ],
+) {
+    my ($rc, $out) = $t->test_config(router_conf(
+        http => "llm_redis $bad->[0];"));
+    isnt($rc, 0, "nginx -t refuses llm_redis $bad->[0]");
+    like($out, $bad->[1], '  and says why') or diag $out;
+}
 
 done_testing();

@@ -34,6 +34,7 @@
 
 /* output buffers, taken back once sent */
 #define NGX_HTTP_LLM_ROUTER_OUT_BUF     8192
+#define NGX_HTTP_LLM_ROUTER_OUT_MIN     1024
 
 #define NGX_HTTP_LLM_ROUTER_RC_NONE     (-1000)
 
@@ -347,8 +348,11 @@ ngx_http_llm_router_hold(ngx_http_request_t *r,
 
 
 /*
- * len bytes into buffers of ours (NGX_HTTP_LLM_ROUTER_OUT_BUF each, taken
- * back once sent by ngx_http_llm_router_sent()), appended to **ll.
+ * len bytes into buffers of ours (taken back once sent by
+ * ngx_http_llm_router_sent()), appended to **ll.  A buffer is made as
+ * large as what it first carries, from NGX_HTTP_LLM_ROUTER_OUT_MIN to
+ * NGX_HTTP_LLM_ROUTER_OUT_BUF: a stream of small events keeps one small
+ * buffer while it is open.
  */
 
 ngx_int_t
@@ -356,7 +360,7 @@ ngx_http_llm_router_emit(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx, const u_char *data, size_t len,
     ngx_chain_t ***ll)
 {
-    size_t        n;
+    size_t        n, size;
     ngx_buf_t    *b;
     ngx_chain_t  *cl;
 
@@ -372,12 +376,15 @@ ngx_http_llm_router_emit(ngx_http_request_t *r,
         b->last_in_chain = 0;
 
         if (b->start == NULL) {
-            b->start = ngx_palloc(r->pool, NGX_HTTP_LLM_ROUTER_OUT_BUF);
+            size = ngx_min(len, NGX_HTTP_LLM_ROUTER_OUT_BUF);
+            size = ngx_max(size, NGX_HTTP_LLM_ROUTER_OUT_MIN);
+
+            b->start = ngx_palloc(r->pool, size);
             if (b->start == NULL) {
                 return NGX_ERROR;
             }
 
-            b->end = b->start + NGX_HTTP_LLM_ROUTER_OUT_BUF;
+            b->end = b->start + size;
             b->tag = (ngx_buf_tag_t) &ngx_http_llm_router_module;
             b->temporary = 1;
         }

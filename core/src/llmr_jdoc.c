@@ -13,12 +13,20 @@
 
 /* nodes a block holds; blocks beyond LLMR_JDOC_KEEP are freed on reuse */
 #define LLMR_JDOC_BLOCK_NODES   256
+/* the first block's; each next one twice the last, up to the above */
+#define LLMR_JDOC_FIRST_NODES   32
 #define LLMR_JDOC_KEEP          8
 
 
+/*
+ * Blocks grow: a stream's event takes a few dozen nodes, and a translated
+ * stream keeps its document's first block as long as it is open.
+ */
+
 struct llmr_jblock_s {
     llmr_jblock_t              *next;
-    llmr_jv_t                   nodes[LLMR_JDOC_BLOCK_NODES];
+    size_t                      cap;
+    llmr_jv_t                   nodes[];
 };
 
 
@@ -75,7 +83,7 @@ llmr_jdoc_memory(const llmr_jdoc_t *d)
     n = 0;
 
     for (b = d->blocks; b; b = b->next) {
-        n += sizeof(llmr_jblock_t);
+        n += sizeof(llmr_jblock_t) + b->cap * sizeof(llmr_jv_t);
     }
 
     return n;
@@ -85,6 +93,7 @@ llmr_jdoc_memory(const llmr_jdoc_t *d)
 static llmr_jv_t *
 llmr_jdoc_node(llmr_jdoc_t *d)
 {
+    size_t          cap;
     llmr_jv_t      *v;
     llmr_jblock_t  *b;
 
@@ -92,17 +101,23 @@ llmr_jdoc_node(llmr_jdoc_t *d)
         return NULL;
     }
 
-    if (d->current == NULL || d->used == LLMR_JDOC_BLOCK_NODES) {
+    if (d->current == NULL || d->used == d->current->cap) {
 
         b = d->current ? d->current->next : d->blocks;
 
         if (b == NULL) {
-            b = malloc(sizeof(llmr_jblock_t));
+            cap = d->current ? d->current->cap * 2 : LLMR_JDOC_FIRST_NODES;
+            if (cap > LLMR_JDOC_BLOCK_NODES) {
+                cap = LLMR_JDOC_BLOCK_NODES;
+            }
+
+            b = malloc(sizeof(llmr_jblock_t) + cap * sizeof(llmr_jv_t));
             if (b == NULL) {
                 return NULL;
             }
 
             b->next = NULL;
+            b->cap = cap;
 
             if (d->current) {
                 d->current->next = b;

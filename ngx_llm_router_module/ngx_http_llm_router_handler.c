@@ -14,6 +14,8 @@
 static void ngx_http_llm_router_cleanup_ctx(void *data);
 static ngx_int_t ngx_http_llm_router_endpoint(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx);
+static void ngx_http_llm_router_no_sse(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_router_passthrough(ngx_http_request_t *r,
     ngx_http_llm_router_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_router_precheck(ngx_http_request_t *r,
@@ -571,14 +573,18 @@ ngx_http_llm_router_decide(ngx_http_request_t *r,
     ctx->parsed = 1;
 
     if (rc != LLMR_OK) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "llm_router: no model for the request: %s",
-                      ctx->dec.error);
-
         ctx->status = ctx->dec.status;
         ctx->err_code = "llm_no_model";
         ctx->err_msg.data = (u_char *) ctx->dec.error;
         ctx->err_msg.len = ngx_strlen(ctx->dec.error);
+
+        if (ctx->xno_sse && ctx->status == 422) {
+            ngx_http_llm_router_no_sse(r, ctx);
+        }
+
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "llm_router: no model for the request: %V",
+                      &ctx->err_msg);
 
         return NGX_DECLINED;
     }
@@ -1269,6 +1275,36 @@ ngx_http_llm_router_cleanup_ctx(void *data)
     /* also the marker that finds the ctx again after a redirect */
 
     ngx_http_llm_router_active--;
+}
+
+
+/*
+ * A Gemini stream without "alt=sse" is one JSON array in pieces, which
+ * only Gemini's models write: the refusal says how it could go elsewhere.
+ */
+
+static void
+ngx_http_llm_router_no_sse(ngx_http_request_t *r,
+    ngx_http_llm_router_ctx_t *ctx)
+{
+    size_t   len;
+    u_char  *p;
+
+    static const char  hint[] = "; a Gemini stream is served by another "
+                                "API's model only with alt=sse";
+
+    len = ctx->err_msg.len + sizeof(hint) - 1;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return;
+    }
+
+    ngx_memcpy(ngx_cpymem(p, ctx->err_msg.data, ctx->err_msg.len), hint,
+               sizeof(hint) - 1);
+
+    ctx->err_msg.data = p;
+    ctx->err_msg.len = len;
 }
 
 

@@ -244,6 +244,8 @@ typedef struct {
     ngx_http_event_handler_pt       xwriter;    /* the upstream's, driven */
     unsigned                        translatable:1; /* parsed, may go */
     unsigned                        xlazy:1;    /* may go, not parsed */
+    unsigned                        xno_sse:1;  /* a Gemini stream without
+                                                   alt=sse: stays */
     unsigned                        xlate:1;    /* this attempt is */
     unsigned                        xstream:1;  /* the client streams */
     unsigned                        xstream_ep:1;   /* ep.stream before */

@@ -144,6 +144,7 @@ ngx_http_llm_router_translate_check(ngx_http_request_t *r,
         && (ngx_http_arg(r, (u_char *) "alt", 3, &alt) != NGX_OK
             || alt.len != 3 || ngx_strncmp(alt.data, "sse", 3) != 0))
     {
+        ctx->xno_sse = 1;       /* what a refusal says */
         return NGX_OK;
     }
 

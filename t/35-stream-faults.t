@@ -469,4 +469,52 @@ for my $case ([ '/same', 'openai', 'oa' ], [ '/x', 'anthropic', 'an' ]) {
        "$name: an estimate, flagged as such (cost_estimated_usd)");
 }
 
+###########################################################################
+# a Gemini stream without alt=sse is one JSON array in pieces, which only
+# Gemini's models write: with none of them, the refusal says so
+
+{
+    my $u = LLMRouter::Test->new->workers(1);
+    $u->write_file_expand('nginx.conf', <<"EOF");
+%%TEST_GLOBALS%%
+%%LOAD_MODULE%%
+
+events {
+    worker_connections 64;
+}
+
+http {
+    %%TEST_GLOBALS_HTTP%%
+
+    llm_router_zone llm 1m;
+    llm_model oa provider=openai upstream=u_oa tiers=trivial-expert input=1 output=1 id=id-oa;
+    upstream u_oa { server 127.0.0.1:$port{oa}; }
+
+    server {
+        listen 127.0.0.1:%%PORT_8080%%;
+
+        location / {
+            llm_route on;
+            proxy_pass http://\$llm_upstream\$llm_upstream_uri;
+            proxy_buffering off;
+        }
+    }
+}
+EOF
+    $u->run;
+    my $body = $REQ{gemini}[1];
+    my $r = $u->http_request('POST', '/v1beta/models/x:streamGenerateContent',
+        body => $body, headers => { 'Content-Type' => 'application/json' });
+    is($r->{status}, 422, 'a Gemini stream without alt=sse, no Gemini model: 422');
+    like(($r->{json} // {})->{error}{message} // '',
+         qr/no configured model serves the gemini API; a Gemini stream is served by another API's model only with alt=sse/,
+         '  the message says how it could go');
+    $r = $u->http_request('POST', '/v1beta/models/x:streamGenerateContent?alt=sse',
+        body => $body, headers => { 'Content-Type' => 'application/json' });
+    is($r->{status}, 200, 'with alt=sse: translated, 200');
+    like($r->{content} // '', qr/"candidates"/, '  in Gemini\'s shape');
+    $u->allow_log(qr/no model for the request/);
+    $u->stop;
+}
+
 done_testing();

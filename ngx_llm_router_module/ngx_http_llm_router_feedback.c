@@ -74,9 +74,10 @@ ngx_http_llm_router_feedback(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_llm_router_loc_conf_t *llcf = conf;
 
-    ngx_str_t                 *value;
-    ngx_uint_t                 i;
-    ngx_http_core_loc_conf_t  *clcf;
+    ngx_str_t                        *value;
+    ngx_uint_t                        i;
+    ngx_http_core_loc_conf_t         *clcf;
+    ngx_http_llm_router_main_conf_t  *lmcf;
 
     value = cf->args->elts;
 
@@ -95,6 +96,15 @@ ngx_http_llm_router_feedback(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                            &value[i]);
         return NGX_CONF_ERROR;
     }
+
+    /*
+     * Reports may reach any instance: with an endpoint, the decisions are
+     * shared through Redis; without one, nothing would ever look them up
+     * there, and a busy gateway would write each of them for nothing.
+     */
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_router_module);
+    lmcf->feedback = 1;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_llm_router_feedback_handler;

@@ -132,6 +132,8 @@ typedef struct {
     ngx_http_llm_router_health_conf_t health;
     ngx_shm_zone_t                 *shm_zone;
     ngx_http_llm_router_redis_conf_t *redis;
+    ngx_flag_t                      feedback;   /* an llm_feedback endpoint:
+                                                   decisions go to Redis */
     ngx_array_t                     model_lines;    /* ngx_conf_t locations */
     ngx_uint_t                      routed;         /* llm_route is used */
     ngx_str_t                       reference_name; /* llm_reference_model */

@@ -366,7 +366,8 @@ ngx_http_llm_router_log_handler(ngx_http_request_t *r)
     ngx_http_llm_router_budget_settle(r, ctx, cost);
 
     if (ctx->parsed && !ctx->gave_up && ctx->dec.model >= 0) {
-        ngx_http_llm_router_fb_record(r, ctx, zone, lmcf->redis != NULL);
+        ngx_http_llm_router_fb_record(r, ctx, zone,
+                                      lmcf->redis != NULL && lmcf->feedback);
         ngx_http_llm_router_implicit(r, ctx, zone, lmcf);
     }
 

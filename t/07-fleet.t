@@ -167,6 +167,9 @@ ok(!grep({ !/^\{llm\}:/ } @$keys), 'every key carries the {llm} hash tag')
 my $fleet = { @{ redis_cmd($rport, 'HGETALL', '{llm}:fleet') } };
 is($fleet->{'a|requests'}, $total, "the fleet hash holds $total");
 ok(!grep({ /hello|capital|Explain/ } %$fleet), 'no prompt text in Redis');
+ok(!grep({ /^\{llm\}:dec:/ } @$keys),
+   'no llm_feedback endpoint: the decisions stay in the zone, none in Redis')
+    or diag("@$keys");
 
 # Redis killed in the middle of load: no failed request; restarted with
 # its AOF: exact again within two flush intervals

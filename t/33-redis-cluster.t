@@ -24,8 +24,11 @@ use LLMRouter::Setup;
 my $t = LLMRouter::Test->new->workers(1);
 my $d = $t->testdir;
 
+# the cluster bus on a port of the suite's too: by default it is the
+# port + 10000, which may be taken (another test, an ephemeral port)
 my @ports = map {
     $t->start_redis(port => $t->port(7000 + $_), 'cluster-enabled' => 'yes',
+                    'cluster-port' => $t->port(17000 + $_),
                     'cluster-config-file' => 'nodes.conf',
                     'cluster-node-timeout' => 2000)
 } 1 .. 3;

@@ -182,6 +182,8 @@ static void ngx_http_llm_router_redis_sentinel_auth_done(
     redisAsyncContext *ac, void *r, void *privdata);
 static ngx_int_t ngx_http_llm_router_redis_user(ngx_str_t *v, size_t skip,
     ngx_str_t *user);
+static ngx_int_t ngx_http_llm_router_redis_password(ngx_conf_t *cf,
+    ngx_str_t *v, size_t skip, ngx_str_t *secret);
 static void ngx_http_llm_router_redis_connected(const redisAsyncContext *ac,
     int status);
 static void ngx_http_llm_router_redis_disconnected(
@@ -500,62 +502,13 @@ ngx_http_llm_router_redis_param(ngx_conf_t *cf,
     ngx_int_t   n;
     ngx_str_t   s;
 
-    if (ngx_strncmp(v->data, "password=", 9) == 0) {
-        if (rc->password.data || v->len == 9) {
-            return NGX_DECLINED;
-        }
-
-        rc->password.data = v->data + 9;
-        rc->password.len = v->len - 9;
-        return NGX_OK;
+    if (ngx_strncmp(v->data, "password", 8) == 0) {
+        return ngx_http_llm_router_redis_password(cf, v, 8, &rc->password);
     }
 
-    if (ngx_strncmp(v->data, "password_file=", 14) == 0) {
-        if (rc->password.data || v->len == 14) {
-            return NGX_DECLINED;
-        }
-
-        s.data = v->data + 14;
-        s.len = v->len - 14;
-
-        if (ngx_http_llm_router_read_secret(cf, &s,
-                                            "\"llm_redis\": password_file",
-                                            1, &rc->password)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        return NGX_OK;
-    }
-
-    if (ngx_strncmp(v->data, "sentinel_password=", 18) == 0) {
-        if (rc->sentinel_password.data || v->len == 18) {
-            return NGX_DECLINED;
-        }
-
-        rc->sentinel_password.data = v->data + 18;
-        rc->sentinel_password.len = v->len - 18;
-        return NGX_OK;
-    }
-
-    if (ngx_strncmp(v->data, "sentinel_password_file=", 23) == 0) {
-        if (rc->sentinel_password.data || v->len == 23) {
-            return NGX_DECLINED;
-        }
-
-        s.data = v->data + 23;
-        s.len = v->len - 23;
-
-        if (ngx_http_llm_router_read_secret(cf, &s,
-                                    "\"llm_redis\": sentinel_password_file",
-                                    1, &rc->sentinel_password)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        return NGX_OK;
+    if (ngx_strncmp(v->data, "sentinel_password", 17) == 0) {
+        return ngx_http_llm_router_redis_password(cf, v, 17,
+                                                  &rc->sentinel_password);
     }
 
     if (ngx_strncmp(v->data, "sentinel_user=", 14) == 0) {
@@ -651,6 +604,53 @@ ngx_http_llm_router_redis_param(ngx_conf_t *cf,
     }
 
     return ngx_http_llm_router_redis_tls_param(cf, rc, v);
+}
+
+
+/*
+ * NAME=SECRET or NAME_file=FILE (the secret alone, read at start and
+ * reload), NAME being "password" or "sentinel_password", of skip bytes.
+ */
+
+static ngx_int_t
+ngx_http_llm_router_redis_password(ngx_conf_t *cf, ngx_str_t *v, size_t skip,
+    ngx_str_t *secret)
+{
+    u_char     what[64];
+    ngx_str_t  s;
+
+    s.data = v->data + skip;
+    s.len = v->len - skip;
+
+    if (s.len > 1 && s.data[0] == '=') {
+        if (secret->data) {
+            return NGX_DECLINED;
+        }
+
+        secret->data = s.data + 1;
+        secret->len = s.len - 1;
+        return NGX_OK;
+    }
+
+    if (s.len <= 6 || ngx_strncmp(s.data, "_file=", 6) != 0
+        || secret->data)
+    {
+        return NGX_DECLINED;
+    }
+
+    s.data += 6;
+    s.len -= 6;
+
+    ngx_snprintf(what, sizeof(what), "\"llm_redis\": %*s_file%Z",
+                 skip, v->data);
+
+    if (ngx_http_llm_router_read_secret(cf, &s, (char *) what, 1, secret)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 

@@ -502,11 +502,15 @@ ngx_http_llm_router_redis_param(ngx_conf_t *cf,
     ngx_int_t   n;
     ngx_str_t   s;
 
-    if (ngx_strncmp(v->data, "password", 8) == 0) {
+    if (ngx_strncmp(v->data, "password=", 9) == 0
+        || ngx_strncmp(v->data, "password_file=", 14) == 0)
+    {
         return ngx_http_llm_router_redis_password(cf, v, 8, &rc->password);
     }
 
-    if (ngx_strncmp(v->data, "sentinel_password", 17) == 0) {
+    if (ngx_strncmp(v->data, "sentinel_password=", 18) == 0
+        || ngx_strncmp(v->data, "sentinel_password_file=", 23) == 0)
+    {
         return ngx_http_llm_router_redis_password(cf, v, 17,
                                                   &rc->sentinel_password);
     }

@@ -178,8 +178,8 @@ static void ngx_http_llm_router_redis_fleet_read(
     redisReply *health);
 static void ngx_http_llm_router_redis_auth_done(redisAsyncContext *ac,
     void *r, void *privdata);
-static void ngx_http_llm_router_redis_sentinel_auth_done(
-    redisAsyncContext *ac, void *r, void *privdata);
+static ngx_int_t ngx_http_llm_router_redis_auth(
+    ngx_http_llm_router_redis_t *rd, ngx_str_t *user, ngx_str_t *password);
 static ngx_int_t ngx_http_llm_router_redis_user(ngx_str_t *v, size_t skip,
     ngx_str_t *user);
 static ngx_int_t ngx_http_llm_router_redis_password(ngx_conf_t *cf,
@@ -1133,7 +1133,6 @@ static void
 ngx_http_llm_router_redis_open(ngx_http_llm_router_redis_t *rd,
     const char *host, ngx_int_t port)
 {
-    int                                rc;
     redisAsyncContext                 *ac;
     ngx_connection_t                  *c;
     ngx_http_llm_router_redis_conf_t  *conf;
@@ -1234,26 +1233,10 @@ ngx_http_llm_router_redis_open(ngx_http_llm_router_redis_t *rd,
 
         /* a sentinel that wants a password gets it first, pipelined */
 
-        if (conf->sentinel_user.len) {
-            rc = redisAsyncCommand(ac,
-                               ngx_http_llm_router_redis_sentinel_auth_done,
-                               rd, "AUTH %b %b", conf->sentinel_user.data,
-                               conf->sentinel_user.len,
-                               conf->sentinel_password.data,
-                               conf->sentinel_password.len);
-
-        } else if (conf->sentinel_password.len) {
-            rc = redisAsyncCommand(ac,
-                               ngx_http_llm_router_redis_sentinel_auth_done,
-                               rd, "AUTH %b", conf->sentinel_password.data,
-                               conf->sentinel_password.len);
-
-        } else {
-            rc = REDIS_OK;
-        }
-
-        if (rc != REDIS_OK) {
-            ngx_http_llm_router_redis_close(rd, "cannot queue AUTH");
+        if (ngx_http_llm_router_redis_auth(rd, &conf->sentinel_user,
+                                           &conf->sentinel_password)
+            != NGX_OK)
+        {
             return;
         }
 
@@ -1270,22 +1253,9 @@ ngx_http_llm_router_redis_open(ngx_http_llm_router_redis_t *rd,
         return;
     }
 
-    if (conf->user.len) {
-        rc = redisAsyncCommand(ac, ngx_http_llm_router_redis_auth_done, rd,
-                               "AUTH %b %b", conf->user.data, conf->user.len,
-                               conf->password.data, conf->password.len);
-
-    } else if (conf->password.len) {
-        rc = redisAsyncCommand(ac, ngx_http_llm_router_redis_auth_done, rd,
-                               "AUTH %b", conf->password.data,
-                               conf->password.len);
-
-    } else {
-        rc = REDIS_OK;
-    }
-
-    if (rc != REDIS_OK) {
-        ngx_http_llm_router_redis_close(rd, "cannot queue AUTH");
+    if (ngx_http_llm_router_redis_auth(rd, &conf->user, &conf->password)
+        != NGX_OK)
+    {
         return;
     }
 
@@ -2087,13 +2057,52 @@ ngx_http_llm_router_redis_wait_done(redisAsyncContext *ac, void *r,
 }
 
 
+/*
+ * AUTH [user] password, when there is a password, queued before what
+ * follows on the connection: NGX_OK, or the connection is closed.
+ */
+
+static ngx_int_t
+ngx_http_llm_router_redis_auth(ngx_http_llm_router_redis_t *rd,
+    ngx_str_t *user, ngx_str_t *password)
+{
+    int  rc;
+
+    if (user->len) {
+        rc = redisAsyncCommand(rd->ac, ngx_http_llm_router_redis_auth_done,
+                               rd, "AUTH %b %b", user->data, user->len,
+                               password->data, password->len);
+
+    } else if (password->len) {
+        rc = redisAsyncCommand(rd->ac, ngx_http_llm_router_redis_auth_done,
+                               rd, "AUTH %b", password->data, password->len);
+
+    } else {
+        return NGX_OK;
+    }
+
+    if (rc != REDIS_OK) {
+        ngx_http_llm_router_redis_close(rd, "cannot queue AUTH");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * An AUTH or SELECT refused: the error closes the connection.  A sentinel
+ * that refused is named, and the next one is asked next time (the
+ * question queued behind gets no answer, reply NULL).
+ */
+
 static void
 ngx_http_llm_router_redis_auth_done(redisAsyncContext *ac, void *r,
     void *privdata)
 {
     ngx_http_llm_router_redis_t *rd = privdata;
 
-    u_char       buf[128];
+    u_char      *p, buf[160];
     redisReply  *reply;
 
     reply = r;
@@ -2102,39 +2111,20 @@ ngx_http_llm_router_redis_auth_done(redisAsyncContext *ac, void *r,
         return;
     }
 
-    ngx_snprintf(buf, sizeof(buf) - 1, "%*s%Z",
-                 ngx_min(reply->len, sizeof(buf) - 2), reply->str);
+    p = buf;
+
+    if (rd->asking) {
+        p = ngx_snprintf(p, 64, "sentinel %s:%i: ",
+                         rd->conf->sentinel_host[rd->sentinel],
+                         rd->conf->sentinel_port[rd->sentinel]);
+        rd->sentinel++;
+    }
+
+    ngx_snprintf(p, buf + sizeof(buf) - 1 - p, "%*s%Z",
+                 ngx_min(reply->len, (size_t) (buf + sizeof(buf) - 2 - p)),
+                 reply->str);
 
     /* freeing inside a callback is deferred by hiredis until it returns */
-    ngx_http_llm_router_redis_close(rd, (char *) buf);
-}
-
-
-/* a sentinel that refused the password: the next one, next time */
-
-static void
-ngx_http_llm_router_redis_sentinel_auth_done(redisAsyncContext *ac, void *r,
-    void *privdata)
-{
-    ngx_http_llm_router_redis_t *rd = privdata;
-
-    u_char       buf[160];
-    redisReply  *reply;
-
-    reply = r;
-
-    if (reply == NULL || reply->type != REDIS_REPLY_ERROR || rd->ac != ac) {
-        return;
-    }
-
-    ngx_snprintf(buf, sizeof(buf) - 1, "sentinel %s:%i: %*s%Z",
-                 rd->conf->sentinel_host[rd->sentinel],
-                 rd->conf->sentinel_port[rd->sentinel],
-                 ngx_min(reply->len, 96), reply->str);
-
-    rd->sentinel++;
-
-    /* the SENTINEL question queued behind gets no answer (reply NULL) */
     ngx_http_llm_router_redis_close(rd, (char *) buf);
 }
 

@@ -330,41 +330,61 @@ sub rss_kb {
 my ($worker) = $t->worker_pids;
 my $bytes = 8 * 1024 * 1024;
 
-for my $case ([ '/same', 'openai', 'oa' ], [ '/x', 'anthropic', 'an' ]) {
-    my ($loc, $target, $m) = @$case;
-    my $name = "a client that stops reading, "
-        . ($loc eq '/x' ? "translated from $target" : 'untranslated');
-    my ($path, $body) = @{$REQ{openai}};
-    my $rss0 = rss_kb($worker);
-
+# a streamed OpenAI request on a connection of its own, its headers given
+sub raw_post {
+    my ($uri, %h) = @_;
+    my $body = $REQ{openai}[1];
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                   PeerPort => $t->nginx_port)
         or die "connect: $!\n";
-    print $s "POST $loc$path HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-        . "Content-Type: application/json\r\nX-Mock-Stream-Bytes: $bytes\r\n"
-        . ($loc eq '/x' ? "X-LLM-Prefer: anthropic\r\n" : '')
+    print $s "POST $uri HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        . "Content-Type: application/json\r\n"
+        . join('', map { "$_: $h{$_}\r\n" } sort keys %h)
         . "Content-Length: " . length($body) . "\r\n\r\n$body";
+    return $s;
+}
 
-    # the provider streams all of it meanwhile; the client reads nothing
-    sleep 3;
-    my $rss1 = rss_kb($worker);
-
+# what is left to read, to the end
+sub read_rest {
+    my ($s) = @_;
     my ($got, $buf) = ('', '');
     $s->blocking(1);
     while (sysread($s, $buf, 1 << 20)) {
         $got .= $buf;
     }
     close $s;
+    return $got;
+}
 
-    my $grew = $rss1 - $rss0;
-    ok($grew < 4096, "$name: the worker grew $grew KB while it waited "
-       . "(the stream is 8 MB)");
+# a stream read once the client reads again: all of it, whole
+sub stream_whole {
+    my ($name, $got, $bytes) = @_;
     like($got, qr/^HTTP\/1\.1 200/, "$name: 200");
     my $text = 0;
     $text += length($1) while $got =~ /"content":"([^"]*)"/g;
     ok($text >= $bytes, "$name: all the text arrived ($text bytes)");
     like($got, qr/data: \[DONE\]/, "$name: to its end");
     like($got, qr/\r\n0\r\n\r\n\z/, "$name: the response whole");
+}
+
+for my $case ([ '/same', 'openai', 'oa' ], [ '/x', 'anthropic', 'an' ]) {
+    my ($loc, $target, $m) = @$case;
+    my $name = "a client that stops reading, "
+        . ($loc eq '/x' ? "translated from $target" : 'untranslated');
+    my $rss0 = rss_kb($worker);
+
+    my $s = raw_post("$loc$REQ{openai}[0]", 'X-Mock-Stream-Bytes' => $bytes,
+                     $loc eq '/x' ? ('X-LLM-Prefer' => 'anthropic') : ());
+
+    # the provider streams all of it meanwhile; the client reads nothing
+    sleep 3;
+    my $rss1 = rss_kb($worker);
+    my $got = read_rest($s);
+
+    my $grew = $rss1 - $rss0;
+    ok($grew < 4096, "$name: the worker grew $grew KB while it waited "
+       . "(the stream is 8 MB)");
+    stream_whole($name, $got, $bytes);
 }
 
 ###########################################################################
@@ -392,28 +412,16 @@ for my $case ([ 'openai', 'oa' ], [ 'anthropic', 'an' ]) {
     my ($prefer, $m) = @$case;
     my $name = "proxy_buffering on, a client that stops reading, "
         . ($prefer eq 'openai' ? 'untranslated' : "translated from $prefer");
-    my ($path, $body) = @{$REQ{openai}};
     my $before = status_of($m);
     my $rss0 = rss_kb($worker);
 
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $t->nginx_port)
-        or die "connect: $!\n";
-    print $s "POST /buf$path HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-        . "Content-Type: application/json\r\nX-Mock-Stream-Bytes: $big\r\n"
-        . "X-LLM-Prefer: $prefer\r\n"
-        . "Content-Length: " . length($body) . "\r\n\r\n$body";
+    my $s = raw_post("/buf$REQ{openai}[0]", 'X-Mock-Stream-Bytes' => $big,
+                     'X-LLM-Prefer' => $prefer);
 
     sleep 3;
     my $rss1 = rss_kb($worker);
     my ($files, $size) = temp_held($worker);
-
-    my ($got, $buf) = ('', '');
-    $s->blocking(1);
-    while (sysread($s, $buf, 1 << 20)) {
-        $got .= $buf;
-    }
-    close $s;
+    my $got = read_rest($s);
 
     my $grew = $rss1 - $rss0;
     ok($grew < 4096, "$name: the worker grew $grew KB while it waited "
@@ -421,12 +429,7 @@ for my $case ([ 'openai', 'oa' ], [ 'anthropic', 'an' ]) {
     ok($files <= 1 && $size <= 1024 * 1024 + 64 * 1024,
        "$name: at most proxy_max_temp_file_size on disk ($files file, "
        . "$size bytes)");
-    like($got, qr/^HTTP\/1\.1 200/, "$name: 200");
-    my $text = 0;
-    $text += length($1) while $got =~ /"content":"([^"]*)"/g;
-    ok($text >= $big, "$name: all the text arrived ($text bytes)");
-    like($got, qr/data: \[DONE\]/, "$name: to its end");
-    like($got, qr/\r\n0\r\n\r\n\z/, "$name: the response whole");
+    stream_whole($name, $got, $big);
     ok(eventually(10, sub { (temp_held($worker))[0] == 0 }),
        "$name: no temp file held afterwards");
     ok(eventually(10, sub {
@@ -446,16 +449,10 @@ for my $case ([ '/same', 'openai', 'oa' ], [ '/x', 'anthropic', 'an' ]) {
     my ($loc, $target, $m) = @$case;
     my $name = "a client that goes away, "
         . ($loc eq '/x' ? "translated from $target" : 'untranslated');
-    my ($path, $body) = @{$REQ{openai}};
     my $before = status_of($m);
 
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $t->nginx_port)
-        or die "connect: $!\n";
-    print $s "POST $loc$path HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-        . "Content-Type: application/json\r\nX-Mock-Chunk-Delay: 300\r\n"
-        . ($loc eq '/x' ? "X-LLM-Prefer: anthropic\r\n" : '')
-        . "Content-Length: " . length($body) . "\r\n\r\n$body";
+    my $s = raw_post("$loc$REQ{openai}[0]", 'X-Mock-Chunk-Delay' => 300,
+                     $loc eq '/x' ? ('X-LLM-Prefer' => 'anthropic') : ());
 
     my $buf = '';
     sysread($s, $buf, 65536) until $buf =~ /data:/;

@@ -11,7 +11,21 @@
 #include "ngx_http_llm_router_module.h"
 
 
-#define NGX_HTTP_LLM_ROUTER_FILE_CHUNK  16384
+/*
+ * A body spooled to a temp file is read back in one read into a buffer of
+ * the worker's that grows to fit it, from 64 KB up to 1 MB: one system
+ * call, and the prompt's strings in one piece for the extractor.  Larger
+ * bodies are read in 1 MB chunks.
+ */
+#define NGX_HTTP_LLM_ROUTER_FILE_MIN    65536
+#define NGX_HTTP_LLM_ROUTER_FILE_MAX    1048576
+
+/*
+ * The head of a spooled body is kept in memory once read: the rewritten
+ * "model" is usually there, and the slices around it then cost the proxy
+ * no read of its own.
+ */
+#define NGX_HTTP_LLM_ROUTER_FILE_HEAD   4096
 
 
 static ngx_int_t ngx_http_llm_router_slice(ngx_http_request_t *r,
@@ -20,12 +34,20 @@ static ngx_int_t ngx_http_llm_router_append(ngx_http_request_t *r,
     const char *data, size_t len, ngx_chain_t ***ll);
 
 
-static u_char  ngx_http_llm_router_file_buf[NGX_HTTP_LLM_ROUTER_FILE_CHUNK];
+static u_char  *ngx_http_llm_router_file_buf;
+static size_t   ngx_http_llm_router_file_size;
+
+
+static u_char *ngx_http_llm_router_file_room(ngx_http_request_t *r,
+    off_t len, size_t *size);
+static ngx_int_t ngx_http_llm_router_file_head(ngx_http_request_t *r,
+    ngx_chain_t *cl, u_char *data, size_t len);
 
 
 /*
  * Feeds the request body to the extractor: buffers in memory as they are,
- * a body spooled to a temp file in chunks read back from the file.
+ * a body spooled to a temp file read back from the file, whole up to
+ * NGX_HTTP_LLM_ROUTER_FILE_MAX.
  * NGX_OK, NGX_DECLINED (the extractor refused the bytes), or NGX_ERROR.
  */
 
@@ -33,7 +55,8 @@ ngx_int_t
 ngx_http_llm_router_feed_body(ngx_http_request_t *r, llmr_extract_t *x)
 {
     off_t         off;
-    size_t        size;
+    size_t        size, room;
+    u_char       *buf;
     ssize_t       n;
     ngx_buf_t    *b;
     ngx_chain_t  *cl;
@@ -57,12 +80,16 @@ ngx_http_llm_router_feed_body(ngx_http_request_t *r, llmr_extract_t *x)
             continue;
         }
 
-        for (off = b->file_pos; off < b->file_last; off += n) {
-            size = (size_t) ngx_min(b->file_last - off,
-                                    NGX_HTTP_LLM_ROUTER_FILE_CHUNK);
+        buf = ngx_http_llm_router_file_room(r, b->file_last - b->file_pos,
+                                            &room);
+        if (buf == NULL) {
+            return NGX_ERROR;
+        }
 
-            n = ngx_read_file(b->file, ngx_http_llm_router_file_buf, size,
-                              off);
+        for (off = b->file_pos; off < b->file_last; off += n) {
+            size = (size_t) ngx_min(b->file_last - off, (off_t) room);
+
+            n = ngx_read_file(b->file, buf, size, off);
 
             if (n == NGX_ERROR) {
                 return NGX_ERROR;
@@ -75,15 +102,120 @@ ngx_http_llm_router_feed_body(ngx_http_request_t *r, llmr_extract_t *x)
                 return NGX_ERROR;
             }
 
-            if (llmr_extract_feed(x, ngx_http_llm_router_file_buf, n)
-                != LLMR_OK)
-            {
+            if (llmr_extract_feed(x, buf, n) != LLMR_OK) {
                 return NGX_DECLINED;
             }
+
+            if (off == b->file_pos
+                && ngx_http_llm_router_file_head(r, cl, buf, n) != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+
+        if (cl->buf != b) {
+            /* split: the rest is fed already */
+            cl = cl->next;
         }
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Splits the spooled buffer cl, whose first len bytes are at data, into
+ * a copy of its head in memory and the rest in the file.
+ */
+
+static ngx_int_t
+ngx_http_llm_router_file_head(ngx_http_request_t *r, ngx_chain_t *cl,
+    u_char *data, size_t len)
+{
+    ngx_buf_t    *b, *head;
+    ngx_chain_t  *rest;
+
+    b = cl->buf;
+
+    if (b->file_last - b->file_pos <= NGX_HTTP_LLM_ROUTER_FILE_HEAD) {
+        return NGX_OK;
+    }
+
+    len = ngx_min(len, NGX_HTTP_LLM_ROUTER_FILE_HEAD);
+
+    head = ngx_create_temp_buf(r->pool, len);
+    if (head == NULL) {
+        return NGX_ERROR;
+    }
+
+    head->last = ngx_cpymem(head->pos, data, len);
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    *b = *cl->buf;
+    b->file_pos += len;
+
+    rest = ngx_alloc_chain_link(r->pool);
+    if (rest == NULL) {
+        return NGX_ERROR;
+    }
+
+    rest->buf = b;
+    rest->next = cl->next;
+
+    cl->buf = head;
+    cl->next = rest;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The worker's read buffer, grown (by doubling, at most to
+ * NGX_HTTP_LLM_ROUTER_FILE_MAX) to hold len bytes; kept for the next body.
+ * When it cannot grow, the buffer it has is read into in chunks.
+ */
+
+static u_char *
+ngx_http_llm_router_file_room(ngx_http_request_t *r, off_t len, size_t *size)
+{
+    u_char  *p;
+    size_t   want;
+
+    if ((off_t) ngx_http_llm_router_file_size >= len
+        || ngx_http_llm_router_file_size == NGX_HTTP_LLM_ROUTER_FILE_MAX)
+    {
+        *size = ngx_http_llm_router_file_size;
+        return ngx_http_llm_router_file_buf;
+    }
+
+    want = NGX_HTTP_LLM_ROUTER_FILE_MIN;
+
+    while ((off_t) want < len && want < NGX_HTTP_LLM_ROUTER_FILE_MAX) {
+        want *= 2;
+    }
+
+    p = ngx_alloc(want, r->connection->log);
+
+    if (p == NULL) {
+        if (ngx_http_llm_router_file_buf == NULL) {
+            return NULL;
+        }
+
+        *size = ngx_http_llm_router_file_size;
+        return ngx_http_llm_router_file_buf;
+    }
+
+    ngx_free(ngx_http_llm_router_file_buf);
+
+    ngx_http_llm_router_file_buf = p;
+    ngx_http_llm_router_file_size = want;
+
+    *size = want;
+    return p;
 }
 
 

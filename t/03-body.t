@@ -157,6 +157,22 @@ $r = raw_post('/v1/chat/completions', $big, chunked => 1,
 is($r->{status}, 200, 'chunked temp file: 200');
 check_received($r, $big, 'chunked temp file');
 
+# past the 1 MB read back at once: read in pieces, the head kept in memory
+
+# (the bytes in a field that is not text: a prompt this long fits no model)
+
+my $pad = '"metadata":{"pad":"' . ('v' x 1_400_000) . '"}';
+my $huge = '{"model":"auto",' . $pad . ',"messages":[{"role":"user",'
+    . '"content":"hello there"}]}';
+$r = $t->http_post('/v1/chat/completions', $huge);
+is($r->{status}, 200, 'temp file over 1 MB: 200');
+check_received($r, $huge, 'temp file over 1 MB');
+
+my $huge_tail = '{' . $pad . ',"messages":[{"role":"user","content":'
+    . '"hello there"}],"model":"auto"}';
+$r = $t->http_post('/v1/chat/completions', $huge_tail);
+check_received($r, $huge_tail, 'model at the end of a body over 1 MB');
+
 $r = $t->http_post('/file-only/x', $small);
 is($r->{status}, 200, 'client_body_in_file_only: 200');
 check_received($r, $small, 'client_body_in_file_only');

@@ -724,6 +724,34 @@ llmr_str_plain(const unsigned char *p, const unsigned char *end)
 
     /* signed, a byte above 0x7f is below 0x20 too */
 
+#define llmr_str_special(v)                                                   \
+    _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),                       \
+                              _mm_cmpeq_epi8(v, bslash)),                     \
+                 _mm_cmplt_epi8(v, space))
+
+    /* long strings: 64 bytes a round, the 16-byte loop finds which */
+
+    while (end - p >= 64) {
+        v = _mm_or_si128(
+                _mm_or_si128(
+                    llmr_str_special(_mm_loadu_si128((const __m128i *) p)),
+                    llmr_str_special(
+                        _mm_loadu_si128((const __m128i *) (p + 16)))),
+                _mm_or_si128(
+                    llmr_str_special(
+                        _mm_loadu_si128((const __m128i *) (p + 32))),
+                    llmr_str_special(
+                        _mm_loadu_si128((const __m128i *) (p + 48)))));
+
+        if (_mm_movemask_epi8(v)) {
+            break;
+        }
+
+        p += 64;
+    }
+
+#undef llmr_str_special
+
     while (end - p >= 16) {
         v = _mm_loadu_si128((const __m128i *) p);
 

@@ -5,6 +5,11 @@
 #
 #   perl bench/route_vs_plain.pl [--rounds 5] [--seconds 5] [--conns 32]
 #                                [--sizes 1024,16384] [--workers 1]
+#                                [--fleet] [--extra 'DIRECTIVES']
+#
+# --fleet: what a fleet runs, a real redis-server on loopback (llm_redis)
+# and a feedback endpoint (llm_feedback), so that every decision is kept
+# for a report and replicated to Redis.
 #
 # The upstream is a server{} of the same nginx answering a canned
 # completion, so both locations pay the same upstream cost and the ratio
@@ -21,11 +26,13 @@ use Getopt::Long;
 use List::Util qw(sum);
 
 use LLMRouter::Test;
+use LLMRouter::RESP qw(redis_cmd);
 
 my %o = (rounds => 5, seconds => 5, conns => 32, threads => 1,
-         sizes => '1024,16384', workers => 1, hold => 0, extra => '');
+         sizes => '1024,16384', workers => 1, hold => 0, extra => '',
+         fleet => 0);
 GetOptions(\%o, 'rounds=i', 'seconds=i', 'conns=i', 'threads=i', 'sizes=s',
-           'workers=i', 'hold=i', 'extra=s') or die "bad options\n";
+           'workers=i', 'hold=i', 'extra=s', 'fleet') or die "bad options\n";
 
 system('command -v wrk >/dev/null') == 0
     or die "wrk not found (apt-get install wrk)\n";
@@ -38,8 +45,18 @@ die "build the module first (./build.sh)\n" unless $t->has_module;
 my $globals = $t->test_globals;
 $globals =~ s/^error_log .*$/error_log %%TESTDIR%%\/error.log warn;/m;
 
+my ($feedback, $rport) = ('', 0);
+
+if ($o{fleet}) {
+    $rport = $t->port(6379);
+    $t->start_redis(port => $rport);
+    $o{extra} .= " llm_redis 127.0.0.1:$rport;";
+    $feedback = 'location = /llm/feedback { llm_feedback; }';
+}
+
 # --extra: more http-level directives, to measure what a feature costs
-$t->run(<<'EOF' =~ s/%%GLOBALS%%/$globals/r =~ s/%%EXTRA%%/$o{extra}/r);
+my %sub = (GLOBALS => $globals, EXTRA => $o{extra}, FEEDBACK => $feedback);
+$t->run(<<'EOF' =~ s/%%(GLOBALS|EXTRA|FEEDBACK)%%/$sub{$1}/gr);
 %%GLOBALS%%
 %%LOAD_MODULE%%
 
@@ -79,6 +96,8 @@ http {
             llm_route on;
             proxy_pass http://$llm_upstream;
         }
+
+        %%FEEDBACK%%
     }
 
     server {
@@ -207,6 +226,15 @@ for my $size (split /,/, $o{sizes}) {
     push @summary, sprintf("%d bytes: worker CPU a request: plain %.1f us, "
                            . "routed %.1f us (+%.1f us)", length $body,
                            $cp, $cr, $cr - $cp);
+}
+
+if ($o{fleet}) {
+    # the fleet path was taken: decisions and counters are in Redis
+    my $info = redis_cmd($rport, 'INFO', 'commandstats');
+    my $calls = 0;
+    $calls += $1 while $info =~ /calls=(\d+)/g;
+    push @summary, sprintf("redis: %d keys, %d commands executed",
+                           redis_cmd($rport, 'DBSIZE'), $calls);
 }
 
 $t->shutdown;

@@ -5,11 +5,15 @@
 #
 #   perl bench/route_vs_plain.pl [--rounds 5] [--seconds 5] [--conns 32]
 #                                [--sizes 1024,16384] [--workers 1]
-#                                [--fleet] [--extra 'DIRECTIVES']
+#                                [--fleet] [--variable] [--extra 'DIRECTIVES']
 #
 # --fleet: what a fleet runs, a real redis-server on loopback (llm_redis)
 # and a feedback endpoint (llm_feedback), so that every decision is kept
 # for a report and replicated to Redis.
+#
+# --variable: a third location, plain proxying through a variable
+# (proxy_pass http://$var), as the routed one must: what nginx itself
+# charges for an upstream chosen per request, routing's floor.
 #
 # The upstream is a server{} of the same nginx answering a canned
 # completion, so both locations pay the same upstream cost and the ratio
@@ -30,9 +34,9 @@ use LLMRouter::RESP qw(redis_cmd);
 
 my %o = (rounds => 5, seconds => 5, conns => 32, threads => 1,
          sizes => '1024,16384', workers => 1, hold => 0, extra => '',
-         fleet => 0);
+         fleet => 0, variable => 0);
 GetOptions(\%o, 'rounds=i', 'seconds=i', 'conns=i', 'threads=i', 'sizes=s',
-           'workers=i', 'hold=i', 'extra=s', 'fleet') or die "bad options\n";
+           'workers=i', 'hold=i', 'extra=s', 'fleet', 'variable') or die "bad options\n";
 
 system('command -v wrk >/dev/null') == 0
     or die "wrk not found (apt-get install wrk)\n";
@@ -72,6 +76,10 @@ http {
     llm_router_zone llm 4m;
     %%EXTRA%%
 
+    map $host $bench_upstream {
+        default fast;
+    }
+
     llm_model cheap provider=openai    upstream=fast tiers=trivial-simple input=0.15 output=0.6;
     llm_model mid   provider=openai    upstream=fast tiers=simple-complex input=3 output=15;
     llm_model big   provider=anthropic api=openai upstream=fast tiers=complex-expert input=15 output=75;
@@ -95,6 +103,10 @@ http {
         location /routed/ {
             llm_route on;
             proxy_pass http://$llm_upstream;
+        }
+
+        location /variable/ {
+            proxy_pass http://$bench_upstream;
         }
 
         %%FEEDBACK%%
@@ -195,37 +207,46 @@ for my $size (split /,/, $o{sizes}) {
         . "wrk.body = \"$esc\"\n";
     close $fh;
 
-    # warm-up, and check both locations answer
-    wrk('/plain/v1/chat/completions', $lua);
-    wrk('/routed/v1/chat/completions', $lua);
+    my @paths = ('plain', 'routed', $o{variable} ? ('variable') : ());
+    my %rps;
 
-    my (@plain, @routed);
+    # warm-up, and check every location answers
+    wrk("/$_/v1/chat/completions", $lua) for @paths;
 
     for my $round (1 .. $o{rounds}) {
-        my ($p, $r);
-        if ($round % 2) {
-            $p = wrk('/plain/v1/chat/completions', $lua, $size);
-            $r = wrk('/routed/v1/chat/completions', $lua, $size);
-        } else {
-            $r = wrk('/routed/v1/chat/completions', $lua, $size);
-            $p = wrk('/plain/v1/chat/completions', $lua, $size);
+        # interleaved, each location first in turn
+        my @order = @paths[map { ($_ + $round - 1) % @paths } 0 .. $#paths];
+
+        for my $path (@order) {
+            push @{$rps{$path}},
+                 wrk("/$path/v1/chat/completions", $lua, $size);
         }
-        push @plain, $p;
-        push @routed, $r;
-        printf "%-8d %-6d %12.0f %12.0f %8.3f\n", length $body, $round, $p,
-               $r, $r / $p;
+
+        printf "%-8d %-6d %12.0f %12.0f %8.3f%s\n", length $body, $round,
+               $rps{plain}[-1], $rps{routed}[-1],
+               $rps{routed}[-1] / $rps{plain}[-1],
+               $o{variable} ? sprintf("   variable %.0f rps",
+                                      $rps{variable}[-1]) : '';
     }
 
-    my $ratio = sum(@routed) / sum(@plain);
+    my ($p, $r) = (sum(@{$rps{plain}}), sum(@{$rps{routed}}));
     push @summary, sprintf("%d bytes: routed/plain = %.3f (plain %.0f rps, "
                            . "routed %.0f rps, %d rounds of %ds)",
-                           length $body, $ratio, sum(@plain) / @plain,
-                           sum(@routed) / @routed, $o{rounds}, $o{seconds});
+                           length $body, $r / $p, $p / $o{rounds},
+                           $r / $o{rounds}, $o{rounds}, $o{seconds});
     my ($cp, $cr) = (cpu_us('/plain/v1/chat/completions', $size),
                      cpu_us('/routed/v1/chat/completions', $size));
     push @summary, sprintf("%d bytes: worker CPU a request: plain %.1f us, "
                            . "routed %.1f us (+%.1f us)", length $body,
                            $cp, $cr, $cr - $cp);
+
+    if ($o{variable}) {
+        my $v = sum(@{$rps{variable}});
+        my $cv = cpu_us('/variable/v1/chat/completions', $size);
+        push @summary, sprintf("%d bytes: variable/plain = %.3f, worker CPU "
+                               . "%.1f us (+%.1f us over plain)",
+                               length $body, $v / $p, $cv, $cv - $cp);
+    }
 }
 
 if ($o{fleet}) {

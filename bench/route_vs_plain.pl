@@ -152,6 +152,16 @@ sub body_of {
     return $head . $text . $tail;
 }
 
+# the workers' resident memory, in KB
+sub worker_rss {
+    my $kb = 0;
+    for my $pid ($t->worker_pids) {
+        open(my $fh, '<', "/proc/$pid/status") or next;
+        while (<$fh>) { $kb += $1 if /^VmRSS:\s+(\d+)/ }
+    }
+    return $kb;
+}
+
 # the workers' CPU time (user + system), in clock ticks
 sub worker_ticks {
     my $ticks = 0;
@@ -212,6 +222,7 @@ for my $size (split /,/, $o{sizes}) {
 
     # warm-up, and check every location answers
     wrk("/$_/v1/chat/completions", $lua) for @paths;
+    my $rss0 = worker_rss();
 
     for my $round (1 .. $o{rounds}) {
         # interleaved, each location first in turn
@@ -229,6 +240,7 @@ for my $size (split /,/, $o{sizes}) {
                                       $rps{variable}[-1]) : '';
     }
 
+    my $rss1 = worker_rss();
     my ($p, $r) = (sum(@{$rps{plain}}), sum(@{$rps{routed}}));
     push @summary, sprintf("%d bytes: routed/plain = %.3f (plain %.0f rps, "
                            . "routed %.0f rps, %d rounds of %ds)",
@@ -239,6 +251,9 @@ for my $size (split /,/, $o{sizes}) {
     push @summary, sprintf("%d bytes: worker CPU a request: plain %.1f us, "
                            . "routed %.1f us (+%.1f us)", length $body,
                            $cp, $cr, $cr - $cp);
+    push @summary, sprintf("%d bytes: worker RSS after the warm-up %d KB, "
+                           . "after the rounds %d KB", length $body, $rss0,
+                           $rss1);
 
     if ($o{variable}) {
         my $v = sum(@{$rps{variable}});

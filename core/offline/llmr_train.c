@@ -1038,6 +1038,78 @@ llmr_train_cv(const llmr_dataset_t *ds, unsigned k,
 }
 
 
+/*
+ * Each source in turn is left out: trained on the others' examples in
+ * their order, which is the model a dataset of the other files alone
+ * would give, byte for byte.
+ */
+
+int
+llmr_train_lobo(const llmr_dataset_t *ds, const unsigned *source,
+    unsigned nsources, const llmr_train_conf_t *conf, double *score)
+{
+    size_t              i, ntrain, ntest, *train;
+    unsigned            s;
+    llmr_classifier_t  *cl;
+
+    if (nsources < 2 || ds->n == 0) {
+        return LLMR_ERROR;
+    }
+
+    for (i = 0; i < ds->n; i++) {
+        if (source[i] >= nsources) {
+            return LLMR_ERROR;
+        }
+    }
+
+    train = malloc(ds->n * sizeof(size_t));
+    if (train == NULL) {
+        return LLMR_ERROR;
+    }
+
+    for (s = 0; s < nsources; s++) {
+        ntrain = 0;
+        ntest = 0;
+
+        for (i = 0; i < ds->n; i++) {
+            if (source[i] == s) {
+                ntest++;
+
+            } else {
+                train[ntrain++] = i;
+            }
+        }
+
+        if (ntest == 0) {
+            continue;
+        }
+
+        if (ntrain == 0) {
+            free(train);
+            return LLMR_ERROR;
+        }
+
+        cl = llmr_train(ds, train, ntrain, conf, NULL);
+        if (cl == NULL) {
+            free(train);
+            return LLMR_ERROR;
+        }
+
+        for (i = 0; i < ds->n; i++) {
+            if (source[i] == s) {
+                score[i] = llmr_dataset_score(ds, i, cl);
+            }
+        }
+
+        llmr_classifier_destroy(cl);
+    }
+
+    free(train);
+
+    return LLMR_OK;
+}
+
+
 int
 llmr_apgr(const llmr_dataset_t *ds, int group, const double *score,
     double *apgr)

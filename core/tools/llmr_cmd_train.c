@@ -21,23 +21,43 @@
 #include <llmr/train.h>
 
 
+#define LLMR_SOURCES_MAX        LLMR_GROUPS_MAX
+
+
+/* the --data files, in order: the examples of file i end at end[i] */
+
+typedef struct {
+    unsigned                    n;
+    const char                 *path[LLMR_SOURCES_MAX];
+    size_t                      end[LLMR_SOURCES_MAX];
+} llmr_sources_t;
+
+
 int llmr_cmd_train(int argc, char **argv);
 int llmr_cmd_calibrate_thresholds(int argc, char **argv);
 
 
-static llmr_dataset_t *llmr_train_data(char *files, char *err,
-    size_t errlen);
+static llmr_dataset_t *llmr_train_data(char *files, llmr_sources_t *src,
+    char *err, size_t errlen);
+static int llmr_train_lobo_report(llmr_dataset_t *ds,
+    const llmr_sources_t *src, const llmr_train_conf_t *conf,
+    const char *scores);
 static int llmr_parse_list(const char *s, double *v, size_t n);
 
 
 static const char  llmr_train_usage[] =
     "usage: llmr train --data FILE[,FILE...] [--out MODEL] [--cv K]\n"
-    "                  [--seed N] [--epochs N] [--bits N] [--lr X] [--l2 X]\n"
-    "                  [--balance X] [--scores FILE] [--thresholds T,T,T,T]\n"
+    "                  [--lobo] [--seed N] [--epochs N] [--bits N] [--lr X]\n"
+    "                  [--l2 X] [--balance X] [--scores FILE]\n"
+    "                  [--thresholds T,T,T,T]\n"
     "  FILE: JSONL, {\"prompt\",\"strong\",\"weak\"} or {\"prompt\","
     "\"label\"}\n"
     "  --cv K     K-fold cross-validation: APGR per benchmark (no model)\n"
-    "  --scores   with --cv, the out-of-fold scores as {\"id\",\"score\"}\n"
+    "  --lobo     leave one source out: for each FILE, trained on the\n"
+    "             other files and scored on it: APGR per file, the worst\n"
+    "             and the mean (no model; two files or more)\n"
+    "  --scores   with --cv or --lobo, the out-of-fold scores as\n"
+    "             {\"n\",\"group\",\"score\"}\n"
     "  --thresholds  the model's score -> tier thresholds (default\n"
     "             0.15,0.35,0.55,0.75; eval/lobo.py --calibrate gives them\n"
     "             for tier shares on prompt corpora)\n";
@@ -54,7 +74,7 @@ static const char  llmr_thresholds_usage[] =
 
 
 static llmr_dataset_t *
-llmr_train_data(char *files, char *err, size_t errlen)
+llmr_train_data(char *files, llmr_sources_t *src, char *err, size_t errlen)
 {
     long             n;
     char            *f, *next;
@@ -73,11 +93,22 @@ llmr_train_data(char *files, char *err, size_t errlen)
             *next++ = '\0';
         }
 
+        if (src && src->n == LLMR_SOURCES_MAX) {
+            snprintf(err, errlen, "more than %d files", LLMR_SOURCES_MAX);
+            llmr_dataset_destroy(ds);
+            return NULL;
+        }
+
         n = llmr_dataset_load_jsonl(ds, f, err, errlen);
 
         if (n < 0) {
             llmr_dataset_destroy(ds);
             return NULL;
+        }
+
+        if (src) {
+            src->path[src->n] = f;
+            src->end[src->n++] = llmr_dataset_size(ds);
         }
     }
 
@@ -88,6 +119,106 @@ llmr_train_data(char *files, char *err, size_t errlen)
     }
 
     return ds;
+}
+
+
+/*
+ * Leave one source out: each file's examples scored by a model trained on
+ * the other files, APGR per file, the worst and the mean of those that
+ * have one (eval/lobo.py's left-out column, without a model file between).
+ */
+
+static int
+llmr_train_lobo_report(llmr_dataset_t *ds, const llmr_sources_t *src,
+    const llmr_train_conf_t *conf, const char *scores)
+{
+    int          rc, len;
+    char         err[512];
+    size_t       i, n, start;
+    double      *score, apgr, worst, mean;
+    unsigned     s, na, *source;
+    const char  *name, *dot;
+
+    n = llmr_dataset_size(ds);
+
+    score = malloc(n * sizeof(double));
+    source = malloc(n * sizeof(unsigned));
+
+    if (score == NULL || source == NULL) {
+        free(score);
+        free(source);
+        fprintf(stderr, "llmr train: out of memory\n");
+        return LLMR_ERROR;
+    }
+
+    for (s = 0, i = 0; s < src->n; s++) {
+        while (i < src->end[s]) {
+            source[i++] = s;
+        }
+    }
+
+    if (llmr_train_lobo(ds, source, src->n, conf, score) != LLMR_OK) {
+        free(score);
+        free(source);
+        fprintf(stderr, "llmr train: leave-one-source-out failed (a file "
+                "with every example?)\n");
+        return LLMR_ERROR;
+    }
+
+    printf("leave one source out (seed %llu, bits %u, epochs %u): each "
+           "file scored\nby a model trained on the other files\n",
+           (unsigned long long) conf->seed, conf->hash_bits, conf->epochs);
+    printf("%-16s %8s %8s\n", "source", "examples", "APGR");
+
+    worst = INFINITY;
+    mean = 0;
+    na = 0;
+    start = 0;
+
+    for (s = 0; s < src->n; s++) {
+        name = strrchr(src->path[s], '/');
+        name = name ? name + 1 : src->path[s];
+        dot = strchr(name, '.');
+        len = dot ? (int) (dot - name) : (int) strlen(name);
+
+        if (llmr_apgr_fold(ds, -1, score, source, s, &apgr) == LLMR_OK) {
+            printf("%-16.*s %8zu %8.3f\n", len, name, src->end[s] - start,
+                   apgr);
+
+            worst = apgr < worst ? apgr : worst;
+            mean += apgr;
+            na++;
+
+        } else {
+            printf("%-16.*s %8zu %8s\n", len, name, src->end[s] - start,
+                   "n/a");
+        }
+
+        start = src->end[s];
+    }
+
+    if (na) {
+        printf("%-16s %8s %8.3f\n", "worst", "", worst);
+        printf("%-16s %8s %8.3f\n", "mean", "", mean / na);
+
+    } else {
+        printf("no file has outcomes of both models to compute APGR on\n");
+    }
+
+    rc = LLMR_OK;
+
+    if (scores
+        && llmr_dataset_write_scores(ds, scores, score, err, sizeof(err))
+           != LLMR_OK)
+    {
+        fprintf(stderr, "llmr train: %s\n", err);
+        rc = LLMR_ERROR;
+    }
+
+    free(score);
+    free(source);
+
+    return rc;
 }
 
 
@@ -119,8 +250,9 @@ llmr_cmd_train(int argc, char **argv)
     size_t              k, ngroups;
     double             *score, apgr, mean, t[LLMR_THRESHOLDS_N];
     clock_t             t0;
-    unsigned            cv, f, nf, *folds;
+    unsigned            cv, lobo, f, nf, *folds;
     const char         *names[LLMR_GROUPS_MAX];
+    llmr_sources_t      src;
     llmr_dataset_t     *ds;
     llmr_classifier_t  *cl;
     llmr_train_conf_t   conf;
@@ -131,7 +263,9 @@ llmr_cmd_train(int argc, char **argv)
     out = NULL;
     scores = NULL;
     cv = 0;
+    lobo = 0;
     t[0] = -1;
+    src.n = 0;
 
     for (i = 0; i < argc; i++) {
         if (i + 1 < argc && strcmp(argv[i], "--data") == 0) {
@@ -145,6 +279,9 @@ llmr_cmd_train(int argc, char **argv)
 
         } else if (i + 1 < argc && strcmp(argv[i], "--cv") == 0) {
             cv = (unsigned) atoi(argv[++i]);
+
+        } else if (strcmp(argv[i], "--lobo") == 0) {
+            lobo = 1;
 
         } else if (i + 1 < argc && strcmp(argv[i], "--seed") == 0) {
             conf.seed = strtoull(argv[++i], NULL, 10);
@@ -201,8 +338,14 @@ llmr_cmd_train(int argc, char **argv)
         }
     }
 
-    if (data == NULL || (out == NULL && cv == 0)) {
+    if (data == NULL || (out == NULL && cv == 0 && !lobo)) {
         fprintf(stderr, "%s", llmr_train_usage);
+        return 2;
+    }
+
+    if (scores && cv && lobo) {
+        fprintf(stderr, "llmr train: --scores takes the scores of --cv or "
+                "of --lobo, not both\n");
         return 2;
     }
 
@@ -217,10 +360,17 @@ llmr_cmd_train(int argc, char **argv)
 
     t0 = clock();
 
-    ds = llmr_train_data(data, err, sizeof(err));
+    ds = llmr_train_data(data, &src, err, sizeof(err));
     if (ds == NULL) {
         fprintf(stderr, "llmr train: %s\n", err);
         return 1;
+    }
+
+    if (lobo && src.n < 2) {
+        fprintf(stderr, "llmr train: --lobo needs two --data files or more "
+                "(a source is one file)\n");
+        llmr_dataset_destroy(ds);
+        return 2;
     }
 
     ngroups = llmr_dataset_groups(ds, names);
@@ -290,6 +440,13 @@ llmr_cmd_train(int argc, char **argv)
         }
 
         free(score);
+    }
+
+    if (lobo
+        && llmr_train_lobo_report(ds, &src, &conf, cv ? NULL : scores)
+           != LLMR_OK)
+    {
+        rc = 1;
     }
 
     if (out) {
@@ -404,7 +561,7 @@ llmr_cmd_calibrate_thresholds(int argc, char **argv)
         }
     }
 
-    ds = llmr_train_data(data, err, sizeof(err));
+    ds = llmr_train_data(data, NULL, err, sizeof(err));
     if (ds == NULL) {
         fprintf(stderr, "llmr calibrate-thresholds: %s\n", err);
         llmr_classifier_destroy(cl);

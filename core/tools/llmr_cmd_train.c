@@ -10,6 +10,7 @@
  */
 
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <llmr/core.h>
 #include <llmr/classify.h>
 #include <llmr/train.h>
+#include <llmr/bodies.h>
 
 
 #define LLMR_SOURCES_MAX        LLMR_GROUPS_MAX
@@ -42,6 +44,10 @@ static llmr_dataset_t *llmr_train_data(char *files, llmr_sources_t *src,
 static int llmr_train_lobo_report(llmr_dataset_t *ds,
     const llmr_sources_t *src, const llmr_train_conf_t *conf,
     const char *scores);
+static llmr_bodies_t *llmr_bodies_data(char *files,
+    const llmr_classifier_t *cl);
+static void llmr_print_shares(const llmr_classifier_t *cl, const double *s,
+    size_t n);
 static int llmr_parse_list(const char *s, double *v, size_t n);
 
 
@@ -65,12 +71,20 @@ static const char  llmr_train_usage[] =
 
 static const char  llmr_thresholds_usage[] =
     "usage: llmr calibrate-thresholds --data FILE[,FILE...]\n"
+    "                  | --bodies FILE[,FILE...]\n"
     "                  [--model MODEL] [--out MODEL]\n"
     "                  [--shares S1,S2,S3,S4,S5 | --quality Q]\n"
+    "  --data     outcomes, as llmr train reads them\n"
+    "  --bodies   logged requests (- : stdin): a JSON request body a line,\n"
+    "             or nginx access log lines with \"$request_body\" as the\n"
+    "             last quoted field (escape=default or escape=json); each\n"
+    "             scored as llmr classify and the module score it\n"
     "  --shares   the share of traffic of each tier, trivial to expert\n"
-    "             (default 0.2 each)\n"
+    "             (default 0.2 each), of the scores: the rules' floors\n"
+    "             (code, word problems, reasoning, high stakes) lift some\n"
+    "             requests above their score's tier\n"
     "  --quality  complex and expert start where sending them to the\n"
-    "             strong model keeps Q of its quality (0.95: 95%)\n";
+    "             strong model keeps Q of its quality (0.95: 95%; --data)\n";
 
 
 static llmr_dataset_t *
@@ -219,6 +233,105 @@ llmr_train_lobo_report(llmr_dataset_t *ds, const llmr_sources_t *src,
     free(source);
 
     return rc;
+}
+
+
+/*
+ * The request bodies of every file, scored; a file without one body is
+ * an error, each file's lines are summed up on stderr.
+ */
+
+static llmr_bodies_t *
+llmr_bodies_data(char *files, const llmr_classifier_t *cl)
+{
+    int             rc;
+    char           *f, *next, err[256];
+    FILE           *fp;
+    size_t          before;
+    llmr_bodies_t  *b;
+
+    b = llmr_bodies_create(cl, 0);
+    if (b == NULL) {
+        fprintf(stderr, "llmr calibrate-thresholds: out of memory\n");
+        return NULL;
+    }
+
+    for (f = files; f && *f; f = next) {
+        next = strchr(f, ',');
+
+        if (next) {
+            *next++ = '\0';
+        }
+
+        if (strcmp(f, "-") == 0) {
+            fp = stdin;
+
+        } else {
+            fp = fopen(f, "r");
+
+            if (fp == NULL) {
+                fprintf(stderr, "llmr calibrate-thresholds: cannot open "
+                        "\"%s\": %s\n", f, strerror(errno));
+                llmr_bodies_destroy(b);
+                return NULL;
+            }
+        }
+
+        before = b->n;
+        rc = llmr_bodies_read(b, fp, err, sizeof(err));
+
+        if (fp != stdin) {
+            fclose(fp);
+        }
+
+        if (rc != LLMR_OK) {
+            fprintf(stderr, "llmr calibrate-thresholds: %s: %s\n", f, err);
+            llmr_bodies_destroy(b);
+            return NULL;
+        }
+
+        fprintf(stderr, "llmr calibrate-thresholds: %s: %zu lines, %zu "
+                "bodies (%zu JSON, %zu logged); skipped %zu: %zu without "
+                "a body, %zu unreadable, %zu over %zu bytes\n", f,
+                b->st.lines, b->st.json + b->st.logged, b->st.json,
+                b->st.logged, b->st.none + b->st.bad + b->st.long_lines,
+                b->st.none, b->st.bad, b->st.long_lines, b->line_max);
+
+        if (b->n == before) {
+            fprintf(stderr, "llmr calibrate-thresholds: %s: no request "
+                    "body\n", f);
+            llmr_bodies_destroy(b);
+            return NULL;
+        }
+    }
+
+    return b;
+}
+
+
+/* the tiers the thresholds give the scores, before the rules' floors */
+
+static void
+llmr_print_shares(const llmr_classifier_t *cl, const double *s, size_t n)
+{
+    int     t;
+    size_t  i, count[LLMR_TIER_N];
+
+    for (t = 0; t < LLMR_TIER_N; t++) {
+        count[t] = 0;
+    }
+
+    for (i = 0; i < n; i++) {
+        count[llmr_score_tier(cl, s[i])]++;
+    }
+
+    printf("shares");
+
+    for (t = 0; t < LLMR_TIER_N; t++) {
+        printf(" %s %.1f%%", llmr_tier_name(t), 100.0 * count[t] / n);
+    }
+
+    printf(" (of %zu scores)\n", n);
 }
 
 
@@ -490,13 +603,16 @@ int
 llmr_cmd_calibrate_thresholds(int argc, char **argv)
 {
     int                 i, rc;
-    char               *data, *model, *out, err[512];
-    double              shares[LLMR_TIER_N], t[LLMR_THRESHOLDS_N],
+    char               *data, *bodies, *model, *out, err[512];
+    double             *s, shares[LLMR_TIER_N], t[LLMR_THRESHOLDS_N],
                         quality;
+    size_t              k, n;
+    llmr_bodies_t      *b;
     llmr_dataset_t     *ds;
     llmr_classifier_t  *cl;
 
     data = NULL;
+    bodies = NULL;
     model = NULL;
     out = NULL;
     quality = 0;
@@ -508,6 +624,9 @@ llmr_cmd_calibrate_thresholds(int argc, char **argv)
     for (i = 0; i < argc; i++) {
         if (i + 1 < argc && strcmp(argv[i], "--data") == 0) {
             data = argv[++i];
+
+        } else if (i + 1 < argc && strcmp(argv[i], "--bodies") == 0) {
+            bodies = argv[++i];
 
         } else if (i + 1 < argc && strcmp(argv[i], "--model") == 0) {
             model = argv[++i];
@@ -538,8 +657,16 @@ llmr_cmd_calibrate_thresholds(int argc, char **argv)
         }
     }
 
-    if (data == NULL) {
-        fprintf(stderr, "%s", llmr_thresholds_usage);
+    if ((data == NULL) == (bodies == NULL)) {
+        fprintf(stderr, "llmr calibrate-thresholds: --data or --bodies, "
+                "one of them\n%s", llmr_thresholds_usage);
+        return 2;
+    }
+
+    if (bodies && quality > 0) {
+        fprintf(stderr, "llmr calibrate-thresholds: --quality needs each "
+                "prompt's outcomes (\"strong\", \"weak\") from --data; "
+                "logged bodies have none: use --shares\n");
         return 2;
     }
 
@@ -561,15 +688,44 @@ llmr_cmd_calibrate_thresholds(int argc, char **argv)
         }
     }
 
-    ds = llmr_train_data(data, NULL, err, sizeof(err));
-    if (ds == NULL) {
-        fprintf(stderr, "llmr calibrate-thresholds: %s\n", err);
-        llmr_classifier_destroy(cl);
-        return 1;
+    ds = NULL;
+    b = NULL;
+
+    if (bodies) {
+        b = llmr_bodies_data(bodies, cl);
+        if (b == NULL) {
+            llmr_classifier_destroy(cl);
+            return 1;
+        }
+
+        s = b->score;
+        n = b->n;
+
+    } else {
+        ds = llmr_train_data(data, NULL, err, sizeof(err));
+        if (ds == NULL) {
+            fprintf(stderr, "llmr calibrate-thresholds: %s\n", err);
+            llmr_classifier_destroy(cl);
+            return 1;
+        }
+
+        n = llmr_dataset_size(ds);
+
+        s = malloc(n * sizeof(double));
+        if (s == NULL) {
+            fprintf(stderr, "llmr calibrate-thresholds: out of memory\n");
+            llmr_dataset_destroy(ds);
+            llmr_classifier_destroy(cl);
+            return 1;
+        }
+
+        for (k = 0; k < n; k++) {
+            s[k] = llmr_dataset_score(ds, k, cl);
+        }
     }
 
     rc = quality > 0 ? llmr_thresholds_for_quality(ds, cl, quality, t)
-                     : llmr_thresholds_for_shares(ds, cl, shares, t);
+                     : llmr_thresholds_from_scores(s, n, shares, t);
 
     if (rc != LLMR_OK
         || llmr_classifier_set_thresholds(cl, t, LLMR_THRESHOLDS_N)
@@ -577,12 +733,12 @@ llmr_cmd_calibrate_thresholds(int argc, char **argv)
     {
         fprintf(stderr, "llmr calibrate-thresholds: no thresholds fit the "
                 "data\n");
-        llmr_dataset_destroy(ds);
-        llmr_classifier_destroy(cl);
-        return 1;
+        rc = 1;
+        goto done;
     }
 
     printf("thresholds %.6g,%.6g,%.6g,%.6g\n", t[0], t[1], t[2], t[3]);
+    llmr_print_shares(cl, s, n);
 
     rc = 0;
 
@@ -591,7 +747,16 @@ llmr_cmd_calibrate_thresholds(int argc, char **argv)
         rc = 1;
     }
 
-    llmr_dataset_destroy(ds);
+done:
+
+    if (b) {
+        llmr_bodies_destroy(b);
+
+    } else {
+        free(s);
+        llmr_dataset_destroy(ds);
+    }
+
     llmr_classifier_destroy(cl);
 
     return rc;

@@ -135,6 +135,13 @@ int llmr_thresholds_for_shares(const llmr_dataset_t *ds,
     const llmr_classifier_t *cl, const double *shares, double *t);
 
 /*
+ * The same over n scores, sorted in place (llmr calibrate-thresholds
+ * --bodies: the scores of logged requests).
+ */
+int llmr_thresholds_from_scores(double *s, size_t n, const double *shares,
+    double *t);
+
+/*
  * Thresholds for a target quality: "complex" starts at the lowest score
  * that, sending complex and expert to the strong model, keeps quality
  * of the strong model's (over the examples with strong and weak); the

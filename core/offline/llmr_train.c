@@ -1038,6 +1038,78 @@ llmr_train_cv(const llmr_dataset_t *ds, unsigned k,
 }
 
 
+/*
+ * Each source in turn is left out: trained on the others' examples in
+ * their order, which is the model a dataset of the other files alone
+ * would give, byte for byte.
+ */
+
+int
+llmr_train_lobo(const llmr_dataset_t *ds, const unsigned *source,
+    unsigned nsources, const llmr_train_conf_t *conf, double *score)
+{
+    size_t              i, ntrain, ntest, *train;
+    unsigned            s;
+    llmr_classifier_t  *cl;
+
+    if (nsources < 2 || ds->n == 0) {
+        return LLMR_ERROR;
+    }
+
+    for (i = 0; i < ds->n; i++) {
+        if (source[i] >= nsources) {
+            return LLMR_ERROR;
+        }
+    }
+
+    train = malloc(ds->n * sizeof(size_t));
+    if (train == NULL) {
+        return LLMR_ERROR;
+    }
+
+    for (s = 0; s < nsources; s++) {
+        ntrain = 0;
+        ntest = 0;
+
+        for (i = 0; i < ds->n; i++) {
+            if (source[i] == s) {
+                ntest++;
+
+            } else {
+                train[ntrain++] = i;
+            }
+        }
+
+        if (ntest == 0) {
+            continue;
+        }
+
+        if (ntrain == 0) {
+            free(train);
+            return LLMR_ERROR;
+        }
+
+        cl = llmr_train(ds, train, ntrain, conf, NULL);
+        if (cl == NULL) {
+            free(train);
+            return LLMR_ERROR;
+        }
+
+        for (i = 0; i < ds->n; i++) {
+            if (source[i] == s) {
+                score[i] = llmr_dataset_score(ds, i, cl);
+            }
+        }
+
+        llmr_classifier_destroy(cl);
+    }
+
+    free(train);
+
+    return LLMR_OK;
+}
+
+
 int
 llmr_apgr(const llmr_dataset_t *ds, int group, const double *score,
     double *apgr)
@@ -1224,10 +1296,39 @@ int
 llmr_thresholds_for_shares(const llmr_dataset_t *ds,
     const llmr_classifier_t *cl, const double *shares, double *t)
 {
-    size_t   i, k;
-    double  *s, cum, sum, lo;
+    int      rc;
+    size_t   i;
+    double  *s;
 
     if (ds->n == 0) {
+        return LLMR_ERROR;
+    }
+
+    s = malloc(ds->n * sizeof(double));
+    if (s == NULL) {
+        return LLMR_ERROR;
+    }
+
+    for (i = 0; i < ds->n; i++) {
+        s[i] = llmr_dataset_score(ds, i, cl);
+    }
+
+    rc = llmr_thresholds_from_scores(s, ds->n, shares, t);
+
+    free(s);
+
+    return rc;
+}
+
+
+int
+llmr_thresholds_from_scores(double *s, size_t n, const double *shares,
+    double *t)
+{
+    size_t  i, k;
+    double  cum, sum, lo;
+
+    if (n == 0) {
         return LLMR_ERROR;
     }
 
@@ -1245,24 +1346,15 @@ llmr_thresholds_for_shares(const llmr_dataset_t *ds,
         return LLMR_ERROR;
     }
 
-    s = malloc(ds->n * sizeof(double));
-    if (s == NULL) {
-        return LLMR_ERROR;
-    }
-
-    for (i = 0; i < ds->n; i++) {
-        s[i] = llmr_dataset_score(ds, i, cl);
-    }
-
-    qsort(s, ds->n, sizeof(double), llmr_cmp_double);
+    qsort(s, n, sizeof(double), llmr_cmp_double);
 
     cum = 0;
     lo = 0;
 
     for (i = 0; i < LLMR_THRESHOLDS_N; i++) {
         cum += shares[i] / sum;
-        k = (size_t) (cum * ds->n + 0.5);
-        k = k < ds->n ? k : ds->n - 1;
+        k = (size_t) (cum * n + 0.5);
+        k = k < n ? k : n - 1;
 
         t[i] = s[k];
 
@@ -1278,8 +1370,6 @@ llmr_thresholds_for_shares(const llmr_dataset_t *ds,
 
         lo = t[i];
     }
-
-    free(s);
 
     return LLMR_OK;
 }

@@ -31,6 +31,8 @@ static void test_bad(void);
 static void test_dump(void);
 static void test_apgr(void);
 static void test_train(void);
+static void test_lobo(void);
+static int lobo_add(llmr_dataset_t *ds, int src, int i);
 static double serve_score(const llmr_classifier_t *cl, const char *prompt);
 
 
@@ -43,6 +45,7 @@ main(void)
     test_dump();
     test_apgr();
     test_train();
+    test_lobo();
 
     return tap_done();
 }
@@ -589,4 +592,171 @@ serve_score(const llmr_classifier_t *cl, const char *prompt)
     llmr_extract_destroy(x);
 
     return c.score;
+}
+
+
+/*
+ * Leave one source out.  Sources 0 and 1 share a vocabulary; source 2's
+ * two halves differ in one word that only it has ("kiwi", "plum"), and
+ * in their outcomes.  Trained with source 2, the word tells its halves
+ * apart; left out, the model has never seen either word, and the two
+ * halves must score alike.  And the score of a left-out example is the
+ * score of a model trained on a dataset of the other sources alone.
+ */
+
+static void
+test_lobo(void)
+{
+    int                 i, s, rc;
+    size_t              n;
+    double              score[60], kiwi, plum, d, maxd;
+    unsigned            source[60];
+    llmr_dataset_t     *ds, *others;
+    llmr_classifier_t  *cl;
+    llmr_train_conf_t   conf;
+
+    ds = llmr_dataset_create();
+    others = llmr_dataset_create();
+    ok(ds != NULL && others != NULL, "datasets for the sources");
+
+    if (ds == NULL || others == NULL) {
+        llmr_dataset_destroy(ds);
+        llmr_dataset_destroy(others);
+        return;
+    }
+
+    rc = LLMR_OK;
+    n = 0;
+
+    for (s = 0; s < 3; s++) {
+        for (i = 0; i < 20 && rc == LLMR_OK; i++) {
+            source[n++] = (unsigned) s;
+            rc = lobo_add(ds, s, i);
+
+            /* the dataset of sources 0 and 2: source 1 left out */
+
+            if (rc == LLMR_OK && s != 1) {
+                rc = lobo_add(others, s, i);
+            }
+        }
+    }
+
+    is_int(rc, LLMR_OK, "3 sources of 20 examples");
+
+    llmr_train_conf_init(&conf);
+    conf.epochs = 5;
+    conf.seed = 3;
+
+    /* trained on everything, the word separates source 2's halves */
+
+    cl = llmr_train(ds, NULL, 0, &conf, NULL);
+    kiwi = cl ? llmr_dataset_score(ds, 40, cl) : 0;
+    plum = cl ? llmr_dataset_score(ds, 41, cl) : 0;
+    ok(kiwi > plum + 1e-6, "in-sample: kiwi %.6f above plum %.6f", kiwi,
+       plum);
+    llmr_classifier_destroy(cl);
+
+    for (i = 0; i < 60; i++) {
+        score[i] = -1;
+    }
+
+    is_int(llmr_train_lobo(ds, source, 3, &conf, score), LLMR_OK,
+           "leave one source out");
+
+    for (i = 0, rc = 1; i < 60; i++) {
+        rc &= (score[i] > 0 && score[i] < 1);
+    }
+
+    ok(rc, "every example has a left-out score");
+
+    maxd = 0;
+
+    for (i = 40; i < 60; i += 2) {
+        d = fabs(score[i] - score[i + 1]);
+        maxd = d > maxd ? d : maxd;
+    }
+
+    ok(maxd < 1e-12, "source 2 left out: its halves score alike (%.2g)",
+       maxd);
+
+    /* source 1's scores: the model of the other sources' dataset */
+
+    cl = llmr_train(others, NULL, 0, &conf, NULL);
+    maxd = cl ? 0 : 1;
+
+    for (i = 20; cl && i < 40; i++) {
+        d = fabs(score[i] - llmr_dataset_score(ds, i, cl));
+        maxd = d > maxd ? d : maxd;
+    }
+
+    ok(maxd == 0, "source 1 left out: scored by the model of sources 0 "
+       "and 2 alone (%.2g)", maxd);
+    llmr_classifier_destroy(cl);
+
+    is_int(llmr_apgr_fold(ds, -1, score, source, 2, &d), LLMR_OK,
+           "source 2's left-out APGR");
+    ok(fabs(d - 0.5) < 1e-9, "a model that cannot tell kiwi from plum "
+       "routes source 2 at random (%.3f)", d);
+
+    is_int(llmr_train_lobo(ds, source, 1, &conf, score), LLMR_ERROR,
+           "one source: nothing to leave out");
+
+    source[7] = 3;
+    is_int(llmr_train_lobo(ds, source, 3, &conf, score), LLMR_ERROR,
+           "a source out of range");
+
+    for (i = 0; i < 60; i++) {
+        source[i] = 0;
+    }
+
+    is_int(llmr_train_lobo(ds, source, 2, &conf, score), LLMR_ERROR,
+           "a source that is every example");
+
+    llmr_dataset_destroy(ds);
+    llmr_dataset_destroy(others);
+}
+
+
+/*
+ * Example i of source 0, 1 (lookups easy, word problems hard for the
+ * weak model) or 2 (kiwi needs the strong model, plum does not).
+ */
+
+static int
+lobo_add(llmr_dataset_t *ds, int src, int i)
+{
+    char         prompt[256], err[256];
+    const char  *group;
+
+    static const char  *easy[] = {
+        "What is the capital of %s?", "Spell %s backwards."
+    };
+    static const char  *words[] = {
+        "Spain", "Peru", "Chad", "Laos", "Fiji", "Oman", "Togo", "Mali",
+        "Iran", "Iraq"
+    };
+
+    if (src == 2) {
+        snprintf(prompt, sizeof(prompt), "Tell me one thing about the %s "
+                 "number %d.", i % 2 ? "plum" : "kiwi", i / 2);
+
+        return llmr_dataset_add(ds, prompt, strlen(prompt), 0, 1,
+                                i % 2 ? 1 : 0, "c", err, sizeof(err));
+    }
+
+    group = src ? "b" : "a";
+
+    if (i % 2) {
+        snprintf(prompt, sizeof(prompt), easy[src], words[i % 10]);
+
+        return llmr_dataset_add(ds, prompt, strlen(prompt), 0.5, 1, 1,
+                                group, err, sizeof(err));
+    }
+
+    snprintf(prompt, sizeof(prompt), "A tank in %s holds %d liters and "
+             "leaks 3 liters an hour while 5 flow in for 2 hours; how full "
+             "is it after 9 hours?", words[i % 10], 100 + i);
+
+    return llmr_dataset_add(ds, prompt, strlen(prompt), 1, 1, 0, group, err,
+                            sizeof(err));
 }

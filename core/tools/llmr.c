@@ -11,7 +11,8 @@
  *                                     one JSON request body a line on stdin,
  *                                     one JSON decision a line on stdout
  *   llmr train --data FILE ...        a classifier model from outcomes
- *   llmr calibrate-thresholds ...     its score -> tier thresholds
+ *   llmr calibrate-thresholds ...     its score -> tier thresholds, from
+ *                                     outcomes or logged request bodies
  *   llmr route --models FILE [--body] the same, plus the rewritten body
  *   llmr bench [--iterations N]       extraction + classification cost,
  *                                     and a request's translation
@@ -260,13 +261,17 @@ llmr_usage(FILE *f)
         "line;\n"
         "                             one JSON decision a line on stdout;\n"
         "                             --model: a classifier model file\n"
-        "  train --data FILE[,FILE] [--out MODEL] [--cv K] [--seed N] ...\n"
+        "  train --data FILE[,FILE] [--out MODEL] [--cv K] [--lobo] ...\n"
         "                             learn a classifier model from "
-        "outcomes\n"
+        "outcomes;\n"
+        "                             --lobo: APGR of each file left out\n"
         "                             (llmr train --help for the options)\n"
-        "  calibrate-thresholds --data FILE [--model M] [--out M]\n"
-        "            [--shares S1,..,S5 | --quality Q]\n"
-        "                             score -> tier thresholds from data\n"
+        "  calibrate-thresholds --data FILE | --bodies FILE [--model M]\n"
+        "            [--out M] [--shares S1,..,S5 | --quality Q]\n"
+        "                             score -> tier thresholds from "
+        "outcomes, or\n"
+        "                             for tier shares from logged request "
+        "bodies\n"
         "  route --models FILE [--body]\n"
         "                             the same with the model chosen; "
         "--body adds\n"

@@ -100,6 +100,16 @@ int llmr_train_cv(const llmr_dataset_t *ds, unsigned k,
     const llmr_train_conf_t *conf, double *score, unsigned *folds);
 
 /*
+ * Leave one source out: score[i] gets the score of example i by a model
+ * trained on the examples of every other source, source[i] naming
+ * example i's (0 .. nsources - 1; llmr train --lobo: one a --data file).
+ * LLMR_ERROR for fewer than 2 sources, a source out of range, or a
+ * source that is all the examples.
+ */
+int llmr_train_lobo(const llmr_dataset_t *ds, const unsigned *source,
+    unsigned nsources, const llmr_train_conf_t *conf, double *score);
+
+/*
  * APGR exactly as $LLMR_EVAL_DIR/route_eval.py (RouteLLM's): the curve of
  * the 11 qcut deciles of the scores, PGR averaged over the share of
  * strong calls.  The examples of one group (-1: all) that have strong
@@ -123,6 +133,13 @@ int llmr_apgr_raw(const double *score, const double *strong,
  */
 int llmr_thresholds_for_shares(const llmr_dataset_t *ds,
     const llmr_classifier_t *cl, const double *shares, double *t);
+
+/*
+ * The same over n scores, sorted in place (llmr calibrate-thresholds
+ * --bodies: the scores of logged requests).
+ */
+int llmr_thresholds_from_scores(double *s, size_t n, const double *shares,
+    double *t);
 
 /*
  * Thresholds for a target quality: "complex" starts at the lowest score

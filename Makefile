@@ -44,7 +44,7 @@ DENSE       := length,sentences,numbers,questions,list_items,$\
 # MMLU subjects, no better out of domain), the learned layer at 3; the
 # thresholds give 15/35/25/15/10 % tier shares on the prompt corpora
 # (eval/lobo.py --calibrate)
-THRESHOLDS  := 0.184,0.345,0.541,0.713
+THRESHOLDS  := 0.18,0.341,0.536,0.696
 TRAIN_OPTS  := --epochs 8 --lr 0.02 --balance 0.5 --bags 3 --mix 3 \
                --min-weight 0.05 --seed 1 --bits 12 --dense $(DENSE) \
                --thresholds $(THRESHOLDS)

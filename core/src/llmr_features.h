@@ -96,8 +96,8 @@
  */
 #define LLMR_USER_HEAD          1024
 #define LLMR_USER_TAIL          512
-#define LLMR_USER_FULL_HEAD     512
-#define LLMR_USER_FULL_TAIL     256
+#define LLMR_USER_FULL_HEAD     384
+#define LLMR_USER_FULL_TAIL     192
 #define LLMR_CONTEXT_TEXT       1024
 #define LLMR_CONTEXT_FULL       512
 

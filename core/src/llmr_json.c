@@ -1445,6 +1445,62 @@ llmr_plain(const unsigned char *p, const unsigned char *end)
 
 
 /*
+ * LLMR_JSON_STRINGS_BOUNDED: the end of a string whose bytes yajl takes as
+ * they are (no quote, backslash or control byte; its UTF-8 is not
+ * checked), from p: the closing quote, or NULL for anything else (an
+ * escape, a control byte, the end of the chunk) or past max bytes.
+ */
+
+static const unsigned char *
+llmr_plain_string(const unsigned char *p, const unsigned char *end,
+    size_t max)
+{
+    unsigned  i;
+#if (defined __SSE2__)
+    __m128i   v, quote, bslash, ctl;
+
+    quote = _mm_set1_epi8('"');
+    bslash = _mm_set1_epi8('\\');
+    ctl = _mm_set1_epi8(0x1f);
+
+    if ((size_t) (end - p) > max) {
+        end = p + max + 1;
+    }
+
+    while (end - p >= 16) {
+        v = _mm_loadu_si128((const __m128i *) p);
+
+        /* unsigned: x < 0x20 when min(x, 0x1f) == x */
+
+        i = _mm_movemask_epi8(_mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(v, quote),
+                             _mm_cmpeq_epi8(v, bslash)),
+                _mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v)));
+
+        if (i) {
+            p += __builtin_ctz(i);
+            return (*p == '"') ? p : NULL;
+        }
+
+        p += 16;
+    }
+#else
+    (void) i;
+
+    if ((size_t) (end - p) > max) {
+        end = p + max + 1;
+    }
+#endif
+
+    while (p < end && *p != '"' && *p != '\\' && *p >= 0x20) {
+        p++;
+    }
+
+    return (p < end && *p == '"') ? p : NULL;
+}
+
+
+/*
  * Hands JSON text to yajl, all of it but the tails of long strings (see
  * LLMR_JSON_STRING_MAX); the lexing state survives any chunking.  It is
  * kept in locals while the buffer is scanned, and yajl's callbacks never
@@ -1492,6 +1548,44 @@ llmr_json_lex_bounded(llmr_json_t *j, const unsigned char *p, size_t len)
 
             if (q == end) {
                 break;
+            }
+
+            /*
+             * A whole string of LLMR_FAST_MIN plain bytes or more, where a
+             * string may stand: yajl parses "" for it and the callback
+             * gets its bytes (yajl would look at each through a table).
+             */
+
+            if (q > p && start && q > start
+                && (q[-1] == ':' || q[-1] == ',' || q[-1] == '['
+                    || q[-1] == '{' || q[-1] == ' ' || q[-1] == '\n'
+                    || q[-1] == '\r' || q[-1] == '\t')
+                && end - q > LLMR_FAST_MIN
+                && (t = llmr_plain_string(q + 1, end, LLMR_JSON_STRING_MAX))
+                   != NULL
+                && t - (q + 1) >= LLMR_FAST_MIN)
+            {
+                if (yajl_parse(j->yajl, start, q - start) != yajl_status_ok) {
+                    return LLMR_ERROR;
+                }
+
+                j->sub = q + 1;
+                j->sub_len = t - (q + 1);
+                j->sub_set = 1;
+
+                if (yajl_parse(j->yajl, (const unsigned char *) "\"\"", 2)
+                    != yajl_status_ok)
+                {
+                    j->sub_set = 0;
+                    return LLMR_ERROR;
+                }
+
+                j->sub_set = 0;
+
+                p = t + 1;
+                start = p;
+                run = 0;
+                continue;
             }
 
             p = q + 1;

@@ -39,7 +39,9 @@
  *   reaches yajl only up to LLMR_JSON_STRING_MAX bytes and the rest is
  *   counted (answers may be megabytes, only their size matters), and a
  *   number or a literal longer than LLMR_JSON_TOKEN_MAX is invalid: memory
- *   stays bounded whatever the body.
+ *   stays bounded whatever the body.  A whole string of 64 bytes up to
+ *   LLMR_JSON_STRING_MAX that yajl would take as it is (no escape, no
+ *   control byte) is found 16 bytes at a time and yajl parses "" for it.
  */
 
 

@@ -1362,6 +1362,98 @@ test_long_strings(void)
 }
 
 
+/*
+ * Whole plain strings of 64 bytes and more are not lexed by yajl (it
+ * parses "" for them): the result is the same as when they come split,
+ * at every size around the limits, in every place a string may stand
+ * and a few it may not, with bytes yajl takes as they are and some it
+ * does not.
+ */
+
+static void
+test_fast_strings(void)
+{
+    char          *body, *text;
+    size_t         len, i, k, n;
+    snap_t         one;
+
+    static const size_t  sizes[] = { 63, 64, 65, 200, 4095, 4096, 4097,
+                                     5000 };
+    static const char   *units[] = { "a", "\xc3\xa9", "\xe4\xb8\xad" };
+
+    static const struct {
+        const char  *head;
+        const char  *tail;
+        const char  *name;
+    } shapes[] = {
+        { "{\"choices\":[{\"message\":{\"content\":\"",
+          "\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":3,"
+          "\"completion_tokens\":4}}", "content" },
+        { "{\"choices\":[{\"message\":{\"content\": \t\"",
+          "\"}}],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4}}",
+          "content after blanks" },
+        { "{\"choices\":[{\"message\":{\"content\":[\"",
+          "\",\"x\"]}}],\"usage\":{\"prompt_tokens\":3}}", "in an array" },
+        { "{\"usage\":{\"prompt_tokens\":3},\"",
+          "\":{\"a\":[1,\"b\"]},\"choices\":[]}", "a key" },
+        { "{\"choices\":[{\"message\":{\"content\":1\"",
+          "\"}}]}", "after a number: invalid" },
+        { "{\"choices\":[{\"message\":{\"content\":\"\" \"",
+          "\"}}]}", "after a string: invalid" },
+        { "{\"choices\":[{\"message\":{\"content\":tru\"",
+          "\"}}]}", "in a literal: invalid" },
+        { "[\"", "\",{\"usage\":{\"prompt_tokens\":3}}]", "top-level array" },
+    };
+
+    for (k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++) {
+        for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+            for (n = 0; n < sizeof(units) / sizeof(units[0]); n++) {
+                body = repeat(shapes[k].head, units[n],
+                              sizes[i] / strlen(units[n]), shapes[k].tail,
+                              &len);
+
+                ok(check_splits(FMT_NONE, S_JSON, body, len, shapes[k].name),
+                   "%s, %zu bytes of %s: the same whole, split and byte by "
+                   "byte", shapes[k].name, sizes[i] / strlen(units[n])
+                   * strlen(units[n]), n ? "UTF-8" : "ASCII");
+
+                free(body);
+            }
+        }
+    }
+
+    /* bytes yajl does not take as they are, in a long string */
+
+    static const char  *odd[] = { "\\n", "\\\"", "\\u00e9", "\t", "\x01",
+                                  "\x7f", "\xff" };
+
+    for (k = 0; k < sizeof(odd) / sizeof(odd[0]); k++) {
+        text = repeat("", "abcdefgh", 20, odd[k], &n);
+        body = repeat("{\"choices\":[{\"message\":{\"content\":\"", text, 1,
+                      "tail of it, long enough\"}}],\"usage\":"
+                      "{\"prompt_tokens\":3,\"completion_tokens\":4}}",
+                      &len);
+
+        ok(check_splits(FMT_NONE, S_JSON, body, len, "odd byte"),
+           "a long string with byte %zu of the odd ones: the same whole, "
+           "split and byte by byte", k);
+
+        run(FMT_NONE, S_JSON, body, len, len, 0, &one);
+
+        if (k < 3 || k > 4) {
+            ok(one.r.complete && !one.r.invalid,
+               "a long string with byte %zu of the odd ones: parsed", k);
+
+        } else {
+            ok(one.r.invalid, "a long string with a control byte: invalid");
+        }
+
+        free(text);
+        free(body);
+    }
+}
+
+
 /* OAI_HELLO in plain JSON, for bodies not passed through json() */
 #define HELLO_EV                                                              \
     "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hello\"}}]}\n\n"
@@ -1764,6 +1856,7 @@ main(void)
     test_random_splits();
     test_head();
     test_long_strings();
+    test_fast_strings();
     test_bounds();
     test_long_streams();
     test_lifecycle();

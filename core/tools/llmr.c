@@ -42,6 +42,7 @@
 #include <llmr/decide.h>
 #include <llmr/rewrite.h>
 #include <llmr/translate.h>
+#include <llmr/usage.h>
 
 
 typedef struct {
@@ -63,6 +64,7 @@ static int llmr_cmd_classify(llmr_opts_t *o, int route);
 static int llmr_cmd_bench(llmr_opts_t *o);
 static int llmr_bench_xreq(llmr_opts_t *o);
 static int llmr_bench_xans(llmr_opts_t *o);
+static int llmr_bench_usage(llmr_opts_t *o);
 static void llmr_usage(FILE *f);
 
 /* llmr_cmd_calibrate.c */
@@ -850,6 +852,79 @@ llmr_bench_xans(llmr_opts_t *o)
     free(json);
     free(sse);
     llmr_xans_destroy(a);
+
+    return llmr_bench_usage(o);
+}
+
+
+/* the usage reader on an OpenAI answer of 0, 1, 2 and 4 KB of text */
+
+static int
+llmr_bench_usage(llmr_opts_t *o)
+{
+    int            r;
+    char          *body, *p;
+    long           i, iters;
+    double         t0, t, us;
+    size_t         len, k, text[] = { 2, 1024, 2048, 4000 };
+    llmr_usage_t  *u;
+
+    u = llmr_usage_create(LLMR_FMT_UNKNOWN);
+    body = malloc(8192);
+
+    if (u == NULL || body == NULL) {
+        free(body);
+        llmr_usage_destroy(u);
+        return 1;
+    }
+
+    printf("\n%-8s %10s %11s\n", "answer", "iterations", "usage_us");
+
+    for (k = 0; k < sizeof(text) / sizeof(text[0]); k++) {
+        p = body + sprintf(body, "{\"id\":\"chatcmpl-bench\",\"object\":"
+                           "\"chat.completion\",\"created\":1700000000,"
+                           "\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":"
+                           "0,\"message\":{\"role\":\"assistant\","
+                           "\"content\":\"");
+
+        for (i = 0; i < (long) text[k]; i++) {
+            *p++ = llmr_bench_sentences[0][i % 64];
+        }
+
+        p += sprintf(p, "\"},\"finish_reason\":\"stop\"}],\"usage\":"
+                     "{\"prompt_tokens\":250,\"completion_tokens\":200,"
+                     "\"total_tokens\":450}}");
+        len = p - body;
+
+        iters = o->iterations ? o->iterations : 100000;
+        us = 1e9;
+
+        for (r = 0; r < LLMR_BENCH_REPS; r++) {
+            t0 = llmr_now();
+
+            for (i = 0; i < iters; i++) {
+                llmr_usage_reset(u, LLMR_FMT_UNKNOWN);
+                (void) llmr_usage_feed(u, (unsigned char *) body, len);
+                llmr_usage_finish(u);
+            }
+
+            t = (llmr_now() - t0) * 1e6 / iters;
+            us = t < us ? t : us;
+        }
+
+        if (!llmr_usage_result(u)->complete) {
+            fprintf(stderr, "llmr bench: the answer's usage was not read\n");
+            free(body);
+            llmr_usage_destroy(u);
+            return 1;
+        }
+
+        printf("%-8zu %10ld %11.2f   (an OpenAI answer, %zu bytes of "
+               "text)\n", len, iters, us, text[k]);
+    }
+
+    free(body);
+    llmr_usage_destroy(u);
 
     return 0;
 }

@@ -6,6 +6,7 @@
 #   perl bench/route_vs_plain.pl [--rounds 5] [--seconds 5] [--conns 32]
 #                                [--sizes 1024,16384] [--workers 1]
 #                                [--fleet] [--variable] [--extra 'DIRECTIVES']
+#                                [--answer BYTES]
 #
 # --fleet: what a fleet runs, a real redis-server on loopback (llm_redis)
 # and a feedback endpoint (llm_feedback), so that every decision is kept
@@ -34,9 +35,9 @@ use LLMRouter::RESP qw(redis_cmd);
 
 my %o = (rounds => 5, seconds => 5, conns => 32, threads => 1,
          sizes => '1024,16384', workers => 1, hold => 0, extra => '',
-         fleet => 0, variable => 0);
+         fleet => 0, variable => 0, answer => 2);
 GetOptions(\%o, 'rounds=i', 'seconds=i', 'conns=i', 'threads=i', 'sizes=s',
-           'workers=i', 'hold=i', 'extra=s', 'fleet', 'variable') or die "bad options\n";
+           'workers=i', 'hold=i', 'extra=s', 'fleet', 'variable', 'answer=i') or die "bad options\n";
 
 system('command -v wrk >/dev/null') == 0
     or die "wrk not found (apt-get install wrk)\n";
@@ -59,8 +60,12 @@ if ($o{fleet}) {
 }
 
 # --extra: more http-level directives, to measure what a feature costs
-my %sub = (GLOBALS => $globals, EXTRA => $o{extra}, FEEDBACK => $feedback);
-$t->run(<<'EOF' =~ s/%%(GLOBALS|EXTRA|FEEDBACK)%%/$sub{$1}/gr);
+my $answer = $o{answer} <= 2 ? 'ok'
+           : substr('The answer, in plain words. ' x ($o{answer} / 28 + 1), 0,
+                    $o{answer});
+my %sub = (GLOBALS => $globals, EXTRA => $o{extra}, FEEDBACK => $feedback,
+           ANSWER => $answer);
+$t->run(<<'EOF' =~ s/%%(GLOBALS|EXTRA|FEEDBACK|ANSWER)%%/$sub{$1}/gr);
 %%GLOBALS%%
 %%LOAD_MODULE%%
 
@@ -118,7 +123,7 @@ http {
 
         location / {
             default_type application/json;
-            return 200 '{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":2,"total_tokens":12}}';
+            return 200 '{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"%%ANSWER%%"},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":2,"total_tokens":12}}';
         }
     }
 }

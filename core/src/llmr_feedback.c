@@ -636,6 +636,7 @@ static int
 llmr_phrase_find(const char *text, size_t len, const char **phrases)
 {
     size_t                i, k;
+    unsigned char         c, first;
     const unsigned char  *s;
 
     s = (const unsigned char *) text;
@@ -645,7 +646,22 @@ llmr_phrase_find(const char *text, size_t len, const char **phrases)
             continue;
         }
 
+        c = s[i];
+
+        if (c >= 'A' && c <= 'Z') {
+            c = (unsigned char) (c + ('a' - 'A'));
+        }
+
         for (k = 0; phrases[k]; k++) {
+
+            /* most words start no phrase: their first byte tells */
+
+            first = (unsigned char) phrases[k][0];
+
+            if (first != c && first != '\'') {
+                continue;
+            }
+
             if (llmr_phrase_at(s + i, len - i, phrases[k])) {
                 return 1;
             }

@@ -617,6 +617,20 @@ llmr_head_add(llmr_usage_t *u, const unsigned char *s, size_t len,
     room = LLMR_USAGE_HEAD_SIZE - 1 - n;
 
     for (i = 0; i < len; i += k) {
+
+        /* a run of ASCII (not NUL) at once: each byte is its own char */
+
+        for (k = 0; k < room && i + k < len && s[i + k] - 1u < 0x7f; k++) {
+            /* void */
+        }
+
+        if (k) {
+            memcpy(h + n, s + i, k);
+            n += k;
+            room -= k;
+            continue;
+        }
+
         k = llmr_utf8(s + i, len - i);
 
         if (k == 0) {

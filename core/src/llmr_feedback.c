@@ -636,26 +636,40 @@ static int
 llmr_phrase_find(const char *text, size_t len, const char **phrases)
 {
     size_t                i, k;
+    uint32_t              firsts;
     unsigned char         c, first;
     const unsigned char  *s;
 
     s = (const unsigned char *) text;
 
-    for (i = 0; i < len; i++) {
-        if (i > 0 && llmr_is_word(s[i - 1])) {
-            continue;
-        }
+    /* the letters phrases start with; all bytes when one does not */
 
+    firsts = 0;
+
+    for (k = 0; phrases[k]; k++) {
+        first = (unsigned char) phrases[k][0];
+        firsts |= (first >= 'a' && first <= 'z') ? 1u << (first - 'a')
+                                                 : 0xffffffff;
+    }
+
+    for (i = 0; i < len; i++) {
         c = s[i];
 
         if (c >= 'A' && c <= 'Z') {
             c = (unsigned char) (c + ('a' - 'A'));
         }
 
+        if (firsts != 0xffffffff
+            && (c < 'a' || c > 'z' || !((firsts >> (c - 'a')) & 1)))
+        {
+            continue;
+        }
+
+        if (i > 0 && llmr_is_word(s[i - 1])) {
+            continue;
+        }
+
         for (k = 0; phrases[k]; k++) {
-
-            /* most words start no phrase: their first byte tells */
-
             first = (unsigned char) phrases[k][0];
 
             if (first != c && first != '\'') {

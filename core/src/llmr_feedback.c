@@ -637,7 +637,7 @@ llmr_phrase_find(const char *text, size_t len, const char **phrases)
 {
     size_t                i, k;
     uint32_t              firsts;
-    unsigned char         c, first;
+    unsigned char         c, c2, first, second;
     const unsigned char  *s;
 
     s = (const unsigned char *) text;
@@ -669,10 +669,26 @@ llmr_phrase_find(const char *text, size_t len, const char **phrases)
             continue;
         }
 
+        c2 = (i + 1 < len) ? s[i + 1] : 0;
+
+        if (c2 >= 'A' && c2 <= 'Z') {
+            c2 = (unsigned char) (c2 + ('a' - 'A'));
+        }
+
         for (k = 0; phrases[k]; k++) {
             first = (unsigned char) phrases[k][0];
 
             if (first != c && first != '\'') {
+                continue;
+            }
+
+            /* and their second byte ("'" is "'" or U+2019's first byte) */
+
+            second = (unsigned char) phrases[k][1];
+
+            if (first != '\'' && second != '\0'
+                && (second == '\'' ? c2 != '\'' && c2 != 0xe2 : c2 != second))
+            {
                 continue;
             }
 

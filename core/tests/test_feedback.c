@@ -362,6 +362,9 @@ test_implicit(void)
         { "I am not certain; perhaps 3.", LLMR_SIG_UNCERTAIN },
         { "I'm not sure. I cannot verify it.",
           LLMR_SIG_UNCERTAIN|LLMR_SIG_REFUSAL },
+        { "I\xe2\x80\x99m unable to open links.", LLMR_SIG_REFUSAL },
+        { "IN SHORT, I AM UNABLE TO HELP.", LLMR_SIG_REFUSAL },
+        { "Noted. Not entirely sure, though.", LLMR_SIG_UNCERTAIN },
 
         /* word boundaries and near misses */
         { "Ask as an aide would: the plan is ...", 0 },

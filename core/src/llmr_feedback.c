@@ -637,6 +637,7 @@ llmr_phrase_find(const char *text, size_t len, const char **phrases)
 {
     size_t                i, k;
     uint32_t              firsts;
+    unsigned              idx;
     unsigned char         c, c2, first, second;
     const unsigned char  *s;
 
@@ -653,16 +654,19 @@ llmr_phrase_find(const char *text, size_t len, const char **phrases)
     }
 
     for (i = 0; i < len; i++) {
+
+        /* s[i] | 0x20 is in 'a'..'z' for the letters alone */
+
+        idx = (unsigned) ((s[i] | 0x20) - 'a');
+
+        if (firsts != 0xffffffff && (idx >= 26 || !((firsts >> idx) & 1))) {
+            continue;
+        }
+
         c = s[i];
 
         if (c >= 'A' && c <= 'Z') {
             c = (unsigned char) (c + ('a' - 'A'));
-        }
-
-        if (firsts != 0xffffffff
-            && (c < 'a' || c > 'z' || !((firsts >> (c - 'a')) & 1)))
-        {
-            continue;
         }
 
         if (i > 0 && llmr_is_word(s[i - 1])) {

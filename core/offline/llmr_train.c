@@ -53,6 +53,9 @@ struct llmr_dataset_s {
 static int llmr_dataset_group(llmr_dataset_t *ds, const char *name);
 static uint64_t llmr_rand(uint64_t *s);
 static void llmr_shuffle(size_t *a, size_t n, uint64_t *s);
+static int llmr_train_held_out(const llmr_dataset_t *ds,
+    const unsigned *part, unsigned nparts, const llmr_train_conf_t *conf,
+    double *score);
 static double llmr_sigmoid(double z);
 static double llmr_logit(double p);
 static void llmr_train_err(char *err, size_t errlen, const char *fmt, ...);
@@ -953,23 +956,21 @@ int
 llmr_train_cv(const llmr_dataset_t *ds, unsigned k,
     const llmr_train_conf_t *conf, double *score, unsigned *folds)
 {
-    int                 g;
-    size_t              i, n, f, ntrain, ntest, *fold, *all, *train, c;
-    uint64_t            seed;
-    llmr_classifier_t  *cl;
+    int        g, rc;
+    size_t     i, n, *all;
+    unsigned  *fold;
+    uint64_t   seed;
 
     if (k < 2 || ds->n < k) {
         return LLMR_ERROR;
     }
 
-    fold = malloc(ds->n * sizeof(size_t));
+    fold = malloc(ds->n * sizeof(unsigned));
     all = malloc(ds->n * sizeof(size_t));
-    train = malloc(ds->n * sizeof(size_t));
 
-    if (fold == NULL || all == NULL || train == NULL) {
+    if (fold == NULL || all == NULL) {
         free(fold);
         free(all);
-        free(train);
         return LLMR_ERROR;
     }
 
@@ -989,22 +990,47 @@ llmr_train_cv(const llmr_dataset_t *ds, unsigned k,
         llmr_shuffle(all, n, &seed);
 
         for (i = 0; i < n; i++) {
-            fold[all[i]] = i % k;
+            fold[all[i]] = (unsigned) (i % k);
         }
     }
 
     if (folds) {
-        for (i = 0; i < ds->n; i++) {
-            folds[i] = (unsigned) fold[i];
-        }
+        memcpy(folds, fold, ds->n * sizeof(unsigned));
     }
 
-    for (f = 0; f < k; f++) {
+    rc = llmr_train_held_out(ds, fold, k, conf, score);
+
+    free(fold);
+    free(all);
+
+    return rc;
+}
+
+
+/*
+ * Each part in turn is held out: a model trained on the examples of the
+ * other parts, in their order, scores it.  Empty parts are skipped.
+ */
+
+static int
+llmr_train_held_out(const llmr_dataset_t *ds, const unsigned *part,
+    unsigned nparts, const llmr_train_conf_t *conf, double *score)
+{
+    size_t              i, ntrain, ntest, *train;
+    unsigned            p;
+    llmr_classifier_t  *cl;
+
+    train = malloc(ds->n * sizeof(size_t));
+    if (train == NULL) {
+        return LLMR_ERROR;
+    }
+
+    for (p = 0; p < nparts; p++) {
         ntrain = 0;
         ntest = 0;
 
         for (i = 0; i < ds->n; i++) {
-            if (fold[i] == f) {
+            if (part[i] == p) {
                 ntest++;
 
             } else {
@@ -1012,26 +1038,27 @@ llmr_train_cv(const llmr_dataset_t *ds, unsigned k,
             }
         }
 
+        if (ntest == 0) {
+            continue;
+        }
+
+        /* no other part, no model: NULL */
+
         cl = llmr_train(ds, train, ntrain, conf, NULL);
         if (cl == NULL) {
-            free(fold);
-            free(all);
             free(train);
             return LLMR_ERROR;
         }
 
-        for (i = 0, c = 0; i < ds->n; i++) {
-            if (fold[i] == f) {
+        for (i = 0; i < ds->n; i++) {
+            if (part[i] == p) {
                 score[i] = llmr_dataset_score(ds, i, cl);
-                c++;
             }
         }
 
         llmr_classifier_destroy(cl);
     }
 
-    free(fold);
-    free(all);
     free(train);
 
     return LLMR_OK;
@@ -1048,9 +1075,7 @@ int
 llmr_train_lobo(const llmr_dataset_t *ds, const unsigned *source,
     unsigned nsources, const llmr_train_conf_t *conf, double *score)
 {
-    size_t              i, ntrain, ntest, *train;
-    unsigned            s;
-    llmr_classifier_t  *cl;
+    size_t  i;
 
     if (nsources < 2 || ds->n == 0) {
         return LLMR_ERROR;
@@ -1062,51 +1087,7 @@ llmr_train_lobo(const llmr_dataset_t *ds, const unsigned *source,
         }
     }
 
-    train = malloc(ds->n * sizeof(size_t));
-    if (train == NULL) {
-        return LLMR_ERROR;
-    }
-
-    for (s = 0; s < nsources; s++) {
-        ntrain = 0;
-        ntest = 0;
-
-        for (i = 0; i < ds->n; i++) {
-            if (source[i] == s) {
-                ntest++;
-
-            } else {
-                train[ntrain++] = i;
-            }
-        }
-
-        if (ntest == 0) {
-            continue;
-        }
-
-        if (ntrain == 0) {
-            free(train);
-            return LLMR_ERROR;
-        }
-
-        cl = llmr_train(ds, train, ntrain, conf, NULL);
-        if (cl == NULL) {
-            free(train);
-            return LLMR_ERROR;
-        }
-
-        for (i = 0; i < ds->n; i++) {
-            if (source[i] == s) {
-                score[i] = llmr_dataset_score(ds, i, cl);
-            }
-        }
-
-        llmr_classifier_destroy(cl);
-    }
-
-    free(train);
-
-    return LLMR_OK;
+    return llmr_train_held_out(ds, source, nsources, conf, score);
 }
 
 
